@@ -1,0 +1,1 @@
+"""The command-line interface: thin handlers over the tracker's functions."""

@@ -1,0 +1,85 @@
+"""Dependency commands: dep add, remove, tree, cycles."""
+
+from __future__ import annotations
+
+import argparse
+
+from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.tracker import readiness, store, writes
+from shopfloor.tracker.schema import BLOCKING_DEP_TYPES, public
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def cmd_dep_add(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    with tracker.write() as conn:
+        issue_id, target = tracker.resolve(args.issue), tracker.resolve(args.depends_on)
+        added = writes.add_dep(conn, issue_id, target, args.type, tracker.actor, tracker.now())
+    if args.json:
+        print_json(public(store.get(tracker.conn, issue_id)))
+    else:
+        print(f"{issue_id} depends on {target} ({args.type})" + ("" if added else " (already)"))
+    return 0
+
+
+def cmd_dep_remove(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    with tracker.write() as conn:
+        issue_id, target = tracker.resolve(args.issue), tracker.resolve(args.depends_on)
+        writes.remove_dep(conn, issue_id, target, args.type, tracker.actor, tracker.now())
+    if args.json:
+        print_json(public(store.get(tracker.conn, issue_id)))
+    else:
+        print(f"{issue_id} no longer depends on {target}")
+    return 0
+
+
+def _tree(conn: Any, issue_id: str, up: bool, seen: set[str], via: str | None) -> dict[str, Any]:
+    issue = store.get(conn, issue_id)
+    node: dict[str, Any] = {"id": issue_id, "title": issue["title"], "status": issue["status"], "via": via}
+    if issue_id in seen:
+        node["children"] = []
+        node["repeated"] = True
+        return node
+    seen = seen | {issue_id}
+    if up:
+        rows = conn.execute("SELECT issue, type FROM deps WHERE depends_on = ? ORDER BY issue", (issue_id,)).fetchall()
+        edges = [(r[0], r[1]) for r in rows]
+    else:
+        edges = [(d["id"], d["type"]) for d in issue["dependencies"]]
+    node["children"] = [_tree(conn, other, up, seen, kind) for other, kind in edges if store.exists(conn, other)]
+    return node
+
+
+def _print_tree(node: dict[str, Any], depth: int = 0) -> None:
+    via = f" [{node['via']}]" if node["via"] else ""
+    again = " (see above)" if node.get("repeated") else ""
+    print(f"{'  ' * depth}{'└─ ' if depth else ''}{node['id']} {node['status']}: {node['title']}{via}{again}")
+    for child in node["children"]:
+        _print_tree(child, depth + 1)
+
+
+def cmd_dep_tree(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    tree = _tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)
+    if args.json:
+        print_json(tree)
+    else:
+        _print_tree(tree)
+    return 0
+
+
+def cmd_dep_cycles(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    cycles = readiness.find_cycles(store.dep_graph(tracker.conn, BLOCKING_DEP_TYPES))
+    if args.json:
+        print_json(cycles)
+    elif not cycles:
+        print("no dependency cycles")
+    else:
+        for cycle in cycles:
+            print(" -> ".join(cycle))
+    return 4 if cycles else 0

@@ -1,0 +1,280 @@
+"""Commands on single issues: create, show, list, update, close, reopen, comment, label, search."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.errors import UsageError, ValidationError
+from shopfloor.tracker import store, writes
+from shopfloor.tracker.clock import parse_duration
+from shopfloor.tracker.schema import public, validate_field
+from shopfloor.tracker.service import Tracker
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+_FIELD_ARGS = (
+    "description",
+    "design",
+    "acceptance",
+    "notes",
+    "type",
+    "priority",
+    "vibe",
+    "assignee",
+    "defer_until",
+    "external_ref",
+)
+
+
+def _fields_from(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in _FIELD_ARGS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name == "description":
+            value = text_arg(value, "description")
+        elif name == "defer_until":
+            value = writes.defer_value(value)
+        fields[name] = value
+    return fields
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    if args.file:
+        if args.title:
+            raise UsageError("give either a TITLE or -f FILE, not both")
+        return _create_from_file(args)
+    if args.title is None:
+        raise UsageError("create needs a TITLE (or -f FILE for a plan): shopfloor create 'Fix the login bug'")
+    tracker = open_tracker(args)
+    fields = {"title": text_arg(args.title, "title"), **_fields_from(args)}
+    from shopfloor.tracker.planfile import parse_deps
+
+    deps = parse_deps(args.deps) if args.deps else []
+    with tracker.write() as conn:
+        parent = tracker.resolve(args.parent) if args.parent else None
+        resolved = [(kind, tracker.resolve(target)) for kind, target in deps]
+        issue_id = writes.create(
+            conn,
+            prefix=tracker.prefix,
+            actor=tracker.actor,
+            now=tracker.now(),
+            fields=fields,
+            labels=args.label,
+            deps=resolved,
+            parent=parent,
+        )
+    issue = store.get(tracker.conn, issue_id)
+    if args.json:
+        print_json(public(issue))
+    else:
+        print(f"created {issue_id}: {issue['title']}")
+    return 0
+
+
+def _create_from_file(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfloor.tracker import planfile
+
+    if args.file == "-":
+        data, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        path = Path(args.file)
+        try:
+            data, name = path.read_bytes(), str(path)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    drafts = planfile.parse_plan(data, name)
+    tracker = open_tracker(args)
+    created: list[str] = []
+    now = tracker.now()
+    # All or nothing: every issue, then every dependency, in one transaction.
+    with tracker.write() as conn:
+        for draft in drafts:
+            try:
+                fields = {k: (writes.defer_value(v) if k == "defer_until" else v) for k, v in draft.fields.items()}
+                parent = None
+                if draft.parent:
+                    parent = planfile.local_ref(draft.parent, created, draft.where)
+                    parent = tracker.resolve(parent)
+                created.append(
+                    writes.create(
+                        conn,
+                        prefix=tracker.prefix,
+                        actor=tracker.actor,
+                        now=now,
+                        fields=fields,
+                        labels=draft.labels,
+                        parent=parent,
+                    )
+                )
+            except ValidationError as exc:
+                raise ValidationError(f"{draft.where}: {exc}") from None
+        for issue_id, draft in zip(created, drafts, strict=True):
+            for dep_type, target in draft.deps:
+                target_id = tracker.resolve(planfile.local_ref(target, created, draft.where))
+                writes.add_dep(conn, issue_id, target_id, dep_type, tracker.actor, now)
+    issues = store.fetch(tracker.conn, created)
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        print(f"created {len(issues)} issues from {name}:")
+        from shopfloor.cli import render
+
+        print(render.issue_lines(issues, ""))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    tracker.reclaim_expired()
+    issue = store.get(tracker.conn, tracker.resolve(args.id))
+    events = store.events(tracker.conn, issue["id"])
+    if args.json:
+        print_json({**public(issue, comments=True), "events": events})
+    else:
+        from shopfloor.cli import render
+
+        print(render.issue_detail(issue, events))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    tracker.reclaim_expired()
+    statuses = args.status or ([] if args.all else ["open", "in_progress", "blocked", "deferred"])
+    for status in statuses:
+        validate_field("status", status)
+    issues = store.list_issues(
+        tracker.conn,
+        statuses=statuses,
+        types=[validate_field("type", t) for t in args.type],
+        priorities=[validate_field("priority", p) for p in args.priority],
+        assignee=args.assignee,
+        labels=args.label,
+        limit=args.limit,
+    )
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        from shopfloor.cli import render
+
+        print(render.issue_lines(issues, "no issues match"))
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    changes = _fields_from(args)
+    if args.title is not None:
+        changes["title"] = text_arg(args.title, "title")
+    if args.status is not None:
+        changes["status"] = args.status
+    if args.metadata is not None:
+        changes["metadata"] = args.metadata
+    if not changes and not args.claim:
+        raise UsageError("nothing to update: give a field option (e.g. --status, -p) or --claim")
+    lease_s = parse_duration(args.lease)
+    tracker.reclaim_expired()
+    with tracker.write() as conn:
+        issue_id = tracker.resolve(args.id)
+        changed = writes.update(conn, issue_id, changes, tracker.actor, tracker.now()) if changes else []
+        if args.claim:
+            writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+    issue = store.get(tracker.conn, issue_id)
+    if args.json:
+        print_json(public(issue))
+    elif args.claim:
+        print(f"claimed {issue_id} for {tracker.actor} until {issue['lease_until']}")
+    else:
+        print(f"updated {issue_id}: {', '.join(changed) if changed else 'nothing changed'}")
+    return 0
+
+
+def _each(tracker: Tracker, raw_ids: list[str]) -> list[str]:
+    return [tracker.resolve(i) for i in raw_ids]
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    reason = text_arg(args.reason, "reason") or "done"
+    with tracker.write() as conn:
+        ids = _each(tracker, args.ids)
+        changed = [i for i in ids if writes.close(conn, i, reason, tracker.actor, tracker.now())]
+    issues = store.fetch(tracker.conn, ids)
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        for issue_id in ids:
+            print(f"closed {issue_id}" if issue_id in changed else f"{issue_id} was already closed")
+    return 0
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    with tracker.write() as conn:
+        ids = _each(tracker, args.ids)
+        changed = [i for i in ids if writes.reopen(conn, i, tracker.actor, tracker.now())]
+    issues = store.fetch(tracker.conn, ids)
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        for issue_id in ids:
+            print(f"reopened {issue_id}" if issue_id in changed else f"{issue_id} was not closed")
+    return 0
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    text = text_arg(args.text, "comment") or ""
+    with tracker.write() as conn:
+        issue_id = tracker.resolve(args.id)
+        comment = writes.add_comment(conn, issue_id, text, tracker.actor, tracker.now())
+    if args.json:
+        print_json({"issue": issue_id, **comment})
+    else:
+        print(f"commented on {issue_id} ({comment['id']})")
+    return 0
+
+
+def _labels(args: argparse.Namespace, add: bool) -> int:
+    tracker = open_tracker(args)
+    with tracker.write() as conn:
+        issue_id = tracker.resolve(args.id)
+        change = writes.add_labels if add else writes.remove_labels
+        done = change(conn, issue_id, args.labels, tracker.actor, tracker.now())
+    issue = store.get(tracker.conn, issue_id)
+    if args.json:
+        print_json(public(issue))
+    else:
+        verb = "added" if add else "removed"
+        print(f"{issue_id}: {verb} {', '.join(done) if done else 'nothing'}; labels now: {', '.join(issue['labels'])}")
+    return 0
+
+
+def cmd_label_add(args: argparse.Namespace) -> int:
+    return _labels(args, add=True)
+
+
+def cmd_label_remove(args: argparse.Namespace) -> int:
+    return _labels(args, add=False)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    query = text_arg(" ".join(args.query), "query") or ""
+    issues = store.search(tracker.conn, query, args.limit)
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        from shopfloor.cli import render
+
+        print(render.issue_lines(issues, f"nothing matches {query!r}"))
+    return 0

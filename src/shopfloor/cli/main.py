@@ -1,0 +1,269 @@
+"""The ``shopfloor`` command line.
+
+argparse, not click: agents call this CLI constantly, and start-up time is a budget
+(click alone costs more than argparse, sqlite3 and json together). Each command's handler
+lives in a module that is imported only when that command runs, so ``ready --json`` loads
+nothing it does not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from shopfloor.errors import EXIT_ERROR, EXIT_USAGE, ShopfloorError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+# Top-level commands (kept in step with build_parser by a test).
+COMMANDS = [
+    "init",
+    "create",
+    "show",
+    "list",
+    "update",
+    "close",
+    "reopen",
+    "ready",
+    "blocked",
+    "heartbeat",
+    "dep",
+    "comment",
+    "label",
+    "search",
+    "stats",
+    "export",
+    "import",
+    "doctor",
+    "prime",
+    "merge-driver",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, naming the fix, with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    common.add_argument(
+        "--actor", default=argparse.SUPPRESS, metavar="NAME", help="who acts (default: $SHOPFLOOR_ACTOR, then $USER)"
+    )
+    return common
+
+
+class _Skipped:
+    """Stands in for the parsers of commands that were not invoked: building all of them
+    costs milliseconds, so only the invoked command's parser is built."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def add_subparsers(self, *args: object, **kwargs: object) -> _Skipped:
+        return self
+
+
+_SKIPPED = _Skipped()
+
+
+def _add(sub: Any, name: str, handler: str, help_text: str, only: str | None = None) -> Any:
+    if isinstance(sub, _Skipped) or (only is not None and name != only):
+        return _SKIPPED
+    parser = sub.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+    parser.set_defaults(_handler=handler)
+    return parser
+
+
+def _issue_fields(p: Any, *, create: bool) -> None:
+    p.add_argument("-d", "--description", help="description text, or - to read it from stdin")
+    p.add_argument("--design", help="design notes")
+    p.add_argument("--acceptance", help="acceptance criteria")
+    p.add_argument("--notes", help="working notes")
+    p.add_argument("-t", "--type", help="bug, feature, task, epic or chore" + (" (default task)" if create else ""))
+    p.add_argument("-p", "--priority", help="0 (most urgent) to 4" + (" (default 2)" if create else ""))
+    p.add_argument("--vibe", help="trust level 1-5: lower gets a stricter gate" + (" (default 3)" if create else ""))
+    p.add_argument("--assignee", help="who works on it")
+    p.add_argument("--defer-until", help="hide from ready until then: 2026-12-01, +3d, ...")
+    p.add_argument("--external-ref", help="a link to the same work elsewhere (e.g. gh-123)")
+
+
+def build_parser(only: str | None = None) -> _Parser:
+    """The whole parser, or (with ``only``) just the top level and that one command."""
+    parser = _Parser(
+        prog="shopfloor",
+        description="Run many AI coding agents in parallel on one repository; this is its issue tracker.",
+        parents=[_common()],
+    )
+    parser.add_argument("--version", action="version", version="shopfloor " + _version())
+    sub = parser.add_subparsers(metavar="COMMAND", parser_class=_Parser)
+
+    p = _add(sub, "init", "tracker_cmds:cmd_init", "set this repository up for shopfloor", only)
+    p.add_argument("--prefix", help="issue id prefix (default: from the repository name)")
+
+    p = _add(sub, "create", "issue_cmds:cmd_create", "create an issue (or many with -f)", only)
+    p.add_argument("title", nargs="?", help="one line, 1-500 characters")
+    _issue_fields(p, create=True)
+    p.add_argument("-l", "--label", action="append", default=[], help="a label (repeatable)")
+    p.add_argument("--parent", help="make this a child of ID (its id becomes ID.N)")
+    p.add_argument("--deps", help="dependencies: TYPE:ID,... (types: blocks, parent-child, related, discovered-from)")
+    p.add_argument("-f", "--file", help="create every issue in a markdown or JSONL plan file (- for stdin)")
+
+    p = _add(sub, "show", "issue_cmds:cmd_show", "show an issue with its comments and history", only)
+    p.add_argument("id")
+
+    p = _add(sub, "list", "issue_cmds:cmd_list", "list issues (open ones by default)", only)
+    p.add_argument("-s", "--status", action="append", default=[], help="filter by status (repeatable)")
+    p.add_argument("-t", "--type", action="append", default=[], help="filter by type (repeatable)")
+    p.add_argument("-p", "--priority", action="append", default=[], help="filter by priority (repeatable)")
+    p.add_argument("--assignee", help="filter by assignee")
+    p.add_argument("-l", "--label", action="append", default=[], help="must have this label (repeatable)")
+    p.add_argument("--all", action="store_true", help="include closed issues")
+    p.add_argument("-n", "--limit", type=int, help="at most N issues")
+
+    p = _add(sub, "update", "issue_cmds:cmd_update", "change an issue's fields, or claim it", only)
+    p.add_argument("id")
+    p.add_argument("--title", help="new title")
+    p.add_argument("-s", "--status", help="open, in_progress, blocked or deferred (use close to close)")
+    _issue_fields(p, create=False)
+    p.add_argument("--metadata", help="a JSON object to store with the issue")
+    p.add_argument("--claim", action="store_true", help="claim it for the actor (exit 4 if someone else holds it)")
+    p.add_argument("--lease", default="30m", help="how long a claim holds without a heartbeat (default 30m)")
+
+    p = _add(sub, "close", "issue_cmds:cmd_close", "close issues", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("-r", "--reason", default="done", help="why (default: done)")
+
+    p = _add(sub, "reopen", "issue_cmds:cmd_reopen", "reopen closed issues", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+
+    p = _add(sub, "ready", "work_cmds:cmd_ready", "list issues ready to work on (no open blockers)", only)
+    p.add_argument("-n", "--limit", type=int, default=20, help="at most N issues (default 20)")
+    p.add_argument("--claim", action="store_true", help="claim the top ready issue atomically and print it")
+    p.add_argument("--lease", default="30m", help="claim lease length (default 30m)")
+
+    _add(sub, "blocked", "work_cmds:cmd_blocked", "list blocked issues and what blocks them", only)
+
+    p = _add(sub, "heartbeat", "work_cmds:cmd_heartbeat", "renew the lease on a claimed issue", only)
+    p.add_argument("id")
+    p.add_argument("--lease", default="30m", help="new lease length from now (default 30m)")
+
+    dep = _add(sub, "dep", "", "manage dependencies", only)
+    dep_sub = dep.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    p = _add(dep_sub, "add", "dep_cmds:cmd_dep_add", "ISSUE depends on DEPENDS_ON")
+    p.add_argument("issue")
+    p.add_argument("depends_on")
+    p.add_argument("--type", default="blocks", help="blocks (default), parent-child, related, discovered-from")
+    p = _add(dep_sub, "remove", "dep_cmds:cmd_dep_remove", "remove a dependency")
+    p.add_argument("issue")
+    p.add_argument("depends_on")
+    p.add_argument("--type", help="only this dependency type")
+    p = _add(dep_sub, "tree", "dep_cmds:cmd_dep_tree", "show what an issue depends on, as a tree")
+    p.add_argument("id")
+    p.add_argument("--up", action="store_true", help="show what depends on it instead")
+    _add(dep_sub, "cycles", "dep_cmds:cmd_dep_cycles", "list dependency cycles")
+
+    p = _add(sub, "comment", "issue_cmds:cmd_comment", "add a comment to an issue", only)
+    p.add_argument("id")
+    p.add_argument("text", help="the comment, or - to read it from stdin")
+
+    label = _add(sub, "label", "", "add or remove labels", only)
+    label_sub = label.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    for action in ("add", "remove"):
+        p = _add(label_sub, action, f"issue_cmds:cmd_label_{action}", f"{action} labels")
+        p.add_argument("id")
+        p.add_argument("labels", nargs="+", metavar="LABEL")
+
+    p = _add(sub, "search", "issue_cmds:cmd_search", "full-text search over titles and texts", only)
+    p.add_argument("query", nargs="+")
+    p.add_argument("-n", "--limit", type=int, default=50, help="at most N results (default 50)")
+
+    _add(sub, "stats", "work_cmds:cmd_stats", "counts by status, type and priority", only)
+
+    p = _add(sub, "export", "tracker_cmds:cmd_export", "write the tracker to .shopfloor/issues.jsonl", only)
+    p.add_argument("-o", "--output", help="write here instead")
+    p = _add(sub, "import", "tracker_cmds:cmd_import", "merge a JSONL file into the database", only)
+    p.add_argument("-i", "--input", help="read this file (default .shopfloor/issues.jsonl)")
+    p.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    p = _add(sub, "doctor", "tracker_cmds:cmd_doctor", "check the database, the JSONL and the git setup", only)
+    p.add_argument("--fix", action="store_true", help="repair what can be repaired (rebuilds a corrupt database)")
+    _add(sub, "prime", "work_cmds:cmd_prime", "print the instructions an agent needs to use the tracker", only)
+    p = _add(sub, "merge-driver", "tracker_cmds:cmd_merge_driver", "git merge driver for issues.jsonl (%O %A %B)", only)
+    p.add_argument("base")
+    p.add_argument("ours")
+    p.add_argument("theirs")
+    return parser
+
+
+def _version() -> str:
+    from shopfloor import __version__
+
+    return __version__
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv``, skipping the global options that may precede it."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--actor":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+        elif arg in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    name = _command_name(argv)
+    parser = build_parser(name if name in COMMANDS else None)
+    args = parser.parse_args(argv)
+    handler = getattr(args, "_handler", None)
+    if not handler:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if not hasattr(args, "json"):
+        args.json = False
+    if not hasattr(args, "actor"):
+        args.actor = None
+    module_name, func_name = handler.split(":")
+    try:
+        import importlib
+
+        module = importlib.import_module(f"shopfloor.cli.{module_name}")
+        return int(getattr(module, func_name)(args) or 0)
+    except ShopfloorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:
+        import sqlite3
+
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            print(
+                "error: the tracker database stayed locked for 60 s: another process holds it; retry", file=sys.stderr
+            )
+            return EXIT_ERROR
+        if os.environ.get("SHOPFLOOR_DEBUG"):
+            raise
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} (set SHOPFLOOR_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR

@@ -1,0 +1,78 @@
+"""Human output: compact plain text. (JSON output never comes through here.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from shopfloor.tracker.schema import Issue
+
+
+STATUS_MARK = {"open": "○", "in_progress": "◐", "blocked": "⊘", "deferred": "❄", "closed": "●"}
+
+
+def issue_line(issue: Issue, id_width: int = 0) -> str:
+    mark = STATUS_MARK.get(issue["status"], "?")
+    labels = f"  [{', '.join(issue['labels'])}]" if issue.get("labels") else ""
+    who = f"  @{issue['assignee']}" if issue.get("assignee") else ""
+    return f"{mark} {issue['id']:<{id_width}}  P{issue['priority']} {issue['type']:<7} {issue['title']}{labels}{who}"
+
+
+def issue_lines(issues: Sequence[Issue], empty: str) -> str:
+    if not issues:
+        return empty
+    width = max(len(i["id"]) for i in issues)
+    return "\n".join(issue_line(i, width) for i in issues)
+
+
+def _block(title: str, text: str | None) -> list[str]:
+    if not text:
+        return []
+    return ["", f"{title}:", *("  " + line for line in text.splitlines())]
+
+
+def issue_detail(issue: Issue, events: Iterable[dict[str, Any]] = ()) -> str:
+    lines = [
+        f"{issue['id']}  {issue['title']}",
+        f"  status {issue['status']}  priority P{issue['priority']}  type {issue['type']}  vibe {issue['vibe']}",
+        f"  created {issue['created_at']} by {issue['created_by'] or '?'}  updated {issue['updated_at']}",
+    ]
+    if issue.get("assignee"):
+        lease = f" (lease until {issue['lease_until']})" if issue.get("lease_until") else ""
+        lines.append(f"  assignee {issue['assignee']}{lease}")
+    if issue.get("closed_at"):
+        lines.append(f"  closed {issue['closed_at']}: {issue.get('close_reason') or ''}")
+    if issue.get("defer_until"):
+        lines.append(f"  deferred until {issue['defer_until']}")
+    if issue.get("external_ref"):
+        lines.append(f"  external {issue['external_ref']}")
+    if issue["labels"]:
+        lines.append(f"  labels {', '.join(issue['labels'])}")
+    for dep in issue["dependencies"]:
+        lines.append(f"  depends on {dep['id']} ({dep['type']})")
+    if issue.get("metadata"):
+        lines.append(f"  metadata {issue['metadata']}")
+    lines += _block("Description", issue["description"])
+    lines += _block("Design", issue["design"])
+    lines += _block("Acceptance", issue["acceptance"])
+    lines += _block("Notes", issue["notes"])
+    comments = issue.get("comments") or []
+    if comments:
+        lines += ["", "Comments:"]
+        for c in comments:
+            lines.append(f"  [{c['created_at'][:19]}] {c['author']}: {c['text']}")
+    events = list(events)
+    if events:
+        lines += ["", "History:"]
+        for e in events:
+            change = ""
+            if e["field"]:
+                change = f" {e['field']}: {e['old'] if e['old'] is not None else '-'} -> "
+                change += f"{e['new'] if e['new'] is not None else '-'}"
+            elif e["new"]:
+                change = f" {e['new']}"
+            lines.append(f"  {e['at'][:19]} {e['actor']} {e['kind']}{change}")
+    return "\n".join(lines)

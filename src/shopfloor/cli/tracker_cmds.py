@@ -1,0 +1,174 @@
+"""Commands on the tracker as a whole: init, export, import, doctor, merge-driver."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.errors import ShopfloorError
+from shopfloor.tracker import db, jsonl, readiness, setup, store, sync, syncstate
+from shopfloor.tracker.clock import iso
+from shopfloor.tracker.config import read_config
+from shopfloor.tracker.locate import locate
+from shopfloor.tracker.merge import merge_files
+from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
+from shopfloor.tracker.service import Tracker
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    report = setup.init(args.prefix)
+    tracker = Tracker.open(args.actor)
+    imported = tracker.notices[:]
+    tracker.notices.clear()
+    if args.json:
+        print_json({"prefix": report.prefix, "database": report.db_path, "actions": report.actions + imported})
+        return 0
+    print(f"shopfloor tracker ready (prefix {report.prefix}, database {report.db_path})")
+    for line in report.actions + imported:
+        print(f"  {line}")
+    if not report.actions:
+        print("  already set up; nothing changed")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    path = Path(args.output) if args.output else tracker.location.jsonl_path
+    count = sync.export_file(tracker.conn, path, tracker.now())
+    if args.json:
+        print_json({"path": str(path), "issues": count})
+    else:
+        print(f"exported {count} issues to {path}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    tracker = Tracker.open(args.actor, auto_import=False)
+    path = Path(args.input) if args.input else tracker.location.jsonl_path
+    plan = sync.import_file(tracker.conn, path, tracker.actor, tracker.now(), dry_run=args.dry_run)
+    if args.json:
+        print_json({"path": str(path), "dry_run": args.dry_run, **plan.as_json()})
+        return 0
+    verb = "would import" if args.dry_run else "imported"
+    print(f"{verb} {path}: {sync.summary(plan)}")
+    for line in sync.rename_lines(plan, path):
+        print(f"  {line}")
+    return 0
+
+
+def _check(checks: list[dict[str, Any]], name: str, status: str, detail: str, fixed: bool = False) -> None:
+    checks.append({"name": name, "status": status, "detail": detail, "fixed": fixed})
+
+
+def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
+    """Move a broken database aside and rebuild it from the committed JSONL."""
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    moved = db_path.with_name(f"{db_path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(str(db_path) + suffix)
+        if part.exists():
+            part.rename(Path(str(moved) + suffix))
+    conn = db.connect(db_path, create=True)
+    try:
+        prefix = read_config(jsonl_path.parent / "config.toml").prefix
+        with db.transaction(conn):
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
+        plan = sync.import_file(conn, jsonl_path, actor, iso(time.time()))
+    finally:
+        conn.close()
+    return f"rebuilt from {jsonl_path.name} ({len(plan.new)} issues); the old file is {moved.name}"
+
+
+def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool:
+    location = locate()
+    problem = None
+    try:
+        conn = db.connect(location.db_path, create=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchall()
+            if result != [("ok",)]:
+                problem = "; ".join(r[0] for r in result[:3])
+        finally:
+            conn.close()
+    except db.CorruptDatabaseError as exc:
+        problem = str(exc).split(" (", 1)[-1].split("):", 1)[0]
+    except Exception as exc:  # sqlite3.DatabaseError and friends: the file is not a database
+        problem = str(exc)
+    if problem is None:
+        _check(checks, "database", "ok", f"{location.db_path}: integrity ok, schema version {db.LATEST}")
+        return True
+    if fix:
+        detail = _rebuild(location.db_path, location.jsonl_path, actor)
+        _check(checks, "database", "ok", detail, fixed=True)
+        return True
+    _check(
+        checks, "database", "fail", f"corrupt ({problem}): run `shopfloor doctor --fix` to rebuild it from the JSONL"
+    )
+    return False
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    checks: list[dict[str, Any]] = []
+    actor = args.actor or "doctor"
+    location = locate()
+    if _check_database(checks, args.fix, actor):
+        tracker = Tracker.open(actor, auto_import=False)
+        try:
+            jsonl.read(location.jsonl_path)
+            state = "warn" if syncstate.needs_import(tracker.conn, location.jsonl_file) else "ok"
+            detail = "parses" + ("" if state == "ok" else "; changed since the last import (next command imports it)")
+            _check(checks, "jsonl", state, f"{location.jsonl_path}: {detail}")
+        except ShopfloorError as exc:
+            _check(checks, "jsonl", "fail", str(exc))
+        dangling = tracker.conn.execute(
+            "SELECT d.issue, d.depends_on FROM deps d LEFT JOIN issues i ON i.id = d.depends_on WHERE i.id IS NULL"
+        ).fetchall()
+        if dangling:
+            listed = ", ".join(f"{a} -> {b}" for a, b in dangling[:5])
+            _check(checks, "dependencies", "warn", f"{len(dangling)} point at missing issues: {listed}")
+        cycles = readiness.find_cycles(store.dep_graph(tracker.conn, BLOCKING_DEP_TYPES))
+        if cycles:
+            shown = "; ".join(" -> ".join(c) for c in cycles[:3])
+            _check(checks, "cycles", "fail", f"{shown}: remove one edge with `shopfloor dep remove`")
+        else:
+            _check(checks, "cycles", "ok", "no dependency cycles")
+        tracker.close()
+    if setup.merge_driver_registered(location):
+        _check(checks, "merge-driver", "ok", "registered for .shopfloor/issues.jsonl")
+    elif args.fix:
+        report = setup.InitReport(prefix="", db_path="")
+        setup.register_merge_driver(location, report)
+        _check(checks, "merge-driver", "ok", "; ".join(report.actions), fixed=True)
+    else:
+        _check(checks, "merge-driver", "warn", "not registered (a fresh clone?): run `shopfloor doctor --fix`")
+    ok = all(c["status"] != "fail" for c in checks)
+    if args.json:
+        print_json({"ok": ok, "checks": checks})
+    else:
+        for c in checks:
+            mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[c["status"]]
+            print(f"{mark} {c['name']}: {c['detail']}" + (" (fixed)" if c["fixed"] else ""))
+    return 0 if ok else 1
+
+
+def cmd_merge_driver(args: argparse.Namespace) -> int:
+    """Called by git as ``merge-driver %O %A %B``: write the merge into %A, exit 0 on success."""
+    sides = []
+    for label, name in (("base", args.base), ("ours", args.ours), ("theirs", args.theirs)):
+        path = Path(name)
+        try:
+            sides.append(jsonl.decode(path.read_bytes(), f"{label} ({name})") if path.exists() else [])
+        except ShopfloorError as exc:
+            raise ShopfloorError(f"merge driver cannot read {exc}; git leaves the file conflicted") from None
+    result = merge_files(*sides)
+    jsonl.atomic_write(Path(args.ours), jsonl.encode(result.issues))
+    for r in result.renames:
+        print(f"shopfloor: id collision: renamed {r.old} -> {r.new} ({r.title})", file=sys.stderr)
+    return 0
+
+
+__all__ = ["cmd_doctor", "cmd_export", "cmd_import", "cmd_init", "cmd_merge_driver", "open_tracker"]

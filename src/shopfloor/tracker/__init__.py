@@ -1,0 +1,1 @@
+"""The tracker: shopfloor's git-backed issue store, shared by every worker."""

@@ -1,0 +1,117 @@
+"""Id collisions: the same id naming two different issues.
+
+Two issues are the same issue when their ``created_at`` and ``created_by`` agree; the same
+id with another identity means two branches (or clones) happened to mint the same id. The
+newcomer is renamed to an id derived from its identity, so every clone that meets the same
+collision picks the same new id, and references to it are rewritten. Nothing is overwritten
+and every rename is reported.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from shopfloor.tracker import ids
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shopfloor.tracker.schema import Issue
+
+
+@dataclass(frozen=True)
+class Rename:
+    old: str
+    new: str
+    title: str
+
+
+def identity(issue: Issue) -> tuple[str, str]:
+    return issue["created_at"], issue["created_by"]
+
+
+def same_identity(x: Issue, y: Issue) -> bool:
+    return identity(x) == identity(y)
+
+
+def derived_id(issue: Issue, taken: Collection[str]) -> str:
+    """A fresh id for ``issue`` that depends only on its identity and ``taken``."""
+    old = issue["id"]
+    prefix, _, rest = old.partition("-")
+    length = max(ids.MIN_LENGTH, len(rest.split(".")[0]))
+    content = f"{issue['created_at']}\0{issue['created_by']}\0{issue['title']}"
+    for attempt in range(1000):
+        candidate = ids.make_id(prefix, content, f"collision-{attempt}".encode(), length)
+        if candidate not in taken and candidate != old:
+            return candidate
+        if attempt % 10 == 9:
+            length = min(length + 1, ids.MAX_LENGTH)
+    raise RuntimeError(f"no free id for the colliding issue {old}")
+
+
+def rewrite_refs(issue: Issue, old: str, new: str) -> Issue:
+    if not any(d["id"] == old for d in issue["dependencies"]):
+        return issue
+    fixed = copy.deepcopy(issue)
+    deps = {(new if d["id"] == old else d["id"], d["type"]) for d in fixed["dependencies"]}
+    fixed["dependencies"] = [{"id": i, "type": t} for i, t in sorted(deps)]
+    return fixed
+
+
+def rename_incoming(existing: dict[str, Issue], incoming: dict[str, Issue]) -> tuple[dict[str, Issue], list[Rename]]:
+    """Rename incoming issues whose id is taken by a different existing issue (for import)."""
+    renames: list[Rename] = []
+    taken = set(existing) | set(incoming)
+    result = dict(incoming)
+    for issue_id in sorted(incoming):
+        mine = existing.get(issue_id)
+        theirs = incoming[issue_id]
+        if mine is None or same_identity(mine, theirs):
+            continue
+        new = derived_id(theirs, taken)
+        taken.add(new)
+        renames.append(Rename(issue_id, new, theirs["title"]))
+        del result[issue_id]
+        moved = copy.deepcopy(theirs)
+        moved["id"] = new
+        result[new] = moved
+    for rename in renames:
+        result = {k: rewrite_refs(v, rename.old, rename.new) for k, v in result.items()}
+    return result, renames
+
+
+def rename_colliding(
+    base: dict[str, Issue], ours: dict[str, Issue], theirs: dict[str, Issue]
+) -> tuple[dict[str, Issue], dict[str, Issue], list[Rename]]:
+    """Resolve ids present on both sides with different identities (for the merge driver).
+
+    The side to rename is chosen without regard to which side is "ours": the issue already in
+    the base keeps its id; otherwise the one whose identity sorts last is renamed.
+    """
+    a, b = dict(ours), dict(theirs)
+    renames: list[Rename] = []
+    taken = set(base) | set(a) | set(b)
+    for issue_id in sorted(set(a) & set(b)):
+        x, y = a[issue_id], b[issue_id]
+        if same_identity(x, y):
+            continue
+        o = base.get(issue_id)
+        if o is not None and same_identity(o, x):
+            side = b
+        elif o is not None and same_identity(o, y):
+            side = a
+        else:
+            side = b if (identity(y), y["title"]) > (identity(x), x["title"]) else a
+        moving = side.pop(issue_id)
+        new = derived_id(moving, taken)
+        taken.add(new)
+        moved = copy.deepcopy(moving)
+        moved["id"] = new
+        side[new] = moved
+        renames.append(Rename(issue_id, new, moving["title"]))
+        # Issues added on that side alone referred to the renamed issue.
+        for other_id in list(side):
+            if other_id not in base:
+                side[other_id] = rewrite_refs(side[other_id], issue_id, new)
+    return a, b, renames

@@ -1,0 +1,179 @@
+"""The SQLite adapter: connection settings, versioned migrations, write transactions.
+
+One database per repository, in WAL mode so readers never wait for a writer. Every write
+runs in ``BEGIN IMMEDIATE``: the write lock is taken up front, so two claimers can never both
+read "unclaimed" and then both write. A busy timeout makes concurrent writers queue instead
+of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from shopfloor.errors import ShopfloorError
+from shopfloor.tracker.schema import COLUMN_FIELDS, SEARCHABLE, Field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from os import PathLike
+    from types import TracebackType
+
+BUSY_TIMEOUT_S = 60.0
+
+
+class CorruptDatabaseError(ShopfloorError):
+    pass
+
+
+def _column_sql(field: Field) -> str:
+    sql_type = "INTEGER" if field.kind == "int" else "TEXT"
+    if field.name == "id":
+        return "id TEXT NOT NULL UNIQUE"
+    return f"{field.name} {sql_type}"
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """The initial schema: issue columns come from ``schema.FIELDS``; side tables for the rest."""
+    columns = ",\n  ".join(_column_sql(f) for f in COLUMN_FIELDS)
+    fts_columns = ", ".join(SEARCHABLE)
+    new_values = ", ".join(f"new.{c}" for c in SEARCHABLE)
+    old_values = ", ".join(f"old.{c}" for c in SEARCHABLE)
+    _run_script(
+        conn,
+        f"""
+        CREATE TABLE issues (
+          {columns}
+        );
+        CREATE INDEX issues_ready ON issues(status, priority, created_at, id);
+        CREATE INDEX issues_lease ON issues(lease_until) WHERE lease_until IS NOT NULL;
+        CREATE TABLE deps (
+          issue TEXT NOT NULL,
+          depends_on TEXT NOT NULL,
+          type TEXT NOT NULL,
+          PRIMARY KEY (issue, depends_on, type)
+        ) WITHOUT ROWID;
+        CREATE INDEX deps_target ON deps(depends_on, type, issue);
+        CREATE TABLE labels (
+          issue TEXT NOT NULL,
+          label TEXT NOT NULL,
+          PRIMARY KEY (issue, label)
+        ) WITHOUT ROWID;
+        CREATE INDEX labels_label ON labels(label, issue);
+        CREATE TABLE comments (
+          id TEXT NOT NULL,
+          issue TEXT NOT NULL,
+          author TEXT NOT NULL,
+          text TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (issue, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+          seq INTEGER PRIMARY KEY,
+          issue TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          field TEXT,
+          old TEXT,
+          new TEXT,
+          at TEXT NOT NULL
+        );
+        CREATE INDEX events_issue ON events(issue, seq);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE sync_state (
+          path TEXT PRIMARY KEY,
+          hash TEXT NOT NULL,
+          mtime_ns INTEGER NOT NULL,
+          size INTEGER NOT NULL,
+          at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE issues_fts USING fts5({fts_columns}, content='issues', content_rowid='rowid');
+        CREATE TRIGGER issues_fts_insert AFTER INSERT ON issues BEGIN
+          INSERT INTO issues_fts(rowid, {fts_columns}) VALUES (new.rowid, {new_values});
+        END;
+        CREATE TRIGGER issues_fts_delete AFTER DELETE ON issues BEGIN
+          INSERT INTO issues_fts(issues_fts, rowid, {fts_columns}) VALUES ('delete', old.rowid, {old_values});
+        END;
+        CREATE TRIGGER issues_fts_update AFTER UPDATE OF {fts_columns} ON issues BEGIN
+          INSERT INTO issues_fts(issues_fts, rowid, {fts_columns}) VALUES ('delete', old.rowid, {old_values});
+          INSERT INTO issues_fts(rowid, {fts_columns}) VALUES (new.rowid, {new_values});
+        END;
+        """,
+    )
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one: ``executescript`` would commit the open transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+# Append-only: each entry upgrades the database from version N-1 to N. Never edit a shipped one.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+LATEST = len(MIGRATIONS)
+
+
+def connect(path: str | PathLike[str], *, create: bool) -> sqlite3.Connection:
+    """Open the database at ``path``, creating and migrating it when ``create`` is set."""
+    path = os.fspath(path)
+    if not create and not os.path.exists(path):
+        raise ShopfloorError(f"no tracker database at {path}: run `shopfloor init`")
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != LATEST:
+            migrate(conn, version)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise
+        raise CorruptDatabaseError(
+            f"the tracker database {path} is unreadable ({exc}): run `shopfloor doctor --fix` to rebuild it "
+            "from .shopfloor/issues.jsonl"
+        ) from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    if version > LATEST:
+        raise ShopfloorError(
+            f"the tracker database is at schema version {version}, newer than this shopfloor "
+            f"understands ({LATEST}): upgrade shopfloor"
+        )
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+    with transaction(conn):
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version + 1, LATEST + 1):
+            MIGRATIONS[number - 1](conn)
+            conn.execute(f"PRAGMA user_version={number}")
+
+
+class transaction:
+    """A write transaction that holds the write lock from its first statement.
+
+    A class rather than ``contextlib.contextmanager``: contextlib costs start-up time.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,48 @@
+"""What the database last synced with each JSONL file: content hash, size and mtime.
+
+Every command asks ``needs_import`` first, so it must stay cheap: a matching size and mtime
+answer without reading the file; otherwise the content hash decides. (Kept apart from
+``sync`` so that this check imports nothing heavy.)
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+
+def digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def remember(conn: sqlite3.Connection, path: str, data: bytes, now: str) -> None:
+    """Record that the database and ``path`` (whose content is ``data``) are in step."""
+    info = os.stat(path)
+    conn.execute(
+        "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at) VALUES (?, ?, ?, ?, ?)",
+        (path, digest(data), info.st_mtime_ns, info.st_size, now),
+    )
+
+
+def needs_import(conn: sqlite3.Connection, path: str) -> bool:
+    """Has ``path`` changed since the database last imported or exported it?"""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    row = conn.execute("SELECT hash, mtime_ns, size FROM sync_state WHERE path = ?", (path,)).fetchone()
+    if row is not None and row[1] == info.st_mtime_ns and row[2] == info.st_size:
+        return False
+    if row is None and info.st_size == 0:
+        return False
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if row is not None and row[0] == digest(data):
+        # Same content, new mtime (e.g. a checkout rewrote it): remember the new stat.
+        conn.execute(
+            "UPDATE sync_state SET mtime_ns = ?, size = ? WHERE path = ?", (info.st_mtime_ns, info.st_size, path)
+        )
+        return False
+    return True

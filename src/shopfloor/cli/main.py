@@ -195,7 +195,9 @@ def build_parser(only: str | None = None) -> _Parser:
     p = _add(sub, "doctor", "tracker_cmds:cmd_doctor", "check the database, the JSONL and the git setup", only)
     p.add_argument("--fix", action="store_true", help="repair what can be repaired (rebuilds a corrupt database)")
     _add(sub, "prime", "work_cmds:cmd_prime", "print the instructions an agent needs to use the tracker", only)
-    p = _add(sub, "merge-driver", "tracker_cmds:cmd_merge_driver", "git merge driver for issues.jsonl (%O %A %B)", only)
+    p = _add(
+        sub, "merge-driver", "tracker_cmds:cmd_merge_driver", "git merge driver for issues.jsonl (%%O %%A %%B)", only
+    )
     p.add_argument("base")
     p.add_argument("ours")
     p.add_argument("theirs")

@@ -29,6 +29,14 @@ def now() -> str:
     return iso(time.time())
 
 
+def bump(stamp: str) -> str:
+    """The timestamp one microsecond after ``stamp`` (deterministic, unlike ``now``)."""
+    from datetime import datetime, timedelta
+
+    moved = datetime.fromisoformat(stamp[:-1]) + timedelta(microseconds=1)
+    return moved.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
 def is_timestamp(text: str) -> bool:
     return bool(_ISO.match(text))
 

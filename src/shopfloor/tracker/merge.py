@@ -7,6 +7,8 @@ Rules (each field's rule is named in ``schema.FIELDS``):
 - ``notes`` are unioned, comments are unioned by id;
 - labels and dependencies merge as sets: additions from both sides are kept and a removal
   on either side is honoured;
+- ``updated_at`` is the newer of the two; an issue that combines edits from both sides is
+  stamped one microsecond later still, so any database importing the result takes it;
 - ``status``: closed wins over any other status when both sides changed it; ``closed_at``
   and ``close_reason`` follow the winning status;
 - an issue deleted on one side and untouched on the other stays deleted; edited on the
@@ -24,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopfloor.tracker.clock import bump
 from shopfloor.tracker.collisions import Rename, rename_colliding, same_identity
 from shopfloor.tracker.schema import FIELDS, sort_comments
 
@@ -157,7 +160,12 @@ def merge_files(base: list[Issue], ours: list[Issue], theirs: list[Issue]) -> Me
         ia, ib, io = a.get(issue_id), b.get(issue_id), o.get(issue_id)
         if ia is not None and ib is not None:
             base_issue = io if io is not None and same_identity(io, ia) else None
-            out.append(merge_issue(base_issue, ia, ib))
+            merged = merge_issue(base_issue, ia, ib)
+            if not _unchanged(merged, ia) and not _unchanged(merged, ib):
+                # A combination of both sides is a new version: make it newer than either, so
+                # every database that imports it takes it over its own copy.
+                merged["updated_at"] = bump(merged["updated_at"])
+            out.append(merged)
         else:
             only = ia if ia is not None else ib
             assert only is not None

@@ -1,0 +1,117 @@
+"""Shared fixtures: real git repositories and the real `shopfloor` entry point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHOPFLOOR = Path(sys.executable).parent / "shopfloor"
+
+
+def _require(tool: str, install: str) -> str:
+    found = shutil.which(tool)
+    if not found:
+        pytest.fail(f"{tool} is required for these tests: install it ({install})", pytrace=False)
+    return found
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SHOPFLOOR_"))}
+    env.update(
+        HOME=str(tmp_path / "home"),
+        GIT_AUTHOR_NAME="Test",
+        GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="Test",
+        GIT_COMMITTER_EMAIL="test@example.com",
+        GIT_CONFIG_NOSYSTEM="1",
+        SHOPFLOOR_ACTOR="tester",
+        PATH=f"{SHOPFLOOR.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return env
+
+
+class Runner:
+    """Runs the installed `shopfloor` console script, the way users and agents do."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.cwd = cwd
+        self.env = env
+
+    def __call__(
+        self,
+        *args: str | bytes,
+        cwd: Path | None = None,
+        input: str | bytes | None = None,
+        actor: str | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        run_env = dict(self.env)
+        if actor:
+            run_env["SHOPFLOOR_ACTOR"] = actor
+        if env:
+            run_env.update(env)
+        data = input.encode() if isinstance(input, str) else input
+        done = subprocess.run(
+            [str(SHOPFLOOR), *args],
+            cwd=cwd or self.cwd,
+            input=data,
+            capture_output=True,
+            env=run_env,
+            check=False,
+        )
+        result = subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"shopfloor {args} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        out = self(*args, "--json", **kw).stdout
+        return json.loads(out)
+
+    def git(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd or self.cwd, env=self.env, capture_output=True, text=True, check=False
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"git {args} failed: {done.stderr}")
+        return done.stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Callable[[str], Path]:
+    _require("git", "apt-get install git")
+
+    def make(name: str = "repo") -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=base_env(tmp_path))
+        return path
+
+    return make
+
+
+@pytest.fixture
+def sf(tmp_path: Path, git_repo: Callable[[str], Path]) -> Runner:
+    """A runner inside a fresh git repository already set up with `shopfloor init --prefix t`."""
+    repo = git_repo("repo")
+    runner = Runner(repo, base_env(tmp_path))
+    runner("init", "--prefix", "t")
+    return runner
+
+
+@pytest.fixture
+def bare_runner(tmp_path: Path, git_repo: Callable[[str], Path]) -> Runner:
+    """A runner inside a fresh git repository that is not set up yet."""
+    return Runner(git_repo("repo"), base_env(tmp_path))

@@ -9,7 +9,7 @@ from shopfloor.cli.common import open_tracker, print_json, text_arg
 from shopfloor.errors import UsageError, ValidationError
 from shopfloor.tracker import store, writes
 from shopfloor.tracker.clock import parse_duration
-from shopfloor.tracker.schema import public, validate_field
+from shopfloor.tracker.schema import EDITABLE, public, validate_field
 from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
@@ -17,18 +17,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-_FIELD_ARGS = (
-    "description",
-    "design",
-    "acceptance",
-    "notes",
-    "type",
-    "priority",
-    "vibe",
-    "assignee",
-    "defer_until",
-    "external_ref",
-)
+# Editable fields that `create` and `update` take as plain options (the others need care).
+_FIELD_ARGS = tuple(name for name in EDITABLE if name not in ("title", "status", "metadata"))
 
 
 def _fields_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -54,9 +44,11 @@ def cmd_create(args: argparse.Namespace) -> int:
         raise UsageError("create needs a TITLE (or -f FILE for a plan): shopfloor create 'Fix the login bug'")
     tracker = open_tracker(args)
     fields = {"title": text_arg(args.title, "title"), **_fields_from(args)}
-    from shopfloor.tracker.planfile import parse_deps
+    deps = []
+    if args.deps:
+        from shopfloor.tracker.planfile import parse_deps
 
-    deps = parse_deps(args.deps) if args.deps else []
+        deps = parse_deps(args.deps)
     with tracker.write() as conn:
         parent = tracker.resolve(args.parent) if args.parent else None
         resolved = [(kind, tracker.resolve(target)) for kind, target in deps]

@@ -115,6 +115,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     checks: list[dict[str, Any]] = []
     actor = args.actor or "doctor"
     location = locate()
+    if not location.config_path.exists() and not location.db_path.exists():
+        raise ShopfloorError(f"shopfloor is not set up in {location.worktree}: run `shopfloor init`")
     if _check_database(checks, args.fix, actor):
         tracker = Tracker.open(actor, auto_import=False)
         try:

@@ -9,9 +9,13 @@ silently overwritten.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
+
+try:  # The C module hashlib itself uses; importing hashlib loads OpenSSL, about 3 ms per command.
+    from _blake2 import blake2b as blake2b
+except ImportError:  # pragma: no cover - other Python builds
+    from hashlib import blake2b as blake2b
 
 from shopfloor.errors import ValidationError
 
@@ -48,7 +52,7 @@ def base36(data: bytes) -> str:
 
 def make_id(prefix: str, content: str, nonce: bytes, length: int) -> str:
     """Hash ``content`` and ``nonce`` into an id of ``length`` base36 characters."""
-    digest = hashlib.sha256(nonce + b"\0" + content.encode("utf-8", "surrogatepass")).digest()
+    digest = blake2b(nonce + b"\0" + content.encode("utf-8", "surrogatepass"), digest_size=20).digest()
     return f"{prefix}-{base36(digest)[-length:].rjust(length, '0')}"
 
 

@@ -12,9 +12,9 @@ import sqlite3
 
 
 def digest(data: bytes) -> str:
-    import hashlib
+    from shopfloor.tracker.ids import blake2b
 
-    return hashlib.sha256(data).hexdigest()
+    return blake2b(data, digest_size=32).hexdigest()
 
 
 def remember(conn: sqlite3.Connection, path: str, data: bytes, now: str) -> None:

@@ -101,9 +101,16 @@ def test_conflict_markers_explain_the_merge_driver(sf: Runner) -> None:
     done = sf("import", check=False)
     assert done.returncode == 1
     assert "conflict markers" in done.stderr and "merge driver" in done.stderr
-    # Other commands keep working and warn instead of failing.
+    # Other commands keep working and warn instead of failing ...
     listed = sf("list", "--json")
     assert listed.returncode == 0 and "not auto-importing" in listed.stderr
+    # ... but export refuses to overwrite the unmerged file unless forced.
+    conflicted = jsonl(sf).read_text()
+    refused = sf("export", check=False)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert jsonl(sf).read_text() == conflicted
+    sf("export", "--force")
+    assert "<<<<<<<" not in jsonl(sf).read_text()
 
 
 def test_changed_jsonl_is_imported_automatically_once(sf: Runner) -> None:

@@ -189,6 +189,7 @@ def build_parser(only: str | None = None) -> _Parser:
 
     p = _add(sub, "export", "tracker_cmds:cmd_export", "write the tracker to .shopfloor/issues.jsonl", only)
     p.add_argument("-o", "--output", help="write here instead")
+    p.add_argument("--force", action="store_true", help="overwrite a JSONL file that could not be imported")
     p = _add(sub, "import", "tracker_cmds:cmd_import", "merge a JSONL file into the database", only)
     p.add_argument("-i", "--input", help="read this file (default .shopfloor/issues.jsonl)")
     p.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")

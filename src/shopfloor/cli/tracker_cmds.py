@@ -38,6 +38,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     path = Path(args.output) if args.output else tracker.location.jsonl_path
+    if tracker.import_error and not args.output and not args.force:
+        raise ShopfloorError(
+            f"not exporting: {path.name} holds changes the database could not import, which the export would "
+            "overwrite; fix the file (see `shopfloor import`) or pass --force to replace it"
+        )
     count = sync.export_file(tracker.conn, path, tracker.now())
     if args.json:
         print_json({"path": str(path), "issues": count})

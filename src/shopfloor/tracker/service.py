@@ -26,7 +26,7 @@ def default_actor() -> str:
 
 
 class Tracker:
-    __slots__ = ("actor", "conn", "location", "notices", "prefix")
+    __slots__ = ("actor", "conn", "import_error", "location", "notices", "prefix")
 
     def __init__(self, location: Location, conn: sqlite3.Connection, actor: str, prefix: str) -> None:
         self.location = location
@@ -34,6 +34,7 @@ class Tracker:
         self.actor = actor
         self.prefix = prefix
         self.notices: list[str] = []
+        self.import_error: str | None = None  # why the JSONL could not be auto-imported
 
     @staticmethod
     def open(actor: str | None = None, start: str | None = None, *, auto_import: bool = True) -> Tracker:
@@ -79,6 +80,7 @@ class Tracker:
 
             plan = sync.import_file(self.conn, self.location.jsonl_path, "shopfloor", self.now())
         except ShopfloorError as exc:
+            self.import_error = str(exc)
             self.notices.append(f"warning: not auto-importing: {exc}")
             return
         if plan.new or plan.updated or plan.renames:

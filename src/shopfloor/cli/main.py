@@ -44,15 +44,28 @@ COMMANDS = [
 ]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """A help formatter that does not import shutil (argparse builds one per add_argument)."""
+
+    def __init__(self, prog: str) -> None:
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else 100
+        super().__init__(prog, width=max(40, width - 2))
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, naming the fix, with exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     common.add_argument(
         "--actor", default=argparse.SUPPRESS, metavar="NAME", help="who acts (default: $SHOPFLOOR_ACTOR, then $USER)"

@@ -103,10 +103,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for created, closed in conn.execute("SELECT created_at, closed_at FROM issues WHERE closed_at IS NOT NULL")
     ]
     median = _median(lead_hours)
+    from shopfloor.tracker import readiness
+
+    nodes, edges = store.snapshot(conn)
     result = {
-        "total": store.count(conn),
-        "ready": len(store.ready_ids(conn, tracker.now())),
-        "blocked": len(store.blocked(conn)),
+        "total": len(nodes),
+        "ready": len(readiness.ready_ids(nodes, edges, tracker.now())),
+        "blocked": len(readiness.blockers_by_issue({i: n.status for i, n in nodes.items()}, edges)),
         "by_status": by["status"],
         "by_type": by["type"],
         "by_priority": by["priority"],

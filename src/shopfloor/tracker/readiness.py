@@ -61,6 +61,42 @@ def blocked_ids(nodes: Mapping[str, Node], edges: Iterable[Edge]) -> set[str]:
     return blocked
 
 
+Blocker = tuple[str, str, str]  # (blocking issue, its status, "blocks" or "parent")
+
+
+def blockers_by_issue(statuses: Mapping[str, str], edges: Iterable[Edge]) -> dict[str, list[Blocker]]:
+    """For every issue that is not closed and cannot proceed: what stands in its way.
+
+    Direct open ``blocks`` dependencies come first, then ancestors (through ``parent-child``)
+    that are themselves blocked by status or by an open ``blocks`` dependency.
+    """
+    blocks: dict[str, list[str]] = {}
+    parents: dict[str, list[str]] = {}
+    for src, dep, kind in edges:
+        if kind == "blocks" and dep in statuses and statuses[dep] != "closed":
+            blocks.setdefault(src, []).append(dep)
+        elif kind == "parent-child":
+            parents.setdefault(src, []).append(dep)
+    directly = {i for i, s in statuses.items() if s == "blocked"} | set(blocks)
+    result: dict[str, list[Blocker]] = {}
+    for issue, status in statuses.items():
+        if status == "closed":
+            continue
+        found = [(b, statuses[b], "blocks") for b in sorted(set(blocks.get(issue, ())))]
+        seen: set[str] = set()
+        stack = list(parents.get(issue, ()))
+        while stack:
+            parent = stack.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            stack.extend(parents.get(parent, ()))
+        found += [(p, statuses[p], "parent") for p in sorted(seen) if p in directly and p in statuses]
+        if found or status == "blocked":
+            result[issue] = found
+    return result
+
+
 def ready_ids(nodes: Mapping[str, Node], edges: Iterable[Edge], now: str) -> list[str]:
     blocked = blocked_ids(nodes, edges)
     ready = [

@@ -120,9 +120,11 @@ DEP_KEYS = ("id", "type")
 
 
 def check_text(value: str, what: str) -> str:
-    """Reject text that is not valid Unicode (undecodable bytes arrive as lone surrogates)."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        raise ValidationError(f"{what} is not valid UTF-8: re-encode the input as UTF-8")
+    """Reject text that is not valid Unicode.
+
+    Undecodable bytes in arguments arrive as lone surrogates (``surrogateescape``); a strict
+    encode refuses every lone surrogate, so it catches them without a per-character loop.
+    """
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -123,7 +123,8 @@ def check_dependency(conn: sqlite3.Connection, issue_id: str, target: str, dep_t
         raise ValidationError(f"{issue_id} cannot depend on itself")
     if not store.exists(conn, target):
         raise store.not_found(conn, target)
-    if dep_type in BLOCKING_DEP_TYPES:
+    if dep_type in BLOCKING_DEP_TYPES and store.reaches(conn, target, issue_id, BLOCKING_DEP_TYPES):
+        # Rare: only now load the whole graph, to name the cycle in the error.
         from shopfloor.tracker import readiness
 
         graph = store.dep_graph(conn, BLOCKING_DEP_TYPES)

@@ -212,3 +212,23 @@ def test_doctor_registers_a_missing_merge_driver(sf: Runner) -> None:
     assert checks["merge-driver"]["status"] == "warn"
     sf("doctor", "--fix")
     assert "merge-driver" in sf.git("config", "--get", "merge.shopfloor.driver")
+
+
+def test_bulk_import_keeps_search_working(sf: Runner, tmp_path: Path) -> None:
+    from shopfloor.tracker import jsonl as codec
+    from shopfloor.tracker.schema import blank_issue, normalise
+    from shopfloor.tracker.sync import BULK_IMPORT
+
+    issues = [
+        normalise(blank_issue(f"t-b{n:05d}", f"bulk issue {n} word{n}", f"2026-01-01T00:00:{n % 60:02d}.{n:06d}Z", "x"))
+        for n in range(BULK_IMPORT + 5)
+    ]
+    path = tmp_path / "bulk.jsonl"
+    path.write_bytes(codec.encode(issues))
+    assert len(sf.json("import", "-i", str(path))["created"]) == BULK_IMPORT + 5
+    assert [i["id"] for i in sf.json("search", "word777")] == ["t-b00777"]
+    later = create(sf, "after the bulk import zebra")
+    assert [i["id"] for i in sf.json("search", "zebra")] == [later]
+    sf("update", "t-b00001", "--title", "retitled giraffe")
+    assert [i["id"] for i in sf.json("search", "giraffe")] == ["t-b00001"]
+    assert sf.json("search", "word1") == []

@@ -38,8 +38,6 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     """The initial schema: issue columns come from ``schema.FIELDS``; side tables for the rest."""
     columns = ",\n  ".join(_column_sql(f) for f in COLUMN_FIELDS)
     fts_columns = ", ".join(SEARCHABLE)
-    new_values = ", ".join(f"new.{c}" for c in SEARCHABLE)
-    old_values = ", ".join(f"old.{c}" for c in SEARCHABLE)
     _run_script(
         conn,
         f"""
@@ -89,6 +87,17 @@ def _migration_1(conn: sqlite3.Connection) -> None:
           at TEXT NOT NULL
         ) WITHOUT ROWID;
         CREATE VIRTUAL TABLE issues_fts USING fts5({fts_columns}, content='issues', content_rowid='rowid');
+        """,
+    )
+    _run_script(conn, _fts_triggers())
+
+
+def _fts_triggers() -> str:
+    """The triggers that keep the full-text index in step with ``issues``."""
+    fts_columns = ", ".join(SEARCHABLE)
+    new_values = ", ".join(f"new.{c}" for c in SEARCHABLE)
+    old_values = ", ".join(f"old.{c}" for c in SEARCHABLE)
+    return f"""
         CREATE TRIGGER issues_fts_insert AFTER INSERT ON issues BEGIN
           INSERT INTO issues_fts(rowid, {fts_columns}) VALUES (new.rowid, {new_values});
         END;
@@ -99,8 +108,26 @@ def _migration_1(conn: sqlite3.Connection) -> None:
           INSERT INTO issues_fts(issues_fts, rowid, {fts_columns}) VALUES ('delete', old.rowid, {old_values});
           INSERT INTO issues_fts(rowid, {fts_columns}) VALUES (new.rowid, {new_values});
         END;
-        """,
-    )
+        """
+
+
+class fts_suspended:
+    """Inside a write transaction: skip per-row index updates, then rebuild the index once.
+
+    For bulk imports: the per-row triggers cost more than the rest of the import together.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        for name in ("insert", "delete", "update"):
+            self.conn.execute(f"DROP TRIGGER issues_fts_{name}")
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self.conn.execute("INSERT INTO issues_fts(issues_fts) VALUES ('rebuild')")
+            _run_script(self.conn, _fts_triggers())
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopfloor.tracker import jsonl, store, syncstate, writes
+from shopfloor.tracker import db, jsonl, store, syncstate, writes
 from shopfloor.tracker.collisions import Rename, rename_incoming, same_identity
 from shopfloor.tracker.db import transaction
 
@@ -66,7 +66,18 @@ def plan_import(existing: dict[str, Issue], incoming: list[Issue]) -> ImportPlan
     return plan
 
 
+BULK_IMPORT = 1000  # from this many changed issues on, rebuild the search index once at the end
+
+
 def apply_import(conn: sqlite3.Connection, plan: ImportPlan, actor: str, now: str) -> None:
+    if len(plan.new) + len(plan.updated) >= BULK_IMPORT:
+        with db.fts_suspended(conn):
+            _apply(conn, plan, actor, now)
+    else:
+        _apply(conn, plan, actor, now)
+
+
+def _apply(conn: sqlite3.Connection, plan: ImportPlan, actor: str, now: str) -> None:
     for issue in plan.new:
         writes.insert_issue(conn, issue)
         writes.event(conn, issue["id"], actor, "imported", now, new=issue["title"])

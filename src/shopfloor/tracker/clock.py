@@ -38,7 +38,7 @@ def bump(stamp: str) -> str:
 
 
 def is_timestamp(text: str) -> bool:
-    return bool(_ISO.match(text))
+    return bool(_ISO.fullmatch(text))
 
 
 def parse_duration(text: str) -> float:
@@ -46,7 +46,7 @@ def parse_duration(text: str) -> float:
     text = text.strip()
     if text.isdigit():
         return int(text) * 60.0
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.fullmatch(text)
     if not match:
         raise ValidationError(f"invalid duration {text!r}: use a number with s, m, h, d or w (e.g. 30m, 2h)")
     return int(match.group(1)) * float(_UNIT_SECONDS[match.group(2)])
@@ -57,7 +57,7 @@ def parse_when(text: str, *, base: float | None = None) -> str:
     text = text.strip()
     if is_timestamp(text):
         return text
-    if _RELATIVE.match(text):
+    if _RELATIVE.fullmatch(text):
         return iso((time.time() if base is None else base) + parse_duration(text))
     from datetime import UTC, datetime
 

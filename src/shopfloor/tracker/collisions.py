@@ -59,6 +59,20 @@ def rewrite_refs(issue: Issue, old: str, new: str) -> Issue:
     return fixed
 
 
+def _rewrite_added_refs(issue: Issue, base_issue: Issue | None, old: str, new: str) -> Issue:
+    had: set[tuple[str, str]] = set()
+    if base_issue is not None and same_identity(base_issue, issue):
+        had = {(d["id"], d["type"]) for d in base_issue["dependencies"]}
+    moved = {(d["id"], d["type"]) for d in issue["dependencies"] if d["id"] == old} - had
+    if not moved:
+        return issue
+    fixed = copy.deepcopy(issue)
+    deps = {(d["id"], d["type"]) for d in fixed["dependencies"]} - moved
+    deps |= {(new, kind) for _, kind in moved}
+    fixed["dependencies"] = [{"id": i, "type": t} for i, t in sorted(deps)]
+    return fixed
+
+
 def rename_incoming(existing: dict[str, Issue], incoming: dict[str, Issue]) -> tuple[dict[str, Issue], list[Rename]]:
     """Rename incoming issues whose id is taken by a different existing issue (for import)."""
     renames: list[Rename] = []
@@ -110,8 +124,8 @@ def rename_colliding(
         moved["id"] = new
         side[new] = moved
         renames.append(Rename(issue_id, new, moving["title"]))
-        # Issues added on that side alone referred to the renamed issue.
+        # On that side, every dependency on the old id that the base did not already have
+        # meant the renamed issue (including ones added to issues that exist in the base).
         for other_id in list(side):
-            if other_id not in base:
-                side[other_id] = rewrite_refs(side[other_id], issue_id, new)
+            side[other_id] = _rewrite_added_refs(side[other_id], base.get(other_id), issue_id, new)
     return a, b, renames

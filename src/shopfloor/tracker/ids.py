@@ -61,7 +61,7 @@ def child_id(parent: str, n: int) -> str:
 
 
 def check_prefix(prefix: str) -> str:
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise ValidationError(
             f"invalid prefix {prefix!r}: use 1-16 lowercase letters and digits, starting with a letter"
         )
@@ -76,7 +76,7 @@ def prefix_from_name(name: str) -> str:
 
 
 def is_valid_id(issue_id: str) -> bool:
-    return bool(_ID.match(issue_id))
+    return bool(_ID.fullmatch(issue_id))
 
 
 def parent_of(issue_id: str) -> str | None:

@@ -89,16 +89,30 @@ def _merge_deps(o: Any, a: Any, b: Any) -> list[dict[str, str]]:
 
 
 def _merge_comments(o: Any, a: Any, b: Any) -> list[dict[str, str]]:
-    by_id = {c["id"]: c for c in [*o, *b, *a]}
+    by_id: dict[str, dict[str, str]] = {}
+    for comment in [*o, *a, *b]:
+        known = by_id.get(comment["id"])
+        # Same id, different content (a hand edit): keep one, chosen without regard to side.
+        if known is None or _key(comment) > _key(known):
+            by_id[comment["id"]] = comment
     keep = merge_set((c["id"] for c in o), (c["id"] for c in a), (c["id"] for c in b))
     return sort_comments([by_id[cid] for cid in keep])
+
+
+def _closing(issue: Issue) -> str:
+    return _key((issue["closed_at"], issue["close_reason"]))
 
 
 def _merge_status(o: Issue | None, a: Issue, b: Issue) -> tuple[str, Issue]:
     """Return the merged status and the side whose closing fields go with it."""
     sa, sb = a["status"], b["status"]
     if sa == sb:
-        if sa == "closed" and _key((a["closed_at"], a["close_reason"])) != _key((b["closed_at"], b["close_reason"])):
+        if sa == "closed" and _closing(a) != _closing(b):
+            # Both closed, differently: a side that kept the base's closing keeps nothing to say.
+            if o is not None and _closing(a) == _closing(o):
+                return sa, b
+            if o is not None and _closing(b) == _closing(o):
+                return sa, a
             return sa, _resolve_conflict(a, b, a["updated_at"], b["updated_at"])
         return sa, a
     if o is not None and sa == o["status"]:

@@ -5,8 +5,9 @@ speed (10k issues in a few milliseconds); a property test checks that query agai
 ``ready_ids`` on random graphs, so the two cannot drift apart.
 
 Rules:
-- an issue is *blocked* if its status is ``blocked``, or one of its ``blocks`` dependencies
-  is not closed, or its parent (through ``parent-child``, transitively) is blocked;
+- an issue is *blocked* if its status is ``blocked``, or it is not closed and one of its
+  ``blocks`` dependencies is not closed, or its parent (through ``parent-child``,
+  transitively) is blocked; a closed issue never blocks its children;
 - an issue is *ready* if it is open, not deferred into the future, and not blocked;
 - ready issues are ordered by priority (0 first), then age, then id.
 """
@@ -45,7 +46,11 @@ def blocked_ids(nodes: Mapping[str, Node], edges: Iterable[Edge]) -> set[str]:
     blocked |= {
         src
         for src, dep, kind in edge_list
-        if kind == "blocks" and src in nodes and dep in nodes and nodes[dep].status != "closed"
+        if kind == "blocks"
+        and src in nodes
+        and nodes[src].status != "closed"
+        and dep in nodes
+        and nodes[dep].status != "closed"
     }
     children: dict[str, list[str]] = {}
     for src, dep, kind in edge_list:
@@ -77,7 +82,7 @@ def blockers_by_issue(statuses: Mapping[str, str], edges: Iterable[Edge]) -> dic
             blocks.setdefault(src, []).append(dep)
         elif kind == "parent-child":
             parents.setdefault(src, []).append(dep)
-    directly = {i for i, s in statuses.items() if s == "blocked"} | set(blocks)
+    directly = {i for i, s in statuses.items() if s == "blocked"} | {i for i in blocks if statuses.get(i) != "closed"}
     result: dict[str, list[Blocker]] = {}
     for issue, status in statuses.items():
         if status == "closed":

@@ -26,7 +26,7 @@ _METADATA_AT = COLUMNS.index("metadata")
 # Blocked = status blocked, an open `blocks` dependency, or a blocked ancestor (parent-child).
 # The same rule as readiness.blocked_ids; tests/test_readiness.py checks they agree.
 _DIRECT_BLOCK = """
-    p.status = 'blocked' OR EXISTS (
+    p.status = 'blocked' OR p.status != 'closed' AND EXISTS (
       SELECT 1 FROM deps d2 JOIN issues b2 ON b2.id = d2.depends_on
       WHERE d2.issue = p.id AND d2.type = 'blocks' AND b2.status != 'closed')
 """

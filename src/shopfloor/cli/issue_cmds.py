@@ -14,6 +14,7 @@ from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -190,37 +191,30 @@ def cmd_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def _each(tracker: Tracker, raw_ids: list[str]) -> list[str]:
-    return [tracker.resolve(i) for i in raw_ids]
+def _change_each(args: argparse.Namespace, change: Callable[[Tracker, str], bool], done: str, skipped: str) -> int:
+    """Apply ``change`` to every id in one transaction; report which ones it changed."""
+    tracker = open_tracker(args)
+    with tracker.write():
+        ids = [tracker.resolve(i) for i in args.ids]
+        changed = [i for i in ids if change(tracker, i)]
+    issues = store.fetch(tracker.conn, ids)
+    if args.json:
+        print_json([public(i) for i in issues])
+    else:
+        for issue_id in ids:
+            print(f"{done} {issue_id}" if issue_id in changed else f"{issue_id} {skipped}")
+    return 0
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    tracker = open_tracker(args)
     reason = text_arg(args.reason, "reason") or "done"
-    with tracker.write() as conn:
-        ids = _each(tracker, args.ids)
-        changed = [i for i in ids if writes.close(conn, i, reason, tracker.actor, tracker.now())]
-    issues = store.fetch(tracker.conn, ids)
-    if args.json:
-        print_json([public(i) for i in issues])
-    else:
-        for issue_id in ids:
-            print(f"closed {issue_id}" if issue_id in changed else f"{issue_id} was already closed")
-    return 0
+    return _change_each(
+        args, lambda t, i: writes.close(t.conn, i, reason, t.actor, t.now()), "closed", "was already closed"
+    )
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
-    tracker = open_tracker(args)
-    with tracker.write() as conn:
-        ids = _each(tracker, args.ids)
-        changed = [i for i in ids if writes.reopen(conn, i, tracker.actor, tracker.now())]
-    issues = store.fetch(tracker.conn, ids)
-    if args.json:
-        print_json([public(i) for i in issues])
-    else:
-        for issue_id in ids:
-            print(f"reopened {issue_id}" if issue_id in changed else f"{issue_id} was not closed")
-    return 0
+    return _change_each(args, lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()), "reopened", "was not closed")
 
 
 def cmd_comment(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from test_cli import create
 def commit_tracker(sf: Runner, message: str, cwd: Path | None = None) -> None:
     sf("export", cwd=cwd)
     sf.git("add", "-A", cwd=cwd)
-    sf.git("commit", "-q", "-m", message, cwd=cwd)
+    sf.git("commit", "-q", "--allow-empty", "-m", message, cwd=cwd)
 
 
 def test_worktrees_share_one_database(sf: Runner, tmp_path: Path) -> None:
@@ -106,3 +106,67 @@ def test_id_collision_between_branches_keeps_both(sf: Runner) -> None:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted(r["title"] for r in records) == ["mine", "theirs"]
     assert len({r["id"] for r in records}) == 2
+
+
+def two_clones(tmp_path: Path, bare_runner: Runner) -> tuple[Runner, Runner]:
+    """alice and bob, each with a clone of one origin, set up and in step."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    alice = bare_runner
+    alice("init", "--prefix", "t")
+    commit_tracker(alice, "init")
+    alice.git("remote", "add", "origin", str(origin))
+    alice.git("push", "-q", "origin", "main")
+    bob_dir = tmp_path / "bob"
+    alice.git("clone", "-q", str(origin), str(bob_dir))
+    bob = Runner(bob_dir, {**alice.env, "SHOPFLOOR_ACTOR": "bob"})
+    bob("doctor", "--fix")  # a fresh clone registers its merge driver
+    return alice, bob
+
+
+def sync(runner: Runner, message: str) -> None:
+    """export, commit, pull (merging through the driver), push: what an agent does at the end."""
+    commit_tracker(runner, message)
+    runner.git("pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    runner.git("push", "-q", "origin", "main")
+
+
+def test_unexported_local_edits_survive_a_pull(tmp_path: Path, bare_runner: Runner) -> None:
+    alice, bob = two_clones(tmp_path, bare_runner)
+    issue_id = create(alice, "shared")
+    sync(alice, "issue")
+    bob.git("pull", "-q", "origin", "main")
+    bob("comment", issue_id, "bob's important finding")
+    sync(bob, "bob comments")
+    # alice edits other fields in her database, does not export, then pulls bob's change.
+    alice("update", issue_id, "-p", "0", "--notes", "alice notes")
+    alice("label", "add", issue_id, "urgent")
+    alice.git("pull", "-q", "origin", "main")
+    shown = alice.json("show", issue_id)
+    assert [c["text"] for c in shown["comments"]] == ["bob's important finding"]
+    assert (shown["priority"], shown["notes"], shown["labels"]) == (0, "alice notes", ["urgent"])
+    # ... and her next export carries both.
+    commit_tracker(alice, "alice's edits")
+    record = json.loads((alice.cwd / ".shopfloor" / "issues.jsonl").read_text())
+    assert record["priority"] == 0 and record["comments"][0]["text"] == "bob's important finding"
+
+
+def test_id_collision_converges_across_clones(tmp_path: Path, bare_runner: Runner) -> None:
+    alice, bob = two_clones(tmp_path, bare_runner)
+    mine = create(alice, "alice issue")
+    commit_tracker(alice, "alice issue")
+    # bob mints the very same id for a different issue (forced: by chance it is rare).
+    theirs = create(bob, "bob issue")
+    commit_tracker(bob, "bob issue")
+    path = bob.cwd / ".shopfloor" / "issues.jsonl"
+    path.write_text(path.read_text().replace(theirs, mine))
+    bob("import")
+    bob.git("commit", "-q", "-am", "bob's issue under the colliding id")
+    bob.git("push", "-q", "origin", "main")
+    for _ in range(2):
+        sync(alice, "alice syncs")
+        sync(bob, "bob syncs")
+    for runner in (alice, bob):
+        issues = {i["id"]: i["title"] for i in runner.json("list")}
+        assert sorted(issues.values()) == ["alice issue", "bob issue"], issues
+    assert {i["id"] for i in alice.json("list")} == {i["id"] for i in bob.json("list")}

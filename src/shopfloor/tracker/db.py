@@ -143,7 +143,12 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 # Append-only: each entry upgrades the database from version N-1 to N. Never edit a shipped one.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1,)
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Remember the content last synced with each JSONL file: the base of a three-way import."""
+    conn.execute("ALTER TABLE sync_state ADD COLUMN content BLOB")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
 LATEST = len(MIGRATIONS)
 
 

@@ -152,6 +152,15 @@ def merge_issue(o: Issue | None, a: Issue, b: Issue) -> Issue:
     return merged
 
 
+def merge_versions(o: Issue | None, a: Issue, b: Issue) -> Issue:
+    """``merge_issue``, and a result that combines both sides is stamped newer than either,
+    so every database that later imports it takes it over its own copy."""
+    merged = merge_issue(o, a, b)
+    if not _unchanged(merged, a) and not _unchanged(merged, b):
+        merged["updated_at"] = bump(merged["updated_at"])
+    return merged
+
+
 @dataclass
 class MergeResult:
     issues: list[Issue]
@@ -174,12 +183,7 @@ def merge_files(base: list[Issue], ours: list[Issue], theirs: list[Issue]) -> Me
         ia, ib, io = a.get(issue_id), b.get(issue_id), o.get(issue_id)
         if ia is not None and ib is not None:
             base_issue = io if io is not None and same_identity(io, ia) else None
-            merged = merge_issue(base_issue, ia, ib)
-            if not _unchanged(merged, ia) and not _unchanged(merged, ib):
-                # A combination of both sides is a new version: make it newer than either, so
-                # every database that imports it takes it over its own copy.
-                merged["updated_at"] = bump(merged["updated_at"])
-            out.append(merged)
+            out.append(merge_versions(base_issue, ia, ib))
         else:
             only = ia if ia is not None else ib
             assert only is not None

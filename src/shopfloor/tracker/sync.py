@@ -15,9 +15,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db, jsonl, store, syncstate, writes
 from shopfloor.tracker.collisions import Rename, rename_incoming, same_identity
 from shopfloor.tracker.db import transaction
+from shopfloor.tracker.merge import merge_versions
+from shopfloor.tracker.schema import normalise
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +35,8 @@ class ImportPlan:
     updated: list[Issue] = field(default_factory=list)
     unchanged: int = 0
     kept_local: int = 0  # the database copy is newer
-    renames: list[Rename] = field(default_factory=list)
+    renames: list[Rename] = field(default_factory=list)  # incoming ids taken by other issues
+    adopted: list[Rename] = field(default_factory=list)  # local ids changed to follow the file
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -41,6 +45,7 @@ class ImportPlan:
             "unchanged": self.unchanged,
             "kept_local": self.kept_local,
             "renamed": [{"old": r.old, "new": r.new, "title": r.title} for r in self.renames],
+            "adopted": [{"old": r.old, "new": r.new, "title": r.title} for r in self.adopted],
         }
 
 
@@ -48,22 +53,59 @@ def _same(x: Issue, y: Issue) -> bool:
     return jsonl.encode_issue(x) == jsonl.encode_issue(y)
 
 
-def plan_import(existing: dict[str, Issue], incoming: list[Issue]) -> ImportPlan:
-    """Decide, issue by issue, what importing ``incoming`` over ``existing`` does (pure)."""
+def plan_import(existing: dict[str, Issue], incoming: list[Issue], base: dict[str, Issue] | None = None) -> ImportPlan:
+    """Decide, issue by issue, what importing ``incoming`` over ``existing`` does (pure).
+
+    ``base`` holds each issue as the file and the database last agreed on it. With a base,
+    an issue changed on both sides is merged field by field with the merge driver's rules,
+    so an edit made in the database and not yet exported survives a ``git pull`` that
+    changed other fields. Without one, the copy with the newer ``updated_at`` wins.
+    """
     renamed, renames = rename_incoming(existing, {i["id"]: i for i in incoming})
     plan = ImportPlan(renames=renames)
+    base = base or {}
     for issue_id in sorted(renamed):
         theirs = renamed[issue_id]
         mine = existing.get(issue_id)
         if mine is None:
             plan.new.append(theirs)
-        elif _same(mine, theirs):
+            continue
+        if _same(mine, theirs):
             plan.unchanged += 1
-        elif same_identity(mine, theirs) and theirs["updated_at"] > mine["updated_at"]:
-            plan.updated.append(theirs)
-        else:
+            continue
+        if not same_identity(mine, theirs):
             plan.kept_local += 1
+            continue
+        common = base.get(issue_id)
+        if common is not None and same_identity(common, mine):
+            merged = merge_versions(common, mine, theirs)
+        else:
+            merged = theirs if theirs["updated_at"] > mine["updated_at"] else mine
+        if _same(merged, mine):
+            plan.kept_local += 1
+        else:
+            plan.updated.append(merged)
     return plan
+
+
+def plan_adoptions(db_ids: dict[tuple[str, str], str], incoming: list[Issue]) -> list[Rename]:
+    """Issues the database holds under another id than the file: a merge renamed them.
+
+    Follow the file, so that every clone converges on the same ids instead of importing the
+    renamed issue a second time. Identity is ``(created_at, created_by)``.
+    """
+    taken = set(db_ids.values())
+    moving = {}
+    for issue in incoming:
+        local = db_ids.get((issue["created_at"], issue["created_by"]))
+        if local is not None and local != issue["id"]:
+            moving[local] = issue
+    adopted = []
+    for local, issue in sorted(moving.items()):
+        # The target id must be free, or be freed by another adoption.
+        if issue["id"] not in taken or issue["id"] in moving:
+            adopted.append(Rename(local, issue["id"], issue["title"]))
+    return adopted
 
 
 BULK_IMPORT = 1000  # from this many changed issues on, rebuild the search index once at the end
@@ -88,22 +130,60 @@ def _apply(conn: sqlite3.Connection, plan: ImportPlan, actor: str, now: str) -> 
         writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
 
 
+def _base_issues(conn: sqlite3.Connection, path: Path, ids: list[str]) -> dict[str, Issue]:
+    lines = syncstate.base_lines(conn, str(path))
+    base = {}
+    for issue_id in ids:
+        line = lines.get(issue_id)
+        if line is not None:
+            try:
+                base[issue_id] = normalise(json.loads(line))
+            except (ValueError, ShopfloorError):
+                continue  # an unreadable base only costs the field-level merge
+    return base
+
+
+def adopt(conn: sqlite3.Connection, renames: list[Rename], actor: str, now: str) -> None:
+    """Rename issues in the database (and every reference to them), via temporary ids so
+    that swaps work."""
+    staged = [(r, f"~adopt{n}~{r.old}") for n, r in enumerate(renames)]
+    for step in (0, 1):
+        for rename, temp in staged:
+            old, new = (rename.old, temp) if step == 0 else (temp, rename.new)
+            conn.execute("UPDATE issues SET id = ? WHERE id = ?", (new, old))
+            for table in ("labels", "comments", "events"):
+                conn.execute(f"UPDATE {table} SET issue = ? WHERE issue = ?", (new, old))
+            conn.execute("UPDATE OR IGNORE deps SET issue = ? WHERE issue = ?", (new, old))
+            conn.execute("UPDATE OR IGNORE deps SET depends_on = ? WHERE depends_on = ?", (new, old))
+    for rename in renames:
+        writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
+
+
 def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, dry_run: bool = False) -> ImportPlan:
     """Import ``path`` all-or-nothing: a bad line raises before anything is written."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise jsonl.JsonlError(f"{path}: no such file; `shopfloor export` creates it") from None
+    except OSError as exc:
+        raise jsonl.JsonlError(f"{path}: cannot read: {exc.strerror}") from None
     incoming = jsonl.decode(data, str(path))
     with transaction(conn):
         ids = [i["id"] for i in incoming]
+        identities = {(r[1], r[2]): r[0] for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
+        adopted = plan_adoptions(identities, incoming)
+        if adopted:
+            adopt(conn, adopted, actor, now)
         existing = {i["id"]: i for i in store.fetch(conn, ids)} if ids else {}
-        plan = plan_import(existing, incoming)
+        base = _base_issues(conn, path, [i for i in ids if i in existing])
+        plan = plan_import(existing, incoming, base)
+        plan.adopted = adopted
         if plan.renames:
             # Renamed ids must also avoid every id already in the database.
             taken = {r[0] for r in conn.execute("SELECT id FROM issues")}
             if any(r.new in taken for r in plan.renames):
-                plan = plan_import({i["id"]: i for i in store.all_issues(conn)}, incoming)
+                plan = plan_import({i["id"]: i for i in store.all_issues(conn)}, incoming, base)
+                plan.adopted = adopted
         if dry_run:
             conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
@@ -129,11 +209,17 @@ def summary(plan: ImportPlan) -> str:
         parts.append(f"{plan.kept_local} kept (database copy newer)")
     if plan.renames:
         parts.append(f"{len(plan.renames)} renamed")
+    if plan.adopted:
+        parts.append(f"{len(plan.adopted)} re-identified")
     return ", ".join(parts)
 
 
 def rename_lines(plan: ImportPlan, path: Path) -> list[str]:
-    return [
+    adopted = [
+        f"renamed {r.old} -> {r.new} ({json.dumps(r.title, ensure_ascii=False)}): {path} knows it by that id"
+        for r in plan.adopted
+    ]
+    return adopted + [
         f"renamed {r.old} -> {r.new} ({json.dumps(r.title, ensure_ascii=False)}): its id in {path} "
         "collided with a different issue"
         for r in plan.renames

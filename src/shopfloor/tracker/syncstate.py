@@ -18,12 +18,28 @@ def digest(data: bytes) -> str:
 
 
 def remember(conn: sqlite3.Connection, path: str, data: bytes, now: str) -> None:
-    """Record that the database and ``path`` (whose content is ``data``) are in step."""
+    """Record that the database and ``path`` (whose content is ``data``) are in step.
+
+    The content is kept too: it is the common base when the file and the database have both
+    changed since, so an import can merge them field by field instead of picking one.
+    """
     info = os.stat(path)
     conn.execute(
-        "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at) VALUES (?, ?, ?, ?, ?)",
-        (path, digest(data), info.st_mtime_ns, info.st_size, now),
+        "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at, content) VALUES (?, ?, ?, ?, ?, ?)",
+        (path, digest(data), info.st_mtime_ns, info.st_size, now, data),
     )
+
+
+def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:
+    """The lines of ``path`` as last synced, by issue id (canonical lines start with the id)."""
+    row = conn.execute("SELECT content FROM sync_state WHERE path = ?", (path,)).fetchone()
+    if row is None or not row[0]:
+        return {}
+    lines = {}
+    for line in bytes(row[0]).decode("utf-8", "replace").splitlines():
+        if line.startswith('{"id":"'):
+            lines[line[7 : line.index('"', 7)]] = line
+    return lines
 
 
 def needs_import(conn: sqlite3.Connection, path: str) -> bool:

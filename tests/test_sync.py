@@ -232,3 +232,45 @@ def test_bulk_import_keeps_search_working(sf: Runner, tmp_path: Path) -> None:
     sf("update", "t-b00001", "--title", "retitled giraffe")
     assert [i["id"] for i in sf.json("search", "giraffe")] == ["t-b00001"]
     assert sf.json("search", "word1") == []
+
+
+def test_doctor_fix_never_rebuilds_a_database_that_is_not_corrupt(sf: Runner, tmp_path: Path) -> None:
+    issue_id = create(sf, "unexported but precious")
+    db_path = sf.cwd / ".git" / "shopfloor" / "tracker.db"
+    conn = sqlite3.connect(db_path)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute(f"PRAGMA user_version={version + 1}")
+    conn.close()
+    done = sf("doctor", "--fix", "--json", check=False)
+    assert done.returncode == 1
+    check = json.loads(done.stdout)["checks"][0]
+    assert check["status"] == "fail" and "upgrade shopfloor" in check["detail"] and not check["fixed"]
+    assert not list(db_path.parent.glob("tracker.db.corrupt-*"))
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version={version}")
+    conn.close()
+    assert sf.json("show", issue_id)["title"] == "unexported but precious"
+
+
+def test_a_directory_as_database_is_reported_not_renamed(sf: Runner, tmp_path: Path) -> None:
+    directory = tmp_path / "dbdir"
+    directory.mkdir()
+    env = {"SHOPFLOOR_DB": str(directory)}
+    done = sf("list", env=env, check=False)
+    assert done.returncode == 1 and "is a directory" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert sf("doctor", "--fix", env=env, check=False).returncode == 1
+    assert directory.is_dir() and not list(tmp_path.glob("dbdir.corrupt-*"))
+
+
+def test_export_guard_covers_the_same_file_by_another_name_and_speaks_once(sf: Runner) -> None:
+    create(sf, "x")
+    sf("export")
+    text = jsonl(sf).read_text()
+    jsonl(sf).write_text("<<<<<<< HEAD\n" + text + "=======\n" + text + ">>>>>>> branch\n")
+    conflicted = jsonl(sf).read_text()
+    for args in (["export"], ["export", "-o", ".shopfloor/issues.jsonl"], ["export", "-o", str(jsonl(sf))]):
+        done = sf(*args, check=False)
+        assert done.returncode == 1 and "--force" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert jsonl(sf).read_text() == conflicted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -36,13 +37,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    tracker = open_tracker(args)
+    tracker = Tracker.open(args.actor)
     path = Path(args.output) if args.output else tracker.location.jsonl_path
-    if tracker.import_error and not args.output and not args.force:
+    same_file = path.resolve() == tracker.location.jsonl_path.resolve()
+    if tracker.import_error and same_file and not args.force:
         raise ShopfloorError(
             f"not exporting: {path.name} holds changes the database could not import, which the export would "
             "overwrite; fix the file (see `shopfloor import`) or pass --force to replace it"
         )
+    tracker.flush_notices()
     count = sync.export_file(tracker.conn, path, tracker.now())
     if args.json:
         print_json({"path": str(path), "issues": count})
@@ -70,7 +73,9 @@ def _check(checks: list[dict[str, Any]], name: str, status: str, detail: str, fi
 
 
 def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
-    """Move a broken database aside and rebuild it from the committed JSONL."""
+    """Move a corrupt database aside (never deleted) and rebuild it from the committed JSONL."""
+    if not db_path.is_file():
+        raise ShopfloorError(f"{db_path} is not a regular file: not touching it; move it away by hand")
     stamp = time.strftime("%Y%m%d%H%M%S")
     moved = db_path.with_name(f"{db_path.name}.corrupt-{stamp}")
     for suffix in ("", "-wal", "-shm"):
@@ -82,28 +87,34 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
         prefix = read_config(jsonl_path.parent / "config.toml").prefix
         with db.transaction(conn):
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
-        plan = sync.import_file(conn, jsonl_path, actor, iso(time.time()))
+        count = 0
+        if jsonl_path.exists():
+            count = len(sync.import_file(conn, jsonl_path, actor, iso(time.time())).new)
     finally:
         conn.close()
-    return f"rebuilt from {jsonl_path.name} ({len(plan.new)} issues); the old file is {moved.name}"
+    return f"rebuilt from {jsonl_path.name} ({count} issues); the damaged file is kept as {moved.name}"
 
 
 def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool:
     location = locate()
-    problem = None
+    corrupt = None
     try:
         conn = db.connect(location.db_path, create=True)
         try:
             result = conn.execute("PRAGMA integrity_check").fetchall()
             if result != [("ok",)]:
-                problem = "; ".join(r[0] for r in result[:3])
+                corrupt = "; ".join(str(r[0]) for r in result[:3])
+        except sqlite3.DatabaseError as exc:
+            corrupt = str(exc)
         finally:
             conn.close()
     except db.CorruptDatabaseError as exc:
-        problem = str(exc).split(" (", 1)[-1].split("):", 1)[0]
-    except Exception as exc:  # sqlite3.DatabaseError and friends: the file is not a database
-        problem = str(exc)
-    if problem is None:
+        corrupt = str(exc).split(" (", 1)[-1].split("):", 1)[0]
+    except ShopfloorError as exc:
+        # Not damage: a newer schema, permissions, a directory. Rebuilding would lose data.
+        _check(checks, "database", "fail", f"{exc} (doctor --fix does not rebuild a database that is not corrupt)")
+        return False
+    if corrupt is None:
         _check(checks, "database", "ok", f"{location.db_path}: integrity ok, schema version {db.LATEST}")
         return True
     if fix:
@@ -111,7 +122,7 @@ def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool
         _check(checks, "database", "ok", detail, fixed=True)
         return True
     _check(
-        checks, "database", "fail", f"corrupt ({problem}): run `shopfloor doctor --fix` to rebuild it from the JSONL"
+        checks, "database", "fail", f"corrupt ({corrupt}): run `shopfloor doctor --fix` to rebuild it from the JSONL"
     )
     return False
 

@@ -157,22 +157,39 @@ def connect(path: str | PathLike[str], *, create: bool) -> sqlite3.Connection:
     path = os.fspath(path)
     if not create and not os.path.exists(path):
         raise ShopfloorError(f"no tracker database at {path}: run `shopfloor init`")
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    if os.path.isdir(path):
+        raise ShopfloorError(f"the tracker database path {path} is a directory: point SHOPFLOOR_DB at a file")
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise ShopfloorError(
+            f"cannot open the tracker database {path} ({exc}): check the path and permissions"
+        ) from None
     try:
         conn.execute("PRAGMA synchronous=NORMAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != LATEST:
             migrate(conn, version)
-    except sqlite3.DatabaseError as exc:
+    except BaseException as exc:
         conn.close()
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
-        raise CorruptDatabaseError(
-            f"the tracker database {path} is unreadable ({exc}): run `shopfloor doctor --fix` to rebuild it "
-            "from .shopfloor/issues.jsonl"
-        ) from None
+        if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
+            raise CorruptDatabaseError(
+                f"the tracker database {path} is corrupt ({exc}): run `shopfloor doctor --fix` to rebuild it "
+                "from .shopfloor/issues.jsonl"
+            ) from None
+        if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
+            raise ShopfloorError(
+                f"cannot use the tracker database {path} ({exc}): check its permissions and free disk space"
+            ) from None
+        raise
     return conn
+
+
+def is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Damage that rebuilding from the JSONL repairs (not permissions, locks or versions)."""
+    text = str(exc).lower()
+    return any(m in text for m in ("not a database", "malformed", "disk image", "corrupt"))
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -170,3 +170,22 @@ def test_id_collision_converges_across_clones(tmp_path: Path, bare_runner: Runne
         issues = {i["id"]: i["title"] for i in runner.json("list")}
         assert sorted(issues.values()) == ["alice issue", "bob issue"], issues
     assert {i["id"] for i in alice.json("list")} == {i["id"] for i in bob.json("list")}
+
+
+def test_plan_file_issues_merge_and_import_cleanly(sf: Runner, tmp_path: Path) -> None:
+    """Issues created together share created_at/created_by; a merge must not confuse them."""
+    plan = tmp_path / "plan.md"
+    plan.write_text("## one\n\n## two\n\n## three\n")
+    ids = [i["id"] for i in sf.json("create", "-f", str(plan))]
+    commit_tracker(sf, "plan")
+    sf.git("checkout", "-q", "-b", "side")
+    sf("update", ids[1], "--title", "two, edited on the side")
+    commit_tracker(sf, "side edit")
+    sf.git("checkout", "-q", "main")
+    sf("label", "add", ids[2], "main-label")
+    commit_tracker(sf, "main edit")
+    sf.git("merge", "-q", "--no-edit", "side")
+    listed = {i["id"]: i for i in sf.json("list")}
+    assert sorted(listed) == sorted(ids)
+    assert listed[ids[1]]["title"] == "two, edited on the side"
+    assert listed[ids[2]]["labels"] == ["main-label"]

@@ -95,10 +95,16 @@ def plan_adoptions(db_ids: dict[tuple[str, str], str], incoming: list[Issue]) ->
     renamed issue a second time. Identity is ``(created_at, created_by)``.
     """
     taken = set(db_ids.values())
+    counts: dict[tuple[str, str], int] = {}
+    for issue in incoming:
+        key = (issue["created_at"], issue["created_by"])
+        counts[key] = counts.get(key, 0) + 1
     moving = {}
     for issue in incoming:
-        local = db_ids.get((issue["created_at"], issue["created_by"]))
-        if local is not None and local != issue["id"]:
+        key = (issue["created_at"], issue["created_by"])
+        local = db_ids.get(key)
+        # An identity shared by several issues (older data) proves nothing: leave those alone.
+        if local is not None and local != issue["id"] and counts[key] == 1:
             moving[local] = issue
     adopted = []
     for local, issue in sorted(moving.items()):
@@ -170,7 +176,14 @@ def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, d
     incoming = jsonl.decode(data, str(path))
     with transaction(conn):
         ids = [i["id"] for i in incoming]
-        identities = {(r[1], r[2]): r[0] for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
+        identities: dict[tuple[str, str], str] = {}
+        shared = set()
+        for issue_id, created_at, created_by in conn.execute("SELECT id, created_at, created_by FROM issues"):
+            if (created_at, created_by) in identities:
+                shared.add((created_at, created_by))
+            identities[(created_at, created_by)] = issue_id
+        for key in shared:
+            del identities[key]
         adopted = plan_adoptions(identities, incoming)
         if adopted:
             adopt(conn, adopted, actor, now)

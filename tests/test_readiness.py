@@ -31,7 +31,7 @@ NOW = ts(500)
 CREATED = (ts(0), ts(0), ts(1), ts(2))  # few values, so ties in age are common
 DEFERS = (None, None, ts(100), NOW, ts(900))  # none, past, exactly now, future
 # Ids whose byte order and code point order could differ if the store collated them oddly.
-ISSUE_IDS = ("t-a1", "t-a1.1", "t-a1.2", "t-a10", "t-b", "t-B", "t-z", "t-ü", "t-0")
+ISSUE_IDS = ("t-a1", "t-a1.1", "t-a1.2", "t-a10", "t-b", "t-B", "t-z", "t-_", "t-0")
 MISSING = "t-gone"  # a dependency target that is not in the tracker (deleted on another branch)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from shopfloor.cli.common import open_tracker, print_json, text_arg
-from shopfloor.errors import UsageError, ValidationError
+from shopfloor.errors import ShopfloorError, UsageError
 from shopfloor.tracker import store, writes
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.tracker.schema import EDITABLE, public, validate_field
@@ -95,8 +95,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
                 fields = {k: (writes.defer_value(v) if k == "defer_until" else v) for k, v in draft.fields.items()}
                 parent = None
                 if draft.parent:
-                    parent = planfile.local_ref(draft.parent, created, draft.where)
-                    parent = tracker.resolve(parent)
+                    parent = tracker.resolve(planfile.local_ref(draft.parent, created))
                 created.append(
                     writes.create(
                         conn,
@@ -108,12 +107,15 @@ def _create_from_file(args: argparse.Namespace) -> int:
                         parent=parent,
                     )
                 )
-            except ValidationError as exc:
-                raise ValidationError(f"{draft.where}: {exc}") from None
+            except ShopfloorError as exc:
+                raise _located(exc, draft.where) from None
         for issue_id, draft in zip(created, drafts, strict=True):
-            for dep_type, target in draft.deps:
-                target_id = tracker.resolve(planfile.local_ref(target, created, draft.where))
-                writes.add_dep(conn, issue_id, target_id, dep_type, tracker.actor, now)
+            try:
+                for dep_type, target in draft.deps:
+                    target_id = tracker.resolve(planfile.local_ref(target, created))
+                    writes.add_dep(conn, issue_id, target_id, dep_type, tracker.actor, now)
+            except ShopfloorError as exc:
+                raise _located(exc, draft.where) from None
     issues = store.fetch(tracker.conn, created)
     if args.json:
         print_json([public(i) for i in issues])
@@ -123,6 +125,16 @@ def _create_from_file(args: argparse.Namespace) -> int:
 
         print(render.issue_lines(issues, ""))
     return 0
+
+
+def _located(exc: ShopfloorError, where: str) -> ShopfloorError:
+    """The same error (same exit code), prefixed once with the plan file's ``file:line``."""
+    message = str(exc)
+    if message.startswith(f"{where}: "):
+        return exc
+    located = ShopfloorError(f"{where}: {message}")
+    located.exit_code = exc.exit_code
+    return located
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -164,17 +176,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
     changes = _fields_from(args)
     if args.title is not None:
         changes["title"] = text_arg(args.title, "title")
-    if args.status is not None:
-        changes["status"] = args.status
+    if args.status is not None and not (args.claim and args.status == "in_progress"):
+        changes["status"] = args.status  # (with --claim, claiming sets in_progress with a holder)
     if args.metadata is not None:
         changes["metadata"] = args.metadata
     if not changes and not args.claim:
         raise UsageError("nothing to update: give a field option (e.g. --status, -p) or --claim")
-    lease_s = parse_duration(args.lease)
     tracker.reclaim_expired()
     with tracker.write() as conn:
         issue_id = tracker.resolve(args.id)

@@ -64,6 +64,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+LIMIT_MAX = 1_000_000_000
+
+
+def _limit(text: str) -> int:
+    """An argparse type for ``-n/--limit``: a whole number of at least 1."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10 or not 1 <= int(value) <= LIMIT_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {LIMIT_MAX}")
+    return int(value)
+
+
 def _common() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
@@ -139,7 +150,7 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--assignee", help="filter by assignee")
     p.add_argument("-l", "--label", action="append", default=[], help="must have this label (repeatable)")
     p.add_argument("--all", action="store_true", help="include closed issues")
-    p.add_argument("-n", "--limit", type=int, help="at most N issues")
+    p.add_argument("-n", "--limit", type=_limit, help="at most N issues")
 
     p = _add(sub, "update", "issue_cmds:cmd_update", "change an issue's fields, or claim it", only)
     p.add_argument("id")
@@ -158,7 +169,7 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("ids", nargs="+", metavar="ID")
 
     p = _add(sub, "ready", "work_cmds:cmd_ready", "list issues ready to work on (no open blockers)", only)
-    p.add_argument("-n", "--limit", type=int, default=20, help="at most N issues (default 20)")
+    p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N issues (default 20)")
     p.add_argument("--claim", action="store_true", help="claim the top ready issue atomically and print it")
     p.add_argument("--lease", default="30m", help="claim lease length (default 30m)")
 
@@ -196,7 +207,7 @@ def build_parser(only: str | None = None) -> _Parser:
 
     p = _add(sub, "search", "issue_cmds:cmd_search", "full-text search over titles and texts", only)
     p.add_argument("query", nargs="+")
-    p.add_argument("-n", "--limit", type=int, default=50, help="at most N results (default 50)")
+    p.add_argument("-n", "--limit", type=_limit, default=50, help="at most N results (default 50)")
 
     _add(sub, "stats", "work_cmds:cmd_stats", "counts by status, type and priority", only)
 
@@ -239,6 +250,37 @@ def _command_name(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _arg_names(parser: argparse.ArgumentParser, names: dict[str, str]) -> dict[str, str]:
+    """How each destination was spelt on the command line (``--assignee``, ``ID``), for errors."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _arg_names(child, names)
+        elif action.option_strings:
+            names.setdefault(action.dest, max(action.option_strings, key=len))
+        else:
+            metavar = action.metavar if isinstance(action.metavar, str) else None
+            names.setdefault(action.dest, metavar or action.dest.upper())
+    return names
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse any argument that is not valid UTF-8 before a handler sees it.
+
+    Undecodable bytes in ``argv`` arrive as lone surrogates, which crash the first ``encode``
+    (SQLite, a file name, stdout); checking them here covers every command and option at once.
+    """
+    from shopfloor.tracker.schema import check_text
+
+    names = _arg_names(parser, {})
+    for dest, value in vars(args).items():
+        if dest.startswith("_"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                check_text(item, names.get(dest, dest))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     name = _command_name(argv)
@@ -254,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.actor = None
     module_name, func_name = handler.split(":")
     try:
+        _check_args(parser, args)
         import importlib
 
         module = importlib.import_module(f"shopfloor.cli.{module_name}")

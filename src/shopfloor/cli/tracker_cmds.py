@@ -173,8 +173,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _check_merge_driver_files(args: argparse.Namespace) -> None:
+    """git calls ``merge-driver %O %A %B`` with three files; a missing %O means no common
+    ancestor, but a missing %A or %B means a wrong driver command line, and merging "nothing"
+    into it would write a file git then commits as the merge."""
+    for label, name in (("ours (%A)", args.ours), ("theirs (%B)", args.theirs)):
+        if not Path(name).is_file():
+            raise ShopfloorError(
+                f"merge driver: the {label} file {name} does not exist: git passes existing files; "
+                "check `git config merge.shopfloor.driver` (re-run `shopfloor init`)"
+            )
+
+
 def cmd_merge_driver(args: argparse.Namespace) -> int:
     """Called by git as ``merge-driver %O %A %B``: write the merge into %A, exit 0 on success."""
+    _check_merge_driver_files(args)
     sides = []
     for label, name in (("base", args.base), ("ours", args.ours), ("theirs", args.theirs)):
         path = Path(name)

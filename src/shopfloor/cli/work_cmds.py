@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 
 from shopfloor.cli.common import open_tracker, print_json
-from shopfloor.errors import UsageError
 from shopfloor.tracker import store
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.tracker.schema import PRIORITIES, STATUSES, TYPES, public
 
 
 def cmd_ready(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
+    lease_s = parse_duration(args.lease, "lease") if args.claim else 0.0
     tracker = open_tracker(args)
     if args.claim:
         from shopfloor.tracker import writes
 
-        lease_s = parse_duration(args.lease)
         with tracker.write() as conn:
             now = tracker.now()
             writes.reclaim_expired(conn, now)
@@ -66,8 +63,8 @@ def cmd_blocked(args: argparse.Namespace) -> int:
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
+    lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
-    lease_s = parse_duration(args.lease)
     from shopfloor.tracker import writes
 
     with tracker.write() as conn:

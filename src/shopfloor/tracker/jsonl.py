@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError, ValidationError
-from shopfloor.tracker.schema import FIELD_NAMES, normalise
+from shopfloor.tracker.schema import FIELD_NAMES, JsonConstantError, loads_strict, normalise
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -78,9 +78,15 @@ def decode(data: bytes, path: str = "issues.jsonl") -> list[Issue]:
         if line.startswith(CONFLICT_MARKERS):
             raise _conflict_hint(path, lineno)
         try:
-            record = json.loads(line)
+            record = loads_strict(line)
+        except JsonConstantError as exc:
+            raise JsonlError(f"{path}:{lineno}: {exc} is not JSON: write a finite number, a string or null") from None
         except json.JSONDecodeError as exc:
             raise JsonlError(f"{path}:{lineno}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise JsonlError(
+                f"{path}:{lineno}: nested too deeply: fix that line (tracker records nest only a few levels)"
+            ) from None
         try:
             issue = normalise(record)
         except ValidationError as exc:

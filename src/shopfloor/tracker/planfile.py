@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopfloor.errors import ValidationError
-from shopfloor.tracker.schema import DEP_TYPES, EDITABLE, check_text
+from shopfloor.tracker.schema import DEP_TYPES, EDITABLE, JsonConstantError, check_text, loads_strict
 
 _SECTIONS = {"acceptance": "acceptance", "design": "design", "notes": "notes", "description": "description"}
 _KEYS = {"priority", "type", "vibe", "labels", "deps", "assignee", "parent", "status", "external_ref", "defer_until"}
@@ -52,12 +52,17 @@ def parse_deps(text: str) -> list[tuple[str, str]]:
             continue
         dep_type, sep, target = part.partition(":")
         if not sep:
+            if part in DEP_TYPES:
+                raise ValidationError(f"dependency {part!r} has no id: write {part}:ID")
             dep_type, target = "blocks", part
+        dep_type, target = dep_type.strip(), target.strip()
         if dep_type not in DEP_TYPES:
             raise ValidationError(
                 f"invalid dependency type {dep_type!r} in {part!r}: use one of {', '.join(DEP_TYPES)}"
             )
-        deps.append((dep_type, target.strip()))
+        if not target:
+            raise ValidationError(f"dependency {part!r} has no id: write {dep_type}:ID")
+        deps.append((dep_type, target))
     return deps
 
 
@@ -116,6 +121,56 @@ def _apply_key(draft: Draft, key: str, value: str, where: str) -> None:
         raise ValidationError(f"{where}: {exc}") from None
 
 
+def _text_list(value: Any, what: str) -> list[str]:
+    """A list of strings, or one comma-separated string (as in markdown plans)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{what} must be a list of strings or a comma-separated string")
+    return list(value)
+
+
+def _json_deps(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return parse_deps(value)
+    usage = 'dependencies must be "TYPE:ID,..." or a list of {"id": ID, "type": TYPE} objects'
+    if not isinstance(value, list):
+        raise ValidationError(usage)
+    deps = []
+    for dep in value:
+        if not isinstance(dep, dict) or not set(dep) <= {"id", "type"}:
+            raise ValidationError(f"invalid dependency {dep!r}: {usage}")
+        dep_id, dep_type = dep.get("id"), dep.get("type", "blocks")
+        if not isinstance(dep_id, str) or not dep_id.strip():
+            raise ValidationError(f"dependency {dep!r} has no id: {usage}")
+        if dep_type not in DEP_TYPES:
+            raise ValidationError(f"invalid dependency type {dep_type!r}: use one of {', '.join(DEP_TYPES)}")
+        deps.append((str(dep_type), dep_id.strip()))
+    return deps
+
+
+def _json_draft(record: dict[str, Any], where: str) -> Draft:
+    draft = Draft(fields={}, where=where)
+    for key, value in record.items():
+        if key == "labels":
+            draft.labels = _text_list(value, "labels")
+        elif key in ("dependencies", "deps"):
+            draft.deps = _json_deps(value)
+        elif key == "parent":
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"parent must be an issue id or #N, not {type(value).__name__}")
+            draft.parent = value
+        elif key == "defer_until":
+            if value is not None and not isinstance(value, str):
+                raise ValidationError("defer_until must be a time like 2026-12-01 or +3d")
+            draft.fields[key] = value
+        elif key in EDITABLE:
+            draft.fields[key] = value
+        else:
+            raise ValidationError(f"field {key!r} cannot be set when creating an issue")
+    return draft
+
+
 def parse_jsonl(text: str, path: str) -> list[Draft]:
     drafts = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -123,27 +178,19 @@ def parse_jsonl(text: str, path: str) -> list[Draft]:
             continue
         where = f"{path}:{lineno}"
         try:
-            record = json.loads(line)
+            record = loads_strict(line)
+        except JsonConstantError as exc:
+            raise ValidationError(f"{where}: {exc} is not JSON: write a finite number, a string or null") from None
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise ValidationError(f"{where}: nested too deeply: a plan line is one flat JSON object") from None
         if not isinstance(record, dict):
             raise ValidationError(f"{where}: each line must be a JSON object")
-        draft = Draft(fields={}, where=where)
-        for key, value in record.items():
-            if key == "labels":
-                draft.labels = list(value)
-            elif key in ("dependencies", "deps"):
-                if isinstance(value, str):
-                    draft.deps = parse_deps(value)
-                else:
-                    draft.deps = [(d.get("type", "blocks"), d["id"]) for d in value]
-            elif key == "parent":
-                draft.parent = value
-            elif key in EDITABLE:
-                draft.fields[key] = value
-            else:
-                raise ValidationError(f"{where}: field {key!r} cannot be set when creating an issue")
-        drafts.append(draft)
+        try:
+            drafts.append(_json_draft(record, where))
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}") from None
     return drafts
 
 
@@ -161,11 +208,12 @@ def parse_plan(data: bytes, path: str) -> list[Draft]:
     return drafts
 
 
-def local_ref(target: str, created: list[str], where: str) -> str:
-    """Resolve ``#N`` against the ids created so far from the same file."""
+def local_ref(target: str, created: list[str]) -> str:
+    """Resolve ``#N`` against the ids created so far from the same file (the caller adds
+    the ``file:line`` to errors)."""
     if not target.startswith("#"):
         return target
     number = target[1:]
-    if not number.isdigit() or not 1 <= int(number) <= len(created):
-        raise ValidationError(f"{where}: {target} does not name an earlier issue of this file")
+    if not (number.isascii() and number.isdigit()) or len(number) > 9 or not 1 <= int(number) <= len(created):
+        raise ValidationError(f"{target} does not name an earlier issue of this file")
     return created[int(number) - 1]

@@ -12,9 +12,10 @@ An issue is plain data: a ``dict`` whose keys are exactly ``FIELD_NAMES`` in tha
 from __future__ import annotations
 
 import json
+import re
 
 from shopfloor.errors import ValidationError
-from shopfloor.tracker.clock import is_timestamp
+from shopfloor.tracker.clock import MAX_YEAR, is_real_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; the CLI's budget has none to spare
@@ -31,6 +32,12 @@ PRIORITIES = (0, 1, 2, 3, 4)
 VIBES = (1, 2, 3, 4, 5)
 TITLE_MAX = 500
 TEXT_MAX = 1_000_000
+ID_MAX = 100
+JSON_DEPTH_MAX = 100
+# Ids end up in file names, shell commands and git messages: ASCII letters, digits, . - _ only.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# C0 controls, DEL and the C1 controls: exactly Unicode category Cc.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class Field:
@@ -156,9 +163,12 @@ def validate_field(name: str, value: Any) -> Any:
 
 
 def _v_id(field: Field, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > 100:
-        raise ValidationError(f"invalid id {value!r}")
-    return check_text(value, "id")
+    if not isinstance(value, str) or len(value) > ID_MAX or not _ID.fullmatch(value):
+        raise ValidationError(
+            f"invalid id {value!r}: ids are 1-{ID_MAX} ASCII letters, digits, '.', '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value
 
 
 def _v_title(field: Field, value: Any) -> str:
@@ -171,6 +181,12 @@ def _v_title(field: Field, value: Any) -> str:
         raise ValidationError(f"title is {len(title)} characters long: shorten it to at most {TITLE_MAX}")
     if "\n" in title or "\r" in title:
         raise ValidationError("title spans several lines: keep it on one line and put the rest in -d")
+    control = _CONTROL.search(title)
+    if control:
+        raise ValidationError(
+            f"title contains the control character U+{ord(control.group()):04X}: remove it "
+            "(put tabs and other formatting in -d)"
+        )
     return title
 
 
@@ -197,19 +213,72 @@ def _v_int(field: Field, value: Any) -> int:
 
 
 def _v_time(field: Field, value: Any) -> str:
-    if not isinstance(value, str) or not is_timestamp(value):
-        raise ValidationError(f"invalid {field.name} {value!r}: expected a time like 2026-11-28T11:20:44.000000Z")
+    if not isinstance(value, str) or not is_real_time(value):
+        raise ValidationError(
+            f"invalid {field.name} {value!r}: expected a real time up to the year {MAX_YEAR}, "
+            "like 2026-11-28T11:20:44.000000Z"
+        )
     return value
+
+
+class JsonConstantError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in JSON text (Python accepts them; JSON does not)."""
+
+
+def reject_json_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: NaN and Infinity are not JSON and not portable."""
+    raise JsonConstantError(name)
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that refuses NaN/Infinity (``JsonConstantError``) and reports nesting
+    too deep for the parser as ``RecursionError``, like ``json.loads`` itself."""
+    return json.loads(text, parse_constant=reject_json_constant)
+
+
+def _check_json_value(value: Any, what: str) -> None:
+    """Walk decoded JSON without recursion: every string valid UTF-8, every float finite,
+    nesting at most ``JSON_DEPTH_MAX`` deep, only JSON types."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            check_text(item, what)
+        elif isinstance(item, bool) or item is None or isinstance(item, int):
+            continue
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ValidationError(f"{what} holds {item}, which JSON cannot store: use a finite number or a string")
+        elif isinstance(item, dict | list | tuple):
+            if depth >= JSON_DEPTH_MAX:
+                raise ValidationError(f"{what} is nested more than {JSON_DEPTH_MAX} levels deep: flatten it")
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    if not isinstance(key, str):
+                        raise ValidationError(f"{what} has a non-text key {key!r}: JSON keys are strings")
+                    check_text(key, what)
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
+        else:
+            raise ValidationError(f"{what} holds a {type(item).__name__}, which is not JSON")
 
 
 def _v_json(field: Field, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads_strict(value)
+        except JsonConstantError as exc:
+            raise ValidationError(
+                f"{field.name} holds {exc}, which is not JSON: use a finite number or a string"
+            ) from None
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{field.name} is not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise ValidationError(f"{field.name} is nested too deeply: flatten it") from None
     if not isinstance(value, dict):
         raise ValidationError(f"{field.name} must be a JSON object")
+    _check_json_value(value, field.name)
     return value
 
 
@@ -249,7 +318,7 @@ def _v_comments(field: Field, value: Any) -> list[dict[str, str]]:
     for comment in value:
         if not isinstance(comment, dict) or set(comment) != set(COMMENT_KEYS):
             raise ValidationError(f"invalid comment {comment!r}: expected keys {', '.join(COMMENT_KEYS)}")
-        if not all(isinstance(comment[k], str) for k in COMMENT_KEYS) or not is_timestamp(comment["created_at"]):
+        if not all(isinstance(comment[k], str) for k in COMMENT_KEYS) or not is_real_time(comment["created_at"]):
             raise ValidationError(f"invalid comment {comment.get('id')!r}: text fields and a timestamp expected")
         out[comment["id"]] = {k: check_text(comment[k], "comment") for k in COMMENT_KEYS}
     return sort_comments(list(out.values()))

@@ -56,15 +56,38 @@ def _git(location: Location, *args: str) -> str:
     return done.stdout.strip()
 
 
+def _read_text(path: Path, location: Location) -> str | None:
+    """A file ``init`` edits, as text; None if it does not exist. Unreadable or non-UTF-8
+    files are refused before anything is written, naming the file and the fix."""
+    try:
+        name = str(path.relative_to(location.worktree))
+    except ValueError:
+        name = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ShopfloorError(f"cannot read {name}: {exc.strerror}: fix its permissions or move it aside") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ShopfloorError(
+            f"{name} is not valid UTF-8 (byte {exc.start}): re-encode it as UTF-8, then re-run `shopfloor init`"
+        ) from None
+
+
 def merge_driver_registered(location: Location) -> bool:
-    attributes = location.worktree / ".gitattributes"
-    has_line = attributes.exists() and ATTRIBUTES_LINE in attributes.read_text(encoding="utf-8").splitlines()
+    text = _read_text(location.worktree / ".gitattributes", location)
+    has_line = text is not None and ATTRIBUTES_LINE in text.splitlines()
     return has_line and bool(_git(location, "config", "--get", "merge.shopfloor.driver"))
 
 
-def register_merge_driver(location: Location, report: InitReport) -> None:
+def register_merge_driver(location: Location, report: InitReport, attributes_text: str | None = None) -> None:
     attributes = location.worktree / ".gitattributes"
-    text = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    if attributes_text is None:
+        attributes_text = _read_text(attributes, location)
+    text = attributes_text or ""
     if ATTRIBUTES_LINE not in text.splitlines():
         sep = "" if not text or text.endswith("\n") else "\n"
         jsonl.atomic_write(attributes, (text + sep + ATTRIBUTES_LINE + "\n").encode("utf-8"))
@@ -76,9 +99,8 @@ def register_merge_driver(location: Location, report: InitReport) -> None:
         report.actions.append("registered the merge driver in .git/config")
 
 
-def _point_agents_md(location: Location, report: InitReport) -> None:
+def _point_agents_md(location: Location, report: InitReport, text: str) -> None:
     path = location.worktree / "AGENTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
     if AGENTS_MARKER in text:
         return
     body = (text.rstrip("\n") + "\n" + AGENTS_SECTION) if text else ("# Agents" + "\n" + AGENTS_SECTION)
@@ -86,26 +108,39 @@ def _point_agents_md(location: Location, report: InitReport) -> None:
     report.actions.append(("created" if not text else "updated") + " AGENTS.md with a pointer to `shopfloor prime`")
 
 
+def _check_dir(path: Path, location: Location) -> None:
+    if path.exists() and not path.is_dir():
+        name = path.relative_to(location.worktree)
+        raise ShopfloorError(f"{name} is a file, not a directory: move it aside, then re-run `shopfloor init`")
+
+
 def init(prefix: str | None, start: str | None = None) -> InitReport:
     location = locate(start)
+    # Check everything first, so a failure leaves the repository as it was.
+    if shutil.which("git") is None:
+        raise ShopfloorError("git is not on PATH: install git (apt-get install git) or add it to PATH")
     state = location.state_dir
-    state.mkdir(exist_ok=True)
     config_path = location.config_path
+    _check_dir(state, location)
+    config_text = _read_text(config_path, location)
+    attributes_text = _read_text(location.worktree / ".gitattributes", location)
+    agents_text = _read_text(location.worktree / "AGENTS.md", location)
     current = read_config(config_path)
     chosen = check_prefix(prefix) if prefix else current.prefix
+    _git(location, "rev-parse", "--git-dir")  # git runs here (a broken repository fails now, not halfway)
     report = InitReport(prefix=chosen, db_path=str(location.db_path))
-    if not config_path.exists():
+    state.mkdir(exist_ok=True)
+    if config_text is None:
         jsonl.atomic_write(config_path, render_config(chosen).encode("utf-8"))
         report.actions.append(f"wrote {config_path.relative_to(location.worktree)} (prefix {chosen})")
     elif chosen != current.prefix:
-        text = config_path.read_text(encoding="utf-8")
-        jsonl.atomic_write(config_path, set_prefix(text, chosen).encode("utf-8"))
+        jsonl.atomic_write(config_path, set_prefix(config_text, chosen).encode("utf-8"))
         report.actions.append(f"changed the prefix from {current.prefix} to {chosen} (existing ids keep theirs)")
     if not location.jsonl_path.exists():
         jsonl.atomic_write(location.jsonl_path, b"")
         report.actions.append("created .shopfloor/issues.jsonl")
-    register_merge_driver(location, report)
-    _point_agents_md(location, report)
+    register_merge_driver(location, report, attributes_text)
+    _point_agents_md(location, report, agents_text or "")
     created = not location.db_path.exists()
     conn = db.connect(location.db_path, create=True)
     try:

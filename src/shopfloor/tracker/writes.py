@@ -160,6 +160,11 @@ def create(
         if name not in EDITABLE:
             raise ValidationError(f"{name} cannot be set on create")
         issue[name] = validate_field(name, value)
+    if issue["status"] == "in_progress":
+        raise ValidationError(
+            "an issue cannot be created in_progress (no one would hold it): create it open, "
+            "then claim it with `shopfloor update ID --claim`"
+        )
     issue["labels"] = validate_field("labels", list(labels))
     all_deps = [*deps, *((("parent-child", parent),) if parent else ())]
     for dep_type, target in all_deps:
@@ -167,6 +172,7 @@ def create(
     issue["dependencies"] = validate_field("dependencies", [{"id": t, "type": k} for k, t in all_deps])
     if issue["status"] == "closed":
         issue["closed_at"] = now
+        issue["close_reason"] = "closed when created"
     insert_issue(conn, issue)
     event(conn, issue_id, actor, "created", now, new=title)
     return issue_id
@@ -184,6 +190,24 @@ def update(conn: sqlite3.Connection, issue_id: str, changes: dict[str, Any], act
             raise ValidationError(f"use `shopfloor close {issue_id}` to close an issue")
         if value == current[name]:
             continue
+        if name == "status" and value == "in_progress":
+            # Without a holder and a lease nothing would ever return it to ready.
+            raise ValidationError(
+                f"--status in_progress would leave {issue_id} held by no one: "
+                f"claim it with `shopfloor update {issue_id} --claim`"
+            )
+        holder = current["assignee"]
+        if (
+            name == "assignee"
+            and current["status"] == "in_progress"
+            and holder
+            and current["lease_until"]
+            and holder != actor
+        ):
+            raise ConflictError(
+                f"{issue_id} is claimed by {holder} until {current['lease_until']}: only {holder} can hand it "
+                "over; wait for the lease to run out"
+            )
         stored = json.dumps(value, sort_keys=True) if name == "metadata" else value
         conn.execute(f"UPDATE issues SET {name} = ? WHERE id = ?", (stored, issue_id))
         event(conn, issue_id, actor, "updated", now, name, current[name], value)
@@ -234,9 +258,10 @@ def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: 
         conn.execute("UPDATE issues SET lease_until = ? WHERE id = ?", (until, issue_id))
         event(conn, issue_id, actor, "lease_renewed", now, "lease_until", None, until)
         return store.get(conn, issue_id)
-    if status == "in_progress":
-        raise ConflictError(f"{issue_id} is already claimed by {holder or 'someone'}")
-    if status != "open":
+    if status == "in_progress" and holder:
+        raise ConflictError(f"{issue_id} is already claimed by {holder}")
+    # In progress with no holder (set by hand, or by an older shopfloor) is free to claim.
+    if status not in ("open", "in_progress"):
         raise ConflictError(f"{issue_id} is {status}, not open: only open issues can be claimed")
     blockers = store.blockers_of(conn, issue_id)
     if blockers:

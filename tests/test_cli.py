@@ -455,3 +455,11 @@ def test_create_from_jsonl_plan_is_all_or_nothing(sf: Runner, tmp_path: Path) ->
     done = sf("create", "-f", str(bad), check=False)
     assert done.returncode == 2 and "bad.jsonl:2" in done.stderr
     assert len(sf.json("list")) == 2
+
+
+def test_issues_created_together_get_distinct_identities(sf: Runner, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.md"
+    plan.write_text("## one\n\n## two\n\n## three\n")
+    created = sf.json("create", "-f", str(plan))
+    identities = {(i["created_at"], i["created_by"]) for i in created}
+    assert len(identities) == 3

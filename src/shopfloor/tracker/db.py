@@ -148,7 +148,12 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sync_state ADD COLUMN content BLOB")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Index an issue's identity (created_at, created_by): creates keep it unique, imports use it."""
+    conn.execute("CREATE INDEX issues_identity ON issues(created_at, created_by)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
 LATEST = len(MIGRATIONS)
 
 

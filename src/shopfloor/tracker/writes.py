@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from shopfloor.errors import ConflictError, NotFoundError, ValidationError
 from shopfloor.tracker import ids, store
-from shopfloor.tracker.clock import parse_when
+from shopfloor.tracker.clock import bump, parse_when
 from shopfloor.tracker.schema import (
     BLOCKING_DEP_TYPES,
     COLUMN_FIELDS,
@@ -104,6 +104,20 @@ def new_id(conn: sqlite3.Connection, prefix: str, content: str) -> str:
     raise ConflictError("could not find a free issue id after 100 tries; the database may be damaged")
 
 
+def unique_creation_time(conn: sqlite3.Connection, now: str, actor: str) -> str:
+    """``now``, or the first microsecond after it that ``actor`` has not created an issue at.
+
+    (created_at, created_by) is an issue's identity across clones and renames; issues made
+    in one go (``create -f``) would otherwise share it.
+    """
+    while conn.execute("SELECT 1 FROM issues WHERE created_at = ? AND created_by = ?", (now, actor)).fetchone():
+        later = bump(now)
+        if later == now:  # at the end of time; a shared identity only weakens rename tracking
+            break
+        now = later
+    return now
+
+
 def next_child_id(conn: sqlite3.Connection, parent: str) -> str:
     highest = 0
     for (child,) in conn.execute(
@@ -149,6 +163,7 @@ def create(
 ) -> str:
     """Insert a new issue and return its id. ``deps`` are ``(type, target id)`` pairs."""
     title = validate_field("title", fields.get("title"))
+    now = unique_creation_time(conn, now, actor)
     if parent is not None:
         if not store.exists(conn, parent):
             raise store.not_found(conn, parent)

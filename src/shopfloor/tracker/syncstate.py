@@ -25,14 +25,15 @@ def remember(conn: sqlite3.Connection, path: str, data: bytes, now: str) -> None
     """
     info = os.stat(path)
     conn.execute(
-        "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at, content) VALUES (?, ?, ?, ?, ?, ?)",
-        (path, digest(data), info.st_mtime_ns, info.st_size, now, data),
+        "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at) VALUES (?, ?, ?, ?, ?)",
+        (path, digest(data), info.st_mtime_ns, info.st_size, now),
     )
+    conn.execute("INSERT OR REPLACE INTO sync_base (path, content) VALUES (?, ?)", (path, data))
 
 
 def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:
     """The lines of ``path`` as last synced, by issue id (canonical lines start with the id)."""
-    row = conn.execute("SELECT content FROM sync_state WHERE path = ?", (path,)).fetchone()
+    row = conn.execute("SELECT content FROM sync_base WHERE path = ?", (path,)).fetchone()
     if row is None or not row[0]:
         return {}
     lines = {}

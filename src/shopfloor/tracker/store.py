@@ -317,7 +317,9 @@ def count(conn: sqlite3.Connection) -> int:
 
 
 def expired_leases(conn: sqlite3.Connection, now: str) -> list[str]:
+    """Every command asks this. ``+status`` keeps SQLite on the lease index: through the status
+    index it read every in-progress issue (12 ms at 100k issues, 8% of them in progress)."""
     rows = conn.execute(
-        "SELECT id FROM issues WHERE lease_until IS NOT NULL AND lease_until < ? AND status = 'in_progress'", (now,)
+        "SELECT id FROM issues WHERE lease_until IS NOT NULL AND lease_until < ? AND +status = 'in_progress'", (now,)
     )
     return [r[0] for r in rows]

@@ -189,3 +189,61 @@ def test_plan_file_issues_merge_and_import_cleanly(sf: Runner, tmp_path: Path) -
     assert sorted(listed) == sorted(ids)
     assert listed[ids[1]]["title"] == "two, edited on the side"
     assert listed[ids[2]]["labels"] == ["main-label"]
+
+
+def test_child_id_collisions_across_three_clones_converge(tmp_path: Path, bare_runner: Runner) -> None:
+    """Children of one parent get sequential ids, so clones collide on them routinely."""
+    alice, bob = two_clones(tmp_path, bare_runner)
+    carol_dir = tmp_path / "carol"
+    alice.git("clone", "-q", str(tmp_path / "origin.git"), str(carol_dir))
+    carol = Runner(carol_dir, {**alice.env, "SHOPFLOOR_ACTOR": "carol"})
+    carol("doctor", "--fix")
+    epic = create(alice, "epic", "-t", "epic")
+    sync(alice, "epic")
+    clones = {"alice": alice, "bob": bob, "carol": carol}
+    for runner in (bob, carol):
+        runner.git("pull", "-q", "origin", "main")
+    for name in ("carol", "bob", "alice"):
+        assert create(clones[name], f"child by {name}", "--parent", epic) == f"{epic}.1"
+    for round_ in range(4):
+        for name, runner in clones.items():
+            runner("comment", f"{epic}.1", f"round {round_} {name}")  # whichever child is .1 here
+            sync(runner, f"{name} round {round_}")
+    for runner in clones.values():
+        runner.git("pull", "-q", "origin", "main")
+    views = [{i["id"]: i["title"] for i in r.json("list")} for r in clones.values()]
+    assert sorted(views[0].values()) == ["child by alice", "child by bob", "child by carol", "epic"]
+    assert views[0] == views[1] == views[2]
+    origin_lines = alice.git("show", "origin/main:.shopfloor/issues.jsonl").splitlines()
+    assert len(origin_lines) == 4
+
+
+def test_reimporting_a_colliding_file_does_not_duplicate(sf: Runner, tmp_path: Path) -> None:
+    mine = create(sf, "mine")
+    sf("export")
+    record = json.loads((sf.cwd / ".shopfloor" / "issues.jsonl").read_text())
+    other = tmp_path / "other.jsonl"
+    theirs = dict(record, title="theirs", created_by="elsewhere", created_at="2026-01-01T00:00:00.000000Z")
+    other.write_text(json.dumps(theirs) + "\n")
+    first = sf.json("import", "-i", str(other))
+    assert len(first["renamed"]) == 1 and first["renamed"][0]["old"] == mine
+    for _ in range(2):
+        again = sf.json("import", "-i", str(other))
+        assert again["renamed"] == [] and again["created"] == []
+    assert sorted(i["title"] for i in sf.json("list")) == ["mine", "theirs"]
+
+
+def test_checking_out_an_older_commit_does_not_revert_the_database(sf: Runner) -> None:
+    issue_id = create(sf, "task")
+    commit_tracker(sf, "task")
+    old = sf.git("rev-parse", "HEAD")
+    sf("close", issue_id, "-r", "done")
+    sf("update", issue_id, "-p", "0")
+    commit_tracker(sf, "closed")
+    sf.git("checkout", "-q", old)
+    assert sf.json("list") == []  # still closed while looking at the old commit
+    sf.git("checkout", "-q", "main")
+    shown = sf.json("show", issue_id)
+    assert (shown["status"], shown["priority"]) == ("closed", 0)
+    sf("export")
+    assert sf.git("status", "--porcelain") == ""  # nothing to commit: no churn

@@ -73,6 +73,54 @@ def _rewrite_added_refs(issue: Issue, base_issue: Issue | None, old: str, new: s
     return fixed
 
 
+def unique_identities(issues: dict[str, Issue]) -> dict[tuple[str, str], str]:
+    """identity -> id, for identities that name exactly one issue (older data may share one)."""
+    found: dict[tuple[str, str], str] = {}
+    shared: set[tuple[str, str]] = set()
+    for issue_id, issue in issues.items():
+        key = identity(issue)
+        if key in found:
+            shared.add(key)
+        found[key] = issue_id
+    for key in shared:
+        del found[key]
+    return found
+
+
+def move(side: dict[str, Issue], old: str, new: str) -> None:
+    """Give issue ``old`` the id ``new`` on one side, rewriting that side's references."""
+    moved = copy.deepcopy(side.pop(old))
+    moved["id"] = new
+    side[new] = moved
+    for other_id in list(side):
+        side[other_id] = rewrite_refs(side[other_id], old, new)
+
+
+def unify_ids(
+    base: dict[str, Issue], ours: dict[str, Issue], theirs: dict[str, Issue]
+) -> tuple[dict[str, Issue], dict[str, Issue]]:
+    """One issue under two ids (an earlier merge renamed it on one side): give it one id.
+
+    The side that renamed it wins (its id differs from the base's); with no base, the smaller
+    id. Without this, every merge that met the same collision again minted another copy.
+    """
+    a, b = dict(ours), dict(theirs)
+    in_base = unique_identities(base)
+    in_a, in_b = unique_identities(a), unique_identities(b)
+    for key in sorted(set(in_a) & set(in_b)):
+        i, j = in_a[key], in_b[key]
+        if i == j:
+            continue
+        was = in_base.get(key)
+        target = j if was == i else i if was == j else min(i, j)
+        side, old = (a, i) if target == j else (b, j)
+        occupant = side.get(target)
+        if occupant is not None and identity(occupant) != key:
+            continue  # the id is someone else's on that side: leave it to collision handling
+        move(side, old, target)
+    return a, b
+
+
 def rename_incoming(existing: dict[str, Issue], incoming: dict[str, Issue]) -> tuple[dict[str, Issue], list[Rename]]:
     """Rename incoming issues whose id is taken by a different existing issue (for import)."""
     renames: list[Rename] = []

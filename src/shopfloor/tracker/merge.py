@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopfloor.tracker.clock import bump
-from shopfloor.tracker.collisions import Rename, rename_colliding, same_identity
+from shopfloor.tracker.collisions import Rename, identity, rename_colliding, same_identity, unify_ids
 from shopfloor.tracker.schema import FIELDS, sort_comments
 
 TYPE_CHECKING = False
@@ -171,23 +171,34 @@ def _unchanged(o: Issue, x: Issue) -> bool:
     return _key(o) == _key(x)
 
 
+def _unchanged_but_id(o: Issue, x: Issue) -> bool:
+    return _key({**o, "id": x["id"]}) == _key(x)
+
+
 def merge_files(base: list[Issue], ours: list[Issue], theirs: list[Issue]) -> MergeResult:
     """Merge three parsed tracker files into one list of issues."""
     o = {i["id"]: i for i in base}
     a = {i["id"]: i for i in ours}
     b = {i["id"]: i for i in theirs}
-    # Colliding ids are resolved first, so the per-issue merge only ever sees one issue per id.
+    # One issue under two ids is given one id, then colliding ids are resolved, so the
+    # per-issue merge only ever sees one issue per id and one id per issue.
+    a, b = unify_ids(o, a, b)
     a, b, renames = rename_colliding(o, a, b)
+    o_by_identity = {identity(i): i for i in base}
     out: list[Issue] = []
     for issue_id in sorted(set(a) | set(b)):
-        ia, ib, io = a.get(issue_id), b.get(issue_id), o.get(issue_id)
+        ia, ib = a.get(issue_id), b.get(issue_id)
+        either = ia if ia is not None else ib
+        assert either is not None
+        io = o.get(issue_id)
+        if io is None or not same_identity(io, either):
+            io = o_by_identity.get(identity(either))  # the base may know it under another id
         if ia is not None and ib is not None:
             base_issue = io if io is not None and same_identity(io, ia) else None
             out.append(merge_versions(base_issue, ia, ib))
         else:
-            only = ia if ia is not None else ib
-            assert only is not None
-            if io is not None and same_identity(io, only) and _unchanged(io, only):
+            only = either
+            if io is not None and same_identity(io, only) and _unchanged_but_id(io, only):
                 continue  # deleted on the other side and not edited here: stays deleted
             out.append(only)
     return MergeResult(out, renames)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db, jsonl, store, syncstate, writes
-from shopfloor.tracker.collisions import Rename, rename_incoming, same_identity
+from shopfloor.tracker.collisions import Rename, move, rename_incoming, same_identity
 from shopfloor.tracker.db import transaction
 from shopfloor.tracker.merge import merge_versions
 from shopfloor.tracker.schema import normalise
@@ -78,7 +78,10 @@ def plan_import(existing: dict[str, Issue], incoming: list[Issue], base: dict[st
             continue
         common = base.get(issue_id)
         if common is not None and same_identity(common, mine):
-            merged = merge_versions(common, mine, theirs)
+            # A file older than the base went back in time (a checkout of an older commit,
+            # a reset): it holds nothing new, and merging it would undo later edits.
+            older = theirs["updated_at"] < common["updated_at"]
+            merged = mine if older else merge_versions(common, mine, theirs)
         else:
             merged = theirs if theirs["updated_at"] > mine["updated_at"] else mine
         if _same(merged, mine):
@@ -88,13 +91,14 @@ def plan_import(existing: dict[str, Issue], incoming: list[Issue], base: dict[st
     return plan
 
 
-def plan_adoptions(db_ids: dict[tuple[str, str], str], incoming: list[Issue]) -> list[Rename]:
+def plan_adoptions(db_ids: dict[tuple[str, str], str], all_ids: set[str], incoming: list[Issue]) -> list[Rename]:
     """Issues the database holds under another id than the file: a merge renamed them.
 
     Follow the file, so that every clone converges on the same ids instead of importing the
-    renamed issue a second time. Identity is ``(created_at, created_by)``.
+    renamed issue a second time. Identity is ``(created_at, created_by)``; ``db_ids`` holds
+    only identities that name one issue. A move goes into a free id, or one that another
+    accepted move frees; the rest are left alone (the import then treats them as collisions).
     """
-    taken = set(db_ids.values())
     counts: dict[tuple[str, str], int] = {}
     for issue in incoming:
         key = (issue["created_at"], issue["created_by"])
@@ -106,12 +110,38 @@ def plan_adoptions(db_ids: dict[tuple[str, str], str], incoming: list[Issue]) ->
         # An identity shared by several issues (older data) proves nothing: leave those alone.
         if local is not None and local != issue["id"] and counts[key] == 1:
             moving[local] = issue
-    adopted = []
-    for local, issue in sorted(moving.items()):
-        # The target id must be free, or be freed by another adoption.
-        if issue["id"] not in taken or issue["id"] in moving:
-            adopted.append(Rename(local, issue["id"], issue["title"]))
-    return adopted
+    accepted: dict[str, Issue] = {}
+    changed = True
+    while changed:
+        changed = False
+        targets = {issue["id"] for issue in accepted.values()}
+        for local, issue in sorted(moving.items()):
+            target = issue["id"]
+            if local in accepted or target in targets:
+                continue
+            if target not in all_ids or target in accepted:
+                accepted[local] = issue
+                targets.add(target)
+                changed = True
+    return [Rename(local, issue["id"], issue["title"]) for local, issue in sorted(accepted.items())]
+
+
+def rekey_to_local(
+    incoming: list[Issue], db_ids: dict[tuple[str, str], str], identity_of: dict[str, tuple[str, str]]
+) -> list[Issue]:
+    """An incoming issue whose id belongs to another issue here, but which this database
+    already holds under its own id (an earlier import renamed it): merge it into that one
+    instead of renaming it yet again."""
+    result = {i["id"]: i for i in incoming}
+    for issue in incoming:
+        key = (issue["created_at"], issue["created_by"])
+        local = db_ids.get(key)
+        if local is None or local == issue["id"] or local in result:
+            continue
+        holder = identity_of.get(issue["id"])
+        if holder is not None and holder != key:
+            move(result, issue["id"], local)
+    return list(result.values())
 
 
 BULK_IMPORT = 1000  # from this many changed issues on, rebuild the search index once at the end
@@ -136,16 +166,37 @@ def _apply(conn: sqlite3.Connection, plan: ImportPlan, actor: str, now: str) -> 
         writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
 
 
-def _base_issues(conn: sqlite3.Connection, path: Path, ids: list[str]) -> dict[str, Issue]:
+def _base_issues(
+    conn: sqlite3.Connection, path: Path, existing: dict[str, Issue], incoming: dict[str, Issue]
+) -> dict[str, Issue]:
+    """Each issue as this file last agreed with the database; failing that, the newest
+    version another worktree's file agreed on that is no newer than either side."""
     lines = syncstate.base_lines(conn, str(path))
+    others: dict[str, list[str]] | None = None
     base = {}
-    for issue_id in ids:
-        line = lines.get(issue_id)
-        if line is not None:
+    for issue_id, mine in existing.items():
+        theirs = incoming.get(issue_id)
+        if theirs is None:
+            continue
+        candidates = [lines[issue_id]] if issue_id in lines else []
+        if not candidates:
+            if others is None:
+                others = syncstate.other_base_lines(conn, str(path))
+            candidates = others.get(issue_id, [])
+        best = None
+        for line in candidates:
             try:
-                base[issue_id] = normalise(json.loads(line))
+                record = normalise(json.loads(line))
             except (ValueError, ShopfloorError):
                 continue  # an unreadable base only costs the field-level merge
+            if not same_identity(record, mine):
+                continue
+            if issue_id not in lines and record["updated_at"] > min(mine["updated_at"], theirs["updated_at"]):
+                continue
+            if best is None or record["updated_at"] > best["updated_at"]:
+                best = record
+        if best is not None:
+            base[issue_id] = best
     return base
 
 
@@ -165,6 +216,19 @@ def adopt(conn: sqlite3.Connection, renames: list[Rename], actor: str, now: str)
         writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
 
 
+def _unique(identity_of: dict[str, tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """identity -> id for identities that name exactly one issue."""
+    found: dict[tuple[str, str], str] = {}
+    shared = set()
+    for issue_id, key in identity_of.items():
+        if key in found:
+            shared.add(key)
+        found[key] = issue_id
+    for key in shared:
+        del found[key]
+    return found
+
+
 def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, dry_run: bool = False) -> ImportPlan:
     """Import ``path`` all-or-nothing: a bad line raises before anything is written."""
     try:
@@ -176,19 +240,18 @@ def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, d
     incoming = jsonl.decode(data, str(path))
     with transaction(conn):
         ids = [i["id"] for i in incoming]
-        identities: dict[tuple[str, str], str] = {}
-        shared = set()
-        for issue_id, created_at, created_by in conn.execute("SELECT id, created_at, created_by FROM issues"):
-            if (created_at, created_by) in identities:
-                shared.add((created_at, created_by))
-            identities[(created_at, created_by)] = issue_id
-        for key in shared:
-            del identities[key]
-        adopted = plan_adoptions(identities, incoming)
+        identity_of = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
+        identities = _unique(identity_of)
+        adopted = plan_adoptions(identities, set(identity_of), incoming)
         if adopted:
             adopt(conn, adopted, actor, now)
+            for rename in adopted:
+                identity_of[rename.new] = identity_of.pop(rename.old)
+            identities = _unique(identity_of)
+        incoming = rekey_to_local(incoming, identities, identity_of)
+        ids = [i["id"] for i in incoming]
         existing = {i["id"]: i for i in store.fetch(conn, ids)} if ids else {}
-        base = _base_issues(conn, path, [i for i in ids if i in existing])
+        base = _base_issues(conn, path, existing, {i["id"]: i for i in incoming})
         plan = plan_import(existing, incoming, base)
         plan.adopted = adopted
         if plan.renames:

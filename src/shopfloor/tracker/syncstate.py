@@ -43,6 +43,16 @@ def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:
     return lines
 
 
+def other_base_lines(conn: sqlite3.Connection, path: str) -> dict[str, list[str]]:
+    """The synced lines of every other JSONL path (other worktrees), by issue id."""
+    found: dict[str, list[str]] = {}
+    for (content,) in conn.execute("SELECT content FROM sync_base WHERE path != ?", (path,)):
+        for line in bytes(content).decode("utf-8", "replace").splitlines():
+            if line.startswith('{"id":"'):
+                found.setdefault(line[7 : line.index('"', 7)], []).append(line)
+    return found
+
+
 def needs_import(conn: sqlite3.Connection, path: str) -> bool:
     """Has ``path`` changed since the database last imported or exported it?"""
     try:

@@ -78,7 +78,7 @@ class Tracker:
                 return
             from shopfloor.tracker import sync
 
-            plan = sync.import_file(self.conn, self.location.jsonl_path, "shopfloor", self.now())
+            plan = sync.import_file(self.conn, self.location.jsonl_path, "shopfloor", self.now(), only_if_changed=True)
         except ShopfloorError as exc:
             self.import_error = str(exc)
             self.notices.append(f"warning: not auto-importing: {exc}")

@@ -229,8 +229,20 @@ def _unique(identity_of: dict[str, tuple[str, str]]) -> dict[tuple[str, str], st
     return found
 
 
-def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, dry_run: bool = False) -> ImportPlan:
-    """Import ``path`` all-or-nothing: a bad line raises before anything is written."""
+def import_file(
+    conn: sqlite3.Connection,
+    path: Path,
+    actor: str,
+    now: str,
+    *,
+    dry_run: bool = False,
+    only_if_changed: bool = False,
+) -> ImportPlan:
+    """Import ``path`` all-or-nothing: a bad line raises before anything is written.
+
+    ``only_if_changed`` (auto-import) skips the work when the database is already in step
+    with this exact content once it holds the write lock.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -239,6 +251,10 @@ def import_file(conn: sqlite3.Connection, path: Path, actor: str, now: str, *, d
         raise jsonl.JsonlError(f"{path}: cannot read: {exc.strerror}") from None
     incoming = jsonl.decode(data, str(path))
     with transaction(conn):
+        if only_if_changed and syncstate.in_step(conn, str(path), data):
+            # Another process imported (or exported) exactly this content while we waited
+            # for the write lock: after a pull, many commands start at once.
+            return ImportPlan()
         ids = [i["id"] for i in incoming]
         identity_of = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
         identities = _unique(identity_of)

@@ -43,6 +43,12 @@ def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:
     return lines
 
 
+def in_step(conn: sqlite3.Connection, path: str, data: bytes) -> bool:
+    """Is ``data`` exactly what the database last synced with ``path``?"""
+    row = conn.execute("SELECT hash FROM sync_state WHERE path = ?", (path,)).fetchone()
+    return row is not None and row[0] == digest(data)
+
+
 def other_base_lines(conn: sqlite3.Connection, path: str) -> dict[str, list[str]]:
     """The synced lines of every other JSONL path (other worktrees), by issue id."""
     found: dict[str, list[str]] = {}

@@ -20,6 +20,8 @@ MAX_STDIN = 10 * 1024 * 1024
 def open_tracker(args: argparse.Namespace) -> Tracker:
     tracker = Tracker.open(args.actor)
     tracker.flush_notices()
+    # Every command sees expired leases returned to ready (a cheap indexed check first).
+    tracker.reclaim_expired()
     if args.actor is not None:
         check_text(args.actor, "actor")
     check_text(tracker.actor, "actor")

@@ -63,7 +63,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             deps=resolved,
             parent=parent,
         )
-    issue = store.get(tracker.conn, issue_id)
+        issue = store.get(conn, issue_id)  # read under the same lock as the write
     if args.json:
         print_json(public(issue))
     else:
@@ -139,7 +139,6 @@ def _located(exc: ShopfloorError, where: str) -> ShopfloorError:
 
 def cmd_show(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    tracker.reclaim_expired()
     issue = store.get(tracker.conn, tracker.resolve(args.id))
     events = store.events(tracker.conn, issue["id"])
     if args.json:
@@ -153,7 +152,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    tracker.reclaim_expired()
     statuses = args.status or ([] if args.all else ["open", "in_progress", "blocked", "deferred"])
     for status in statuses:
         validate_field("status", status)
@@ -187,13 +185,12 @@ def cmd_update(args: argparse.Namespace) -> int:
         changes["metadata"] = args.metadata
     if not changes and not args.claim:
         raise UsageError("nothing to update: give a field option (e.g. --status, -p) or --claim")
-    tracker.reclaim_expired()
     with tracker.write() as conn:
         issue_id = tracker.resolve(args.id)
         changed = writes.update(conn, issue_id, changes, tracker.actor, tracker.now()) if changes else []
         if args.claim:
             writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
-    issue = store.get(tracker.conn, issue_id)
+        issue = store.get(conn, issue_id)
     if args.json:
         print_json(public(issue))
     elif args.claim:

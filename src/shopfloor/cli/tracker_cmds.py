@@ -46,7 +46,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             "overwrite; fix the file (see `shopfloor import`) or pass --force to replace it"
         )
     tracker.flush_notices()
-    count = sync.export_file(tracker.conn, path, tracker.now())
+    tracker.reclaim_expired()
+    count = sync.export_file(tracker.conn, path, tracker.now(), guard=same_file and not args.force)
     if args.json:
         print_json({"path": str(path), "issues": count})
     else:

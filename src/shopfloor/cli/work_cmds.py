@@ -27,7 +27,6 @@ def cmd_ready(args: argparse.Namespace) -> int:
         else:
             print(f"claimed {claimed['id']} for {tracker.actor}: {claimed['title']}")
         return 0
-    tracker.reclaim_expired()
     issues = store.ready(tracker.conn, tracker.now(), args.limit)
     if args.json:
         print_json([public(i) for i in issues])
@@ -40,7 +39,6 @@ def cmd_ready(args: argparse.Namespace) -> int:
 
 def cmd_blocked(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    tracker.reclaim_expired()
     found = store.blocked(tracker.conn)
     if args.json:
         print_json(
@@ -87,7 +85,6 @@ def _median(values: list[float]) -> float | None:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    tracker.reclaim_expired()
     conn = tracker.conn
     by: dict[str, dict[str, int]] = {}
     for column, keys in (("status", STATUSES), ("type", TYPES), ("priority", PRIORITIES)):

@@ -108,18 +108,31 @@ def read(path: Path) -> list[Issue]:
     return decode(data, str(path))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and a rename."""
+def atomic_write(path: Path, data: bytes) -> os.stat_result:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename.
+
+    Returns the stat of the written file (taken before the rename, so it describes exactly
+    ``data`` even if someone replaces the file right after).
+    """
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ShopfloorError(
+            f"cannot write {path} ({exc.strerror}): check that its directory exists and is writable"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            info = os.fstat(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ShopfloorError(f"cannot write {path} ({exc.strerror}): check the path and free disk space") from None
         raise
+    return info

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopfloor.errors import ShopfloorError
+from shopfloor.errors import NotFoundError, ShopfloorError
 from shopfloor.tracker import db, jsonl, store, syncstate, writes
 from shopfloor.tracker.collisions import Rename, move, rename_incoming, same_identity
 from shopfloor.tracker.db import transaction
@@ -244,11 +244,11 @@ def import_file(
     with this exact content once it holds the write lock.
     """
     try:
-        data = path.read_bytes()
+        data, info = syncstate.read_with_stat(str(path))
     except FileNotFoundError:
-        raise jsonl.JsonlError(f"{path}: no such file; `shopfloor export` creates it") from None
+        raise NotFoundError(f"{path}: no such file: check the path (`shopfloor export` writes the tracker's)") from None
     except OSError as exc:
-        raise jsonl.JsonlError(f"{path}: cannot read: {exc.strerror}") from None
+        raise jsonl.JsonlError(f"{path}: cannot read ({exc.strerror}): give a readable JSONL file") from None
     incoming = jsonl.decode(data, str(path))
     with transaction(conn):
         if only_if_changed and syncstate.in_step(conn, str(path), data):
@@ -281,17 +281,25 @@ def import_file(
             conn.execute("BEGIN IMMEDIATE")
             return plan
         apply_import(conn, plan, actor, now)
-        syncstate.remember(conn, str(path), data, now)
+        syncstate.remember(conn, str(path), data, info, now)
     return plan
 
 
-def export_file(conn: sqlite3.Connection, path: Path, now: str) -> int:
-    """Write every issue to ``path`` atomically; return how many were written."""
+def export_file(conn: sqlite3.Connection, path: Path, now: str, *, guard: bool = False) -> int:
+    """Write every issue to ``path`` atomically; return how many were written.
+
+    With ``guard`` (the worktree's own file), refuse if the file changed since the database
+    last synced with it: e.g. a pull landed while this export waited for the write lock.
+    """
     with transaction(conn):
+        if guard and syncstate.needs_import(conn, str(path)):
+            raise ShopfloorError(
+                f"{path.name} changed while exporting (a pull or checkout?): run the command again to import it first"
+            )
         issues = store.all_issues(conn)
         data = jsonl.encode(issues)
-        jsonl.atomic_write(path, data)
-        syncstate.remember(conn, str(path), data, now)
+        info = jsonl.atomic_write(path, data)
+        syncstate.remember(conn, str(path), data, info, now)
     return len(issues)
 
 

@@ -17,16 +17,33 @@ def digest(data: bytes) -> str:
     return blake2b(data, digest_size=32).hexdigest()
 
 
-def remember(conn: sqlite3.Connection, path: str, data: bytes, now: str) -> None:
+def read_with_stat(path: str) -> tuple[bytes, os.stat_result]:
+    """The file's content and the stat of exactly that content (not of a later version)."""
+    for _ in range(5):
+        with open(path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+        try:
+            after = os.stat(path)
+        except FileNotFoundError:
+            after = before
+        if (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size):
+            return data, before
+    return data, before  # still changing: the stat stored is that of the data read
+
+
+def remember(conn: sqlite3.Connection, path: str, data: bytes, info: os.stat_result | None, now: str) -> None:
     """Record that the database and ``path`` (whose content is ``data``) are in step.
 
+    ``info`` is the stat taken with ``data``. Statting the path again here could describe a
+    newer version, which the next command would then take for this one and never import.
     The content is kept too: it is the common base when the file and the database have both
     changed since, so an import can merge them field by field instead of picking one.
     """
-    info = os.stat(path)
+    mtime, size = (info.st_mtime_ns, info.st_size) if info is not None else (-1, -1)
     conn.execute(
         "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at) VALUES (?, ?, ?, ?, ?)",
-        (path, digest(data), info.st_mtime_ns, info.st_size, now),
+        (path, digest(data), mtime, size, now),
     )
     conn.execute("INSERT OR REPLACE INTO sync_base (path, content) VALUES (?, ?)", (path, data))
 
@@ -70,12 +87,15 @@ def needs_import(conn: sqlite3.Connection, path: str) -> bool:
         return False
     if row is None and info.st_size == 0:
         return False
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        data, info = read_with_stat(path)
+    except FileNotFoundError:
+        return False  # git is rewriting it right now; the next command looks again
     if row is not None and row[0] == digest(data):
         # Same content, new mtime (e.g. a checkout rewrote it): remember the new stat.
         conn.execute(
-            "UPDATE sync_state SET mtime_ns = ?, size = ? WHERE path = ?", (info.st_mtime_ns, info.st_size, path)
+            "UPDATE sync_state SET mtime_ns = ?, size = ? WHERE path = ? AND hash = ?",
+            (info.st_mtime_ns, info.st_size, path, row[0]),
         )
         return False
     return True

@@ -9,7 +9,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from shopfloor.errors import ConflictError, NotFoundError, ValidationError
+from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError, ValidationError
 from shopfloor.tracker import ids, store
 from shopfloor.tracker.clock import bump, parse_when
 from shopfloor.tracker.schema import (
@@ -101,7 +101,7 @@ def new_id(conn: sqlite3.Connection, prefix: str, content: str) -> str:
         if not store.exists(conn, candidate):
             return candidate
         length = min(length + 1, ids.MAX_LENGTH)
-    raise ConflictError("could not find a free issue id after 100 tries; the database may be damaged")
+    raise ShopfloorError("could not find a free issue id after 100 tries: run `shopfloor doctor`")
 
 
 def unique_creation_time(conn: sqlite3.Connection, now: str, actor: str) -> str:
@@ -229,8 +229,11 @@ def update(conn: sqlite3.Connection, issue_id: str, changes: dict[str, Any], act
         changed.append(name)
     if "status" in changed and current["status"] == "closed":
         conn.execute("UPDATE issues SET closed_at = NULL, close_reason = NULL WHERE id = ?", (issue_id,))
-    if "status" in changed and changes.get("status") == "open" and current["status"] == "in_progress":
-        conn.execute("UPDATE issues SET lease_until = NULL WHERE id = ?", (issue_id,))
+    if "status" in changed and current["status"] == "in_progress":
+        # Leaving in_progress ends the claim: a stale holder or lease would block a new one.
+        conn.execute("UPDATE issues SET lease_until = NULL, assignee = NULL WHERE id = ?", (issue_id,))
+        if current["assignee"] and "assignee" not in changed:
+            event(conn, issue_id, actor, "released", now, "assignee", current["assignee"], None)
     if changed:
         _touch(conn, issue_id, now)
     return changed
@@ -274,10 +277,16 @@ def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: 
         event(conn, issue_id, actor, "lease_renewed", now, "lease_until", None, until)
         return store.get(conn, issue_id)
     if status == "in_progress" and holder:
-        raise ConflictError(f"{issue_id} is already claimed by {holder}")
+        raise ConflictError(
+            f"{issue_id} is already claimed by {holder}: pick other work with `shopfloor ready --claim`"
+        )
     # In progress with no holder (set by hand, or by an older shopfloor) is free to claim.
+    if status == "closed":
+        raise ConflictError(f"{issue_id} is closed: reopen it first with `shopfloor reopen {issue_id}`")
     if status not in ("open", "in_progress"):
-        raise ConflictError(f"{issue_id} is {status}, not open: only open issues can be claimed")
+        raise ConflictError(
+            f"{issue_id} is {status}, not open: set it open first with `shopfloor update {issue_id} --status open`"
+        )
     blockers = store.blockers_of(conn, issue_id)
     if blockers:
         names = ", ".join(f"{b} ({s})" for b, s, _ in blockers)
@@ -300,11 +309,18 @@ def heartbeat(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, unt
     if row is None:
         raise store.not_found(conn, issue_id)
     status, holder = row
-    if status != "in_progress" or holder != actor:
-        held = f"held by {holder}" if status == "in_progress" else status
+    if status == "in_progress" and holder != actor:
         raise ConflictError(
-            f"{actor} does not hold {issue_id} (it is {held}); claim it with `shopfloor update {issue_id} --claim`"
+            f"{actor} does not hold {issue_id}: {holder or 'someone'} does; pick other work with "
+            "`shopfloor ready --claim`"
         )
+    if status == "open":
+        raise ConflictError(
+            f"{actor} no longer holds {issue_id}: the claim ended (lease expired or released) and it is open "
+            f"again; claim it with `shopfloor update {issue_id} --claim`"
+        )
+    if status != "in_progress":
+        raise ConflictError(f"{issue_id} is {status}, not claimed: there is no lease to renew")
     conn.execute("UPDATE issues SET lease_until = ? WHERE id = ?", (until, issue_id))
     return store.get(conn, issue_id)
 

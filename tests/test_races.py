@@ -64,7 +64,7 @@ def test_export_refuses_a_file_that_changed_while_it_waited(sf: Runner) -> None:
     jsonl_path(sf).write_text(pulled)
     lock.execute("COMMIT")
     lock.close()
-    out, err = exporting.communicate(timeout=60)
+    _out, err = exporting.communicate(timeout=60)
     assert exporting.returncode == 1 and "changed while exporting" in err
     assert jsonl_path(sf).read_text() == pulled
     assert "arrived by git pull" in {i["title"] for i in sf.json("list")}

@@ -44,13 +44,27 @@ COMMANDS = [
 ]
 
 
-class _Formatter(argparse.HelpFormatter):
+class _Formatter(argparse.RawDescriptionHelpFormatter):
     """A help formatter that does not import shutil (argparse builds one per add_argument)."""
 
     def __init__(self, prog: str) -> None:
         columns = os.environ.get("COLUMNS", "")
         width = int(columns) if columns.isdigit() else 100
         super().__init__(prog, width=max(40, width - 2))
+
+
+EPILOG = """\
+ids: a full id (sf-a3f8), the id without its prefix (a3f8), or a unique start of at least
+3 characters. Add --json to any command: stdout then carries only JSON; notices (such as
+"imported issues.jsonl") and errors go to stderr.
+
+exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 not found, 4 conflict (claimed by
+someone else, a dependency cycle; `dep cycles` also exits 4 when it finds cycles).
+
+environment: SHOPFLOOR_ACTOR (who acts; else $USER), SHOPFLOOR_DB (database path; default
+<git common dir>/shopfloor/tracker.db), SHOPFLOOR_DEBUG=1 (tracebacks for internal errors).
+"""
+LEASE_HELP = "(s, m, h, d or w, from 1s to 365d; default 30m)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,7 +115,8 @@ _SKIPPED = _Skipped()
 def _add(sub: Any, name: str, handler: str, help_text: str, only: str | None = None) -> Any:
     if isinstance(sub, _Skipped) or (only is not None and name != only):
         return _SKIPPED
-    parser = sub.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+    # argparse %-formats help strings but prints descriptions as they are.
+    parser = sub.add_parser(name, help=help_text, description=help_text.replace("%%", "%"), parents=[_common()])
     parser.set_defaults(_handler=handler)
     return parser
 
@@ -124,6 +139,7 @@ def build_parser(only: str | None = None) -> _Parser:
     parser = _Parser(
         prog="shopfloor",
         description="Run many AI coding agents in parallel on one repository; this is its issue tracker.",
+        epilog=EPILOG,
         parents=[_common()],
     )
     parser.add_argument("--version", action="version", version="shopfloor " + _version())
@@ -138,7 +154,14 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("-l", "--label", action="append", default=[], help="a label (repeatable)")
     p.add_argument("--parent", help="make this a child of ID (its id becomes ID.N)")
     p.add_argument("--deps", help="dependencies: TYPE:ID,... (types: blocks, parent-child, related, discovered-from)")
-    p.add_argument("-f", "--file", help="create every issue in a markdown or JSONL plan file (- for stdin)")
+    p.add_argument(
+        "-f",
+        "--file",
+        help="create every issue in a plan file, all or nothing (- for stdin): markdown with a '## Title' "
+        "heading per issue, 'key: value' lines under it (priority, type, labels, deps, vibe, parent, ...), "
+        "then the description and '### Acceptance' / '### Design' sections; or JSONL with one issue object "
+        "per line. '#N' names the N-th issue of the file",
+    )
 
     p = _add(sub, "show", "issue_cmds:cmd_show", "show an issue with its comments and history", only)
     p.add_argument("id")
@@ -155,11 +178,11 @@ def build_parser(only: str | None = None) -> _Parser:
     p = _add(sub, "update", "issue_cmds:cmd_update", "change an issue's fields, or claim it", only)
     p.add_argument("id")
     p.add_argument("--title", help="new title")
-    p.add_argument("-s", "--status", help="open, in_progress, blocked or deferred (use close to close)")
+    p.add_argument("-s", "--status", help="open, blocked or deferred (to work on it use --claim; to close it, `close`)")
     _issue_fields(p, create=False)
     p.add_argument("--metadata", help="a JSON object to store with the issue")
     p.add_argument("--claim", action="store_true", help="claim it for the actor (exit 4 if someone else holds it)")
-    p.add_argument("--lease", default="30m", help="how long a claim holds without a heartbeat (default 30m)")
+    p.add_argument("--lease", default="30m", help=f"with --claim: how long it holds without a heartbeat {LEASE_HELP}")
 
     p = _add(sub, "close", "issue_cmds:cmd_close", "close issues", only)
     p.add_argument("ids", nargs="+", metavar="ID")
@@ -170,14 +193,16 @@ def build_parser(only: str | None = None) -> _Parser:
 
     p = _add(sub, "ready", "work_cmds:cmd_ready", "list issues ready to work on (no open blockers)", only)
     p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N issues (default 20)")
-    p.add_argument("--claim", action="store_true", help="claim the top ready issue atomically and print it")
-    p.add_argument("--lease", default="30m", help="claim lease length (default 30m)")
+    p.add_argument(
+        "--claim", action="store_true", help="claim the top ready issue atomically and print it (JSON: null if none)"
+    )
+    p.add_argument("--lease", default="30m", help=f"with --claim: the lease length {LEASE_HELP}")
 
     _add(sub, "blocked", "work_cmds:cmd_blocked", "list blocked issues and what blocks them", only)
 
     p = _add(sub, "heartbeat", "work_cmds:cmd_heartbeat", "renew the lease on a claimed issue", only)
     p.add_argument("id")
-    p.add_argument("--lease", default="30m", help="new lease length from now (default 30m)")
+    p.add_argument("--lease", default="30m", help=f"new lease length from now {LEASE_HELP}")
 
     dep = _add(sub, "dep", "", "manage dependencies", only)
     dep_sub = dep.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
@@ -205,7 +230,13 @@ def build_parser(only: str | None = None) -> _Parser:
         p.add_argument("id")
         p.add_argument("labels", nargs="+", metavar="LABEL")
 
-    p = _add(sub, "search", "issue_cmds:cmd_search", "full-text search over titles and texts", only)
+    p = _add(
+        sub,
+        "search",
+        "issue_cmds:cmd_search",
+        "full-text search over title, description, design, acceptance and notes; every word must match",
+        only,
+    )
     p.add_argument("query", nargs="+")
     p.add_argument("-n", "--limit", type=_limit, default=50, help="at most N results (default 50)")
 

@@ -140,7 +140,8 @@ Add `--json` to any command for machine-readable output.
 - Record what you learn: `shopfloor comment ID "what I tried, what happened"`.
 - Found more work? `shopfloor create "title" -d "..." --deps discovered-from:ID`.
   Something must happen first? `shopfloor dep add ID OTHER` (ID depends on OTHER).
-- Stuck on something outside your issue? `shopfloor update ID --status blocked` and comment why.
+- Stuck on something outside your issue? `shopfloor update ID --status blocked` (this ends
+  your claim) and comment why.
 
 ## When you finish
 - Commit your work on your branch.

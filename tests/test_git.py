@@ -66,16 +66,7 @@ def test_branch_edits_merge_through_the_driver(sf: Runner) -> None:
 
 
 def test_git_pull_is_imported_automatically(tmp_path: Path, bare_runner: Runner) -> None:
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    alice = bare_runner
-    alice("init", "--prefix", "t")
-    commit_tracker(alice, "init")
-    alice.git("remote", "add", "origin", str(origin))
-    alice.git("push", "-q", "origin", "main")
-    bob_dir = tmp_path / "bob"
-    alice.git("clone", "-q", str(origin), str(bob_dir))
-    bob = Runner(bob_dir, alice.env)
+    alice, bob = two_clones(tmp_path, bare_runner)
     assert bob.json("list") == []  # a fresh clone builds its database from the JSONL
     issue_id = create(alice, "from alice")
     commit_tracker(alice, "alice's issue")

@@ -75,10 +75,14 @@ def _rewrite_added_refs(issue: Issue, base_issue: Issue | None, old: str, new: s
 
 def unique_identities(issues: dict[str, Issue]) -> dict[tuple[str, str], str]:
     """identity -> id, for identities that name exactly one issue (older data may share one)."""
+    return invert_unique({issue_id: identity(issue) for issue_id, issue in issues.items()})
+
+
+def invert_unique(identity_of: dict[str, tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """id -> identity turned into identity -> id, dropping identities shared by several ids."""
     found: dict[tuple[str, str], str] = {}
     shared: set[tuple[str, str]] = set()
-    for issue_id, issue in issues.items():
-        key = identity(issue)
+    for issue_id, key in identity_of.items():
         if key in found:
             shared.add(key)
         found[key] = issue_id

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shopfloor.errors import NotFoundError, ShopfloorError
 from shopfloor.tracker import db, jsonl, store, syncstate, writes
-from shopfloor.tracker.collisions import Rename, move, rename_incoming, same_identity
+from shopfloor.tracker.collisions import Rename, invert_unique, move, rename_incoming, same_identity
 from shopfloor.tracker.db import transaction
 from shopfloor.tracker.merge import merge_versions
 from shopfloor.tracker.schema import normalise
@@ -216,19 +216,6 @@ def adopt(conn: sqlite3.Connection, renames: list[Rename], actor: str, now: str)
         writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
 
 
-def _unique(identity_of: dict[str, tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """identity -> id for identities that name exactly one issue."""
-    found: dict[tuple[str, str], str] = {}
-    shared = set()
-    for issue_id, key in identity_of.items():
-        if key in found:
-            shared.add(key)
-        found[key] = issue_id
-    for key in shared:
-        del found[key]
-    return found
-
-
 def import_file(
     conn: sqlite3.Connection,
     path: Path,
@@ -257,13 +244,13 @@ def import_file(
             return ImportPlan()
         ids = [i["id"] for i in incoming]
         identity_of = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
-        identities = _unique(identity_of)
+        identities = invert_unique(identity_of)
         adopted = plan_adoptions(identities, set(identity_of), incoming)
         if adopted:
             adopt(conn, adopted, actor, now)
             for rename in adopted:
                 identity_of[rename.new] = identity_of.pop(rename.old)
-            identities = _unique(identity_of)
+            identities = invert_unique(identity_of)
         incoming = rekey_to_local(incoming, identities, identity_of)
         ids = [i["id"] for i in incoming]
         existing = {i["id"]: i for i in store.fetch(conn, ids)} if ids else {}

@@ -238,3 +238,37 @@ def test_checking_out_an_older_commit_does_not_revert_the_database(sf: Runner) -
     assert (shown["status"], shown["priority"]) == ("closed", 0)
     sf("export")
     assert sf.git("status", "--porcelain") == ""  # nothing to commit: no churn
+
+
+def test_a_command_run_while_upstream_is_checked_out_loses_nothing(tmp_path: Path, bare_runner: Runner) -> None:
+    """Mid-rebase or before a cherry-pick, the worktree briefly holds the upstream file."""
+    alice, bob = two_clones(tmp_path, bare_runner)
+    issue_id = create(alice, "Original")
+    sync(alice, "issue")
+    bob.git("pull", "-q", "origin", "main")
+    alice("update", issue_id, "--title", "alice's title")
+    sync(alice, "alice retitles")
+    bob("update", issue_id, "-p", "0", "-d", "bob's description")
+    commit_tracker(bob, "bob's edit")
+    bob.git("fetch", "-q", "origin")
+    bob.git("checkout", "-q", "origin/main")  # what a rebase checks out first
+    bob("list")
+    bob.git("checkout", "-q", "main")
+    bob.git("merge", "-q", "--no-edit", "origin/main")
+    shown = bob.json("show", issue_id)
+    assert (shown["title"], shown["priority"], shown["description"]) == ("alice's title", 0, "bob's description")
+    exported = tmp_path / "check.jsonl"
+    bob("export", "-o", str(exported))
+    assert exported.read_text() == (bob.cwd / ".shopfloor" / "issues.jsonl").read_text()
+
+
+def test_a_pull_that_edits_several_issues_imports_all_of_them(tmp_path: Path, bare_runner: Runner) -> None:
+    alice, bob = two_clones(tmp_path, bare_runner)
+    ids = [create(alice, f"issue {n}") for n in range(3)]
+    sync(alice, "three issues")
+    bob.git("pull", "-q", "origin", "main")
+    for n, issue_id in enumerate(ids):
+        alice("update", issue_id, "--title", f"edited {n}")
+    sync(alice, "edit all three")
+    bob.git("pull", "-q", "origin", "main")
+    assert {i["id"]: i["title"] for i in bob.json("list")} == {i: f"edited {n}" for n, i in enumerate(ids)}

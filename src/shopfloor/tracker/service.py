@@ -83,7 +83,7 @@ class Tracker:
             self.import_error = str(exc)
             self.notices.append(f"warning: not auto-importing: {exc}")
             return
-        if plan.new or plan.updated or plan.renames:
+        if plan.new or plan.updated or plan.renames or plan.adopted or plan.older_in_file:
             self.notices.append(f"imported {os.path.basename(path)} ({sync.summary(plan)})")
         self.notices.extend(sync.rename_lines(plan, self.location.jsonl_path))
 

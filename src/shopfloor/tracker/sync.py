@@ -35,6 +35,8 @@ class ImportPlan:
     updated: list[Issue] = field(default_factory=list)
     unchanged: int = 0
     kept_local: int = 0  # the database copy is newer
+    # Issues whose line in the file is older than the base: their base must not move to it.
+    older_in_file: list[str] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)  # incoming ids taken by other issues
     adopted: list[Rename] = field(default_factory=list)  # local ids changed to follow the file
 
@@ -81,6 +83,8 @@ def plan_import(existing: dict[str, Issue], incoming: list[Issue], base: dict[st
             # A file older than the base went back in time (a checkout of an older commit,
             # a reset): it holds nothing new, and merging it would undo later edits.
             older = theirs["updated_at"] < common["updated_at"]
+            if older:
+                plan.older_in_file.append(issue_id)
             merged = mine if older else merge_versions(common, mine, theirs)
         else:
             merged = theirs if theirs["updated_at"] > mine["updated_at"] else mine
@@ -268,7 +272,8 @@ def import_file(
             conn.execute("BEGIN IMMEDIATE")
             return plan
         apply_import(conn, plan, actor, now)
-        syncstate.remember(conn, str(path), data, info, now)
+        base_content = syncstate.with_old_lines(data, syncstate.base_lines(conn, str(path)), plan.older_in_file)
+        syncstate.remember(conn, str(path), data, info, now, base=base_content)
     return plan
 
 

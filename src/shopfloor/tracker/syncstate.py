@@ -32,7 +32,15 @@ def read_with_stat(path: str) -> tuple[bytes, os.stat_result]:
     return data, before  # still changing: the stat stored is that of the data read
 
 
-def remember(conn: sqlite3.Connection, path: str, data: bytes, info: os.stat_result | None, now: str) -> None:
+def remember(
+    conn: sqlite3.Connection,
+    path: str,
+    data: bytes,
+    info: os.stat_result | None,
+    now: str,
+    *,
+    base: bytes | None = None,
+) -> None:
     """Record that the database and ``path`` (whose content is ``data``) are in step.
 
     ``info`` is the stat taken with ``data``. Statting the path again here could describe a
@@ -45,7 +53,27 @@ def remember(conn: sqlite3.Connection, path: str, data: bytes, info: os.stat_res
         "INSERT OR REPLACE INTO sync_state (path, hash, mtime_ns, size, at) VALUES (?, ?, ?, ?, ?)",
         (path, digest(data), mtime, size, now),
     )
-    conn.execute("INSERT OR REPLACE INTO sync_base (path, content) VALUES (?, ?)", (path, data))
+    conn.execute(
+        "INSERT OR REPLACE INTO sync_base (path, content) VALUES (?, ?)", (path, data if base is None else base)
+    )
+
+
+def with_old_lines(data: bytes, old_lines: dict[str, str], keep: list[str]) -> bytes:
+    """``data`` with the lines of the issues in ``keep`` replaced by their old base lines.
+
+    An issue whose copy in the file is older than its base was not imported (the file went
+    back in time, e.g. a rebase checked out upstream); moving its base back to that copy
+    would make the database's newer copy look like a local edit of it at the next import,
+    and a merged version arriving later would lose the other side's fields.
+    """
+    if not keep:
+        return data
+    wanted = set(keep)
+    out = []
+    for line in data.decode("utf-8").splitlines():
+        issue_id = line[7 : line.index('"', 7)] if line.startswith('{"id":"') else None
+        out.append(old_lines[issue_id] if issue_id in wanted and issue_id in old_lines else line)
+    return ("\n".join(out) + "\n").encode("utf-8")
 
 
 def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:

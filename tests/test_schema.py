@@ -72,3 +72,10 @@ def test_newer_database_is_reported_by_the_cli(sf: Runner) -> None:
     conn.close()
     done = sf("list", check=False)
     assert done.returncode == 1 and "upgrade shopfloor" in done.stderr
+
+
+def test_encoding_sorts_nested_metadata_keys_whatever_the_input_order() -> None:
+    issue = blank_issue("t-abcd", "x", "2026-01-01T00:00:00.000000Z", "me")
+    issue["metadata"] = {"zeta": {"y": 1, "b": 2}, "alpha": [{"k2": 1, "k1": 2}]}
+    line = jsonl.encode([normalise(issue)]).decode()
+    assert '"metadata":{"alpha":[{"k1":2,"k2":1}],"zeta":{"b":2,"y":1}}' in line

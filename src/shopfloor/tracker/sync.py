@@ -220,6 +220,14 @@ def adopt(conn: sqlite3.Connection, renames: list[Rename], actor: str, now: str)
         writes.event(conn, rename.new, actor, "renamed", now, "id", rename.old, rename.new)
 
 
+class _DryRunDone(Exception):
+    """Carries a dry run's plan out of its transaction, which the exception rolls back."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("dry run")
+        self.plan = plan
+
+
 def import_file(
     conn: sqlite3.Connection,
     path: Path,
@@ -241,39 +249,41 @@ def import_file(
     except OSError as exc:
         raise jsonl.JsonlError(f"{path}: cannot read ({exc.strerror}): give a readable JSONL file") from None
     incoming = jsonl.decode(data, str(path))
-    with transaction(conn):
-        if only_if_changed and syncstate.in_step(conn, str(path), data):
-            # Another process imported (or exported) exactly this content while we waited
-            # for the write lock: after a pull, many commands start at once.
-            return ImportPlan()
-        ids = [i["id"] for i in incoming]
-        identity_of = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
-        identities = invert_unique(identity_of)
-        adopted = plan_adoptions(identities, set(identity_of), incoming)
-        if adopted:
-            adopt(conn, adopted, actor, now)
-            for rename in adopted:
-                identity_of[rename.new] = identity_of.pop(rename.old)
+    try:
+        with transaction(conn):
+            if only_if_changed and syncstate.in_step(conn, str(path), data):
+                # Another process imported (or exported) exactly this content while we waited
+                # for the write lock: after a pull, many commands start at once.
+                return ImportPlan()
+            identity_of = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, created_at, created_by FROM issues")}
             identities = invert_unique(identity_of)
-        incoming = rekey_to_local(incoming, identities, identity_of)
-        ids = [i["id"] for i in incoming]
-        existing = {i["id"]: i for i in store.fetch(conn, ids)} if ids else {}
-        base = _base_issues(conn, path, existing, {i["id"]: i for i in incoming})
-        plan = plan_import(existing, incoming, base)
-        plan.adopted = adopted
-        if plan.renames:
-            # Renamed ids must also avoid every id already in the database.
-            taken = {r[0] for r in conn.execute("SELECT id FROM issues")}
-            if any(r.new in taken for r in plan.renames):
-                plan = plan_import({i["id"]: i for i in store.all_issues(conn)}, incoming, base)
-                plan.adopted = adopted
-        if dry_run:
-            conn.execute("ROLLBACK")
-            conn.execute("BEGIN IMMEDIATE")
-            return plan
-        apply_import(conn, plan, actor, now)
-        base_content = syncstate.with_old_lines(data, syncstate.base_lines(conn, str(path)), plan.older_in_file)
-        syncstate.remember(conn, str(path), data, info, now, base=base_content)
+            adopted = plan_adoptions(identities, set(identity_of), incoming)
+            if adopted:
+                adopt(conn, adopted, actor, now)
+                for rename in adopted:
+                    identity_of[rename.new] = identity_of.pop(rename.old)
+                identities = invert_unique(identity_of)
+            incoming = rekey_to_local(incoming, identities, identity_of)
+            ids = [i["id"] for i in incoming]
+            existing = {i["id"]: i for i in store.fetch(conn, ids)} if ids else {}
+            base = _base_issues(conn, path, existing, {i["id"]: i for i in incoming})
+            plan = plan_import(existing, incoming, base)
+            plan.adopted = adopted
+            if plan.renames:
+                # Renamed ids must also avoid every id already in the database.
+                taken = {r[0] for r in conn.execute("SELECT id FROM issues")}
+                if any(r.new in taken for r in plan.renames):
+                    plan = plan_import({i["id"]: i for i in store.all_issues(conn)}, incoming, base)
+                    plan.adopted = adopted
+            if dry_run:
+                # Adoptions above already ran in this transaction: leaving by an exception
+                # rolls them back with everything else.
+                raise _DryRunDone(plan)
+            apply_import(conn, plan, actor, now)
+            base_content = syncstate.with_old_lines(data, syncstate.base_lines(conn, str(path)), plan.older_in_file)
+            syncstate.remember(conn, str(path), data, info, now, base=base_content)
+    except _DryRunDone as done:
+        return done.plan
     return plan
 
 

@@ -41,6 +41,7 @@ COMMANDS = [
     "doctor",
     "prime",
     "merge-driver",
+    "scripted-model",
 ]
 
 
@@ -257,6 +258,13 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("base")
     p.add_argument("ours")
     p.add_argument("theirs")
+
+    model = _add(sub, "scripted-model", "", "a local stand-in for a model API, for tests and demos", only)
+    model_sub = model.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    p = _add(model_sub, "serve", "model_cmds:cmd_serve", "serve the Anthropic Messages API from a scenario file")
+    p.add_argument("--scenario", required=True, help="the scenario JSON file (see shopfloor.models.scenario)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one, printed)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     return parser
 
 

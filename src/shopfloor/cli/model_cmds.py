@@ -1,0 +1,42 @@
+"""``shopfloor scripted-model serve``: run the scripted model server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from shopfloor.cli.common import print_json
+from shopfloor.errors import ShopfloorError, UsageError
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from shopfloor.models.scenario import parse_scenario
+    from shopfloor.models.server import ScriptedModelServer
+
+    path = Path(args.scenario)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the scenario {path} ({exc.strerror}): give an existing JSON file") from None
+    scripts = parse_scenario(data, str(path))
+    try:
+        server = ScriptedModelServer(scripts, args.host, args.port)
+    except OSError as exc:
+        raise ShopfloorError(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror}): pick another --port (0 picks a free one)"
+        ) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.json:
+        print_json({"url": server.url, "scripts": len(scripts)})
+    else:
+        print(f"scripted model listening on {server.url} ({len(scripts)} scripts); Ctrl-C stops it")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,114 @@
+"""The real Claude Code CLI (pinned; `make test` installs it) against the scripted model server.
+
+This is the end-to-end proof the workers will rely on: a headless session edits files in its
+working directory through its own Write tool, reports the usage the scenario chose, and a
+follow-up continues the same session with --resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import base_env
+from shopfloor.models.scenario import parse_scenario
+from shopfloor.models.server import ScriptedModelServer
+
+REPO = Path(__file__).resolve().parent.parent
+PINNED = REPO / ".venv" / "npm" / "node_modules" / ".bin" / "claude"
+
+
+def claude_binary() -> str:
+    found = os.environ.get("SHOPFLOOR_CLAUDE") or (str(PINNED) if PINNED.exists() else None)
+    if not found:
+        hint = "install node and npm (apt-get install nodejs npm), then run `make test`, which installs it"
+        if shutil.which("npm") is None:
+            hint = "npm is missing: " + hint
+        pytest.fail(f"the Claude Code CLI is not installed at {PINNED}: {hint}", pytrace=False)
+    return found
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    path = tmp_path / "ws"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def server(workspace: Path) -> Iterator[ScriptedModelServer]:
+    scenario = {
+        "scripts": [
+            {
+                "match": "sf-e2e1",
+                "turns": [
+                    {
+                        "tool": {
+                            "name": "Write",
+                            "input": {"file_path": str(workspace / "hello.txt"), "content": "hello from a script\n"},
+                        },
+                        "usage": {"input_tokens": 1200, "output_tokens": 40},
+                    },
+                    {"text": "Wrote hello.txt.", "usage": {"input_tokens": 1500, "output_tokens": 10}},
+                    {
+                        "text": "Follow-up handled.",
+                        "usage": {"input_tokens": 2000, "output_tokens": 5, "cache_read_input_tokens": 40000},
+                    },
+                ],
+            }
+        ]
+    }
+    running = ScriptedModelServer(parse_scenario(json.dumps(scenario).encode(), "e2e.json")).start()
+    yield running
+    running.stop()
+
+
+def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    env = base_env(tmp_path)
+    env.update(
+        ANTHROPIC_BASE_URL=server.url,
+        ANTHROPIC_API_KEY="scripted",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+        IS_SANDBOX="1",  # --dangerously-skip-permissions is refused as root without it
+    )
+    done = subprocess.run(
+        [claude_binary(), *args, "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_claude_code_session_writes_files_and_reports_usage(
+    workspace: Path, server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    lines = run_claude(workspace, server, tmp_path, "-p", "Please work on sf-e2e1")
+    assert (workspace / "hello.txt").read_text() == "hello from a script\n"
+    init = next(line for line in lines if line.get("type") == "system" and line.get("subtype") == "init")
+    result = lines[-1]
+    assert result["type"] == "result" and result["is_error"] is False
+    assert result["session_id"] == init["session_id"]
+    model_usage = next(iter(result["modelUsage"].values()))
+    assert model_usage["inputTokens"] == 1200 + 1500
+    assert model_usage["outputTokens"] == 40 + 10
+    assert model_usage["contextWindow"] > 0
+    assert len(server.requests) == 2
+    assert server.requests[1]["messages"][-1]["content"][0]["type"] == "tool_result"
+
+    follow = run_claude(workspace, server, tmp_path, "-p", "One more thing", "--resume", init["session_id"])
+    result = follow[-1]
+    assert result["session_id"] == init["session_id"]
+    assert result["result"] == "Follow-up handled."
+    assert next(iter(result["modelUsage"].values()))["cacheReadInputTokens"] == 40000

@@ -13,11 +13,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conftest import base_env
+from shopfloor.agents import registry
+from shopfloor.agents.base import SessionState
+from shopfloor.agents.claude import ClaudeCode, context_from_transcript
 from shopfloor.models.scenario import parse_scenario
 from shopfloor.models.server import ScriptedModelServer
 
@@ -70,7 +72,7 @@ def server(workspace: Path) -> Iterator[ScriptedModelServer]:
     running.stop()
 
 
-def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *args: str) -> list[str]:
     env = base_env(tmp_path)
     env.update(
         ANTHROPIC_BASE_URL=server.url,
@@ -88,13 +90,23 @@ def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *ar
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def session_state(lines: list[str]) -> SessionState:
+    state = SessionState()
+    adapter = registry.get("claude")
+    for line in lines:
+        for event in adapter.parse_line(line):
+            state.apply(event)
+    return state
 
 
 def test_claude_code_session_writes_files_and_reports_usage(
     workspace: Path, server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    lines = run_claude(workspace, server, tmp_path, "-p", "Please work on sf-e2e1")
+    raw = run_claude(workspace, server, tmp_path, "-p", "Please work on sf-e2e1")
+    lines = [json.loads(line) for line in raw]
     assert (workspace / "hello.txt").read_text() == "hello from a script\n"
     init = next(line for line in lines if line.get("type") == "system" and line.get("subtype") == "init")
     result = lines[-1]
@@ -107,8 +119,19 @@ def test_claude_code_session_writes_files_and_reports_usage(
     assert len(server.requests) == 2
     assert server.requests[1]["messages"][-1]["content"][0]["type"] == "tool_result"
 
-    follow = run_claude(workspace, server, tmp_path, "-p", "One more thing", "--resume", init["session_id"])
+    state = session_state(raw)
+    assert (state.session_id, state.done, state.failed) == (init["session_id"], True, False)
+    assert state.tool_uses == 1 and state.tokens == 2700 + 50
+    assert state.context_tokens == 1500 and state.context_used == 1500 / model_usage["contextWindow"]
+
+    follow_raw = run_claude(workspace, server, tmp_path, "-p", "One more thing", "--resume", init["session_id"])
+    follow = [json.loads(line) for line in follow_raw]
     result = follow[-1]
     assert result["session_id"] == init["session_id"]
     assert result["result"] == "Follow-up handled."
     assert next(iter(result["modelUsage"].values()))["cacheReadInputTokens"] == 40000
+    assert session_state(follow_raw).context_tokens == 2000 + 40000
+    # The transcript agrees: context in use is the latest main-chain assistant turn's usage.
+    home = base_env(tmp_path)["HOME"]
+    transcript = Path(ClaudeCode().transcript_path(home, str(workspace.resolve()), init["session_id"]))
+    assert context_from_transcript(transcript.read_text().splitlines()) == 42000

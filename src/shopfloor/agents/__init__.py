@@ -1,0 +1,1 @@
+"""Agent adapters: what shopfloor knows about each coding-agent CLI (one registry)."""

@@ -1,0 +1,108 @@
+"""Claude Code (``@anthropic-ai/claude-code``), driven headless with stream-json output.
+
+Flags checked against ``claude --help`` of version 2.1.197: ``-p``, ``--output-format
+stream-json`` (which needs ``--verbose``), ``--dangerously-skip-permissions`` (refused as root
+unless ``IS_SANDBOX=1``), ``--append-system-prompt``, ``--resume <session id>``.
+
+Context in use is input + cache_creation + cache_read tokens of the latest main-chain
+assistant turn; the window comes from the result's ``modelUsage`` (1,000,000 for the
+default model at that version), never assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from shopfloor.agents.base import AgentEvent
+
+_FLAGS = ("--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions")
+
+
+def context_tokens(usage: dict[str, Any]) -> int:
+    keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    return sum(int(usage.get(k) or 0) for k in keys)
+
+
+class ClaudeCode:
+    name = "claude"
+    checked_version = "2.1.197"
+
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None) -> list[str]:
+        argv = [binary, "-p", prompt, *_FLAGS]
+        if system_extra:
+            argv += ["--append-system-prompt", system_extra]
+        return argv
+
+    def resume_argv(self, binary: str, session_id: str, prompt: str) -> list[str]:
+        return [binary, "-p", prompt, "--resume", session_id, *_FLAGS]
+
+    def env(self) -> dict[str, str]:
+        """What the process needs beyond the model address (which the caller passes in)."""
+        return {"IS_SANDBOX": "1"} if hasattr(os, "geteuid") and os.geteuid() == 0 else {}
+
+    def transcript_path(self, home: str, cwd: str, session_id: str) -> str:
+        # Every character but letters and digits becomes '-' (seen at 2.1.197: '/' and '_' do).
+        project = re.sub(r"[^A-Za-z0-9]", "-", cwd)
+        return os.path.join(home, ".claude", "projects", project, f"{session_id}.jsonl")
+
+    def parse_line(self, line: str) -> list[AgentEvent]:
+        """One stream-json line -> events. A malformed line becomes an error event, never a crash."""
+        if not line.strip():
+            return []
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return [AgentEvent("error", {"message": f"malformed event line ({exc.msg}): {line[:200]}"})]
+        if not isinstance(record, dict):
+            return [AgentEvent("error", {"message": f"unexpected event: {line[:200]}"})]
+        kind = record.get("type")
+        if kind == "system" and record.get("subtype") == "init":
+            return [AgentEvent("started", {"session_id": record.get("session_id"), "model": record.get("model")})]
+        if kind == "assistant":
+            return self._assistant(record)
+        if kind == "result":
+            return self._result(record)
+        return []
+
+    def _assistant(self, record: dict[str, Any]) -> list[AgentEvent]:
+        message = record.get("message") or {}
+        events = []
+        for block in message.get("content") or []:
+            if block.get("type") == "tool_use":
+                events.append(AgentEvent("tool_use", {"name": block.get("name"), "id": block.get("id")}))
+            elif block.get("type") == "text":
+                events.append(AgentEvent("text", {"text": block.get("text", "")}))
+        usage = message.get("usage")
+        if isinstance(usage, dict) and record.get("parent_tool_use_id") is None:  # main chain only
+            events.append(AgentEvent("usage", {"context_tokens": context_tokens(usage)}))
+        return events
+
+    def _result(self, record: dict[str, Any]) -> list[AgentEvent]:
+        models = record.get("modelUsage") or {}
+        window = max((int(m.get("contextWindow") or 0) for m in models.values()), default=0) or None
+        tokens = sum(int(m.get("inputTokens") or 0) + int(m.get("outputTokens") or 0) for m in models.values())
+        return [
+            AgentEvent(
+                "cost",
+                {"cost_usd": float(record.get("total_cost_usd") or 0.0), "tokens": tokens, "context_window": window},
+            ),
+            AgentEvent("done", {"is_error": bool(record.get("is_error")), "result": record.get("result")}),
+        ]
+
+
+def context_from_transcript(lines: list[str]) -> int | None:
+    """Context in use from Claude Code's transcript: the latest main-chain assistant line."""
+    latest = None
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("type") == "assistant" and not record.get("isSidechain"):
+            usage = (record.get("message") or {}).get("usage")
+            if isinstance(usage, dict):
+                latest = context_tokens(usage)
+    return latest

@@ -1,0 +1,16 @@
+"""The one registry of agent CLIs. Nothing else branches on an agent's name."""
+
+from __future__ import annotations
+
+from shopfloor.agents.base import AgentAdapter
+from shopfloor.agents.claude import ClaudeCode
+from shopfloor.errors import UsageError
+
+ADAPTERS: dict[str, AgentAdapter] = {adapter.name: adapter for adapter in (ClaudeCode(),)}
+
+
+def get(name: str) -> AgentAdapter:
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise UsageError(f"unknown agent {name!r}: known agents are {', '.join(sorted(ADAPTERS))}") from None

@@ -1,0 +1,124 @@
+"""Git worktrees for workers: create one per issue, remove it without ever losing work.
+
+The worktrees live in a per-repository directory beside the main working tree
+(``<parent>/<repo>.floor/<issue>``), never inside it, so pytest, ruff and other tools run in
+the main tree do not recurse into them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.workspace.naming import branch_for, safe_name
+
+WIP_PREFIX = "wip: "
+
+
+@dataclass(frozen=True)
+class Workspace:
+    issue: str
+    branch: str
+    path: Path
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    if check and done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {last}")
+    return done
+
+
+def workspace_root(main_tree: Path) -> Path:
+    return main_tree.parent / f"{main_tree.name}.floor"
+
+
+def path_for(main_tree: Path, issue_id: str) -> Path:
+    root = workspace_root(main_tree).resolve()
+    path = (root / safe_name(issue_id)).resolve()
+    if path.parent != root:  # belt and braces: safe_name already forbids separators
+        raise ShopfloorError(f"refusing a workspace path outside {root}: {path}")
+    return path
+
+
+def create(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
+    """A worktree on ``floor/<issue>``; reusing the branch only if it was made for this issue."""
+    branch = branch_for(issue_id)
+    path = path_for(main_tree, issue_id)
+    if path.exists():
+        raise ConflictError(f"{path} already exists: remove it with the worker's rm, or pick another issue")
+    owner = _git(main_tree, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
+    exists = _git(main_tree, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0
+    if exists and owner and owner != issue_id:
+        raise ConflictError(f"branch {branch} belongs to issue {owner}, not {issue_id}: rename or delete it first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        raise ShopfloorError(f"cannot create worktrees in {path.parent}: it is not writable")
+    args = (
+        ["worktree", "add", "--quiet", str(path), branch]
+        if exists
+        else ["worktree", "add", "--quiet", "-b", branch, str(path), base]
+    )
+    _git(main_tree, *args)
+    _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
+    return Workspace(issue_id, branch, path)
+
+
+def save_wip(workspace: Path, issue_id: str) -> str | None:
+    """Commit everything uncommitted as ``wip: <issue>``; return the commit, or None if clean."""
+    if not _git(workspace, "status", "--porcelain").stdout.strip():
+        return None
+    _git(workspace, "add", "-A")
+    _git(
+        workspace,
+        "-c",
+        "user.name=shopfloor",
+        "-c",
+        "user.email=shopfloor@localhost",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        f"{WIP_PREFIX}{issue_id} (saved before removing its worktree)",
+    )
+    return _git(workspace, "rev-parse", "HEAD").stdout.strip()
+
+
+def unmerged_commits(main_tree: Path, branch: str, target: str = "HEAD") -> int:
+    out = _git(main_tree, "rev-list", "--count", f"{target}..{branch}").stdout.strip()
+    return int(out or 0)
+
+
+def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str = "HEAD") -> str | None:
+    """Remove the issue's worktree without losing work.
+
+    Unmerged work (uncommitted changes, or commits not in ``target``) is refused unless
+    ``force``, and then changes nothing. With ``force``, uncommitted changes are first saved
+    as a ``wip:`` commit; the branch is always kept. Returns the wip commit, if one was made.
+    """
+    path = path_for(main_tree, issue_id)
+    if not path.exists():
+        raise ShopfloorError(f"no worktree for {issue_id} at {path}")
+    branch = branch_for(issue_id)
+    dirty = bool(_git(path, "status", "--porcelain").stdout.strip())
+    ahead = unmerged_commits(main_tree, branch, target)
+    if (dirty or ahead) and not force:
+        what = ", ".join(
+            part
+            for part in ("uncommitted changes" if dirty else "", f"{ahead} commit(s) not in {target}" if ahead else "")
+            if part
+        )
+        raise ConflictError(
+            f"{branch} has unmerged work ({what}): land it first, or pass --force (changes are saved as a wip: "
+            "commit and the branch is kept)"
+        )
+    wip = save_wip(path, issue_id) if dirty else None
+    _git(main_tree, "worktree", "remove", "--force", str(path))
+    return wip

@@ -59,35 +59,33 @@ def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
         yield ids[start : start + size]
 
 
+def _side_rows(conn: sqlite3.Connection, sql: str, ids: list[str], whole: bool) -> list[Any]:
+    """Rows of a side table for ``ids`` (or the whole table); ``sql`` has a ``{where}`` slot."""
+    if whole:
+        return conn.execute(sql.format(where="")).fetchall()
+    rows: list[Any] = []
+    for chunk in _chunks(ids):
+        rows += conn.execute(sql.format(where=f" WHERE issue IN ({','.join('?' * len(chunk))})"), chunk).fetchall()
+    return rows
+
+
 def attach(conn: sqlite3.Connection, issues: list[Issue], *, comments: bool = True) -> list[Issue]:
     """Fill in labels, dependencies (and comments) from their side tables, in schema order."""
     by_id = {i["id"]: i for i in issues}
     labels: dict[str, list[str]] = {}
     deps: dict[str, list[dict[str, str]]] = {}
     notes: dict[str, list[dict[str, str]]] = {}
-    if len(by_id) > 2000:
-        # Cheaper to read the side tables whole than to send thousands of ids.
-        label_rows = conn.execute("SELECT issue, label FROM labels ORDER BY issue, label").fetchall()
-        dep_rows = conn.execute("SELECT issue, depends_on, type FROM deps ORDER BY issue, depends_on, type")
-        comment_rows = (
-            conn.execute("SELECT issue, id, author, text, created_at FROM comments").fetchall() if comments else []
-        )
-    else:
-        label_rows, dep_rows_list, comment_rows = [], [], []
-        for chunk in _chunks(list(by_id)):
-            marks = ",".join("?" * len(chunk))
-            label_rows += conn.execute(
-                f"SELECT issue, label FROM labels WHERE issue IN ({marks}) ORDER BY issue, label", chunk
-            ).fetchall()
-            dep_rows_list += conn.execute(
-                f"SELECT issue, depends_on, type FROM deps WHERE issue IN ({marks}) ORDER BY issue, depends_on, type",
-                chunk,
-            ).fetchall()
-            if comments:
-                comment_rows += conn.execute(
-                    f"SELECT issue, id, author, text, created_at FROM comments WHERE issue IN ({marks})", chunk
-                ).fetchall()
-        dep_rows = iter(dep_rows_list)  # type: ignore[assignment]
+    ids = list(by_id)
+    whole = len(ids) > 2000  # cheaper to read the side tables whole than to send thousands of ids
+    label_rows = _side_rows(conn, "SELECT issue, label FROM labels{where} ORDER BY issue, label", ids, whole)
+    dep_rows = _side_rows(
+        conn, "SELECT issue, depends_on, type FROM deps{where} ORDER BY issue, depends_on, type", ids, whole
+    )
+    comment_rows = (
+        _side_rows(conn, "SELECT issue, id, author, text, created_at FROM comments{where}", ids, whole)
+        if comments
+        else []
+    )
     for issue_id, label in label_rows:
         labels.setdefault(issue_id, []).append(label)
     for issue_id, target, kind in dep_rows:
@@ -290,13 +288,6 @@ def events(conn: sqlite3.Connection, issue_id: str) -> list[dict[str, Any]]:
     ).fetchall()
     keys = ("seq", "actor", "kind", "field", "old", "new", "at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
-def children_of(conn: sqlite3.Connection, issue_id: str) -> list[str]:
-    rows = conn.execute(
-        "SELECT issue FROM deps WHERE depends_on = ? AND type = 'parent-child' ORDER BY issue", (issue_id,)
-    )
-    return [r[0] for r in rows]
 
 
 def dep_graph(conn: sqlite3.Connection, types: Sequence[str]) -> dict[str, set[str]]:

@@ -40,32 +40,6 @@ def open_blockers(issue_id: str, nodes: Mapping[str, Node], edges: Iterable[Edge
     )
 
 
-def blocked_ids(nodes: Mapping[str, Node], edges: Iterable[Edge]) -> set[str]:
-    edge_list = list(edges)
-    blocked = {i for i, n in nodes.items() if n.status == "blocked"}
-    blocked |= {
-        src
-        for src, dep, kind in edge_list
-        if kind == "blocks"
-        and src in nodes
-        and nodes[src].status != "closed"
-        and dep in nodes
-        and nodes[dep].status != "closed"
-    }
-    children: dict[str, list[str]] = {}
-    for src, dep, kind in edge_list:
-        if kind == "parent-child" and src in nodes:
-            children.setdefault(dep, []).append(src)
-    frontier = list(blocked)
-    while frontier:
-        parent = frontier.pop()
-        for child in children.get(parent, ()):
-            if child not in blocked:
-                blocked.add(child)
-                frontier.append(child)
-    return blocked
-
-
 Blocker = tuple[str, str, str]  # (blocking issue, its status, "blocks" or "parent")
 
 
@@ -100,6 +74,11 @@ def blockers_by_issue(statuses: Mapping[str, str], edges: Iterable[Edge]) -> dic
         if found or status == "blocked":
             result[issue] = found
     return result
+
+
+def blocked_ids(nodes: Mapping[str, Node], edges: Iterable[Edge]) -> set[str]:
+    """Every issue that is not closed and cannot proceed (see ``blockers_by_issue``)."""
+    return set(blockers_by_issue({i: n.status for i, n in nodes.items()}, edges))
 
 
 def ready_ids(nodes: Mapping[str, Node], edges: Iterable[Edge], now: str) -> list[str]:

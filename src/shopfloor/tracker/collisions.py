@@ -91,11 +91,16 @@ def invert_unique(identity_of: dict[str, tuple[str, str]]) -> dict[tuple[str, st
     return found
 
 
-def move(side: dict[str, Issue], old: str, new: str) -> None:
-    """Give issue ``old`` the id ``new`` on one side, rewriting that side's references."""
+def _rekey(side: dict[str, Issue], old: str, new: str) -> Issue:
     moved = copy.deepcopy(side.pop(old))
     moved["id"] = new
     side[new] = moved
+    return moved
+
+
+def move(side: dict[str, Issue], old: str, new: str) -> None:
+    """Give issue ``old`` the id ``new`` on one side, rewriting that side's references."""
+    _rekey(side, old, new)
     for other_id in list(side):
         side[other_id] = rewrite_refs(side[other_id], old, new)
 
@@ -138,12 +143,7 @@ def rename_incoming(existing: dict[str, Issue], incoming: dict[str, Issue]) -> t
         new = derived_id(theirs, taken)
         taken.add(new)
         renames.append(Rename(issue_id, new, theirs["title"]))
-        del result[issue_id]
-        moved = copy.deepcopy(theirs)
-        moved["id"] = new
-        result[new] = moved
-    for rename in renames:
-        result = {k: rewrite_refs(v, rename.old, rename.new) for k, v in result.items()}
+        move(result, issue_id, new)
     return result, renames
 
 
@@ -169,13 +169,10 @@ def rename_colliding(
             side = a
         else:
             side = b if (identity(y), y["title"]) > (identity(x), x["title"]) else a
-        moving = side.pop(issue_id)
-        new = derived_id(moving, taken)
+        new = derived_id(side[issue_id], taken)
         taken.add(new)
-        moved = copy.deepcopy(moving)
-        moved["id"] = new
-        side[new] = moved
-        renames.append(Rename(issue_id, new, moving["title"]))
+        moved = _rekey(side, issue_id, new)
+        renames.append(Rename(issue_id, new, moved["title"]))
         # On that side, every dependency on the old id that the base did not already have
         # meant the renamed issue (including ones added to issues that exist in the base).
         for other_id in list(side):

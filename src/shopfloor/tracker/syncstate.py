@@ -32,6 +32,14 @@ def read_with_stat(path: str) -> tuple[bytes, os.stat_result]:
     return data, before  # still changing: the stat stored is that of the data read
 
 
+def line_id(line: str) -> str | None:
+    """The id of a canonical JSONL line, without parsing it: the id is always the first key."""
+    if not line.startswith('{"id":"'):
+        return None
+    end = line.find('"', 7)
+    return line[7:end] if end > 7 else None
+
+
 def remember(
     conn: sqlite3.Connection,
     path: str,
@@ -71,7 +79,7 @@ def with_old_lines(data: bytes, old_lines: dict[str, str], keep: list[str]) -> b
     wanted = set(keep)
     out = []
     for line in data.decode("utf-8").splitlines():
-        issue_id = line[7 : line.index('"', 7)] if line.startswith('{"id":"') else None
+        issue_id = line_id(line)
         out.append(old_lines[issue_id] if issue_id in wanted and issue_id in old_lines else line)
     return ("\n".join(out) + "\n").encode("utf-8")
 
@@ -83,8 +91,9 @@ def base_lines(conn: sqlite3.Connection, path: str) -> dict[str, str]:
         return {}
     lines = {}
     for line in bytes(row[0]).decode("utf-8", "replace").splitlines():
-        if line.startswith('{"id":"'):
-            lines[line[7 : line.index('"', 7)]] = line
+        issue_id = line_id(line)
+        if issue_id is not None:
+            lines[issue_id] = line
     return lines
 
 
@@ -99,8 +108,9 @@ def other_base_lines(conn: sqlite3.Connection, path: str) -> dict[str, list[str]
     found: dict[str, list[str]] = {}
     for (content,) in conn.execute("SELECT content FROM sync_base WHERE path != ?", (path,)):
         for line in bytes(content).decode("utf-8", "replace").splitlines():
-            if line.startswith('{"id":"'):
-                found.setdefault(line[7 : line.index('"', 7)], []).append(line)
+            issue_id = line_id(line)
+            if issue_id is not None:
+                found.setdefault(issue_id, []).append(line)
     return found
 
 

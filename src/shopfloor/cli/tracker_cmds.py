@@ -110,7 +110,7 @@ def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool
         finally:
             conn.close()
     except db.CorruptDatabaseError as exc:
-        corrupt = str(exc).split(" (", 1)[-1].split("):", 1)[0]
+        corrupt = exc.reason
     except ShopfloorError as exc:
         # Not damage: a newer schema, permissions, a directory. Rebuilding would lose data.
         _check(checks, "database", "fail", f"{exc} (doctor --fix does not rebuild a database that is not corrupt)")

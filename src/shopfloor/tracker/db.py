@@ -24,7 +24,9 @@ BUSY_TIMEOUT_S = 60.0
 
 
 class CorruptDatabaseError(ShopfloorError):
-    pass
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # SQLite's own words, for doctor
 
 
 def _column_sql(field: Field) -> str:
@@ -185,7 +187,8 @@ def connect(path: str | PathLike[str], *, create: bool) -> sqlite3.Connection:
         if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
             raise CorruptDatabaseError(
                 f"the tracker database {path} is corrupt ({exc}): run `shopfloor doctor --fix` to rebuild it "
-                "from .shopfloor/issues.jsonl"
+                "from .shopfloor/issues.jsonl",
+                str(exc),
             ) from None
         if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
             raise ShopfloorError(

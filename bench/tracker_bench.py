@@ -289,6 +289,18 @@ def db_file_of(repo: Path) -> str:
     return str(repo / ".git" / "shopfloor" / "tracker.db")
 
 
+def build_repo(work: Path, cli: str, label: str, n: int, n_deps: int, seed: int) -> Path:
+    """A repository whose tracker holds ``n`` generated issues and ``n_deps`` dependencies."""
+    repo = make_repo(work / f"repo{label}", cli)
+    t0 = time.perf_counter()
+    issues, events, _ = generate(n, n_deps, seed=seed)
+    gen_s = time.perf_counter() - t0
+    insert_s = populate(db_file_of(repo), issues, events)
+    print(f"  setup {label}: generated in {gen_s:.1f} s, inserted in {insert_s:.1f} s", flush=True)
+    print(f"  {describe(db_file_of(repo))}", flush=True)
+    return repo
+
+
 def byte_compile() -> str:
     """Compile the package, and any start-up module of the venv that has no bytecode yet.
 
@@ -707,14 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  load average {load_before[0]:.1f} (other processes on this machine skew absolute times)", flush=True)
     print(f"  {byte_compile()}", flush=True)
     try:
-        repo = make_repo(work / "repo10k", cli)
-        t0 = time.perf_counter()
-        issues, events, _ = generate(10_000, 20_000, seed=1)
-        gen_s = time.perf_counter() - t0
-        insert_s = populate(db_file_of(repo), issues, events)
-        del issues, events
-        print(f"  setup 10k: generated in {gen_s:.1f} s, inserted in {insert_s:.1f} s", flush=True)
-        print(f"  {describe(db_file_of(repo))}", flush=True)
+        repo = build_repo(work, cli, "10k", 10_000, 20_000, seed=1)
 
         # Order matters: read-only measures and the round trip see exactly the 10k issues;
         # the create measures (which add issues) come last.
@@ -727,14 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if quick:
             table.add("ready(limit 20) in-process (100k)", None, "skipped", "<= 50 ms", "--quick", "skip")
         else:
-            big = make_repo(work / "repo100k", cli)
-            t0 = time.perf_counter()
-            issues, events, _ = generate(100_000, 200_000, seed=2)
-            gen_s = time.perf_counter() - t0
-            insert_s = populate(db_file_of(big), issues, events)
-            del issues, events
-            print(f"  setup 100k: generated in {gen_s:.1f} s, inserted in {insert_s:.1f} s", flush=True)
-            print(f"  {describe(db_file_of(big))}", flush=True)
+            big = build_repo(work, cli, "100k", 100_000, 200_000, seed=2)
             bench_ready_in_process(table, big, "100k", 30, 0.050, args.profile)
             _, big_t, big_out = interleaved(
                 [sys.executable, "-c", "pass"], lambda i: [cli, "ready", "--json", "--limit", "20"], big, 7, warmup=1

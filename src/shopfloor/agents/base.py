@@ -19,6 +19,18 @@ class AgentEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AgentOptions:
+    """``[agents.<name>]`` in ``.shopfloor/config.toml``; every key is optional."""
+
+    binary: str | None = None  # the CLI to run, instead of the adapter's default name on PATH
+    argv: tuple[str, ...] = ()  # the `command` adapter's template: "{prompt}" and "{system}" are replaced
+    context_window: int | None = None  # when the agent does not report its own
+    context_limit: float = 0.40  # the 40% rule: hand off at this fraction (used by the floor)
+    scenario: str | None = None  # the `scripted` adapter's scenario file
+    env: tuple[tuple[str, str], ...] = ()  # extra environment for the agent process
+
+
 @dataclass
 class SessionState:
     """What the events of one agent session add up to."""
@@ -27,12 +39,14 @@ class SessionState:
     model: str | None = None
     context_tokens: int = 0  # of the latest main-chain model turn
     context_window: int | None = None
-    tokens: int = 0  # input + output over the session, as the agent reports them
+    tokens: int = 0  # tokens processed over the session (input incl. cache, and output)
     cost_usd: float = 0.0
     tool_uses: int = 0
     done: bool = False
     failed: bool = False
+    last_text: str = ""
     errors: list[str] = field(default_factory=list)
+    turn_tokens: dict[str, int] = field(default_factory=dict)  # per model message, until a total is reported
 
     @property
     def context_used(self) -> float | None:
@@ -46,10 +60,13 @@ class SessionState:
         if event.kind == "started":
             self.session_id = data.get("session_id") or self.session_id
             self.model = data.get("model") or self.model
+            self.context_window = data.get("context_window") or self.context_window
         elif event.kind == "tool_use":
             self.tool_uses += 1
+        elif event.kind == "text":
+            self.last_text = str(data.get("text", ""))
         elif event.kind == "usage":
-            self.context_tokens = int(data.get("context_tokens", self.context_tokens))
+            self._usage(data)
         elif event.kind == "cost":
             self.cost_usd = float(data.get("cost_usd", self.cost_usd))
             self.tokens = int(data.get("tokens", self.tokens))
@@ -60,13 +77,49 @@ class SessionState:
         elif event.kind == "error":
             self.errors.append(str(data.get("message", "")))
 
+    def _usage(self, data: dict[str, Any]) -> None:
+        if "context_tokens" in data:
+            self.context_tokens = int(data["context_tokens"])
+        if "turn_tokens" in data:
+            # A message split over several stream lines repeats its usage: count it once.
+            self.turn_tokens[str(data.get("message_id") or len(self.turn_tokens))] = int(data["turn_tokens"])
+            self.tokens = sum(self.turn_tokens.values())
+        if "total_tokens" in data:  # a running total the agent reports itself (Codex)
+            self.tokens = int(data["total_tokens"])
+        self.context_window = data.get("context_window") or self.context_window
+
 
 class AgentAdapter(Protocol):
+    """One agent CLI. Builds argv lists (prompts are single elements, never shell text)."""
+
     name: str
+    binary: str  # the executable's default name, looked up on PATH
+    install: str  # how to install it, for the error when it is missing
     checked_version: str  # the CLI version whose --help the flags were checked against
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None) -> list[str]: ...
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]: ...
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str) -> list[str]: ...
+    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str] | None:
+        """The argv continuing the same session, or None if the CLI cannot."""
+        ...
+
+    def env(self) -> dict[str, str]: ...
 
     def parse_line(self, line: str) -> list[AgentEvent]: ...
+
+    def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None: ...
+
+
+def decode_event(line: str) -> dict[str, Any] | AgentEvent | None:
+    """A JSON-lines record as a dict; a malformed line as an error event, never an exception."""
+    import json
+
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return AgentEvent("error", {"message": f"malformed event line ({exc.msg}): {line[:200]}"})
+    if not isinstance(record, dict):
+        return AgentEvent("error", {"message": f"unexpected event: {line[:200]}"})
+    return record

@@ -16,7 +16,7 @@ import os
 import re
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent
+from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event
 
 _FLAGS = ("--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions")
 
@@ -28,15 +28,17 @@ def context_tokens(usage: dict[str, Any]) -> int:
 
 class ClaudeCode:
     name = "claude"
+    binary = "claude"
+    install = "npm install -g @anthropic-ai/claude-code@2.1.197"
     checked_version = "2.1.197"
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None) -> list[str]:
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "-p", prompt, *_FLAGS]
         if system_extra:
             argv += ["--append-system-prompt", system_extra]
         return argv
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str) -> list[str]:
+    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
         return [binary, "-p", prompt, "--resume", session_id, *_FLAGS]
 
     def env(self) -> dict[str, str]:
@@ -50,14 +52,9 @@ class ClaudeCode:
 
     def parse_line(self, line: str) -> list[AgentEvent]:
         """One stream-json line -> events. A malformed line becomes an error event, never a crash."""
-        if not line.strip():
-            return []
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            return [AgentEvent("error", {"message": f"malformed event line ({exc.msg}): {line[:200]}"})]
+        record = decode_event(line)
         if not isinstance(record, dict):
-            return [AgentEvent("error", {"message": f"unexpected event: {line[:200]}"})]
+            return [record] if record else []
         kind = record.get("type")
         if kind == "system" and record.get("subtype") == "init":
             return [AgentEvent("started", {"session_id": record.get("session_id"), "model": record.get("model")})]
@@ -77,13 +74,18 @@ class ClaudeCode:
                 events.append(AgentEvent("text", {"text": block.get("text", "")}))
         usage = message.get("usage")
         if isinstance(usage, dict) and record.get("parent_tool_use_id") is None:  # main chain only
-            events.append(AgentEvent("usage", {"context_tokens": context_tokens(usage)}))
+            context = context_tokens(usage)
+            turn = context + int(usage.get("output_tokens") or 0)
+            events.append(
+                AgentEvent("usage", {"context_tokens": context, "turn_tokens": turn, "message_id": message.get("id")})
+            )
         return events
 
     def _result(self, record: dict[str, Any]) -> list[AgentEvent]:
         models = record.get("modelUsage") or {}
         window = max((int(m.get("contextWindow") or 0) for m in models.values()), default=0) or None
-        tokens = sum(int(m.get("inputTokens") or 0) + int(m.get("outputTokens") or 0) for m in models.values())
+        keys = ("inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens")
+        tokens = sum(int(m.get(k) or 0) for m in models.values() for k in keys)
         return [
             AgentEvent(
                 "cost",

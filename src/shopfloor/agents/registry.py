@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from shopfloor.agents.base import AgentAdapter
 from shopfloor.agents.claude import ClaudeCode
+from shopfloor.agents.command import CommandAgent
+from shopfloor.agents.scripted import ScriptedAgent
 from shopfloor.errors import UsageError
 
-ADAPTERS: dict[str, AgentAdapter] = {adapter.name: adapter for adapter in (ClaudeCode(),)}
+ADAPTERS: dict[str, AgentAdapter] = {
+    adapter.name: adapter for adapter in (ClaudeCode(), ScriptedAgent(), CommandAgent())
+}
 
 
 def get(name: str) -> AgentAdapter:

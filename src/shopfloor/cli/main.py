@@ -42,6 +42,7 @@ COMMANDS = [
     "prime",
     "merge-driver",
     "scripted-model",
+    "worker",
 ]
 
 
@@ -265,7 +266,36 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--scenario", required=True, help="the scenario JSON file (see shopfloor.models.scenario)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one, printed)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    _worker_parsers(sub, only)
     return parser
+
+
+def _worker_parsers(sub: Any, only: str | None) -> None:
+    worker = _add(sub, "worker", "", "run agents in isolated worktrees: start, list, attach, peek, kill, ...", only)
+    wsub = worker.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    terminal_help = "tmux (default when installed) or detached (no window; also $SHOPFLOOR_TERMINAL)"
+    p = _add(wsub, "start", "worker_cmds:cmd_worker_start", "claim an issue and start an agent on it in its worktree")
+    p.add_argument("issue", metavar="ISSUE")
+    p.add_argument("--agent", default="claude", help="which agent CLI (claude, scripted, command, ...; default claude)")
+    p.add_argument("--prompt-extra", metavar="TEXT", help="text added to the prompt (- reads stdin)")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help=terminal_help)
+    p.add_argument("--lease", default="30m", help=f"the issue's lease, renewed while the agent runs {LEASE_HELP}")
+    _add(wsub, "list", "worker_cmds:cmd_worker_list", "list workers with state, context used, tokens and worktree")
+    p = _add(wsub, "attach", "worker_cmds:cmd_worker_attach", "show a worker's live terminal (tmux)")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p = _add(wsub, "peek", "worker_cmds:cmd_worker_peek", "print the last lines of a worker's progress")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("-n", "--lines", type=_limit, default=20, help="how many lines (default 20)")
+    p = _add(
+        wsub, "kill", "worker_cmds:cmd_worker_kill", "stop a worker's agent (uncommitted work becomes a wip: commit)"
+    )
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p = _add(wsub, "restart", "worker_cmds:cmd_worker_restart", "stop and start a worker again, resuming its session")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help=terminal_help)
+    p = _add(wsub, "rm", "worker_cmds:cmd_worker_rm", "remove a finished worker, its worktree and logs (branch kept)")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("--force", action="store_true", help="also when running or unmerged (work saved as wip: commit)")
 
 
 def _version() -> str:

@@ -14,7 +14,9 @@ A scenario file is JSON::
          {"text": "Done.", "usage": {"input_tokens": 1500, "output_tokens": 10,
                                      "cache_read_input_tokens": 30000}}]}]}
 
-Turn N answers the request that already holds N assistant messages. Past the last turn, and
+Optional top-level keys ``context_window`` and ``usd_per_mtok`` ({"input": .., "output": ..})
+set what the pure-Python ``scripted`` agent reports. Turn N answers the request that already
+holds N assistant messages. Past the last turn, and
 for prompts no script matches, the model ends the turn with a short text saying so.
 """
 
@@ -86,6 +88,28 @@ def parse_scenario(data: bytes, path: str) -> tuple[Script, ...]:
             Script(script["match"], tuple(_turn(t, f"{where}, turn {i}") for i, t in enumerate(turns, start=1)))
         )
     return tuple(scripts)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Optional top-level keys, used by the pure-Python ``scripted`` agent (the server ignores them)."""
+
+    context_window: int = 200_000
+    usd_per_mtok_input: float = 0.0
+    usd_per_mtok_output: float = 0.0
+
+
+def parse_settings(data: bytes, path: str) -> Settings:
+    raw = json.loads(data.decode("utf-8"))  # parse_scenario has validated the document already
+    window = raw.get("context_window", Settings.context_window)
+    price = raw.get("usd_per_mtok", {})
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise ValidationError(f"{path}: context_window must be a whole number of tokens")
+    if not isinstance(price, dict) or any(
+        k not in ("input", "output") or not isinstance(v, int | float) or v < 0 for k, v in price.items()
+    ):
+        raise ValidationError(f'{path}: usd_per_mtok must look like {{"input": 3, "output": 15}}')
+    return Settings(window, float(price.get("input", 0)), float(price.get("output", 0)))
 
 
 def _text_of(content: Any) -> str:

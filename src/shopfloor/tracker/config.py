@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor.errors import ShopfloorError
+from shopfloor.configfile import read_toml
 from shopfloor.tracker.ids import check_prefix, prefix_from_name
 
 
@@ -18,12 +17,7 @@ class TrackerConfig:
 def read_config(path: Path) -> TrackerConfig:
     """Read the tracker section; a missing file or key falls back to the repository's name."""
     default = prefix_from_name(path.parent.parent.name)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return TrackerConfig(default)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ShopfloorError(f"{path} is not valid TOML ({exc}): fix the file or delete it and re-run init") from None
+    data = read_toml(path)
     section = data.get("tracker", {})
     prefix = section.get("prefix", default) if isinstance(section, dict) else default
     return TrackerConfig(check_prefix(str(prefix)))

@@ -159,7 +159,54 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX issues_identity ON issues(created_at, created_by)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Workers: one row per worker slot, written by the shim that runs its agent.
+
+    ``generation`` goes up on every restart; a shim only writes rows of its own generation,
+    so an old shim that is still dying can never overwrite its successor's state.
+    """
+    _run_script(
+        conn,
+        """
+        CREATE TABLE workers (
+          name TEXT PRIMARY KEY,
+          issue TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          branch TEXT NOT NULL,
+          worktree TEXT NOT NULL,
+          agent TEXT NOT NULL,
+          state TEXT NOT NULL,
+          terminal TEXT NOT NULL,
+          generation INTEGER NOT NULL DEFAULT 1,
+          session_id TEXT,
+          context_tokens INTEGER NOT NULL DEFAULT 0,
+          context_window INTEGER,
+          context_used REAL,
+          tokens INTEGER NOT NULL DEFAULT 0,
+          cost_usd REAL NOT NULL DEFAULT 0,
+          pid INTEGER,
+          pid_start TEXT,
+          agent_pid INTEGER,
+          exit_code INTEGER,
+          error TEXT,
+          wip_commit TEXT,
+          last_event TEXT,
+          log_dir TEXT NOT NULL,
+          started_at TEXT NOT NULL,
+          last_event_at TEXT,
+          ended_at TEXT
+        );
+        CREATE INDEX workers_issue ON workers(issue);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+)
 LATEST = len(MIGRATIONS)
 
 

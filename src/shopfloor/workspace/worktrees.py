@@ -54,13 +54,37 @@ def create(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
     path = path_for(main_tree, issue_id)
     if path.exists():
         raise ConflictError(f"{path} already exists: remove it with the worker's rm, or pick another issue")
+    return _add(main_tree, issue_id, branch, path, base)
+
+
+def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> tuple[Workspace, bool]:
+    """The issue's worktree, reusing one left from an earlier worker; True if it was created."""
+    branch = branch_for(issue_id)
+    path = path_for(main_tree, issue_id)
+    if not path.exists():
+        return _add(main_tree, issue_id, branch, path, base), True
+    listed = _git(main_tree, "worktree", "list", "--porcelain").stdout.splitlines()
+    if f"worktree {path}" not in listed:
+        raise ConflictError(f"{path} exists but is not a git worktree of this repository: move it away and retry")
+    current = _git(path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
+    if current != branch:
+        raise ConflictError(f"the worktree {path} is on {current or 'a detached HEAD'}, not {branch}: check it out")
+    return Workspace(issue_id, branch, path), False
+
+
+def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> Workspace:
     owner = _git(main_tree, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
     exists = _git(main_tree, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0
     if exists and owner and owner != issue_id:
         raise ConflictError(f"branch {branch} belongs to issue {owner}, not {issue_id}: rename or delete it first")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise ShopfloorError(f"cannot create worktrees in {path.parent}: it is not writable")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ShopfloorError(
+            f"cannot create the worktree directory {path.parent} ({exc.strerror}): fix its permissions"
+        ) from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ShopfloorError(f"cannot create worktrees in {path.parent}: it is not writable; fix its permissions")
     args = (
         ["worktree", "add", "--quiet", str(path), branch]
         if exists
@@ -71,7 +95,7 @@ def create(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
     return Workspace(issue_id, branch, path)
 
 
-def save_wip(workspace: Path, issue_id: str) -> str | None:
+def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing its worktree") -> str | None:
     """Commit everything uncommitted as ``wip: <issue>``; return the commit, or None if clean."""
     if not _git(workspace, "status", "--porcelain").stdout.strip():
         return None
@@ -86,7 +110,7 @@ def save_wip(workspace: Path, issue_id: str) -> str | None:
         "--quiet",
         "--no-verify",
         "-m",
-        f"{WIP_PREFIX}{issue_id} (saved before removing its worktree)",
+        f"{WIP_PREFIX}{issue_id} ({why})",
     )
     return _git(workspace, "rev-parse", "HEAD").stdout.strip()
 

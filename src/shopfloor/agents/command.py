@@ -1,0 +1,40 @@
+"""The ``command`` agent: any CLI, from an argv template in ``[agents.command] argv``.
+
+Each template element may contain ``{prompt}`` and ``{system}``; they are replaced inside
+that one element, so the prompt never becomes shell text. Every line the CLI prints is a
+``text`` event, and it is judged done by its exit status. It cannot continue a session: a
+follow-up starts it again with the new prompt.
+"""
+
+from __future__ import annotations
+
+from shopfloor.agents.base import AgentEvent, AgentOptions
+from shopfloor.errors import UsageError
+
+
+class CommandAgent:
+    name = "command"
+    binary = ""
+    install = 'set [agents.command] argv = ["your-cli", "--prompt", "{prompt}"] in .shopfloor/config.toml'
+    checked_version = "any"
+
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        if not opts.argv:
+            raise UsageError(f"the command agent needs an argv template: {self.install}")
+        argv = [part.replace("{prompt}", prompt).replace("{system}", system_extra or "") for part in opts.argv]
+        if binary:
+            argv[0] = binary
+        return argv
+
+    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str] | None:
+        return None
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    def parse_line(self, line: str) -> list[AgentEvent]:
+        text = line.rstrip("\n")
+        return [AgentEvent("text", {"text": text})] if text.strip() else []
+
+    def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None:
+        return None

@@ -1,0 +1,50 @@
+"""The ``scripted`` agent: a pure-Python agent that plays a scenario file (no Node, no model).
+
+For fast tests and machines without Node. Its CLI (``shopfloor.agents.scripted_agent``)
+prints Claude Code's stream-json, so its events are read by Claude Code's parser. The
+scenario comes from ``[agents.scripted] scenario`` in the config or ``$SHOPFLOOR_SCENARIO``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from shopfloor.agents.base import AgentEvent, AgentOptions
+from shopfloor.agents.claude import ClaudeCode
+from shopfloor.errors import UsageError
+
+SCENARIO_ENV = "SHOPFLOOR_SCENARIO"
+
+
+class ScriptedAgent:
+    name = "scripted"
+    binary = sys.executable
+    install = "nothing to install: it ships with shopfloor"
+    checked_version = "shopfloor"
+
+    def _base(self, binary: str, opts: AgentOptions) -> list[str]:
+        scenario = opts.scenario or os.environ.get(SCENARIO_ENV)
+        if not scenario:
+            raise UsageError(
+                'the scripted agent needs a scenario: set [agents.scripted] scenario = "FILE" in '
+                f".shopfloor/config.toml or ${SCENARIO_ENV}"
+            )
+        return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", os.path.abspath(scenario)]
+
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        argv = [*self._base(binary, opts), "-p", prompt]
+        return [*argv, "--append-system-prompt", system_extra] if system_extra else argv
+
+    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
+        return [*self._base(binary, opts), "-p", prompt, "--resume", session_id]
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    def parse_line(self, line: str) -> list[AgentEvent]:
+        return ClaudeCode().parse_line(line)
+
+    def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None:
+        root = os.environ.get("SHOPFLOOR_SCRIPTED_HOME") or os.path.join(home, ".shopfloor", "scripted")
+        return os.path.join(root, f"{session_id}.json")

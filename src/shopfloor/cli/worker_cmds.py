@@ -1,0 +1,142 @@
+"""``shopfloor worker``: start, list, attach, peek, kill, restart and remove workers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.tracker.clock import parse_duration
+from shopfloor.workers import procs, service, terminal
+from shopfloor.workers.records import FINAL_STATES, Worker
+
+
+def _bar(used: float | None, width: int = 10) -> str:
+    if used is None:
+        return "-"
+    filled = min(width, round(used * width))
+    return "[" + "#" * filled + "." * (width - filled) + f"] {used:.0%}"
+
+
+def _print_worker(worker: Worker) -> None:
+    print(f"{worker.name}  {worker.state}  {worker.agent} on {worker.issue}")
+    print(f"  branch    {worker.branch}")
+    print(f"  worktree  {worker.worktree}")
+    print(f"  terminal  {worker.terminal}  (logs: {worker.log_dir})")
+
+
+def cmd_worker_start(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    lease_s = parse_duration(args.lease)
+    request = service.StartRequest(
+        issue=args.issue,
+        agent=args.agent,
+        prompt_extra=text_arg(args.prompt_extra, "--prompt-extra"),
+        terminal=args.terminal,
+        lease_s=lease_s,
+    )
+    worker = service.start(tracker, request)
+    tracker.flush_notices()
+    if args.json:
+        print_json(worker.as_json())
+    else:
+        _print_worker(worker)
+        how = f"`shopfloor worker attach {worker.name}` to watch, " if worker.tmux_session else ""
+        print(f"  {how}`shopfloor worker peek {worker.name}` for the latest lines")
+    return 0
+
+
+def cmd_worker_list(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    workers = service.list_workers(tracker)
+    if args.json:
+        print_json([w.as_json() for w in workers])
+        return 0
+    if not workers:
+        print("no workers: start one with `shopfloor worker start ISSUE`")
+        return 0
+    for w in workers:
+        tokens = f"{w.tokens:,} tok" if w.tokens else "-"
+        cost = f"${w.cost_usd:.2f}" if w.cost_usd else ""
+        print(f"{w.name:<16} {w.state:<8} {w.agent:<8} {_bar(w.context_used):<17} {tokens:>12} {cost:>7}  {w.worktree}")
+        if w.state in ("failed", "lost") and w.error:
+            print(f"{'':<16} {w.error.splitlines()[0]}")
+    return 0
+
+
+def cmd_worker_peek(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    worker = service.find(tracker, args.worker)
+    lines = service.tail(Path(worker.log_dir) / "pane.log", args.lines)
+    if args.json:
+        print_json({"name": worker.name, "state": worker.state, "lines": lines})
+    else:
+        print("\n".join(lines) if lines else f"(no output from {worker.name} yet)")
+    return 0
+
+
+def cmd_worker_attach(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    worker = service.find(tracker, args.worker)
+    session = worker.tmux_session
+    if session and terminal.session_exists(session):
+        argv = terminal.attach_argv(session)
+        sys.stdout.flush()
+        os.execvp(argv[0], argv)
+    # No terminal (detached, or tmux is gone): follow the progress log until the worker ends.
+    log = Path(worker.log_dir) / "pane.log"
+    print(f"(no tmux window for {worker.name}: following {log}; Ctrl-C stops)", file=sys.stderr)
+    position = 0
+    while True:
+        try:
+            with log.open("rb") as source:
+                source.seek(position)
+                chunk = source.read()
+                position += len(chunk)
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+        elif worker.state in FINAL_STATES or not procs.is_alive(worker.pid, worker.pid_start):
+            worker = service.find(tracker, worker.name)
+            if worker.state in FINAL_STATES:
+                return 0
+        time.sleep(0.2)
+
+
+def cmd_worker_kill(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    worker = service.kill(tracker, service.find(tracker, args.worker))
+    if args.json:
+        print_json(worker.as_json())
+    else:
+        saved = f"; uncommitted work saved as {worker.wip_commit[:12]}" if worker.wip_commit else ""
+        print(f"{worker.name}: {worker.state}{saved}")
+    return 0
+
+
+def cmd_worker_restart(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    worker = service.restart(tracker, service.find(tracker, args.worker), args.terminal)
+    if args.json:
+        print_json(worker.as_json())
+    else:
+        resumed = f" (resuming session {worker.session_id})" if worker.session_id else ""
+        print(f"{worker.name}: restarted{resumed}")
+    return 0
+
+
+def cmd_worker_rm(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    worker = service.find(tracker, args.worker)
+    wip = service.remove(tracker, worker, force=args.force)
+    if args.json:
+        print_json({"name": worker.name, "removed": True, "branch": worker.branch, "wip_commit": wip})
+    else:
+        saved = f"; uncommitted work saved as {wip[:12]}" if wip else ""
+        print(f"removed {worker.name} (branch {worker.branch} kept{saved})")
+    return 0

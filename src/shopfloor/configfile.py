@@ -1,0 +1,48 @@
+"""Reading ``.shopfloor/config.toml``: one loader, each package parses its own section.
+
+The file is committed and edited by people, so every error names the file, the key and
+the fix. Sections: ``[tracker]`` (tracker.config), ``[workspace]`` (workspace.setup),
+``[agents.<name>]`` (agents.options).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from shopfloor.errors import ShopfloorError, ValidationError
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The whole file as a dict; a missing file is an empty one."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ShopfloorError(f"{path} is not valid TOML ({exc}): fix the file or delete it and re-run init") from None
+
+
+def section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ValidationError(f"{path}: [{name}] must be a table: fix the file")
+    return value
+
+
+def string_list(value: Any, key: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(f'{path}: {key} must be a list of strings, e.g. ["a", "b"]: fix the file')
+    return list(value)
+
+
+def argv_list(value: Any, key: str, path: Path) -> list[list[str]]:
+    """A list of argv lists (never shell strings): ``[["npm", "ci"], ["make", "build"]]``."""
+    if not isinstance(value, list) or not all(
+        isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd) for cmd in value
+    ):
+        raise ValidationError(
+            f'{path}: {key} must be a list of argv lists, e.g. [["npm", "ci"]] (no shell strings): fix the file'
+        )
+    return [list(cmd) for cmd in value]

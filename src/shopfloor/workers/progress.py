@@ -1,0 +1,34 @@
+"""Readable one-line progress for a worker's terminal pane (pure)."""
+
+from __future__ import annotations
+
+from shopfloor.agents.base import AgentEvent, SessionState
+
+MAX_TEXT = 160
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_TEXT else line[: MAX_TEXT - 1] + "…"
+
+
+def describe(event: AgentEvent, state: SessionState) -> str | None:
+    data = event.data
+    if event.kind == "started":
+        return f"session {data.get('session_id') or '?'} started (model {data.get('model') or '?'})"
+    if event.kind == "tool_use":
+        return f"tool  {data.get('name') or '?'}"
+    if event.kind == "text":
+        text = str(data.get("text") or "")
+        return f"text  {_short(text)}" if text.strip() else None
+    if event.kind == "usage":
+        used = state.context_used
+        share = f" ({used:.1%} of {state.context_window:,})" if used is not None and state.context_window else ""
+        return f"usage context {state.context_tokens:,} tokens{share}, {state.tokens:,} so far"
+    if event.kind == "cost":
+        return f"cost  ${state.cost_usd:.4f}, {state.tokens:,} tokens"
+    if event.kind == "done":
+        return "done  " + ("with an error" if data.get("is_error") else "success")
+    if event.kind == "error":
+        return f"warning: {_short(str(data.get('message') or ''))}"
+    return None

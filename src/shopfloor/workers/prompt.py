@@ -1,0 +1,40 @@
+"""What a worker's agent is told (pure): the issue as its prompt, the protocol as a system addition.
+
+The issue's text is untrusted and stays data: it becomes one argv element, never shell text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROTOCOL = """\
+You are a shopfloor worker. You work alone in your own git worktree, on branch {branch}, for
+issue {issue}. Rules:
+- Change only what the issue needs. Commit your work on {branch} with git when it is done;
+  do not push, do not switch or create branches, do not touch other worktrees.
+- Run the project's tests before you commit. An independent gate re-checks every commit.
+- Use `shopfloor show {issue}` for the issue and `shopfloor comment {issue} TEXT` to record
+  findings. When you are done, end your turn with a short summary of what you changed."""
+
+
+def build_prompt(issue: dict[str, Any], extra: str | None = None) -> str:
+    parts = [f"Work on issue {issue['id']}: {issue['title']}"]
+    for key, heading in (("description", None), ("design", "Design"), ("acceptance", "Acceptance criteria")):
+        text = (issue.get(key) or "").strip()
+        if text:
+            parts.append(f"{heading}:\n{text}" if heading else text)
+    parts.append(f"Vibe level {issue.get('vibe', 3)} (1-5: lower means the gate is stricter).")
+    if extra:
+        parts.append(extra)
+    return "\n\n".join(parts)
+
+
+def system_extra(issue_id: str, branch: str) -> str:
+    return PROTOCOL.format(issue=issue_id, branch=branch)
+
+
+def restart_prompt(issue_id: str) -> str:
+    return (
+        f"shopfloor restarted this session. Carry on with issue {issue_id} from where you stopped: check "
+        "`git status` and `git log` first, then finish the work and commit it."
+    )

@@ -1,0 +1,107 @@
+"""Worker rows in the tracker database (table ``workers``, migration 4).
+
+The row is the worker's whole story: who started it, where it runs, what its agent has
+reported so far. The shim writes it as events arrive; CLI commands read it. Every update is
+guarded by ``generation`` so a shim from before a restart cannot overwrite its successor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from shopfloor.errors import NotFoundError
+from shopfloor.tracker import db
+
+STATES = ("starting", "running", "done", "failed", "killed", "lost")
+FINAL_STATES = frozenset({"done", "failed", "killed", "lost"})
+
+
+@dataclass
+class Worker:
+    name: str
+    issue: str
+    actor: str
+    branch: str
+    worktree: str
+    agent: str
+    state: str
+    terminal: str  # "tmux:<session>" or "detached"
+    log_dir: str
+    started_at: str
+    generation: int = 1
+    session_id: str | None = None
+    context_tokens: int = 0
+    context_window: int | None = None
+    context_used: float | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+    pid: int | None = None  # the shim's
+    pid_start: str | None = None  # the shim's start time, so a reused pid is not mistaken for it
+    agent_pid: int | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    wip_commit: str | None = None
+    last_event: str | None = None
+    last_event_at: str | None = None
+    ended_at: str | None = None
+
+    @property
+    def tmux_session(self) -> str | None:
+        return self.terminal.removeprefix("tmux:") if self.terminal.startswith("tmux:") else None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = tuple(f.name for f in fields(Worker))
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM workers"
+
+
+def _row(row: Any) -> Worker:
+    return Worker(**dict(zip(COLUMNS, row, strict=True)))
+
+
+def insert(conn: sqlite3.Connection, worker: Worker) -> None:
+    values = asdict(worker)
+    with db.transaction(conn):
+        conn.execute(
+            f"INSERT INTO workers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
+            [values[c] for c in COLUMNS],
+        )
+
+
+def get(conn: sqlite3.Connection, name: str) -> Worker:
+    row = conn.execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no worker {name!r}: list them with `shopfloor worker list`")
+    return _row(row)
+
+
+def find(conn: sqlite3.Connection, name: str) -> Worker | None:
+    row = conn.execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
+    return _row(row) if row else None
+
+
+def all_workers(conn: sqlite3.Connection) -> list[Worker]:
+    return [_row(r) for r in conn.execute(f"{_SELECT} ORDER BY started_at, name")]
+
+
+def update(conn: sqlite3.Connection, name: str, generation: int, **changes: Any) -> bool:
+    """Write ``changes`` if the row is still of ``generation``; False if a restart replaced it."""
+    unknown = set(changes) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown worker columns: {sorted(unknown)}")
+    assignments = ", ".join(f"{key} = ?" for key in changes)
+    with db.transaction(conn):
+        cursor = conn.execute(
+            f"UPDATE workers SET {assignments} WHERE name = ? AND generation = ?",
+            [*changes.values(), name, generation],
+        )
+    return cursor.rowcount == 1
+
+
+def delete(conn: sqlite3.Connection, name: str) -> None:
+    with db.transaction(conn):
+        conn.execute("DELETE FROM workers WHERE name = ?", (name,))

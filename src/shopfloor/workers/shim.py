@@ -1,0 +1,219 @@
+"""The shim: the small process that runs one agent session for a worker.
+
+``python -m shopfloor.workers.shim SPEC`` runs in the worker's tmux pane, or detached. It
+starts the agent from the spec's argv list, appends every raw line of its event stream to
+``events.jsonl``, turns them into events through the agent's adapter, writes the worker row
+as they arrive (session, tokens, cost, context used), shows readable progress in the pane
+(and ``pane.log``), renews the issue's lease, and records how the agent ended. Uncommitted
+work left at the end is saved as a ``wip:`` commit.
+
+It outlives whoever started it: it ignores SIGHUP (a tmux server that dies takes only the
+window, not the agent), and the agent runs in a process group of its own. SIGTERM stops the
+agent (SIGKILL after a grace period) and records the worker as killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from shopfloor.agents import registry
+from shopfloor.agents.base import SessionState
+from shopfloor.errors import ShopfloorError
+from shopfloor.tracker import db
+from shopfloor.tracker.clock import iso
+from shopfloor.workers import procs, records
+from shopfloor.workers.progress import describe
+from shopfloor.workers.spec import LaunchSpec, read
+
+MAX_LINE = 1 << 20  # longer lines are split, and their pieces reported as malformed
+KILL_GRACE_S = 5.0
+STDERR_TAIL = 2000
+
+
+class Pane:
+    """Progress lines to the terminal (while there is one) and always to ``pane.log``."""
+
+    def __init__(self, log: Path, out: IO[str] | None) -> None:
+        self.log = log.open("a", encoding="utf-8")
+        self.out = out
+
+    def say(self, line: str) -> None:
+        stamped = f"{time.strftime('%H:%M:%S')} {line}\n"
+        self.log.write(stamped)
+        self.log.flush()
+        if self.out is not None:
+            try:
+                self.out.write(stamped)
+                self.out.flush()
+            except OSError:  # the terminal went away (tmux killed): keep going without it
+                self.out = None
+
+
+class Shim:
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.log_dir = Path(spec.log_dir)
+        self.conn = db.connect(spec.db_file, create=False)
+        self.adapter = registry.get(spec.agent)
+        self.state = SessionState()
+        self.pane = Pane(self.log_dir / "pane.log", sys.stdout if sys.stdout and sys.stdout.isatty() else None)
+        self.stop_signal: int | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.finished = threading.Event()
+
+    def record(self, **changes: Any) -> bool:
+        return records.update(self.conn, self.spec.name, self.spec.generation, **changes)
+
+    def on_stop(self, signum: int, frame: object) -> None:
+        self.stop_signal = signum
+        if self.proc is not None:
+            procs.signal_group(self.proc.pid, signal.SIGTERM)
+            pid = self.proc.pid
+            timer = threading.Timer(KILL_GRACE_S, procs.signal_group, (pid, signal.SIGKILL))
+            timer.daemon = True
+            timer.start()
+
+    def run(self) -> int:
+        spec = self.spec
+        me = os.getpid()
+        self.record(pid=me, pid_start=procs.start_time(me))
+        self.pane.say(f"worker {spec.name}: {spec.agent} on {spec.issue} in {spec.cwd}")
+        try:
+            with (self.log_dir / "stderr.log").open("ab") as stderr:
+                self.proc = subprocess.Popen(
+                    spec.argv,
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            return self.finish(None, f"cannot start {spec.argv[0]}: {exc.strerror or exc}")
+        self.record(state="running", agent_pid=self.proc.pid, last_event_at=iso(time.time()))
+        heart = threading.Thread(target=self.keep_lease, daemon=True)
+        heart.start()
+        assert self.proc.stdout is not None
+        with (self.log_dir / "events.jsonl").open("ab") as raw_log:
+            while True:
+                raw = self.proc.stdout.readline(MAX_LINE)
+                if not raw:
+                    break
+                raw_log.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                raw_log.flush()
+                self.handle(raw.decode("utf-8", "replace"))
+        code = self.proc.wait()
+        self.finished.set()
+        return self.finish(code, None)
+
+    def handle(self, line: str) -> None:
+        events = self.adapter.parse_line(line)
+        if not events:
+            return
+        for event in events:
+            self.state.apply(event)
+            text = describe(event, self.state)
+            if text:
+                self.pane.say(text)
+        state = self.state
+        self.record(
+            session_id=state.session_id,
+            context_tokens=state.context_tokens,
+            context_window=state.context_window,
+            context_used=state.context_used,
+            tokens=state.tokens,
+            cost_usd=state.cost_usd,
+            last_event=events[-1].kind,
+            last_event_at=iso(time.time()),
+        )
+
+    def keep_lease(self) -> None:
+        """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker."""
+        from shopfloor.tracker import writes
+
+        interval = max(1.0, self.spec.lease_s / 3)
+        conn = db.connect(self.spec.db_file, create=False)
+        try:
+            while not self.finished.wait(interval):
+                now = time.time()
+                try:
+                    with db.transaction(conn):
+                        writes.heartbeat(conn, self.spec.issue, self.spec.actor, iso(now), iso(now + self.spec.lease_s))
+                except ShopfloorError as exc:
+                    self.pane.say(f"warning: lease not renewed: {exc}")
+        finally:
+            conn.close()
+
+    def stderr_tail(self) -> str:
+        try:
+            with (self.log_dir / "stderr.log").open("rb") as err:
+                err.seek(0, os.SEEK_END)
+                err.seek(max(0, err.tell() - STDERR_TAIL))
+                return err.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def finish(self, code: int | None, start_error: str | None) -> int:
+        state = self.state
+        if self.stop_signal is not None:
+            outcome, error = "killed", f"stopped by signal {self.stop_signal}"
+        elif start_error is None and code == 0 and not state.failed:
+            outcome, error = "done", None
+        else:
+            outcome = "failed"
+            tail = self.stderr_tail()
+            detail = tail.splitlines()[-1] if tail else (state.errors[-1] if state.errors else "")
+            error = start_error or f"the agent exited with status {code}" + (f": {detail}" if detail else "")
+            if tail:
+                error += "\n" + tail
+        wip = None
+        try:
+            from shopfloor.workspace.worktrees import save_wip
+
+            wip = save_wip(Path(self.spec.cwd), self.spec.issue, f"uncommitted when the agent ended: {outcome}")
+        except ShopfloorError as exc:
+            error = (error + "\n" if error else "") + f"could not save uncommitted work: {exc}"
+        if wip:
+            self.pane.say(f"saved uncommitted work as {wip[:12]}")
+        self.record(
+            state=outcome,
+            exit_code=code,
+            error=error,
+            wip_commit=wip,
+            ended_at=iso(time.time()),
+            session_id=state.session_id,
+            tokens=state.tokens,
+            cost_usd=state.cost_usd,
+            context_used=state.context_used,
+            context_window=state.context_window,
+        )
+        self.pane.say(f"{outcome}: exit status {code}" + (f" ({error.splitlines()[0]})" if error else ""))
+        return 0 if outcome == "done" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m shopfloor.workers.shim SPEC_FILE", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        shim = Shim(read(Path(args[0])))
+    except ShopfloorError as exc:
+        print(f"shim: {exc}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, shim.on_stop)
+    signal.signal(signal.SIGINT, shim.on_stop)
+    return shim.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

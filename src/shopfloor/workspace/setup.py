@@ -1,0 +1,100 @@
+"""``[workspace]`` settings: files copied into each new worktree, and setup commands run in it.
+
+``copy`` names files or directories of the main working tree (``.env``, ``config/local.yml``)
+that git does not carry into a worktree. ``setup`` is a list of argv lists run in the new
+worktree, in order (``[["npm", "ci"]]``); they are never shell strings.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shopfloor.configfile import argv_list, section, string_list
+from shopfloor.errors import ShopfloorError, ValidationError
+
+DEFAULT_SETUP_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    copy: tuple[str, ...] = ()
+    setup: tuple[tuple[str, ...], ...] = ()
+    setup_timeout_s: float = DEFAULT_SETUP_TIMEOUT_S
+
+
+def parse(data: dict[str, Any], path: Path) -> WorkspaceConfig:
+    raw = section(data, "workspace", path)
+    unknown = set(raw) - {"copy", "setup", "setup_timeout"}
+    if unknown:
+        raise ValidationError(f"{path}: unknown key(s) in [workspace]: {', '.join(sorted(unknown))}: fix the file")
+    copy = string_list(raw.get("copy", []), "workspace.copy", path)
+    for name in copy:
+        parts = Path(name).parts
+        if not name or Path(name).is_absolute() or ".." in parts:
+            raise ValidationError(
+                f"{path}: workspace.copy entry {name!r} must be a relative path inside the repository"
+            )
+    timeout = raw.get("setup_timeout", DEFAULT_SETUP_TIMEOUT_S)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 86400:
+        raise ValidationError(f"{path}: workspace.setup_timeout must be seconds between 1 and 86400")
+    setup = argv_list(raw.get("setup", []), "workspace.setup", path)
+    return WorkspaceConfig(tuple(copy), tuple(tuple(cmd) for cmd in setup), float(timeout))
+
+
+def copy_files(config: WorkspaceConfig, main_tree: Path, worktree: Path) -> list[str]:
+    """Copy each ``copy`` entry that exists; return the ones missing from the main tree."""
+    missing = []
+    root = main_tree.resolve()
+    for name in config.copy:
+        source = (main_tree / name).resolve()
+        if not source.is_relative_to(root):
+            raise ShopfloorError(f"workspace.copy entry {name!r} leads outside the repository ({source}): fix it")
+        if not source.exists():
+            missing.append(name)
+            continue
+        target = worktree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, target)
+        except OSError as exc:
+            raise ShopfloorError(f"cannot copy {name} into {worktree} ({exc}): check permissions") from None
+    return missing
+
+
+def run_setup(config: WorkspaceConfig, worktree: Path, env: dict[str, str], log: Path) -> None:
+    """Run each setup command in the worktree; the first failure stops, naming the command."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        for argv in config.setup:
+            out.write(f"$ {argv!r}\n".encode())
+            out.flush()
+            try:
+                done = subprocess.run(
+                    list(argv),
+                    cwd=worktree,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=config.setup_timeout_s,
+                    check=False,
+                )
+            except FileNotFoundError:
+                raise ShopfloorError(f"workspace setup command {argv[0]!r} was not found: install it") from None
+            except subprocess.TimeoutExpired:
+                raise ShopfloorError(
+                    f"workspace setup {list(argv)} ran over {config.setup_timeout_s:g} s: raise "
+                    "workspace.setup_timeout or fix the command"
+                ) from None
+            if done.returncode != 0:
+                raise ShopfloorError(
+                    f"workspace setup {list(argv)} failed with exit code {done.returncode} (output in {log}): "
+                    "fix the command in .shopfloor/config.toml"
+                )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +118,36 @@ def sf(tmp_path: Path, git_repo: Callable[[str], Path]) -> Runner:
 def bare_runner(tmp_path: Path, git_repo: Callable[[str], Path]) -> Runner:
     """A runner inside a fresh git repository that is not set up yet."""
     return Runner(git_repo("repo"), base_env(tmp_path))
+
+
+@pytest.fixture
+def tmux_dir() -> Iterator[str]:
+    """A private tmux server for the test (a short path: tmux sockets have a length limit)."""
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is required for these tests: install it (apt-get install tmux)", pytrace=False)
+    path = tempfile.mkdtemp(prefix="sft")
+    yield path
+    subprocess.run(["tmux", "kill-server"], env={"TMUX_TMPDIR": path, "PATH": "/usr/bin:/bin"}, capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def floor(tmp_path: Path, git_repo: Any, tmux_dir: str) -> Iterator[Runner]:
+    """A set-up repository with one commit, a private tmux server, and the scripted agent as default."""
+    repo = git_repo("repo")
+    env = base_env(tmp_path)
+    env["TMUX_TMPDIR"] = tmux_dir
+    env.pop("TMUX", None)
+    runner = Runner(repo, env)
+    runner("init", "--prefix", "t")
+    runner.git("add", "-A")
+    runner.git("commit", "-qm", "set up shopfloor")
+    yield runner
+    # Stop whatever a test left running (detached shims outlive the test otherwise).
+    done = runner("worker", "list", "--json", check=False)
+    for worker in json.loads(done.stdout or "[]"):
+        if worker["state"] in ("starting", "running"):
+            for pid in (worker["agent_pid"], worker["pid"]):
+                if pid:
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, signal.SIGKILL)

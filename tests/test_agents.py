@@ -7,17 +7,22 @@ import json
 import pytest
 
 from shopfloor.agents import registry
-from shopfloor.agents.base import SessionState
+from shopfloor.agents.base import AgentOptions, SessionState
 from shopfloor.agents.claude import ClaudeCode, context_from_transcript
 from shopfloor.errors import UsageError
 
 
 def test_prompts_stay_single_argv_elements() -> None:
     hostile = "fix it; rm -rf / && echo $(whoami) `id` 'quote\""
-    argv = ClaudeCode().start_argv("claude", hostile, "extra; rm -rf ~")
+    argv = ClaudeCode().start_argv("claude", hostile, "extra; rm -rf ~", AgentOptions())
     assert argv[:3] == ["claude", "-p", hostile]
     assert argv[-2:] == ["--append-system-prompt", "extra; rm -rf ~"]
-    assert ClaudeCode().resume_argv("claude", "sess-1", hostile)[1:5] == ["-p", hostile, "--resume", "sess-1"]
+    assert ClaudeCode().resume_argv("claude", "sess-1", hostile, AgentOptions())[1:5] == [
+        "-p",
+        hostile,
+        "--resume",
+        "sess-1",
+    ]
 
 
 def test_stream_lines_add_up_to_a_session_state() -> None:

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import base_env
+from conftest import Runner, base_env
 from shopfloor.agents import registry
 from shopfloor.agents.base import SessionState
 from shopfloor.agents.claude import ClaudeCode, context_from_transcript
 from shopfloor.models.scenario import parse_scenario
 from shopfloor.models.server import ScriptedModelServer
+from workerkit import pane_log, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 PINNED = REPO / ".venv" / "npm" / "node_modules" / ".bin" / "claude"
@@ -135,3 +136,72 @@ def test_claude_code_session_writes_files_and_reports_usage(
     home = base_env(tmp_path)["HOME"]
     transcript = Path(ClaudeCode().transcript_path(home, str(workspace.resolve()), init["session_id"]))
     assert context_from_transcript(transcript.read_text().splitlines()) == 42000
+
+
+def test_worker_start_runs_claude_code_to_a_commit_and_reads_its_usage(floor: Runner) -> None:
+    """The issue's proof: `worker start` with the real CLI and the scripted model, in tmux."""
+    binary = claude_binary()
+    sid = floor.json("create", "Say hello")["id"]
+    worktree = (floor.cwd.parent / "repo.floor" / sid).resolve()
+    scenario = {
+        "scripts": [
+            {
+                "match": sid,
+                "turns": [
+                    {
+                        "tool": {
+                            "name": "Write",
+                            "input": {"file_path": str(worktree / "hello.txt"), "content": "hello\n"},
+                        },
+                        "usage": {"input_tokens": 3000, "output_tokens": 40},
+                    },
+                    {
+                        "tool": {
+                            "name": "Bash",
+                            "input": {
+                                "command": "git add hello.txt && git commit -qm 'Say hello'",
+                                "description": "commit",
+                            },
+                        },
+                        "usage": {"input_tokens": 3500, "output_tokens": 30},
+                    },
+                    {
+                        "text": "Committed hello.txt.",
+                        "usage": {"input_tokens": 4000, "output_tokens": 12, "cache_read_input_tokens": 96000},
+                    },
+                ],
+            }
+        ]
+    }
+    server = ScriptedModelServer(parse_scenario(json.dumps(scenario).encode(), "worker.json")).start()
+    try:
+        config = floor.cwd / ".shopfloor" / "config.toml"
+        config.write_text(config.read_text() + f'\n[agents.claude]\nbinary = "{binary}"\n')
+        started = floor.json(
+            "worker",
+            "start",
+            sid,
+            "--agent",
+            "claude",
+            "--terminal",
+            "tmux",
+            env={
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "scripted",
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            },
+        )
+        assert started["terminal"].startswith("tmux:")
+        worker = wait_for(floor, sid, timeout=180)
+    finally:
+        server.stop()
+    assert worker["state"] == "done", (worker, pane_log(worker))
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}") == "Say hello"
+    assert floor.git("show", f"floor/{sid}:hello.txt") == "hello"
+    listed = {w["name"]: w for w in floor.json("worker", "list")}[sid]
+    assert listed["tokens"] >= 3000 + 3500 + 4000 + 96000
+    window = listed["context_window"]
+    assert window and listed["context_used"] == (4000 + 96000) / window  # Claude Code's own usage report
+    assert listed["session_id"] and listed["agent"] == "claude"
+    transcript = Path(ClaudeCode().transcript_path(floor.env["HOME"], str(worktree), listed["session_id"]))
+    assert context_from_transcript(transcript.read_text().splitlines()) == 4000 + 96000

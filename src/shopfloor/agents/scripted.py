@@ -24,7 +24,7 @@ class ScriptedAgent:
     checked_version = "shopfloor"
 
     def _base(self, binary: str, opts: AgentOptions) -> list[str]:
-        scenario = opts.scenario or os.environ.get(SCENARIO_ENV)
+        scenario = opts.scenario
         if not scenario:
             raise UsageError(
                 'the scripted agent needs a scenario: set [agents.scripted] scenario = "FILE" in '

@@ -101,6 +101,14 @@ class Session:
         self.turns = 0
         self.last_text = ""
 
+    def save(self) -> None:
+        """Kept after every turn, as Claude Code keeps its transcript: a killed session can resume."""
+        store = sessions_dir()
+        store.mkdir(parents=True, exist_ok=True)
+        temp = store / f".{self.id}.json.tmp"
+        temp.write_text(json.dumps({"messages": self.messages}), encoding="utf-8")
+        os.replace(temp, store / f"{self.id}.json")
+
     def play(self, scripts: Any, cwd: Path) -> None:
         while True:
             turn: Turn = next_turn(scripts, self.messages)
@@ -125,6 +133,7 @@ class Session:
                 }
             )
             self.messages.append({"role": "assistant", "content": blocks})
+            self.save()
             self.last_text = turn.text or self.last_text
             if turn.tool is None:
                 return
@@ -137,6 +146,7 @@ class Session:
             }
             _emit({"type": "user", "message": {"role": "user", "content": [result]}, "session_id": self.id})
             self.messages.append({"role": "user", "content": [result]})
+            self.save()
 
     def result(self) -> dict[str, Any]:
         totals, settings = self.totals, self.settings
@@ -205,10 +215,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     session = Session(session_id, messages, settings)
     session.play(scripts, cwd)
-    store.mkdir(parents=True, exist_ok=True)
-    temp = store / f".{session_id}.json.tmp"
-    temp.write_text(json.dumps({"messages": session.messages}), encoding="utf-8")
-    os.replace(temp, store / f"{session_id}.json")
     _emit(session.result())
     return 0
 

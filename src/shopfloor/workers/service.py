@@ -50,11 +50,18 @@ def log_root(tracker: Tracker) -> Path:
     return Path(os.path.dirname(tracker.location.db_file)) / "workers"
 
 
-def agent_options(tracker: Tracker, agent: str) -> AgentOptions:
+def agent_options(tracker: Tracker, agent: str, env: dict[str, str]) -> AgentOptions:
+    """The agent's config table; the scripted agent's scenario may also come from the environment."""
+    from dataclasses import replace
+
     from shopfloor.agents.options import parse
+    from shopfloor.agents.scripted import SCENARIO_ENV
 
     path = Path(tracker.location.config_path)
-    return parse(read_toml(path), agent, path)
+    opts = parse(read_toml(path), agent, path)
+    if opts.scenario is None and env.get(SCENARIO_ENV):
+        opts = replace(opts, scenario=os.path.abspath(env[SCENARIO_ENV]))
+    return opts
 
 
 def resolve_binary(adapter: AgentAdapter, opts: AgentOptions, path_env: str | None) -> str:
@@ -99,7 +106,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             f"or `shopfloor worker rm {name}`"
         )
     adapter = registry.get(request.agent)
-    opts = agent_options(tracker, adapter.name)
+    opts = agent_options(tracker, adapter.name, dict(os.environ))
     env = _agent_env(adapter, opts, name, issue_id, tracker.actor)
     binary = resolve_binary(adapter, opts, env.get("PATH"))
     prompt = build_prompt(issue, request.prompt_extra)
@@ -259,7 +266,7 @@ def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) 
         worker = kill(tracker, worker)
     spec = read(Path(worker.log_dir) / "spec.json")
     adapter = registry.get(worker.agent)
-    opts = agent_options(tracker, adapter.name)
+    opts = agent_options(tracker, adapter.name, spec.env)
     binary = resolve_binary(adapter, opts, spec.env.get("PATH"))
     argv = None
     if worker.session_id:

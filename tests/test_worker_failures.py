@@ -1,0 +1,151 @@
+"""Workers given bad input or bad luck: one clear error and nothing changed, or a recorded failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import Runner
+from workerkit import issue, pane_log, scenario, start, wait_for, workers
+
+
+def assert_untouched(floor: Runner, sid: str) -> None:
+    assert floor.json("show", sid)["status"] == "open"
+    assert sid not in workers(floor)
+    assert not (floor.cwd.parent / "repo.floor" / sid).exists()
+
+
+def try_start(floor: Runner, sid: str) -> subprocess.CompletedProcess[str]:
+    """Start a scripted worker with a one-turn scenario, expecting it to be refused."""
+    plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
+    return floor(
+        "worker",
+        "start",
+        sid,
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        check=False,
+        env={"SHOPFLOOR_SCENARIO": str(plan)},
+    )
+
+
+def test_a_missing_agent_cli_names_the_install_command_and_changes_nothing(floor: Runner) -> None:
+    sid = issue(floor)
+    done = floor("worker", "start", sid, "--agent", "claude", check=False, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert (
+        "'claude' was not found on PATH" in done.stderr and "npm install -g @anthropic-ai/claude-code@" in done.stderr
+    )
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert_untouched(floor, sid)
+
+
+def test_unknown_agent_and_unknown_issue_are_usage_and_not_found(floor: Runner) -> None:
+    sid = issue(floor)
+    unknown = floor("worker", "start", sid, "--agent", "gpt-pilot", check=False)
+    assert unknown.returncode == 2 and "known agents are" in unknown.stderr
+    missing = floor("worker", "start", "t-zzzz", "--agent", "scripted", check=False)
+    assert missing.returncode == 3
+    assert floor("worker", "peek", "nobody", check=False).returncode == 3
+    assert_untouched(floor, sid)
+
+
+def test_an_agent_that_crashes_is_failed_with_its_stderr_and_its_work_saved(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": "half.txt", "content": "half done\n"}}},
+        {
+            "tool": {
+                "name": "Bash",
+                "input": {"command": "echo 'fatal: out of memory' > /proc/$PPID/fd/2; kill -9 $PPID"},
+            }
+        },
+        {"text": "never reached"},
+    ]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    assert worker["state"] == "failed" and worker["exit_code"] == -9
+    assert "fatal: out of memory" in worker["error"]
+    assert worker["wip_commit"]
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}").startswith(f"wip: {sid}")
+    assert floor.git("show", f"floor/{sid}:half.txt") == "half done"
+    listing = floor("worker", "list").stdout
+    assert "failed" in listing and "exited with status -9" in listing
+
+
+def test_a_malformed_event_line_is_recorded_and_skipped(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [
+        {"tool": {"name": "Emit", "input": {"line": "{this is not json"}}},
+        {"tool": {"name": "Emit", "input": {"line": "[1, 2]"}}},
+        {"text": "still fine", "usage": {"input_tokens": 10}},
+    ]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    assert worker["state"] == "done" and worker["tokens"] > 0
+    assert "warning: malformed event line" in pane_log(worker) and "warning: unexpected event" in pane_log(worker)
+    raw = (Path(worker["log_dir"]) / "events.jsonl").read_text().splitlines()
+    assert "{this is not json" in raw
+    assert json.loads(raw[-1])["type"] == "result"
+
+
+def test_a_branch_made_for_another_issue_is_refused(floor: Runner) -> None:
+    first, second = issue(floor, "first"), issue(floor, "second")
+    floor.git("branch", f"floor/{second}")
+    floor.git("config", f"branch.floor/{second}.shopfloor-issue", first)
+    done = try_start(floor, second)
+    assert done.returncode == 4 and f"belongs to issue {first}" in done.stderr
+    assert_untouched(floor, second)
+
+
+def test_a_workspace_directory_that_cannot_be_written_is_one_error(floor: Runner) -> None:
+    sid = issue(floor)
+    (floor.cwd.parent / "repo.floor").write_text("a file where the worktree directory should be\n")
+    done = try_start(floor, sid)
+    assert done.returncode == 1 and "cannot create the worktree directory" in done.stderr
+    assert floor.json("show", sid)["status"] == "open" and sid not in workers(floor)
+
+
+def test_a_failing_setup_command_names_it_and_releases_the_claim(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + '\n[workspace]\nsetup = [["git", "no-such-command"]]\n')
+    sid = issue(floor)
+    done = try_start(floor, sid)
+    assert done.returncode == 1 and "['git', 'no-such-command'] failed with exit code" in done.stderr
+    assert floor.json("show", sid)["status"] == "open" and sid not in workers(floor)
+
+
+def test_bad_config_is_one_line_naming_the_file(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    sid = issue(floor)
+    for table, message in (
+        ('[workspace]\nsetup = "npm ci"\n', "workspace.setup must be a list of argv lists"),
+        ('[workspace]\ncopy = ["../secrets"]\n', "must be a relative path inside the repository"),
+        ("[agents.scripted]\ncontext_limit = 2\n", "context_limit must be a fraction"),
+        ("[agents.scripted]\nbogus = 1\n", "unknown key(s) bogus"),
+    ):
+        config.write_text('[tracker]\nprefix = "t"\n' + table)
+        done = floor(
+            "worker", "start", sid, "--agent", "scripted", check=False, env={"SHOPFLOOR_SCENARIO": "/nonexistent.json"}
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr and "config.toml" in done.stderr
+        assert_untouched(floor, sid)
+
+
+def test_a_running_worker_cannot_be_started_twice_or_removed_without_force(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 30"}}}, {"text": "x"}]
+    plan = scenario(floor, [{"match": sid, "turns": turns}])
+    start(floor, sid, plan, "--terminal", "detached")
+    wait_for(floor, sid, {"running"})
+    again = floor("worker", "start", sid, "--agent", "scripted", check=False, env={"SHOPFLOOR_SCENARIO": str(plan)})
+    assert again.returncode == 4 and "already exists (running)" in again.stderr
+    refused = floor("worker", "rm", sid, check=False)
+    assert refused.returncode == 4 and "worker kill" in refused.stderr
+    assert workers(floor)[sid]["state"] == "running"
+    floor("worker", "rm", sid, "--force")
+    assert sid not in workers(floor)

@@ -1,0 +1,196 @@
+"""Workers end to end with the scripted agent: real git worktrees, real tmux, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import Runner
+from workerkit import commit_turn, issue, pane_log, scenario, start, wait_for, workers
+
+LIST_FIELDS = {
+    "name",
+    "issue",
+    "branch",
+    "worktree",
+    "agent",
+    "state",
+    "session_id",
+    "context_used",
+    "tokens",
+    "cost_usd",
+    "started_at",
+    "last_event_at",
+}
+
+
+def test_a_scripted_worker_commits_on_its_branch_and_reports_usage(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [
+        *commit_turn("hello.txt", "hi\n", "add hello"),
+        {
+            "text": "Added hello.txt.",
+            "usage": {"input_tokens": 1500, "output_tokens": 20, "cache_read_input_tokens": 18500},
+        },
+    ]
+    plan = scenario(
+        floor, [{"match": sid, "turns": turns}], context_window=100_000, usd_per_mtok={"input": 3, "output": 15}
+    )
+    started = start(floor, sid, plan, "--terminal", "detached")
+    assert started["branch"] == f"floor/{sid}" and started["terminal"] == "detached"
+    worker = wait_for(floor, sid)
+    assert set(worker) >= LIST_FIELDS
+    assert worker["state"] == "done" and worker["exit_code"] == 0
+    assert worker["context_used"] == (1500 + 18500) / 100_000
+    assert worker["tokens"] == 1000 + 40 + 1200 + 30 + 1500 + 20 + 18500
+    assert worker["cost_usd"] > 0 and worker["session_id"]
+    worktree = Path(worker["worktree"])
+    assert not str(worktree).startswith(str(floor.cwd) + "/")  # outside the main tree
+    assert (worktree / "hello.txt").read_text() == "hi\n"
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}") == "add hello"
+    assert floor.json("show", sid)["status"] == "in_progress"  # claimed for the actor
+    raw = (Path(worker["log_dir"]) / "events.jsonl").read_text().splitlines()
+    assert json.loads(raw[0])["type"] == "system" and json.loads(raw[-1])["type"] == "result"
+    log = pane_log(worker)
+    assert "tool  Write" in log and "text  Added hello.txt." in log and "done: exit status 0" in log
+    peek = floor.json("worker", "peek", sid, "-n", "2")
+    assert len(peek["lines"]) == 2 and peek["lines"][-1].endswith("done: exit status 0")
+
+
+def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner, git_repo, tmux_dir: str) -> None:
+    sid = issue(floor)
+    plan = scenario(
+        floor,
+        [{"match": sid, "turns": [{"tool": {"name": "Bash", "input": {"command": "sleep 2"}}}, {"text": "slept"}]}],
+    )
+    started = start(floor, sid, plan, "--terminal", "tmux")
+    session = started["terminal"].removeprefix("tmux:")
+    env = {**floor.env}
+    listed = subprocess.run(
+        ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert listed == [str(started["pid"])]  # the pane runs the shim itself, no shell in between
+    # Another repository with a same-named issue gets another session.
+    other = Runner(git_repo("other"), floor.env)
+    other("init", "--prefix", "t")
+    from shopfloor.workers.terminal import session_name
+
+    assert session_name(str(other.cwd / ".git"), sid) != session
+    worker = wait_for(floor, sid)
+    assert worker["state"] == "done"
+    capture = subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", session], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "tool  Bash" in capture and "done: exit status 0" in capture  # readable progress in the pane
+    floor("worker", "rm", sid)
+    gone = subprocess.run(["tmux", "has-session", "-t", session], env=env, capture_output=True)
+    assert gone.returncode != 0
+
+
+def test_a_worker_outlives_its_tmux_server_and_is_rediscovered(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 2; echo late > late.txt"}}}, {"text": "ok"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "tmux")
+    wait_for(floor, sid, {"running"})
+    subprocess.run(["tmux", "kill-server"], env=floor.env, check=True)
+    # A new shopfloor process finds it still running from the database and its pid.
+    assert workers(floor)[sid]["state"] == "running"
+    worker = wait_for(floor, sid)
+    assert worker["state"] == "done"
+    assert (Path(worker["worktree"]) / "late.txt").exists()
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}").startswith(f"wip: {sid}")
+
+
+def test_a_worker_whose_shim_vanished_is_marked_lost_not_forgotten(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 30"}}}, {"text": "never"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    running = wait_for(floor, sid, {"running"})
+    os.killpg(running["agent_pid"], signal.SIGKILL)
+    os.kill(running["pid"], signal.SIGKILL)
+    worker = wait_for(floor, sid)
+    assert worker["state"] == "lost"
+    assert f"pid {running['pid']}" in worker["error"]
+
+
+def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": "draft.txt", "content": "draft\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 30"}}},
+        # The resumed session goes on from here: turn N answers a conversation holding N model turns.
+        {"tool": {"name": "Write", "input": {"file_path": "final.txt", "content": "final\n"}}},
+        {"text": "finished after the restart"},
+    ]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    first = wait_for(floor, sid, {"running"})
+    deadline = time.monotonic() + 60
+    while "tool  Bash" not in pane_log(first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = workers(floor)[sid]
+    killed = floor.json("worker", "kill", sid)
+    assert killed["state"] == "killed" and killed["wip_commit"]
+    assert floor.git("show", "--stat", "--format=%s", killed["wip_commit"]).startswith(f"wip: {sid}")
+    restarted = floor.json("worker", "restart", sid)
+    assert restarted["generation"] == 2
+    done = wait_for(floor, sid)
+    assert done["state"] == "done" and done["session_id"] == first["session_id"]  # the same session, resumed
+    assert (Path(done["worktree"]) / "final.txt").exists()
+    refused = floor("worker", "rm", sid, check=False)
+    assert refused.returncode == 4 and "unmerged work" in refused.stderr
+    assert Path(done["worktree"]).exists()
+    floor("worker", "rm", sid, "--force")
+    assert not Path(done["worktree"]).exists() and sid not in workers(floor)
+    assert floor.git("rev-parse", "--verify", f"floor/{sid}")  # the branch and its commits stay
+    assert floor.json("show", sid)["status"] == "open"  # the claim is released
+
+
+def test_the_lease_is_renewed_while_the_agent_runs(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 4"}}}, {"text": "ok"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached", "--lease", "2s")
+    wait_for(floor, sid, {"running"})
+    time.sleep(3)  # longer than the lease: without renewal the next command would return it to ready
+    shown = floor.json("show", sid)
+    assert shown["status"] == "in_progress" and shown["assignee"] == "tester"
+    assert wait_for(floor, sid)["state"] == "done"
+
+
+def test_workspace_config_copies_files_and_runs_setup_commands(floor: Runner) -> None:
+    (floor.cwd / ".env").write_text("SECRET=1\n")
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[workspace]\ncopy = [".env", "missing.txt"]\n'
+        'setup = [["git", "config", "user.name", "Setup Ran"]]\n'
+    )
+    sid = issue(floor)
+    plan = scenario(floor, [{"match": sid, "turns": [{"text": "nothing to do"}]}])
+    done = floor(
+        "worker", "start", sid, "--agent", "scripted", "--terminal", "detached", env={"SHOPFLOOR_SCENARIO": str(plan)}
+    )
+    assert "missing.txt does not exist" in done.stderr
+    worker = wait_for(floor, sid)
+    worktree = Path(worker["worktree"])
+    assert (worktree / ".env").read_text() == "SECRET=1\n"
+    assert floor.git("config", "user.name", cwd=worktree) == "Setup Ran"
+
+
+def test_the_command_agent_gets_the_prompt_as_one_argument(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(
+        config.read_text() + "\n[agents.command]\n"
+        'argv = ["python3", "-c", "import sys; open(\'prompt.txt\', \'w\').write(sys.argv[1]); '
+        'print(\'got it\')", "{prompt}"]\n'
+    )
+    sid = issue(floor, "$(touch pwned) `touch pwned2`; touch pwned3")
+    floor("worker", "start", sid, "--agent", "command", "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    worktree = Path(worker["worktree"])
+    assert worker["state"] == "done"
+    assert "$(touch pwned) `touch pwned2`; touch pwned3" in (worktree / "prompt.txt").read_text()
+    assert not any(worktree.glob("pwned*")) and not any(floor.cwd.glob("pwned*"))
+    assert "text  got it" in pane_log(worker)

@@ -29,6 +29,7 @@ class AgentOptions:
     context_limit: float = 0.40  # the 40% rule: hand off at this fraction (used by the floor)
     scenario: str | None = None  # the `scripted` adapter's scenario file
     env: tuple[tuple[str, str], ...] = ()  # extra environment for the agent process
+    state_dir: str | None = None  # set by shopfloor, not config: a private directory for the agent's files
 
 
 @dataclass
@@ -108,6 +109,11 @@ class AgentAdapter(Protocol):
     def parse_line(self, line: str) -> list[AgentEvent]: ...
 
     def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None: ...
+
+    def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
+        """(context tokens, window or None) from the CLI's own session files, for CLIs whose
+        event stream does not carry them; None when the stream does, or nothing is found."""
+        ...
 
 
 def decode_event(line: str) -> dict[str, Any] | AgentEvent | None:

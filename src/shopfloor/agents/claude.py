@@ -50,6 +50,9 @@ class ClaudeCode:
         project = re.sub(r"[^A-Za-z0-9]", "-", cwd)
         return os.path.join(home, ".claude", "projects", project, f"{session_id}.jsonl")
 
+    def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
+        return None
+
     def parse_line(self, line: str) -> list[AgentEvent]:
         """One stream-json line -> events. A malformed line becomes an error event, never a crash."""
         record = decode_event(line)

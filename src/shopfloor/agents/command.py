@@ -38,3 +38,6 @@ class CommandAgent:
 
     def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None:
         return None
+
+    def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
+        return None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from shopfloor.agents.aider import Aider
 from shopfloor.agents.base import AgentAdapter
 from shopfloor.agents.claude import ClaudeCode
+from shopfloor.agents.codex import CodexCLI
 from shopfloor.agents.command import CommandAgent
+from shopfloor.agents.gemini import GeminiCLI
 from shopfloor.agents.scripted import ScriptedAgent
 from shopfloor.errors import UsageError
 
 ADAPTERS: dict[str, AgentAdapter] = {
-    adapter.name: adapter for adapter in (ClaudeCode(), ScriptedAgent(), CommandAgent())
+    adapter.name: adapter
+    for adapter in (ClaudeCode(), CodexCLI(), GeminiCLI(), Aider(), CommandAgent(), ScriptedAgent())
 }
 
 

@@ -48,3 +48,6 @@ class ScriptedAgent:
     def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None:
         root = os.environ.get("SHOPFLOOR_SCRIPTED_HOME") or os.path.join(home, ".shopfloor", "scripted")
         return os.path.join(root, f"{session_id}.json")
+
+    def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
+        return None

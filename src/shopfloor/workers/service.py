@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shopfloor.agents import registry
@@ -52,8 +52,6 @@ def log_root(tracker: Tracker) -> Path:
 
 def agent_options(tracker: Tracker, agent: str, env: dict[str, str]) -> AgentOptions:
     """The agent's config table; the scripted agent's scenario may also come from the environment."""
-    from dataclasses import replace
-
     from shopfloor.agents.options import parse
     from shopfloor.agents.scripted import SCENARIO_ENV
 
@@ -113,6 +111,8 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     config_path = Path(tracker.location.config_path)
     workspace_config = setup.parse(read_toml(config_path), config_path)
     kind = terminal.choose(request.terminal)
+    log_dir = log_root(tracker) / name
+    opts = replace(opts, state_dir=str(log_dir))
     extra = system_extra(issue_id, branch_for(issue_id))
     argv = adapter.start_argv(binary, prompt, extra, opts)  # fails early on a bad template or scenario
     held_before = issue.get("status") == "in_progress" and issue.get("assignee") == tracker.actor
@@ -120,7 +120,6 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     try:
         root = main_tree(tracker)
         space, _created = worktrees.ensure(root, issue_id)
-        log_dir = log_root(tracker) / name
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -162,6 +161,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
         system_extra=extra,
         lease_s=request.lease_s,
         env=env,
+        context_window=opts.context_window,
     )
     return _launch(tracker, worker, spec, kind)
 
@@ -266,7 +266,7 @@ def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) 
         worker = kill(tracker, worker)
     spec = read(Path(worker.log_dir) / "spec.json")
     adapter = registry.get(worker.agent)
-    opts = agent_options(tracker, adapter.name, spec.env)
+    opts = replace(agent_options(tracker, adapter.name, spec.env), state_dir=worker.log_dir)
     binary = resolve_binary(adapter, opts, spec.env.get("PATH"))
     argv = None
     if worker.session_id:

@@ -62,7 +62,7 @@ class Shim:
         self.log_dir = Path(spec.log_dir)
         self.conn = db.connect(spec.db_file, create=False)
         self.adapter = registry.get(spec.agent)
-        self.state = SessionState()
+        self.state = SessionState(context_window=spec.context_window)
         self.pane = Pane(self.log_dir / "pane.log", sys.stdout if sys.stdout and sys.stdout.isatty() else None)
         self.stop_signal: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -123,6 +123,8 @@ class Shim:
             text = describe(event, self.state)
             if text:
                 self.pane.say(text)
+        if any(e.kind in ("usage", "done") and "context_tokens" not in e.data for e in events):
+            self.context_from_files()
         state = self.state
         self.record(
             session_id=state.session_id,
@@ -134,6 +136,20 @@ class Shim:
             last_event=events[-1].kind,
             last_event_at=iso(time.time()),
         )
+
+    def context_from_files(self) -> None:
+        """For CLIs that report context use only in their session files (Codex, Gemini)."""
+        if not self.state.session_id:
+            return
+        home = self.spec.env.get("HOME") or os.path.expanduser("~")
+        try:
+            found = self.adapter.context_from_files(home, self.spec.cwd, self.state.session_id)
+        except (OSError, ValueError) as exc:
+            self.pane.say(f"warning: cannot read the session file: {exc}")
+            return
+        if found is not None:
+            self.state.context_tokens = found[0]
+            self.state.context_window = found[1] or self.state.context_window
 
     def keep_lease(self) -> None:
         """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker."""

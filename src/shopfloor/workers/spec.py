@@ -33,6 +33,7 @@ class LaunchSpec:
     system_extra: str | None
     lease_s: float
     env: dict[str, str] = field(default_factory=dict)
+    context_window: int | None = None  # from config, until the agent reports its own
 
 
 def write(spec: LaunchSpec) -> Path:

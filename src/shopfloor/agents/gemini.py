@@ -1,0 +1,113 @@
+"""Gemini CLI (``@google/gemini-cli``), driven headless with ``--output-format stream-json``.
+
+Flags checked against ``gemini --help`` of version 0.61.0, and run against a stand-in
+Gemini API: ``--prompt=<text>`` (the ``=`` form keeps a prompt that starts with ``-`` a
+prompt), ``--output-format stream-json``, ``--yolo`` (approve every tool call),
+``--skip-trust`` (without it an untrusted folder exits 55), ``--resume <session uuid>``.
+There is no flag that adds to the system prompt (``GEMINI_SYSTEM_MD`` replaces it whole), so
+shopfloor's protocol goes in front of the prompt.
+
+Events: ``init`` (session id, model), ``message`` (assistant text arrives in ``delta``
+chunks), ``tool_use``, ``tool_result``, ``error`` (not fatal), ``result`` with ``status`` and
+``stats`` (tokens of this run only; no cost). The context in use is the latest model turn's
+``tokens.input`` in the session file (``~/.gemini/tmp/<project>/chats/session-*-<id8>.jsonl``);
+the window is not reported, so it is taken from config (default 1,048,576, the CLI's own
+figure for its default models). A 401 exits with status 145; an unreachable server is retried
+for minutes: the floor's no-event timeout handles it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Any
+
+from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event
+
+_FLAGS = ("--output-format", "stream-json", "--yolo", "--skip-trust")
+DEFAULT_WINDOW = 1_048_576
+
+
+class GeminiCLI:
+    name = "gemini"
+    binary = "gemini"
+    install = "npm install -g @google/gemini-cli@0.61.0"
+    checked_version = "0.61.0"
+
+    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        text = f"{system_extra}\n\n{prompt}" if system_extra else prompt
+        return [binary, f"--prompt={text}", *_FLAGS]
+
+    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
+        return [binary, "--resume", session_id, f"--prompt={prompt}", *_FLAGS]
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    def parse_line(self, line: str) -> list[AgentEvent]:
+        record = decode_event(line)
+        if not isinstance(record, dict):
+            return [record] if record else []
+        kind = record.get("type")
+        if kind == "init":
+            return [
+                AgentEvent(
+                    "started",
+                    {
+                        "session_id": record.get("session_id"),
+                        "model": record.get("model"),
+                        "context_window": DEFAULT_WINDOW,
+                    },
+                )
+            ]
+        if kind == "message" and record.get("role") == "assistant":
+            return [AgentEvent("text", {"text": str(record.get("content", ""))})]
+        if kind == "tool_use":
+            return [AgentEvent("tool_use", {"name": record.get("tool_name"), "id": record.get("tool_id")})]
+        if kind == "error":
+            return [AgentEvent("error", {"message": str(record.get("message", ""))})]
+        if kind == "result":
+            return self._result(record)
+        return []
+
+    def _result(self, record: dict[str, Any]) -> list[AgentEvent]:
+        stats = record.get("stats") or {}
+        failed = record.get("status") != "success"
+        events = [AgentEvent("usage", {"turn_tokens": int(stats.get("total_tokens") or 0), "message_id": "run"})]
+        if failed:
+            message = str((record.get("error") or {}).get("message", "the run failed"))
+            events.append(AgentEvent("error", {"message": message}))
+        events.append(AgentEvent("done", {"is_error": failed}))
+        return events
+
+    def transcript_path(self, home: str, cwd: str, session_id: str) -> str | None:
+        root = os.environ.get("GEMINI_CLI_HOME") or home
+        pattern = os.path.join(
+            glob.escape(root), ".gemini", "tmp", "*", "chats", f"session-*-{glob.escape(session_id[:8])}.jsonl"
+        )
+        found = glob.glob(pattern)
+        return max(found, key=os.path.getmtime) if found else None
+
+    def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
+        path = self.transcript_path(home, cwd, session_id)
+        if path is None:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            return context_from_chat(lines)
+
+
+def context_from_chat(lines: Any) -> tuple[int, int | None] | None:
+    """(tokens in context, window) from the latest model record of a Gemini CLI session file."""
+    latest = None
+    for line in lines:
+        if '"gemini"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        tokens = record.get("tokens") if record.get("type") == "gemini" else None
+        if isinstance(tokens, dict) and "input" in tokens:
+            latest = (int(tokens.get("input") or 0), None)
+    return latest

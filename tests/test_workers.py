@@ -56,9 +56,9 @@ def test_a_scripted_worker_commits_on_its_branch_and_reports_usage(floor: Runner
     raw = (Path(worker["log_dir"]) / "events.jsonl").read_text().splitlines()
     assert json.loads(raw[0])["type"] == "system" and json.loads(raw[-1])["type"] == "result"
     log = pane_log(worker)
-    assert "tool  Write" in log and "text  Added hello.txt." in log and "done: exit status 0" in log
+    assert "tool  Write" in log and "text  Added hello.txt." in log and "worker done (exit status 0)" in log
     peek = floor.json("worker", "peek", sid, "-n", "2")
-    assert len(peek["lines"]) == 2 and peek["lines"][-1].endswith("done: exit status 0")
+    assert len(peek["lines"]) == 2 and peek["lines"][-1].endswith("worker done (exit status 0)")
 
 
 def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner, git_repo, tmux_dir: str) -> None:
@@ -85,7 +85,7 @@ def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner,
     capture = subprocess.run(
         ["tmux", "capture-pane", "-p", "-t", session], env=env, capture_output=True, text=True, check=True
     ).stdout
-    assert "tool  Bash" in capture and "done: exit status 0" in capture  # readable progress in the pane
+    assert "tool  Bash" in capture and "worker done (exit status 0)" in capture  # readable progress in the pane
     floor("worker", "rm", sid)
     gone = subprocess.run(["tmux", "has-session", "-t", session], env=env, capture_output=True)
     assert gone.returncode != 0

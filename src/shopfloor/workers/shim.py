@@ -211,7 +211,7 @@ class Shim:
             context_used=state.context_used,
             context_window=state.context_window,
         )
-        self.pane.say(f"{outcome}: exit status {code}" + (f" ({error.splitlines()[0]})" if error else ""))
+        self.pane.say(f"worker {outcome} (exit status {code})" + (f": {error.splitlines()[0]}" if error else ""))
         return 0 if outcome == "done" else 1
 
 

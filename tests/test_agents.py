@@ -15,14 +15,10 @@ from shopfloor.errors import UsageError
 def test_prompts_stay_single_argv_elements() -> None:
     hostile = "fix it; rm -rf / && echo $(whoami) `id` 'quote\""
     argv = ClaudeCode().start_argv("claude", hostile, "extra; rm -rf ~", AgentOptions())
-    assert argv[:3] == ["claude", "-p", hostile]
-    assert argv[-2:] == ["--append-system-prompt", "extra; rm -rf ~"]
-    assert ClaudeCode().resume_argv("claude", "sess-1", hostile, AgentOptions())[1:5] == [
-        "-p",
-        hostile,
-        "--resume",
-        "sess-1",
-    ]
+    assert argv[:2] == ["claude", "-p"] and argv[-2:] == ["--", hostile]
+    assert "--append-system-prompt=extra; rm -rf ~" in argv
+    resumed = ClaudeCode().resume_argv("claude", "sess-1", hostile, AgentOptions())
+    assert "--resume=sess-1" in resumed and resumed[-2:] == ["--", hostile]
 
 
 def test_stream_lines_add_up_to_a_session_state() -> None:

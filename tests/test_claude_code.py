@@ -18,7 +18,7 @@ import pytest
 
 from conftest import Runner, base_env
 from shopfloor.agents import registry
-from shopfloor.agents.base import SessionState
+from shopfloor.agents.base import AgentOptions, SessionState
 from shopfloor.agents.claude import ClaudeCode, context_from_transcript
 from shopfloor.models.scenario import parse_scenario
 from shopfloor.models.server import ScriptedModelServer
@@ -73,7 +73,8 @@ def server(workspace: Path) -> Iterator[ScriptedModelServer]:
     running.stop()
 
 
-def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *args: str) -> list[str]:
+def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, argv: list[str]) -> list[str]:
+    """Run the argv the claude adapter built (so its exact flags are what is proven here)."""
     env = base_env(tmp_path)
     env.update(
         ANTHROPIC_BASE_URL=server.url,
@@ -82,7 +83,7 @@ def run_claude(workspace: Path, server: ScriptedModelServer, tmp_path: Path, *ar
         IS_SANDBOX="1",  # --dangerously-skip-permissions is refused as root without it
     )
     done = subprocess.run(
-        [claude_binary(), *args, "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
+        argv,
         cwd=workspace,
         env=env,
         capture_output=True,
@@ -106,7 +107,10 @@ def session_state(lines: list[str]) -> SessionState:
 def test_claude_code_session_writes_files_and_reports_usage(
     workspace: Path, server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    raw = run_claude(workspace, server, tmp_path, "-p", "Please work on sf-e2e1")
+    adapter, opts = ClaudeCode(), AgentOptions()
+    # A prompt that starts like an option, and a system-prompt addition: both must arrive as text.
+    argv = adapter.start_argv(claude_binary(), "-rf Please work on sf-e2e1", "Be brief.", opts)
+    raw = run_claude(workspace, server, tmp_path, argv)
     lines = [json.loads(line) for line in raw]
     assert (workspace / "hello.txt").read_text() == "hello from a script\n"
     init = next(line for line in lines if line.get("type") == "system" and line.get("subtype") == "init")
@@ -118,6 +122,9 @@ def test_claude_code_session_writes_files_and_reports_usage(
     assert model_usage["outputTokens"] == 40 + 10
     assert model_usage["contextWindow"] > 0
     assert len(server.requests) == 2
+    first = server.requests[0]
+    assert "-rf Please work on sf-e2e1" in json.dumps(first["messages"][0])
+    assert "Be brief." in json.dumps(first.get("system"))
     assert server.requests[1]["messages"][-1]["content"][0]["type"] == "tool_result"
 
     state = session_state(raw)
@@ -125,7 +132,9 @@ def test_claude_code_session_writes_files_and_reports_usage(
     assert state.tool_uses == 1 and state.tokens == 2700 + 50
     assert state.context_tokens == 1500 and state.context_used == 1500 / model_usage["contextWindow"]
 
-    follow_raw = run_claude(workspace, server, tmp_path, "-p", "One more thing", "--resume", init["session_id"])
+    follow_raw = run_claude(
+        workspace, server, tmp_path, adapter.resume_argv(claude_binary(), init["session_id"], "One more thing", opts)
+    )
     follow = [json.loads(line) for line in follow_raw]
     result = follow[-1]
     assert result["session_id"] == init["session_id"]

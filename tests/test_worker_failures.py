@@ -6,14 +6,16 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import Runner
+from conftest import SHOPFLOOR, Runner
 from workerkit import issue, pane_log, scenario, start, wait_for, workers
 
 
-def assert_untouched(floor: Runner, sid: str) -> None:
+def assert_untouched(floor: Runner, sid: str, *, had_branch: bool = False) -> None:
     assert floor.json("show", sid)["status"] == "open"
     assert sid not in workers(floor)
     assert not (floor.cwd.parent / "repo.floor" / sid).exists()
+    assert floor.git("branch", "--list", f"floor/{sid}") == (f"floor/{sid}" if had_branch else "")
+    assert floor.git("worktree", "list").count("\n") == 0
 
 
 def try_start(floor: Runner, sid: str) -> subprocess.CompletedProcess[str]:
@@ -81,12 +83,17 @@ def test_a_malformed_event_line_is_recorded_and_skipped(floor: Runner) -> None:
     turns = [
         {"tool": {"name": "Emit", "input": {"line": "{this is not json"}}},
         {"tool": {"name": "Emit", "input": {"line": "[1, 2]"}}},
+        # Valid JSON of a shape the parser does not expect must not take the shim down either.
+        {"tool": {"name": "Emit", "input": {"line": '{"type": "assistant", "message": {"content": ["x"]}}'}}},
+        {"tool": {"name": "Emit", "input": {"line": '{"type": "result", "modelUsage": {"m": 5}}'}}},
         {"text": "still fine", "usage": {"input_tokens": 10}},
     ]
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
     worker = wait_for(floor, sid)
     assert worker["state"] == "done" and worker["tokens"] > 0
-    assert "warning: malformed event line" in pane_log(worker) and "warning: unexpected event" in pane_log(worker)
+    log = pane_log(worker)
+    assert "warning: malformed event line" in log and "warning: unexpected event" in log
+    assert log.count("warning: skipped an event line") == 2
     raw = (Path(worker["log_dir"]) / "events.jsonl").read_text().splitlines()
     assert "{this is not json" in raw
     assert json.loads(raw[-1])["type"] == "result"
@@ -98,7 +105,8 @@ def test_a_branch_made_for_another_issue_is_refused(floor: Runner) -> None:
     floor.git("config", f"branch.floor/{second}.shopfloor-issue", first)
     done = try_start(floor, second)
     assert done.returncode == 4 and f"belongs to issue {first}" in done.stderr
-    assert_untouched(floor, second)
+    assert_untouched(floor, second, had_branch=True)
+    assert floor.git("config", f"branch.floor/{second}.shopfloor-issue") == first
 
 
 def test_a_workspace_directory_that_cannot_be_written_is_one_error(floor: Runner) -> None:
@@ -109,13 +117,13 @@ def test_a_workspace_directory_that_cannot_be_written_is_one_error(floor: Runner
     assert floor.json("show", sid)["status"] == "open" and sid not in workers(floor)
 
 
-def test_a_failing_setup_command_names_it_and_releases_the_claim(floor: Runner) -> None:
+def test_a_failing_setup_command_names_it_and_takes_back_the_claim_and_worktree(floor: Runner) -> None:
     config = floor.cwd / ".shopfloor" / "config.toml"
     config.write_text(config.read_text() + '\n[workspace]\nsetup = [["git", "no-such-command"]]\n')
     sid = issue(floor)
     done = try_start(floor, sid)
     assert done.returncode == 1 and "['git', 'no-such-command'] failed with exit code" in done.stderr
-    assert floor.json("show", sid)["status"] == "open" and sid not in workers(floor)
+    assert_untouched(floor, sid)
 
 
 def test_bad_config_is_one_line_naming_the_file(floor: Runner) -> None:
@@ -126,6 +134,9 @@ def test_bad_config_is_one_line_naming_the_file(floor: Runner) -> None:
         ('[workspace]\ncopy = ["../secrets"]\n', "must be a relative path inside the repository"),
         ("[agents.scripted]\ncontext_limit = 2\n", "context_limit must be a fraction"),
         ("[agents.scripted]\nbogus = 1\n", "unknown key(s) bogus"),
+        ('[workspace]\ncopy = ["."]\n', "not the repository itself or .git"),
+        ('[workspace]\ncopy = [".git/config"]\n', "not the repository itself or .git"),
+        ("[workspace\n", "is not valid TOML"),
     ):
         config.write_text('[tracker]\nprefix = "t"\n' + table)
         done = floor(
@@ -133,6 +144,7 @@ def test_bad_config_is_one_line_naming_the_file(floor: Runner) -> None:
         )
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and "config.toml" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
         assert_untouched(floor, sid)
 
 
@@ -149,3 +161,39 @@ def test_a_running_worker_cannot_be_started_twice_or_removed_without_force(floor
     assert workers(floor)[sid]["state"] == "running"
     floor("worker", "rm", sid, "--force")
     assert sid not in workers(floor)
+
+
+def test_two_starts_at_once_make_one_worker_and_keep_the_claim(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 5"}}}, {"text": "x"}]
+    plan = scenario(floor, [{"match": sid, "turns": turns}])
+    env = {**floor.env, "SHOPFLOOR_SCENARIO": str(plan)}
+    argv = [str(SHOPFLOOR), "worker", "start", sid, "--agent", "scripted", "--terminal", "detached"]
+    racers = [subprocess.Popen(argv, cwd=floor.cwd, env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.wait(), p.stderr.read() if p.stderr else "") for p in racers]
+    assert sorted(code for code, _ in results) == [0, 4, 4], results
+    assert all("already exists" in err or "just started" in err for code, err in results if code)
+    assert workers(floor)[sid]["state"] in ("starting", "running", "done")
+    shown = floor.json("show", sid)
+    assert shown["status"] == "in_progress" and shown["assignee"] == "tester"
+
+
+def test_copy_never_writes_through_a_symlink_committed_on_the_branch(floor: Runner, tmp_path: Path) -> None:
+    outside = tmp_path / "precious.txt"
+    outside.write_text("precious\n")
+    (floor.cwd / ".env").write_text("SECRET=1\n")
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + '\n[workspace]\ncopy = [".env"]\n')
+    sid = issue(floor)
+    # An earlier agent committed .env as a link to a file outside the worktree.
+    floor.git("worktree", "add", "-q", "-b", f"floor/{sid}", str(tmp_path / "prep"))
+    (tmp_path / "prep" / ".env").symlink_to(outside)
+    floor.git("add", ".env", cwd=tmp_path / "prep")
+    floor.git("commit", "-qm", "link", cwd=tmp_path / "prep")
+    floor.git("worktree", "remove", str(tmp_path / "prep"))
+    plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
+    start(floor, sid, plan, "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    assert outside.read_text() == "precious\n"
+    copied = Path(worker["worktree"]) / ".env"
+    assert not copied.is_symlink() and copied.read_text() == "SECRET=1\n"

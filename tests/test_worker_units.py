@@ -82,9 +82,9 @@ def test_an_existing_worktree_is_reused_and_a_stranger_directory_refused(tmp_pat
     repo = tmp_path / "r"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=repo, check=True)
-    first, created = worktrees.ensure(repo, "t-1")
-    again, created_again = worktrees.ensure(repo, "t-1")
-    assert created and not created_again and again.path == first.path
+    first = worktrees.ensure(repo, "t-1")
+    again = worktrees.ensure(repo, "t-1")
+    assert first.created and first.new_branch and not again.created and again.path == first.path
     (tmp_path / "r.floor" / "t-2").mkdir()
     with pytest.raises(ConflictError, match="not a git worktree"):
         worktrees.ensure(repo, "t-2")

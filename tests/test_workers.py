@@ -105,16 +105,26 @@ def test_a_worker_outlives_its_tmux_server_and_is_rediscovered(floor: Runner) ->
     assert floor.git("log", "-1", "--format=%s", f"floor/{sid}").startswith(f"wip: {sid}")
 
 
-def test_a_worker_whose_shim_vanished_is_marked_lost_not_forgotten(floor: Runner) -> None:
+def test_a_worker_whose_shim_vanished_is_lost_and_its_orphaned_agent_stopped(floor: Runner) -> None:
     sid = issue(floor)
-    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 30"}}}, {"text": "never"}]
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": "partial.txt", "content": "partial\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 30"}}},
+        {"text": "never"},
+    ]
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
     running = wait_for(floor, sid, {"running"})
-    os.killpg(running["agent_pid"], signal.SIGKILL)
-    os.kill(running["pid"], signal.SIGKILL)
+    while "tool  Bash" not in pane_log(running):
+        time.sleep(0.05)
+    running = workers(floor)[sid]
+    os.kill(running["pid"], signal.SIGKILL)  # only the shim: its agent is left without an owner
     worker = wait_for(floor, sid)
     assert worker["state"] == "lost"
-    assert f"pid {running['pid']}" in worker["error"]
+    assert f"pid {running['pid']}" in worker["error"] and "has been stopped" in worker["error"]
+    from shopfloor.workers import procs
+
+    assert not procs.is_alive(running["agent_pid"], running["agent_pid_start"])
+    assert worker["wip_commit"] and floor.git("show", f"floor/{sid}:partial.txt") == "partial"
 
 
 def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(floor: Runner) -> None:
@@ -194,3 +204,25 @@ def test_the_command_agent_gets_the_prompt_as_one_argument(floor: Runner) -> Non
     assert "$(touch pwned) `touch pwned2`; touch pwned3" in (worktree / "prompt.txt").read_text()
     assert not any(worktree.glob("pwned*")) and not any(floor.cwd.glob("pwned*"))
     assert "text  got it" in pane_log(worker)
+
+
+def test_a_finished_tmux_worker_restarts_and_a_failed_resume_keeps_what_it_spent(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [
+        {"text": "first run", "usage": {"input_tokens": 500, "output_tokens": 5}},
+        {"text": "second run", "usage": {"input_tokens": 700, "output_tokens": 5}},
+    ]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "tmux")
+    first = wait_for(floor, sid)
+    assert first["state"] == "done" and first["tokens"] == 505
+    floor.json("worker", "restart", sid)  # its window is still open (remain-on-exit): restart closes it
+    second = wait_for(floor, sid)
+    assert second["state"] == "done" and second["generation"] == 2
+    assert second["session_id"] == first["session_id"] and second["tokens"] == 505 + 705
+    # The session file disappears: the resume fails, but what was spent and the session stay recorded.
+    home = Path(floor.env["HOME"]) / ".shopfloor" / "scripted" / f"{first['session_id']}.json"
+    home.unlink()
+    floor.json("worker", "restart", sid)
+    third = wait_for(floor, sid)
+    assert third["state"] == "failed" and "no session" in third["error"]
+    assert third["session_id"] == first["session_id"] and third["tokens"] == 505 + 705

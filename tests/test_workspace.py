@@ -89,3 +89,10 @@ def test_clean_merged_worktree_is_removed(repo: Path) -> None:
     space = worktrees.create(repo, "sf-4")
     assert worktrees.remove(repo, "sf-4") is None
     assert not space.path.exists()
+
+
+def test_ids_that_clean_up_alike_still_get_different_names() -> None:
+    assert safe_name("t-a3f8") == "t-a3f8" and safe_name("t-a3f8.1") == "t-a3f8.1"  # safe ids stay as they are
+    pairs = [("t-a..b", "t-a.b"), ("t-x.lock", "t-x"), ("t/x", "t-x"), ("", "issue")]
+    for one, two in pairs:
+        assert safe_name(one) != safe_name(two)

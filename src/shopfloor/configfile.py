@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from shopfloor.errors import ShopfloorError, ValidationError
+from shopfloor.errors import ValidationError
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ShopfloorError(f"{path} is not valid TOML ({exc}): fix the file or delete it and re-run init") from None
+        raise ValidationError(f"{path} is not valid TOML ({exc}): fix the file") from None
 
 
 def section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

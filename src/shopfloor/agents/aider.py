@@ -43,6 +43,7 @@ class Aider:
     binary = "aider"
     install = "pip install aider-chat==0.86.2 (or: pipx install aider-chat)"
     checked_version = "0.86.2"
+    default_context_window: int | None = None
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         text = f"{system_extra}\n\n{prompt}" if system_extra else prompt

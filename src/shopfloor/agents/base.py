@@ -97,6 +97,7 @@ class AgentAdapter(Protocol):
     binary: str  # the executable's default name, looked up on PATH
     install: str  # how to install it, for the error when it is missing
     checked_version: str  # the CLI version whose --help the flags were checked against
+    default_context_window: int | None  # used when neither config nor the agent's reports give one
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]: ...
 

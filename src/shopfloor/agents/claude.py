@@ -1,8 +1,10 @@
 """Claude Code (``@anthropic-ai/claude-code``), driven headless with stream-json output.
 
-Flags checked against ``claude --help`` of version 2.1.197: ``-p``, ``--output-format
-stream-json`` (which needs ``--verbose``), ``--dangerously-skip-permissions`` (refused as root
-unless ``IS_SANDBOX=1``), ``--append-system-prompt``, ``--resume <session id>``.
+Flags checked against ``claude --help`` of version 2.1.197, and run end to end against the
+scripted model server: ``-p`` (a switch: the prompt is the positional argument, after ``--``
+so a prompt starting with ``-`` stays a prompt), ``--output-format stream-json`` (which needs
+``--verbose``), ``--dangerously-skip-permissions`` (refused as root unless ``IS_SANDBOX=1``),
+``--append-system-prompt=<text>``, ``--resume=<session id>``.
 
 Context in use is input + cache_creation + cache_read tokens of the latest main-chain
 assistant turn; the window comes from the result's ``modelUsage`` (1,000,000 for the
@@ -31,15 +33,16 @@ class ClaudeCode:
     binary = "claude"
     install = "npm install -g @anthropic-ai/claude-code@2.1.197"
     checked_version = "2.1.197"
+    default_context_window: int | None = None
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        argv = [binary, "-p", prompt, *_FLAGS]
+        argv = [binary, "-p", *_FLAGS]
         if system_extra:
-            argv += ["--append-system-prompt", system_extra]
-        return argv
+            argv.append(f"--append-system-prompt={system_extra}")
+        return [*argv, "--", prompt]  # `-p` is a switch; the prompt is positional, fenced by `--`
 
     def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [binary, "-p", prompt, "--resume", session_id, *_FLAGS]
+        return [binary, "-p", f"--resume={session_id}", *_FLAGS, "--", prompt]
 
     def env(self) -> dict[str, str]:
         """What the process needs beyond the model address (which the caller passes in)."""

@@ -34,6 +34,7 @@ class CodexCLI:
     binary = "codex"
     install = "npm install -g @openai/codex@0.171.0"
     checked_version = "0.171.0"
+    default_context_window: int | None = None
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "exec", *_FLAGS]

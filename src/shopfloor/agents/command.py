@@ -8,8 +8,12 @@ follow-up starts it again with the new prompt.
 
 from __future__ import annotations
 
+import re
+
 from shopfloor.agents.base import AgentEvent, AgentOptions
 from shopfloor.errors import UsageError
+
+_PLACEHOLDER = re.compile(r"\{prompt\}|\{system\}")
 
 
 class CommandAgent:
@@ -17,11 +21,14 @@ class CommandAgent:
     binary = ""
     install = 'set [agents.command] argv = ["your-cli", "--prompt", "{prompt}"] in .shopfloor/config.toml'
     checked_version = "any"
+    default_context_window: int | None = None
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         if not opts.argv:
             raise UsageError(f"the command agent needs an argv template: {self.install}")
-        argv = [part.replace("{prompt}", prompt).replace("{system}", system_extra or "") for part in opts.argv]
+        values = {"{prompt}": prompt, "{system}": system_extra or ""}
+        # One pass, so a "{system}" inside the (untrusted) prompt stays literal text.
+        argv = [_PLACEHOLDER.sub(lambda m: values[m.group(0)], part) for part in opts.argv]
         if binary:
             argv[0] = binary
         return argv

@@ -34,6 +34,7 @@ class GeminiCLI:
     binary = "gemini"
     install = "npm install -g @google/gemini-cli@0.61.0"
     checked_version = "0.61.0"
+    default_context_window: int | None = DEFAULT_WINDOW  # when neither config nor the agent says
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         text = f"{system_extra}\n\n{prompt}" if system_extra else prompt
@@ -51,16 +52,7 @@ class GeminiCLI:
             return [record] if record else []
         kind = record.get("type")
         if kind == "init":
-            return [
-                AgentEvent(
-                    "started",
-                    {
-                        "session_id": record.get("session_id"),
-                        "model": record.get("model"),
-                        "context_window": DEFAULT_WINDOW,
-                    },
-                )
-            ]
+            return [AgentEvent("started", {"session_id": record.get("session_id"), "model": record.get("model")})]
         if kind == "message" and record.get("role") == "assistant":
             return [AgentEvent("text", {"text": str(record.get("content", ""))})]
         if kind == "tool_use":

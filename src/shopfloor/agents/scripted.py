@@ -22,6 +22,7 @@ class ScriptedAgent:
     binary = sys.executable
     install = "nothing to install: it ships with shopfloor"
     checked_version = "shopfloor"
+    default_context_window: int | None = None
 
     def _base(self, binary: str, opts: AgentOptions) -> list[str]:
         scenario = opts.scenario
@@ -33,11 +34,11 @@ class ScriptedAgent:
         return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", os.path.abspath(scenario)]
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        argv = [*self._base(binary, opts), "-p", prompt]
-        return [*argv, "--append-system-prompt", system_extra] if system_extra else argv
+        argv = [*self._base(binary, opts), f"--print={prompt}"]
+        return [*argv, f"--append-system-prompt={system_extra}"] if system_extra else argv
 
     def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [*self._base(binary, opts), "-p", prompt, "--resume", session_id]
+        return [*self._base(binary, opts), f"--print={prompt}", f"--resume={session_id}"]
 
     def env(self) -> dict[str, str]:
         return {}

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.errors import UsageError
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.workers import procs, service, terminal
 from shopfloor.workers.records import FINAL_STATES, Worker
@@ -79,6 +80,8 @@ def cmd_worker_peek(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_attach(args: argparse.Namespace) -> int:
+    if args.json:
+        raise UsageError("worker attach shows a terminal and prints no JSON: use `shopfloor worker peek WORKER --json`")
     tracker = open_tracker(args)
     worker = service.find(tracker, args.worker)
     session = worker.tmux_session

@@ -187,6 +187,7 @@ def _migration_4(conn: sqlite3.Connection) -> None:
           pid INTEGER,
           pid_start TEXT,
           agent_pid INTEGER,
+          agent_pid_start TEXT,
           exit_code INTEGER,
           error TEXT,
           wip_commit TEXT,

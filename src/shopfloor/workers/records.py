@@ -39,7 +39,8 @@ class Worker:
     cost_usd: float = 0.0
     pid: int | None = None  # the shim's
     pid_start: str | None = None  # the shim's start time, so a reused pid is not mistaken for it
-    agent_pid: int | None = None
+    agent_pid: int | None = None  # leads the agent's process group
+    agent_pid_start: str | None = None
     exit_code: int | None = None
     error: str | None = None
     wip_commit: str | None = None
@@ -64,18 +65,22 @@ def _row(row: Any) -> Worker:
 
 
 def insert(conn: sqlite3.Connection, worker: Worker) -> None:
+    """Insert the row; call inside a write transaction (it goes with the issue's claim)."""
     values = asdict(worker)
-    with db.transaction(conn):
-        conn.execute(
-            f"INSERT INTO workers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
-            [values[c] for c in COLUMNS],
-        )
+    conn.execute(
+        f"INSERT INTO workers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
+        [values[c] for c in COLUMNS],
+    )
+
+
+def not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"no worker {name!r}: list them with `shopfloor worker list`")
 
 
 def get(conn: sqlite3.Connection, name: str) -> Worker:
     row = conn.execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
     if row is None:
-        raise NotFoundError(f"no worker {name!r}: list them with `shopfloor worker list`")
+        raise not_found(name)
     return _row(row)
 
 

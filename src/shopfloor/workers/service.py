@@ -1,18 +1,16 @@
-"""Worker lifecycle: start, list (re-discovering what is still running), kill, restart, remove.
+"""Worker lifecycle: start, list (re-discovering what is still running), restart, remove.
 
-Everything a worker is lives in its row and its log directory, never in this process:
-a shopfloor that dies and starts again finds every worker from the database, checks each
-shim's pid (with its start time), and marks a worker whose shim vanished without recording
-an ending as ``lost``, never silently forgetting it.
+Everything a worker is lives in its row and its log directory, never in this process: a
+shopfloor that dies and starts again finds every worker from the database (see
+``liveness``). Each command checks what it can before it changes anything, and undoes its
+own changes when a later step fails.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import time
+import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,14 +20,14 @@ from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs, records, terminal
+from shopfloor.workers.liveness import is_running, kill, reconcile
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
-from shopfloor.workers.spec import LaunchSpec, write
+from shopfloor.workers.spec import LaunchSpec, read, write
 from shopfloor.workspace import worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
-STOP_WAIT_S = 15.0
-START_GRACE_S = 30.0  # a worker still "starting" after this, with no shim, is lost
+__all__ = ["StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
 
 
 @dataclass(frozen=True)
@@ -50,20 +48,20 @@ def log_root(tracker: Tracker) -> Path:
     return Path(os.path.dirname(tracker.location.db_file)) / "workers"
 
 
-def agent_options(tracker: Tracker, agent: str, env: dict[str, str]) -> AgentOptions:
-    """The agent's config table; the scripted agent's scenario may also come from the environment."""
+def agent_options(tracker: Tracker, adapter: AgentAdapter, env: dict[str, str], log_dir: Path) -> AgentOptions:
+    """The agent's config table, with the scenario from the environment and its private directory."""
     from shopfloor.agents.options import parse
     from shopfloor.agents.scripted import SCENARIO_ENV
 
     path = Path(tracker.location.config_path)
-    opts = parse(read_toml(path), agent, path)
+    opts = parse(read_toml(path), adapter.name, path)
     if opts.scenario is None and env.get(SCENARIO_ENV):
         opts = replace(opts, scenario=os.path.abspath(env[SCENARIO_ENV]))
-    return opts
+    return replace(opts, state_dir=str(log_dir), context_window=opts.context_window or adapter.default_context_window)
 
 
 def resolve_binary(adapter: AgentAdapter, opts: AgentOptions, path_env: str | None) -> str:
-    wanted = opts.binary or adapter.binary
+    wanted = opts.binary or adapter.binary or (opts.argv[0] if opts.argv else "")
     if not wanted:
         return ""
     found = shutil.which(wanted, path=path_env)
@@ -80,11 +78,39 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     return env
 
 
-def _claim(tracker: Tracker, issue_id: str, lease_s: float) -> None:
+def _refuse_existing(tracker: Tracker, name: str) -> None:
+    existing = records.find(tracker.conn, name)
+    if existing is not None:
+        existing = reconcile(tracker, existing)
+        verb = "restart" if existing.state in FINAL_STATES else "kill"
+        raise ConflictError(
+            f"worker {name} already exists ({existing.state}): use `shopfloor worker {verb} {name}` "
+            f"or `shopfloor worker rm {name}`"
+        )
+
+
+def _reserve(tracker: Tracker, worker: Worker, lease_s: float) -> None:
+    """Claim the issue and insert the worker's row in one transaction: two starts cannot both win."""
     from shopfloor.tracker import writes
 
-    with tracker.write() as conn:
-        writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+    try:
+        with tracker.write() as conn:
+            writes.claim(conn, worker.issue, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+            records.insert(conn, worker)
+    except sqlite3.IntegrityError:
+        raise ConflictError(
+            f"worker {worker.name} was just started by another process: see `shopfloor worker list`"
+        ) from None
+
+
+def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: worktrees.Workspace | None) -> None:
+    """Take back what a failed start changed: its row, its claim, and a worktree and branch it created."""
+    records.delete(tracker.conn, worker.name)
+    if not held_before:
+        _release_issue(tracker, worker.issue, worker.actor)
+    if space is not None and space.created:
+        worktrees.discard(main_tree(tracker), space)
+    shutil.rmtree(worker.log_dir, ignore_errors=True)
 
 
 def start(tracker: Tracker, request: StartRequest) -> Worker:
@@ -95,87 +121,80 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     issue_id = tracker.resolve(request.issue)
     issue = store.get(tracker.conn, issue_id)
     name = safe_name(issue_id)
-    existing = records.find(tracker.conn, name)
-    if existing is not None:
-        existing = reconcile(tracker, existing)
-        verb = "restart" if existing.state in FINAL_STATES else "kill"
-        raise ConflictError(
-            f"worker {name} already exists ({existing.state}): use `shopfloor worker {verb} {name}` "
-            f"or `shopfloor worker rm {name}`"
-        )
+    _refuse_existing(tracker, name)
     adapter = registry.get(request.agent)
-    opts = agent_options(tracker, adapter.name, dict(os.environ))
+    log_dir = log_root(tracker) / name
+    opts = agent_options(tracker, adapter, dict(os.environ), log_dir)
     env = _agent_env(adapter, opts, name, issue_id, tracker.actor)
     binary = resolve_binary(adapter, opts, env.get("PATH"))
     prompt = build_prompt(issue, request.prompt_extra)
     config_path = Path(tracker.location.config_path)
     workspace_config = setup.parse(read_toml(config_path), config_path)
     kind = terminal.choose(request.terminal)
-    log_dir = log_root(tracker) / name
-    opts = replace(opts, state_dir=str(log_dir))
-    extra = system_extra(issue_id, branch_for(issue_id))
+    branch = branch_for(issue_id)
+    extra = system_extra(issue_id, branch)
     argv = adapter.start_argv(binary, prompt, extra, opts)  # fails early on a bad template or scenario
-    held_before = issue.get("status") == "in_progress" and issue.get("assignee") == tracker.actor
-    _claim(tracker, issue_id, request.lease_s)
-    try:
-        root = main_tree(tracker)
-        space, _created = worktrees.ensure(root, issue_id)
-        try:
-            log_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ShopfloorError(
-                f"cannot create the worker log directory {log_dir} ({exc.strerror}): check permissions"
-            ) from None
-        missing = setup.copy_files(workspace_config, root, space.path)
-        for item in missing:
-            tracker.notices.append(f"warning: workspace.copy: {item} does not exist in {root}; not copied")
-        setup.run_setup(workspace_config, space.path, env, log_dir / "setup.log")
-    except BaseException:
-        if not held_before:
-            _release_issue(tracker, issue_id, tracker.actor)
-        raise
+    root = main_tree(tracker)
     worker = Worker(
         name=name,
         issue=issue_id,
         actor=tracker.actor,
-        branch=space.branch,
-        worktree=str(space.path),
+        branch=branch,
+        worktree=str(worktrees.path_for(root, issue_id)),
         agent=adapter.name,
         state="starting",
         terminal="detached",
         log_dir=str(log_dir),
         started_at=tracker.now(),
     )
-    records.insert(tracker.conn, worker)
-    spec = LaunchSpec(
-        name=name,
-        issue=issue_id,
-        actor=tracker.actor,
-        agent=adapter.name,
-        generation=worker.generation,
-        argv=argv,
-        cwd=str(space.path),
-        db_file=tracker.location.db_file,
-        log_dir=str(log_dir),
-        prompt=prompt,
-        system_extra=extra,
-        lease_s=request.lease_s,
-        env=env,
-        context_window=opts.context_window,
-    )
-    return _launch(tracker, worker, spec, kind)
+    held_before = issue.get("status") == "in_progress" and issue.get("assignee") == tracker.actor
+    _reserve(tracker, worker, request.lease_s)
+    space = None
+    try:
+        space = worktrees.ensure(root, issue_id)
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ShopfloorError(
+                f"cannot create the worker log directory {log_dir} ({exc.strerror}): check permissions"
+            ) from None
+        for item in setup.copy_files(workspace_config, root, space.path):
+            tracker.notices.append(f"warning: workspace.copy: {item} does not exist in {root}; not copied")
+        setup.run_setup(workspace_config, space.path, env, log_dir / "setup.log")
+        spec = LaunchSpec(
+            name=name,
+            issue=issue_id,
+            actor=tracker.actor,
+            agent=adapter.name,
+            generation=worker.generation,
+            argv=argv,
+            cwd=str(space.path),
+            db_file=tracker.location.db_file,
+            log_dir=str(log_dir),
+            prompt=prompt,
+            system_extra=extra,
+            lease_s=request.lease_s,
+            env=env,
+            context_window=opts.context_window,
+        )
+        _renew(tracker, issue_id, request.lease_s)  # setup may have taken a while
+        return _launch(tracker, worker, spec, kind)
+    except BaseException:
+        _undo_start(tracker, worker, held_before, space)
+        raise
+
+
+def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
+    from shopfloor.tracker import writes
+
+    with tracker.write() as conn:
+        writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
 
 
 def _launch(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> Worker:
     spec_file = write(spec)
     session = terminal.session_name(tracker.location.common_dir, worker.name)
-    try:
-        launched = terminal.launch(kind, session, spec_file, spec.cwd, Path(spec.log_dir))
-    except ShopfloorError as exc:
-        records.update(
-            tracker.conn, worker.name, worker.generation, state="failed", error=str(exc), ended_at=tracker.now()
-        )
-        raise
+    launched = terminal.launch(kind, session, spec_file, spec.cwd, Path(spec.log_dir))
     records.update(
         tracker.conn,
         worker.name,
@@ -185,31 +204,6 @@ def _launch(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> Wo
         pid_start=procs.start_time(launched.pid),
     )
     return records.get(tracker.conn, worker.name)
-
-
-def reconcile(tracker: Tracker, worker: Worker) -> Worker:
-    """Mark a worker lost if its shim is gone without having recorded how it ended."""
-    if worker.state in FINAL_STATES:
-        return worker
-    if procs.is_alive(worker.pid, worker.pid_start):
-        return worker
-    if worker.pid is None and _age_s(tracker, worker.started_at) < START_GRACE_S:
-        return worker  # being launched right now
-    fresh = records.get(tracker.conn, worker.name)  # it may have just finished
-    if fresh.state in FINAL_STATES or fresh.generation != worker.generation:
-        return fresh
-    if procs.is_alive(fresh.pid, fresh.pid_start):
-        return fresh
-    why = f"its shim (pid {fresh.pid}) is gone without recording an ending; the log is in {fresh.log_dir}"
-    records.update(tracker.conn, fresh.name, fresh.generation, state="lost", error=why, ended_at=tracker.now())
-    return records.get(tracker.conn, fresh.name)
-
-
-def _age_s(tracker: Tracker, stamp: str) -> float:
-    from datetime import datetime
-
-    then = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    return time.time() - then
 
 
 def list_workers(tracker: Tracker) -> list[Worker]:
@@ -225,83 +219,78 @@ def find(tracker: Tracker, name: str) -> Worker:
         except ShopfloorError:
             found = None
     if found is None:
-        records.get(tracker.conn, name)  # raises the not-found error
-        raise AssertionError("unreachable")
+        raise records.not_found(name)
     return reconcile(tracker, found)
-
-
-def kill(tracker: Tracker, worker: Worker) -> Worker:
-    """Stop the worker's agent and shim; its uncommitted work is saved as a ``wip:`` commit."""
-    if worker.state not in FINAL_STATES and procs.is_alive(worker.pid, worker.pid_start):
-        assert worker.pid is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(worker.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_WAIT_S
-        while procs.is_alive(worker.pid, worker.pid_start) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if procs.is_alive(worker.pid, worker.pid_start):
-            procs.signal_group(worker.agent_pid, signal.SIGKILL)
-            procs.signal_group(worker.pid, signal.SIGKILL)
-    fresh = records.get(tracker.conn, worker.name)
-    if fresh.state not in FINAL_STATES and fresh.generation == worker.generation:
-        wip = worktrees.save_wip(Path(fresh.worktree), fresh.issue, "uncommitted when the worker was killed")
-        records.update(
-            tracker.conn,
-            fresh.name,
-            fresh.generation,
-            state="killed",
-            wip_commit=wip,
-            error="killed by shopfloor worker kill",
-            ended_at=tracker.now(),
-        )
-    terminal.close(fresh.tmux_session)
-    return records.get(tracker.conn, worker.name)
 
 
 def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) -> Worker:
     """Stop it if it runs, then run the agent again in the same worktree: the same session if it can."""
-    from shopfloor.workers.spec import read
-
-    if worker.state not in FINAL_STATES:
-        worker = kill(tracker, worker)
-    spec = read(Path(worker.log_dir) / "spec.json")
+    spec_path = Path(worker.log_dir) / "spec.json"
+    if not spec_path.exists():
+        raise ShopfloorError(
+            f"worker {worker.name} has no launch spec ({spec_path}): remove it with `shopfloor worker rm "
+            f"{worker.name}` and start it again"
+        )
+    spec = read(spec_path)
+    if not Path(worker.worktree).is_dir():
+        raise ShopfloorError(
+            f"the worktree {worker.worktree} is gone: `shopfloor worker rm {worker.name}`, then start it again"
+        )
     adapter = registry.get(worker.agent)
-    opts = replace(agent_options(tracker, adapter.name, spec.env), state_dir=worker.log_dir)
+    opts = agent_options(tracker, adapter, spec.env, Path(worker.log_dir))
     binary = resolve_binary(adapter, opts, spec.env.get("PATH"))
-    argv = None
-    if worker.session_id:
-        argv = adapter.resume_argv(binary, worker.session_id, restart_prompt(worker.issue), opts)
+    kind = terminal.choose(terminal_kind or ("tmux" if worker.tmux_session else "detached"))
+    argv = (
+        adapter.resume_argv(binary, worker.session_id, restart_prompt(worker.issue), opts)
+        if worker.session_id
+        else None
+    )
     if argv is None:
         argv = adapter.start_argv(binary, spec.prompt, spec.system_extra, opts)
-    _claim(tracker, worker.issue, spec.lease_s)
+    if is_running(worker):
+        worker = kill(tracker, worker)
+    terminal.close(worker.tmux_session)  # a finished worker's window stays open until now
+    _renew(tracker, worker.issue, spec.lease_s)
     generation = worker.generation + 1
     with tracker.write() as conn:
-        conn.execute(
+        changed = conn.execute(
             "UPDATE workers SET generation = ?, state = 'starting', terminal = 'detached', pid = NULL, "
-            "pid_start = NULL, agent_pid = NULL, exit_code = NULL, error = NULL, ended_at = NULL, "
-            "started_at = ?, last_event = NULL WHERE name = ? AND generation = ?",
+            "pid_start = NULL, agent_pid = NULL, agent_pid_start = NULL, exit_code = NULL, error = NULL, "
+            "wip_commit = NULL, ended_at = NULL, started_at = ?, last_event = NULL WHERE name = ? AND generation = ?",
             (generation, tracker.now(), worker.name, worker.generation),
-        )
-    spec.generation, spec.argv = generation, argv
-    fresh = records.get(tracker.conn, worker.name)
-    if fresh.generation != generation:
+        ).rowcount
+    if changed != 1:
         raise ConflictError(f"worker {worker.name} was changed by another process meanwhile: retry")
-    kind = terminal.choose(terminal_kind or ("tmux" if worker.tmux_session else "detached"))
-    return _launch(tracker, fresh, spec, kind)
+    spec = replace(
+        spec,
+        generation=generation,
+        argv=argv,
+        session_id=worker.session_id,
+        base_tokens=worker.tokens,
+        base_cost_usd=worker.cost_usd,
+        context_window=opts.context_window,
+    )
+    fresh = records.get(tracker.conn, worker.name)
+    try:
+        return _launch(tracker, fresh, spec, kind)
+    except BaseException as exc:
+        records.update(
+            tracker.conn, fresh.name, generation, state="failed", error=f"restart failed: {exc}", ended_at=tracker.now()
+        )
+        raise
 
 
 def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | None:
     """Remove the worker, its worktree and logs; refuses running or unmerged work without ``force``."""
-    if worker.state not in FINAL_STATES:
+    if is_running(worker):
         if not force:
             raise ConflictError(
                 f"worker {worker.name} is {worker.state}: stop it with `shopfloor worker kill {worker.name}`, "
                 "or pass --force"
             )
         worker = kill(tracker, worker)
-    wip = None
-    if Path(worker.worktree).exists():
-        wip = worktrees.remove(main_tree(tracker), worker.issue, force=force)
+    wip = worktrees.remove(main_tree(tracker), worker.issue, force=force) if Path(worker.worktree).exists() else None
+    worktrees.prune(main_tree(tracker))
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -62,14 +63,31 @@ class Shim:
         self.log_dir = Path(spec.log_dir)
         self.conn = db.connect(spec.db_file, create=False)
         self.adapter = registry.get(spec.agent)
-        self.state = SessionState(context_window=spec.context_window)
+        # A restart resumes the same session: keep its id, and add to what earlier runs spent.
+        self.state = SessionState(session_id=spec.session_id, context_window=spec.context_window)
         self.pane = Pane(self.log_dir / "pane.log", sys.stdout if sys.stdout and sys.stdout.isatty() else None)
         self.stop_signal: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.finished = threading.Event()
 
     def record(self, **changes: Any) -> bool:
-        return records.update(self.conn, self.spec.name, self.spec.generation, **changes)
+        """Write the row; a database error is reported in the pane, never fatal to the agent."""
+        try:
+            return records.update(self.conn, self.spec.name, self.spec.generation, **changes)
+        except sqlite3.Error as exc:
+            self.pane.say(f"warning: could not record the worker's state: {exc}")
+            return False
+
+    def totals(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "session_id": state.session_id,
+            "context_tokens": state.context_tokens,
+            "context_window": state.context_window,
+            "context_used": state.context_used,
+            "tokens": self.spec.base_tokens + state.tokens,
+            "cost_usd": self.spec.base_cost_usd + state.cost_usd,
+        }
 
     def on_stop(self, signum: int, frame: object) -> None:
         self.stop_signal = signum
@@ -98,21 +116,41 @@ class Shim:
                 )
         except OSError as exc:
             return self.finish(None, f"cannot start {spec.argv[0]}: {exc.strerror or exc}")
-        self.record(state="running", agent_pid=self.proc.pid, last_event_at=iso(time.time()))
+        if self.stop_signal is not None:  # stopped while the agent was being started
+            self.on_stop(self.stop_signal, None)
+        self.record(
+            state="running",
+            agent_pid=self.proc.pid,
+            agent_pid_start=procs.start_time(self.proc.pid),
+            last_event_at=iso(time.time()),
+        )
         heart = threading.Thread(target=self.keep_lease, daemon=True)
         heart.start()
-        assert self.proc.stdout is not None
+        failure = None
+        try:
+            self.pump()
+        except Exception as exc:  # never leave the agent without an owner
+            failure = f"the shim failed while reading the agent's output: {type(exc).__name__}: {exc}"
+            self.pane.say(f"error: {failure}")
+            procs.signal_group(self.proc.pid, signal.SIGTERM)
+        code = self.proc.wait()
+        self.finished.set()
+        return self.finish(code, failure)
+
+    def pump(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
         with (self.log_dir / "events.jsonl").open("ab") as raw_log:
             while True:
                 raw = self.proc.stdout.readline(MAX_LINE)
                 if not raw:
-                    break
+                    return
                 raw_log.write(raw if raw.endswith(b"\n") else raw + b"\n")
                 raw_log.flush()
-                self.handle(raw.decode("utf-8", "replace"))
-        code = self.proc.wait()
-        self.finished.set()
-        return self.finish(code, None)
+                line = raw.decode("utf-8", "replace")
+                try:
+                    self.handle(line)
+                except Exception as exc:  # an event of an unexpected shape: recorded and skipped
+                    self.pane.say(f"warning: skipped an event line ({type(exc).__name__}: {exc}): {line[:200]}")
 
     def handle(self, line: str) -> None:
         events = self.adapter.parse_line(line)
@@ -125,17 +163,7 @@ class Shim:
                 self.pane.say(text)
         if any(e.kind in ("usage", "done") and "context_tokens" not in e.data for e in events):
             self.context_from_files()
-        state = self.state
-        self.record(
-            session_id=state.session_id,
-            context_tokens=state.context_tokens,
-            context_window=state.context_window,
-            context_used=state.context_used,
-            tokens=state.tokens,
-            cost_usd=state.cost_usd,
-            last_event=events[-1].kind,
-            last_event_at=iso(time.time()),
-        )
+        self.record(**self.totals(), last_event=events[-1].kind, last_event_at=iso(time.time()))
 
     def context_from_files(self) -> None:
         """For CLIs that report context use only in their session files (Codex, Gemini)."""
@@ -163,7 +191,7 @@ class Shim:
                 try:
                     with db.transaction(conn):
                         writes.heartbeat(conn, self.spec.issue, self.spec.actor, iso(now), iso(now + self.spec.lease_s))
-                except ShopfloorError as exc:
+                except Exception as exc:  # a locked or failing database must not end the renewals
                     self.pane.say(f"warning: lease not renewed: {exc}")
         finally:
             conn.close()
@@ -200,16 +228,7 @@ class Shim:
         if wip:
             self.pane.say(f"saved uncommitted work as {wip[:12]}")
         self.record(
-            state=outcome,
-            exit_code=code,
-            error=error,
-            wip_commit=wip,
-            ended_at=iso(time.time()),
-            session_id=state.session_id,
-            tokens=state.tokens,
-            cost_usd=state.cost_usd,
-            context_used=state.context_used,
-            context_window=state.context_window,
+            **self.totals(), state=outcome, exit_code=code, error=error, wip_commit=wip, ended_at=iso(time.time())
         )
         self.pane.say(f"worker {outcome} (exit status {code})" + (f": {error.splitlines()[0]}" if error else ""))
         return 0 if outcome == "done" else 1

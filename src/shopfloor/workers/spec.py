@@ -34,6 +34,9 @@ class LaunchSpec:
     lease_s: float
     env: dict[str, str] = field(default_factory=dict)
     context_window: int | None = None  # from config, until the agent reports its own
+    session_id: str | None = None  # the session a restart resumes
+    base_tokens: int = 0  # spent by earlier runs of this worker
+    base_cost_usd: float = 0.0
 
 
 def write(spec: LaunchSpec) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor.errors import ShopfloorError, UsageError
+from shopfloor.errors import ConflictError, ShopfloorError, UsageError
 
 TERMINAL_ENV = "SHOPFLOOR_TERMINAL"
 KINDS = ("tmux", "detached")
@@ -46,8 +46,10 @@ def session_name(common_dir: str, worker: str) -> str:
     repo = Path(common_dir).resolve()
     label = repo.parent.name if repo.name == ".git" else repo.name
     key = hashlib.blake2b(str(repo).encode(), digest_size=3).hexdigest()
-    name = f"sf-{label[:20]}-{key}-{worker}"
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", worker)
+    if cleaned != worker:  # t-a.b and t-a_b must not share a session
+        cleaned += "-" + hashlib.blake2b(worker.encode(), digest_size=2).hexdigest()
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"sf-{label[:20]}-{key}-") + cleaned
 
 
 def shim_argv(spec_file: Path) -> list[str]:
@@ -63,21 +65,48 @@ def _server() -> Any:
 def launch(kind: str, session: str, spec_file: Path, cwd: str, log_dir: Path) -> Launched:
     argv = shim_argv(spec_file)
     if kind == "detached":
-        with (log_dir / "shim.err").open("ab") as err:
-            proc = subprocess.Popen(
-                argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
-            )
+        try:
+            with (log_dir / "shim.err").open("ab") as err:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            raise ShopfloorError(f"cannot start the worker's shim in {cwd} ({exc.strerror or exc})") from None
         return Launched("detached", proc.pid)
     server = _server()
     if server.has_session(session):
-        raise ShopfloorError(f"tmux session {session} already exists: stop it with `tmux kill-session -t {session}`")
+        raise ConflictError(f"tmux session {session} already exists: stop it with `tmux kill-session -t ={session}`")
+    # Keep the window after the shim ends, so a human can read how it ended (`worker rm` closes it);
+    # set in the same command list, before the shim could possibly exit.
     done = server.cmd(
-        "new-session", "-d", "-s", session, "-c", cwd, "-x", "160", "-y", "48", "-P", "-F", "#{pane_pid}", *argv
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-c",
+        cwd,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-P",
+        "-F",
+        "#{pane_pid}",
+        *argv,
+        ";",
+        "set-option",
+        "-t",
+        f"={session}:",
+        "remain-on-exit",
+        "on",
     )
     if done.returncode != 0 or not done.stdout or not done.stdout[0].strip().isdigit():
         raise ShopfloorError(f"tmux could not start a session: {' '.join(done.stderr) or 'no output'}")
-    # Keep the window after the shim ends, so a human can read how it ended; `worker rm` closes it.
-    server.cmd("set-option", "-t", session, "remain-on-exit", "on")
     return Launched(f"tmux:{session}", int(done.stdout[0]))
 
 
@@ -89,9 +118,9 @@ def session_exists(session: str) -> bool:
 
 def close(session: str | None) -> None:
     if session and session_exists(session):
-        _server().cmd("kill-session", "-t", session)
+        _server().cmd("kill-session", "-t", f"={session}")
 
 
 def attach_argv(session: str) -> list[str]:
     """Switch the current client when already inside tmux; attach a new one otherwise."""
-    return ["tmux", "switch-client" if os.environ.get("TMUX") else "attach-session", "-t", session]
+    return ["tmux", "switch-client" if os.environ.get("TMUX") else "attach-session", "-t", f"={session}"]

@@ -34,9 +34,10 @@ def parse(data: dict[str, Any], path: Path) -> WorkspaceConfig:
     copy = string_list(raw.get("copy", []), "workspace.copy", path)
     for name in copy:
         parts = Path(name).parts
-        if not name or Path(name).is_absolute() or ".." in parts:
+        if not parts or Path(name).is_absolute() or ".." in parts or parts[0] == ".git" or set(parts) <= {"."}:
             raise ValidationError(
-                f"{path}: workspace.copy entry {name!r} must be a relative path inside the repository"
+                f"{path}: workspace.copy entry {name!r} must be a relative path inside the repository, "
+                "not the repository itself or .git"
             )
     timeout = raw.get("setup_timeout", DEFAULT_SETUP_TIMEOUT_S)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 86400:
@@ -57,15 +58,28 @@ def copy_files(config: WorkspaceConfig, main_tree: Path, worktree: Path) -> list
             missing.append(name)
             continue
         target = worktree / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_links_out(worktree, target, name)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink():
+                target.unlink()  # replace the link itself, never write through it
             if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True)
+                shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
             else:
-                shutil.copy2(source, target)
+                shutil.copy2(source, target, follow_symlinks=True)
         except OSError as exc:
             raise ShopfloorError(f"cannot copy {name} into {worktree} ({exc}): check permissions") from None
     return missing
+
+
+def _refuse_links_out(worktree: Path, target: Path, name: str) -> None:
+    """A branch can commit symlinks: the directories a copy goes through must stay in the worktree."""
+    root = worktree.resolve()
+    if not target.parent.resolve().is_relative_to(root):
+        raise ShopfloorError(
+            f"workspace.copy: {name} would be written outside the worktree {worktree} (through a symlink "
+            "committed on its branch): remove the link from the branch"
+        )
 
 
 def run_setup(config: WorkspaceConfig, worktree: Path, env: dict[str, str], log: Path) -> None:

@@ -23,16 +23,21 @@ class Workspace:
     issue: str
     branch: str
     path: Path
+    created: bool = False  # this call made the worktree
+    new_branch: bool = False  # ... and the branch
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    if not cwd.is_dir():
+        raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
     if check and done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {last}")
+        lines = done.stderr.strip().splitlines() or ["no message"]
+        worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
+        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {worst}")
     return done
 
 
@@ -57,19 +62,19 @@ def create(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
     return _add(main_tree, issue_id, branch, path, base)
 
 
-def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> tuple[Workspace, bool]:
-    """The issue's worktree, reusing one left from an earlier worker; True if it was created."""
+def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
+    """The issue's worktree, reusing one left from an earlier worker (``created`` tells which)."""
     branch = branch_for(issue_id)
     path = path_for(main_tree, issue_id)
     if not path.exists():
-        return _add(main_tree, issue_id, branch, path, base), True
+        return _add(main_tree, issue_id, branch, path, base)
     listed = _git(main_tree, "worktree", "list", "--porcelain").stdout.splitlines()
     if f"worktree {path}" not in listed:
         raise ConflictError(f"{path} exists but is not a git worktree of this repository: move it away and retry")
     current = _git(path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
     if current != branch:
         raise ConflictError(f"the worktree {path} is on {current or 'a detached HEAD'}, not {branch}: check it out")
-    return Workspace(issue_id, branch, path), False
+    return Workspace(issue_id, branch, path)
 
 
 def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> Workspace:
@@ -92,7 +97,20 @@ def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> 
     )
     _git(main_tree, *args)
     _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
-    return Workspace(issue_id, branch, path)
+    return Workspace(issue_id, branch, path, created=True, new_branch=not exists)
+
+
+def discard(main_tree: Path, space: Workspace) -> None:
+    """Undo ``ensure`` after a failed start: only for a worktree it just made, holding no work."""
+    _git(main_tree, "worktree", "remove", "--force", str(space.path), check=False)
+    if space.new_branch:
+        _git(main_tree, "branch", "-D", space.branch, check=False)
+        _git(main_tree, "config", "--remove-section", f"branch.{space.branch}", check=False)
+
+
+def prune(main_tree: Path) -> None:
+    """Forget worktrees whose directories were deleted by hand, so their paths can be used again."""
+    _git(main_tree, "worktree", "prune", check=False)
 
 
 def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing its worktree") -> str | None:

@@ -226,3 +226,14 @@ def test_a_finished_tmux_worker_restarts_and_a_failed_resume_keeps_what_it_spent
     third = wait_for(floor, sid)
     assert third["state"] == "failed" and "no session" in third["error"]
     assert third["session_id"] == first["session_id"] and third["tokens"] == 505 + 705
+
+
+def test_an_agent_that_exits_while_its_child_holds_the_output_pipe_is_done(floor: Runner) -> None:
+    sid = issue(floor)
+    # A background process opens the agent's own stdout (the shim's pipe) and outlives the agent.
+    hold = "sleep 60 >/proc/$PPID/fd/1 2>/dev/null </dev/null &"
+    turns = [{"tool": {"name": "Bash", "input": {"command": hold}}}, {"text": "finished"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    worker = wait_for(floor, sid, timeout=30)
+    assert worker["state"] == "done" and "text  finished" in pane_log(worker)
+    subprocess.run(["pkill", "-f", "sleep 60"], check=False)

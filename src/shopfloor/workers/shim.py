@@ -15,6 +15,7 @@ agent (SIGKILL after a grace period) and records the worker as killed.
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import sqlite3
 import subprocess
@@ -34,6 +35,7 @@ from shopfloor.workers.progress import describe
 from shopfloor.workers.spec import LaunchSpec, read
 
 MAX_LINE = 1 << 20  # longer lines are split, and their pieces reported as malformed
+EXIT_POLL_S = 1.0  # while the agent is quiet, check this often whether it has exited
 KILL_GRACE_S = 5.0
 STDERR_TAIL = 2000
 
@@ -138,19 +140,37 @@ class Shim:
         return self.finish(code, failure)
 
     def pump(self) -> None:
+        """Read the agent's stdout line by line until it closes, or until the agent has exited
+        and nothing more arrives (a background child of the agent may hold the pipe open)."""
         assert self.proc is not None and self.proc.stdout is not None
-        with (self.log_dir / "events.jsonl").open("ab") as raw_log:
+        fd = self.proc.stdout.fileno()
+        pending = b""
+        with (self.log_dir / "events.jsonl").open("ab") as raw_log, selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
             while True:
-                raw = self.proc.stdout.readline(MAX_LINE)
-                if not raw:
-                    return
-                raw_log.write(raw if raw.endswith(b"\n") else raw + b"\n")
-                raw_log.flush()
-                line = raw.decode("utf-8", "replace")
-                try:
-                    self.handle(line)
-                except Exception as exc:  # an event of an unexpected shape: recorded and skipped
-                    self.pane.say(f"warning: skipped an event line ({type(exc).__name__}: {exc}): {line[:200]}")
+                if not selector.select(timeout=EXIT_POLL_S):
+                    if self.proc.poll() is not None:
+                        break  # the agent is gone; whatever holds the pipe is not the agent
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                while b"\n" in pending or len(pending) >= MAX_LINE:
+                    cut = pending.find(b"\n") + 1 or MAX_LINE
+                    self.line(raw_log, pending[:cut])
+                    pending = pending[cut:]
+            if pending:
+                self.line(raw_log, pending)
+
+    def line(self, raw_log: IO[bytes], raw: bytes) -> None:
+        raw_log.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        raw_log.flush()
+        line = raw.decode("utf-8", "replace")
+        try:
+            self.handle(line)
+        except Exception as exc:  # an event of an unexpected shape: recorded and skipped
+            self.pane.say(f"warning: skipped an event line ({type(exc).__name__}: {exc}): {line[:200]}")
 
     def handle(self, line: str) -> None:
         events = self.adapter.parse_line(line)

@@ -23,3 +23,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     show = out[out.index("$ shopfloor show") :]
     assert "Write the user guide and the FAQ" in show and "priority P1" in show and "docs, urgent" in show
     assert "FAIL" not in out
+    # The worker committed on its own branch and reported the scenario's usage.
+    assert "Add a changelog" in out[out.index("$ git log --oneline -2 floor/") :]
+    assert "worker done (exit status 0)" in out and "scripted [#" in out
+    assert "has unmerged work" in out

@@ -1,8 +1,9 @@
 """``make demo``: a walkthrough of the tracker on a throw-away repository.
 
 Everything shown is real: a real git repository in a temporary directory, the real
-``shopfloor`` command line in subprocesses, real merges through the merge driver. No API key
-and no model service are needed. (Later issues replace this with the full floor.)
+``shopfloor`` command line in subprocesses, real merges through the merge driver, and a real
+worker (the built-in scripted agent, in its own worktree). No API key and no model service
+are needed. (Later issues replace this with the full floor.)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from shopfloor.tracker.clock import now
@@ -160,10 +162,66 @@ class Demo:
         self.git("merge", "--no-edit", "docs-branch", show=True)
         self.sf("show", ids[2])
 
+        self.workers()
+
         self.say("The floor at a glance, and a health check.")
         self.sf("stats")
         self.sf("doctor")
         print("\nDone. Every step above ran the real CLI against a real git repository.")
+
+    def workers(self) -> None:
+        """A worker: the built-in scripted agent (no Node, no model) in its own worktree and branch."""
+        self.say("A worker runs an agent on one issue, in its own git worktree on branch floor/<id>.")
+        issue = json.loads(self.sf("create", "Add a changelog", "-p", "1", "--json", show=False))["id"]
+        print(f'$ shopfloor create "Add a changelog" -p 1\n{issue}')
+        scenario = self.repo.parent / "scenario.json"
+        scenario.write_text(json.dumps(changelog_scenario(issue)))
+        self.env["SHOPFLOOR_SCENARIO"] = str(scenario)
+        self.env["SHOPFLOOR_SCRIPTED_HOME"] = str(self.repo.parent / "scripted-sessions")
+        self.sf("worker", "start", issue, "--agent", "scripted", "--terminal", "detached")
+        deadline = time.monotonic() + 60
+        while json.loads(self.sf("worker", "list", "--json", show=False))[0]["state"] in ("starting", "running"):
+            if time.monotonic() > deadline:
+                raise SystemExit("demo step failed: the worker did not finish within 60 s")
+            time.sleep(0.1)
+        self.sf("worker", "list")
+        self.sf("worker", "peek", issue)
+        self.git("log", "--oneline", "-2", f"floor/{issue}", show=True)
+        self.say("Its branch holds work that is not merged yet, so removing the worker is refused (exit 4).")
+        self.sf("worker", "rm", issue)
+
+
+def changelog_scenario(issue: str) -> dict[str, object]:
+    """What the scripted agent does for the demo: write a file, commit it, report its usage."""
+    return {
+        "context_window": 200_000,
+        "usd_per_mtok": {"input": 3, "output": 15},
+        "scripts": [
+            {
+                "match": issue,
+                "turns": [
+                    {
+                        "tool": {
+                            "name": "Write",
+                            "input": {"file_path": "CHANGELOG.md", "content": "# Changelog\n\n- first release\n"},
+                        },
+                        "usage": {"input_tokens": 9000, "output_tokens": 60},
+                    },
+                    {
+                        "tool": {
+                            "name": "Bash",
+                            "input": {"command": "git add CHANGELOG.md && git commit -qm 'Add a changelog'"},
+                        },
+                        "usage": {"input_tokens": 9400, "output_tokens": 30},
+                    },
+                    {
+                        "text": "Added CHANGELOG.md and committed it on my branch.",
+                        "usage": {"input_tokens": 800, "output_tokens": 15, "cache_read_input_tokens": 9400},
+                    },
+                ],
+            }
+        ],
+    }
 
 
 def _quote(arg: str) -> str:

@@ -24,20 +24,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ValidationError(f"{path} is not valid TOML ({exc}): fix the file") from None
 
 
-def section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+def section(data: dict[str, Any], name: str, path: Path | str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
         raise ValidationError(f"{path}: [{name}] must be a table: fix the file")
     return value
 
 
-def string_list(value: Any, key: str, path: Path) -> list[str]:
+def string_list(value: Any, key: str, path: Path | str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError(f'{path}: {key} must be a list of strings, e.g. ["a", "b"]: fix the file')
     return list(value)
 
 
-def argv_list(value: Any, key: str, path: Path) -> list[list[str]]:
+def argv_list(value: Any, key: str, path: Path | str) -> list[list[str]]:
     """A list of argv lists (never shell strings): ``[["npm", "ci"], ["make", "build"]]``."""
     if not isinstance(value, list) or not all(
         isinstance(cmd, list) and cmd and all(isinstance(arg, str) for arg in cmd) for cmd in value

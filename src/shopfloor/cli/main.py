@@ -43,6 +43,7 @@ COMMANDS = [
     "merge-driver",
     "scripted-model",
     "worker",
+    "gate",
 ]
 
 
@@ -267,7 +268,26 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one, printed)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     _worker_parsers(sub, only)
+    _gate_parsers(sub, only)
     return parser
+
+
+def _gate_parsers(sub: Any, only: str | None) -> None:
+    gate = _add(sub, "gate", "", "re-check a change independently: configured and built-in checks, one verdict", only)
+    gsub = gate.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    p = _add(gsub, "run", "gate_cmds:cmd_gate_run", "gate a revision (exit 0 only for a pass verdict)")
+    p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="the candidate (default HEAD)")
+    p.add_argument("--base", help="the target whose rules apply and which the change is compared with (default main)")
+    p.add_argument("--issue", metavar="ID", help="the issue the change is for (its vibe level and labels apply)")
+    p.add_argument("--attempt", metavar="ATTEMPT", help="the attempt the run belongs to (recorded with it)")
+    p.add_argument("--no-cache", action="store_true", help="run every check again instead of replaying cached results")
+    p = _add(gsub, "show", "gate_cmds:cmd_gate_show", "show one gate run's report")
+    p.add_argument("run", type=_limit, metavar="RUN", help="the run's number (see gate list)")
+    p = _add(gsub, "list", "gate_cmds:cmd_gate_list", "list gate runs, newest first")
+    p.add_argument("--issue", metavar="ID", help="only runs for this issue")
+    p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N runs (default 20)")
+    p = _add(gsub, "init", "gate_cmds:cmd_gate_init", "detect default checks and write them to .shopfloor/config.toml")
+    p.add_argument("--force", action="store_true", help="replace an existing [gate] section")
 
 
 def _worker_parsers(sub: Any, only: str | None) -> None:

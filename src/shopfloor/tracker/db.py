@@ -202,11 +202,47 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """Gate runs (every verdict, with its report) and the per-check result cache."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE gate_runs (
+          id INTEGER PRIMARY KEY,
+          rev TEXT NOT NULL,
+          commit_sha TEXT NOT NULL,
+          tree TEXT NOT NULL,
+          base TEXT NOT NULL,
+          base_sha TEXT NOT NULL,
+          config_hash TEXT NOT NULL,
+          verdict TEXT NOT NULL,
+          issue TEXT,
+          attempt TEXT,
+          cached INTEGER NOT NULL DEFAULT 0,
+          duration_s REAL NOT NULL,
+          report TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        );
+        CREATE INDEX gate_runs_issue ON gate_runs(issue, id);
+        CREATE TABLE gate_cache (
+          tree TEXT NOT NULL,
+          base_tree TEXT NOT NULL,
+          config_hash TEXT NOT NULL,
+          check_name TEXT NOT NULL,
+          result TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (tree, base_tree, config_hash, check_name)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 LATEST = len(MIGRATIONS)
 

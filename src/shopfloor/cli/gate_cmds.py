@@ -1,0 +1,104 @@
+"""``shopfloor gate``: run the gate on a revision, show and list runs, write a default config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.errors import EXIT_ERROR
+
+EXCERPT_SHOWN = 12
+
+
+def _render(report: dict[str, Any]) -> None:
+    flag = {"pass": "PASS", "fail": "FAIL", "needs-approval": "NEEDS APPROVAL"}[report["verdict"]]
+    cached = ", replayed from cache" if report.get("cached") else ""
+    print(
+        f"gate run {report['id']}: {flag}  ({report['rev']} {report['commit'][:10]}, base {report['base']}, "
+        f"config {report['config_hash']}, {report['duration_s']:.1f} s{cached})"
+    )
+    width = max([len(c["name"]) for c in report["checks"]] + [5])
+    print(f"  {'check':<{width}}  {'status':<14} {'time':>7}  signature")
+    for check in report["checks"]:
+        took = f"{check['duration_s']:.1f} s" if check["duration_s"] else "-"
+        print(f"  {check['name']:<{width}}  {check['status']:<14} {took:>7}  {check.get('signature') or ''}".rstrip())
+        if check["status"] not in ("pass", "skipped") and check.get("excerpt"):
+            lines = check["excerpt"].splitlines()
+            for line in lines[:EXCERPT_SHOWN]:
+                print(f"  {'':<{width}}  | {line}")
+            if len(lines) > EXCERPT_SHOWN:
+                print(
+                    f"  {'':<{width}}  | ... ({len(lines) - EXCERPT_SHOWN} more lines: "
+                    f"`shopfloor gate show {report['id']} --json`)"
+                )
+    if report.get("approval_required") and report["verdict"] != "fail":
+        print(f"  vibe {report.get('vibe')}: a human approves before merge (`shopfloor approve {report.get('issue')}`)")
+
+
+def cmd_gate_run(args: argparse.Namespace) -> int:
+    from shopfloor.gate.service import GateRequest, run
+
+    tracker = open_tracker(args)
+    request = GateRequest(
+        rev=args.rev, base=args.base, issue=args.issue, attempt=args.attempt, use_cache=not args.no_cache
+    )
+
+    def progress(line: str) -> None:
+        if not args.json:
+            print(f"  ... {line}", file=sys.stderr, flush=True)
+
+    report = run(tracker, request, progress)
+    if args.json:
+        print_json(report)
+    else:
+        _render(report)
+    return 0 if report["verdict"] == "pass" else EXIT_ERROR
+
+
+def cmd_gate_show(args: argparse.Namespace) -> int:
+    from shopfloor.gate import records
+
+    tracker = open_tracker(args)
+    report = records.get_run(tracker.conn, args.run)
+    if args.json:
+        print_json(report)
+    else:
+        _render(report)
+    return 0
+
+
+def cmd_gate_list(args: argparse.Namespace) -> int:
+    from shopfloor.gate import records
+
+    tracker = open_tracker(args)
+    issue = tracker.resolve(args.issue) if args.issue else None
+    runs = records.list_runs(tracker.conn, issue, args.limit)
+    if args.json:
+        print_json(runs)
+        return 0
+    if not runs:
+        print("no gate runs yet: `shopfloor gate run [REV]`")
+    for r in runs:
+        cached = " (cached)" if r["cached"] else ""
+        print(
+            f"{r['id']:>5}  {r['verdict']:<14} {r['commit'][:10]}  {r['rev']:<20} {r['issue'] or '-':<10} "
+            f"{r['created_at']}{cached}"
+        )
+    return 0
+
+
+def cmd_gate_init(args: argparse.Namespace) -> int:
+    from shopfloor.gate.detect import detect, write_config
+
+    tracker = open_tracker(args)
+    checks = detect(tracker.location.worktree)
+    path = write_config(tracker.location.config_path, checks, force=args.force)
+    if args.json:
+        print_json({"config": str(path), "checks": [c["name"] for c in checks]})
+    else:
+        names = ", ".join(c["name"] for c in checks) or "none detected (add [[gate.check]] entries by hand)"
+        print(f"wrote {len(checks)} gate check(s) to {path}: {names}")
+        print("edit them, then commit the file on the target branch: the gate reads its rules from there")
+    return 0

@@ -1,0 +1,124 @@
+"""The built-in checks: they need no project configuration, only the diff and the files.
+
+Each takes plain data (the parsed diff, file contents by path) and returns a
+``CheckResult``; reading git is the caller's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from shopfloor.gate.config import GateConfig
+from shopfloor.gate.diffs import FileDiff, Weakening, changed_lines, matches, weakening
+from shopfloor.gate.junit import Counts, fewer
+from shopfloor.gate.results import CheckResult
+from shopfloor.gate.signature import signature
+
+Reader = Callable[[str], str | None]  # path -> the file's text at that revision (None if absent)
+MAX_ANALYSED_BYTES = 2 * 1024 * 1024
+
+
+def _result(name: str, problems: list[str], bad: str = "fail") -> CheckResult:
+    if not problems:
+        return CheckResult(name, "pass", builtin=True)
+    text = "\n".join(problems)
+    return CheckResult(name, bad, excerpt=text[:4000], signature=signature(name, text, "fail"), builtin=True)
+
+
+def protected_files(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:
+    touched = sorted(
+        p
+        for p, d in files.items()
+        if matches(p, config.protected) or (d.old_path and matches(d.old_path, config.protected))
+    )
+    return _result("protected-files", [f"touches a protected file: {p}" for p in touched], bad="needs-approval")
+
+
+def diff_size(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:
+    lines, count = changed_lines(files), len(files)
+    problems = []
+    if lines > config.max_changed_lines:
+        problems.append(f"{lines} changed lines, over the limit of {config.max_changed_lines}")
+    if count > config.max_changed_files:
+        problems.append(f"{count} changed files, over the limit of {config.max_changed_files}")
+    return _result("diff-size", problems, bad="needs-approval")
+
+
+def tests_not_weakened(
+    files: dict[str, FileDiff], config: GateConfig, base: Counts | None, candidate: Counts | None, exempt: bool
+) -> CheckResult:
+    if exempt:
+        return CheckResult(
+            "tests-not-weakened", "pass", excerpt="exempt: the issue is labelled allow-test-changes", builtin=True
+        )
+    found: Weakening = weakening(files, config.test_paths)
+    problems = found.evidence()
+    if base is not None and candidate is not None:
+        problems += fewer(base, candidate)
+    return _result("tests-not-weakened", problems)
+
+
+def complexity(files: dict[str, FileDiff], config: GateConfig, new: Reader, old: Reader) -> CheckResult:
+    """lizard's cyclomatic complexity of every function the diff touches, and a per-file ratchet."""
+    import lizard
+
+    problems = []
+    for path, diff in sorted(files.items()):
+        if diff.status == "D" or not diff.added:
+            continue
+        source = new(path)
+        if source is None or len(source) > MAX_ANALYSED_BYTES:
+            continue
+        info = lizard.analyze_file.analyze_source_code(path, source)
+        if not info.function_list:
+            continue
+        touched = {n for n, _ in diff.added}
+        for fn in info.function_list:
+            if fn.cyclomatic_complexity > config.complexity_max and touched & set(
+                range(fn.start_line, fn.end_line + 1)
+            ):
+                problems.append(
+                    f"{path}:{fn.start_line}: {fn.name} has cyclomatic complexity {fn.cyclomatic_complexity} "
+                    f"(limit {config.complexity_max})"
+                )
+        worst = max(fn.cyclomatic_complexity for fn in info.function_list)
+        before_text = old(diff.old_path or path)
+        before = 0
+        if before_text is not None and len(before_text) <= MAX_ANALYSED_BYTES:
+            old_info = lizard.analyze_file.analyze_source_code(path, before_text)
+            before = max((fn.cyclomatic_complexity for fn in old_info.function_list), default=0)
+        if worst > config.complexity_ratchet and worst > before:
+            problems.append(
+                f"{path}: worst complexity grew from {before} to {worst} (ratchet {config.complexity_ratchet})"
+            )
+    return _result("complexity", problems)
+
+
+def secrets(files: dict[str, FileDiff]) -> CheckResult:
+    """detect-secrets over the added lines only (secrets already on the base are not this change's).
+
+    The added lines of each file are written to a scratch file of the same name, so the
+    scanner applies its per-language rules (quoted strings, keywords) as it would to the file.
+    """
+    import tempfile
+
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="sf-secrets-") as scratch, default_settings():
+        for n, (path, diff) in enumerate(sorted(files.items())):
+            lines = [(number, text) for number, text in diff.added if len(text) <= 4000]
+            if not lines:
+                continue
+            target = Path(scratch) / str(n) / Path(path).name
+            target.parent.mkdir()
+            target.write_text("\n".join(text for _, text in lines) + "\n", encoding="utf-8", errors="replace")
+            found = SecretsCollection()
+            found.scan_file(str(target))
+            for secret_set in found.data.values():
+                for secret in secret_set:
+                    number = lines[secret.line_number - 1][0] if 0 < secret.line_number <= len(lines) else 0
+                    problems.append(f"{path}:{number}: possible secret ({secret.type})")
+    return _result("secrets", sorted(set(problems)))

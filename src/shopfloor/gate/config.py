@@ -1,0 +1,160 @@
+"""``[gate]`` and ``[[gate.check]]`` in ``.shopfloor/config.toml`` (pure: parsed from text).
+
+The gate's rules are always read from the *base* (the target branch), never from the
+candidate: an agent cannot switch a check off by editing the file on its branch. The
+``config_hash`` names the rules a verdict was reached under (part of the cache key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from shopfloor.configfile import argv_list, string_list
+from shopfloor.errors import ValidationError
+
+DEFAULT_PROTECTED = (
+    ".shopfloor/config.toml",
+    ".ci/**",
+    ".github/**",
+    ".gitlab-ci.yml",
+    ".githooks/**",
+    ".husky/**",
+    ".pre-commit-config.yaml",
+    "Makefile",
+)
+DEFAULT_TEST_PATHS = (
+    "tests/**",
+    "test/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/*_test.go",
+    "**/*.test.*",
+    "**/*.spec.*",
+    "**/__tests__/**",
+)
+_CHECK_KEYS = {"name", "argv", "timeout", "paths", "setup", "fast", "junit"}
+_GATE_KEYS = {
+    "target",
+    "check",
+    "complexity_max",
+    "complexity_ratchet",
+    "max_changed_lines",
+    "max_changed_files",
+    "protected",
+    "test_paths",
+    "builtins",
+}
+BUILTINS = ("complexity", "tests-not-weakened", "protected-files", "secrets", "diff-size")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    argv: tuple[str, ...]
+    timeout_s: float = 600.0
+    paths: tuple[str, ...] = ()  # run only when the diff touches one of these (empty: always)
+    setup: tuple[tuple[str, ...], ...] = ()
+    fast: bool = False  # part of the fast subset (vibe 4-5)
+    junit: bool = False  # argv holds "{junit}": where the runner writes its junit XML
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    target: str = "main"
+    checks: tuple[Check, ...] = ()
+    complexity_max: int = 15
+    complexity_ratchet: int = 25
+    max_changed_lines: int = 2000
+    max_changed_files: int = 60
+    protected: tuple[str, ...] = DEFAULT_PROTECTED
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    builtins: tuple[str, ...] = BUILTINS
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _int(raw: dict[str, Any], key: str, default: int, where: str, low: int = 1) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValidationError(f"{where}: {key} must be a whole number of at least {low}")
+    return value
+
+
+def _check(raw: Any, n: int, where: str) -> Check:
+    at = f"{where}: [[gate.check]] number {n}"
+    if not isinstance(raw, dict):
+        raise ValidationError(f"{at} must be a table")
+    unknown = set(raw) - _CHECK_KEYS
+    if unknown:
+        raise ValidationError(
+            f"{at} has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_CHECK_KEYS))}"
+        )
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 64 or any(c in name for c in "\n\t/"):
+        raise ValidationError(f"{at} needs a name: a short string without slashes")
+    argv = raw.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise ValidationError(f'{at} ({name}): argv must be a non-empty list of strings, e.g. ["pytest", "-q"]')
+    timeout = raw.get("timeout", 600)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 86400:
+        raise ValidationError(f"{at} ({name}): timeout must be seconds between 1 and 86400")
+    fast, junit = raw.get("fast", False), raw.get("junit", False)
+    if not isinstance(fast, bool) or not isinstance(junit, bool):
+        raise ValidationError(f"{at} ({name}): fast and junit are true or false")
+    if junit and not any("{junit}" in a for a in argv):
+        raise ValidationError(f'{at} ({name}): junit = true needs "{{junit}}" in argv, e.g. "--junitxml={{junit}}"')
+    return Check(
+        name=name,
+        argv=tuple(argv),
+        timeout_s=float(timeout),
+        paths=tuple(string_list(raw.get("paths", []), f"gate.check {name} paths", where)),
+        setup=tuple(tuple(c) for c in argv_list(raw.get("setup", []), f"gate.check {name} setup", where)),
+        fast=fast,
+        junit=junit,
+    )
+
+
+def parse(text: str, where: str) -> GateConfig:
+    """The gate section of a config file's text (as found on the base)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{where} is not valid TOML ({exc}): fix it on the target branch") from None
+    gate = data.get("gate", {})
+    if not isinstance(gate, dict):
+        raise ValidationError(f"{where}: [gate] must be a table")
+    unknown = set(gate) - _GATE_KEYS
+    if unknown:
+        raise ValidationError(f"{where}: unknown key(s) in [gate]: {', '.join(sorted(unknown))}")
+    raw_checks = gate.get("check", [])
+    if not isinstance(raw_checks, list):
+        raise ValidationError(f"{where}: gate checks are [[gate.check]] tables")
+    checks = tuple(_check(raw, n, where) for n, raw in enumerate(raw_checks, start=1))
+    names = [c.name for c in checks]
+    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(BUILTINS)))
+    if clash:
+        raise ValidationError(f"{where}: check names must be unique and not a built-in's: {', '.join(clash)}")
+    target = gate.get("target", "main")
+    if not isinstance(target, str) or not target:
+        raise ValidationError(f"{where}: gate.target must be a branch name")
+    builtins = tuple(string_list(gate.get("builtins", list(BUILTINS)), "gate.builtins", where))
+    if set(builtins) - set(BUILTINS):
+        raise ValidationError(f"{where}: gate.builtins may name only {', '.join(BUILTINS)}")
+    return GateConfig(
+        target=target,
+        checks=checks,
+        complexity_max=_int(gate, "complexity_max", 15, where),
+        complexity_ratchet=_int(gate, "complexity_ratchet", 25, where),
+        max_changed_lines=_int(gate, "max_changed_lines", 2000, where),
+        max_changed_files=_int(gate, "max_changed_files", 60, where),
+        protected=tuple(string_list(gate.get("protected", list(DEFAULT_PROTECTED)), "gate.protected", where)),
+        test_paths=tuple(string_list(gate.get("test_paths", list(DEFAULT_TEST_PATHS)), "gate.test_paths", where)),
+        builtins=builtins,
+    )

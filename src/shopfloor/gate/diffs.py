@@ -1,0 +1,149 @@
+"""What a candidate changes relative to its base (pure: parsed from ``git diff`` output).
+
+The built-in checks that need no project configuration read this: protected files, diff
+size, test files deleted, skip markers added, assertions removed, and which functions
+changed (for complexity).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+@dataclass
+class FileDiff:
+    path: str
+    status: str = "M"  # A, M, D, R (git's name-status letter)
+    old_path: str | None = None
+    added: list[tuple[int, str]] = field(default_factory=list)  # (line number in the new file, text)
+    removed: list[str] = field(default_factory=list)
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def parse_unified(text: str) -> dict[str, FileDiff]:
+    """Parse ``git diff --no-color -U0 -M`` output into per-file added and removed lines."""
+    files: dict[str, FileDiff] = {}
+    current: FileDiff | None = None
+    line_no = 0
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            current = None
+        elif line.startswith("--- "):
+            old = line[4:]
+            current = FileDiff(path="", old_path=None if old == "/dev/null" else old.removeprefix("a/"))
+        elif line.startswith("+++ ") and current is not None:
+            new = line[4:]
+            if new == "/dev/null":
+                current.path, current.status = current.old_path or "", "D"
+            else:
+                current.path = new.removeprefix("b/")
+                current.status = "A" if current.old_path is None else "M"
+            files[current.path] = current
+        elif current is not None and (match := _HUNK.match(line)):
+            line_no = int(match.group(1))
+        elif current is not None and line.startswith("+"):
+            current.added.append((line_no, line[1:]))
+            line_no += 1
+        elif current is not None and line.startswith("-"):
+            current.removed.append(line[1:])
+    return files
+
+
+def parse_name_status(text: str) -> dict[str, tuple[str, str | None]]:
+    """``git diff --name-status -M -z`` into {path: (status letter, old path for renames)}."""
+    parts = text.split("\0")
+    out: dict[str, tuple[str, str | None]] = {}
+    i = 0
+    while i < len(parts) and parts[i]:
+        status = parts[i][0]
+        if status in "RC":
+            out[parts[i + 2]] = (status, parts[i + 1])
+            i += 3
+        else:
+            out[parts[i + 1]] = (status, None)
+            i += 2
+    return out
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:
+    """Glob match with ``**`` across directories (``tests/**``, ``**/*_test.go``)."""
+    return any(_glob_regex(p).match(path) for p in patterns)
+
+
+def changed_lines(files: dict[str, FileDiff]) -> int:
+    return sum(len(f.added) + len(f.removed) for f in files.values())
+
+
+SKIP_MARKERS = re.compile(
+    r"@pytest\.mark\.(skip|skipif|xfail)\b|pytest\.(skip|xfail)\(|@unittest\.(skip|expectedFailure)"
+    r"|\bunittest\.skip\w*\(|\b(it|test|describe|context)\.(only|skip)\(|\bx(it|test|describe)\("
+    r"|\bt\.Skip(Now|f)?\(|#\[ignore\]|@Disabled\b|@Ignore\b"
+)
+ASSERTION = re.compile(
+    r"\bassert\w*\b|\bexpect\(|\bself\.assert\w+\(|\bt\.(Error|Errorf|Fatal|Fatalf|Fail)\(|\bassert_eq!|\bassert_ne!"
+    r"|\bshould\b|\brequire\.\w+\("
+)
+ONLY_MARKER = re.compile(r"\b(it|test|describe|context)\.only\(")
+
+
+@dataclass(frozen=True)
+class Weakening:
+    deleted_tests: tuple[str, ...]
+    new_markers: tuple[str, ...]  # "path:line: text"
+    removed_assertions: tuple[str, ...]  # "path: text" of each net removed assertion
+
+    @property
+    def found(self) -> bool:
+        return bool(self.deleted_tests or self.new_markers or self.removed_assertions)
+
+    def evidence(self) -> list[str]:
+        lines = [f"test file deleted: {p}" for p in self.deleted_tests]
+        lines += [f"skip/only marker added: {m}" for m in self.new_markers]
+        lines += [f"assertion removed: {a}" for a in self.removed_assertions]
+        return lines
+
+
+def weakening(files: dict[str, FileDiff], test_paths: tuple[str, ...]) -> Weakening:
+    """Tests deleted, skip markers added, assertions removed (net, per test file)."""
+    deleted, markers, removed = [], [], []
+    for diff in files.values():
+        path = diff.path
+        if not matches(path, test_paths) and not (diff.old_path and matches(diff.old_path, test_paths)):
+            continue
+        if diff.status == "D":
+            deleted.append(path)
+            continue
+        old_markers = sum(1 for text in diff.removed if SKIP_MARKERS.search(text))
+        new = [(n, text) for n, text in diff.added if SKIP_MARKERS.search(text)]
+        markers += [f"{path}:{n}: {text.strip()[:120]}" for n, text in new[old_markers:]]
+        gone = [text for text in diff.removed if ASSERTION.search(text)]
+        added = sum(1 for _, text in diff.added if ASSERTION.search(text))
+        if len(gone) > added:
+            removed += [f"{path}: {text.strip()[:120]}" for text in gone[added:]]
+    return Weakening(tuple(sorted(deleted)), tuple(markers), tuple(removed))

@@ -1,0 +1,75 @@
+"""Gate runs and the check cache in the tracker database (migration 5)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from shopfloor.errors import NotFoundError
+from shopfloor.gate.results import CheckResult
+from shopfloor.tracker import db
+
+
+def cached(conn: sqlite3.Connection, tree: str, base_tree: str, config_hash: str) -> dict[str, CheckResult]:
+    rows = conn.execute(
+        "SELECT check_name, result FROM gate_cache WHERE tree = ? AND base_tree = ? AND config_hash = ?",
+        (tree, base_tree, config_hash),
+    )
+    return {name: CheckResult.from_json(json.loads(result)) for name, result in rows}
+
+
+def remember(
+    conn: sqlite3.Connection, tree: str, base_tree: str, config_hash: str, results: list[CheckResult], now: str
+) -> None:
+    """Cache final results only: a timeout or an error of the harness is worth trying again."""
+    keep = [r for r in results if r.status in ("pass", "fail", "flaky", "needs-approval")]
+    with db.transaction(conn):
+        conn.executemany(
+            "INSERT OR REPLACE INTO gate_cache (tree, base_tree, config_hash, check_name, result, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(tree, base_tree, config_hash, r.name, json.dumps(r.as_json()), now) for r in keep],
+        )
+
+
+def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> int:
+    with db.transaction(conn):
+        cursor = conn.execute(
+            "INSERT INTO gate_runs (rev, commit_sha, tree, base, base_sha, config_hash, verdict, issue, attempt, "
+            "cached, duration_s, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report["rev"],
+                report["commit"],
+                report["tree"],
+                report["base"],
+                report["base_commit"],
+                report["config_hash"],
+                report["verdict"],
+                report.get("issue"),
+                report.get("attempt"),
+                int(report["cached"]),
+                report["duration_s"],
+                json.dumps(report),
+                now,
+            ),
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def get_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
+    row = conn.execute("SELECT id, report, created_at FROM gate_runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no gate run {run_id}: list them with `shopfloor gate list`")
+    return {"id": row[0], **json.loads(row[1]), "created_at": row[2]}
+
+
+def list_runs(conn: sqlite3.Connection, issue: str | None, limit: int) -> list[dict[str, Any]]:
+    sql = "SELECT id, rev, commit_sha, verdict, issue, cached, duration_s, created_at FROM gate_runs"
+    params: list[Any] = []
+    if issue:
+        sql += " WHERE issue = ?"
+        params.append(issue)
+    sql += " ORDER BY id DESC LIMIT ?"
+    params.append(limit)
+    keys = ("id", "rev", "commit", "verdict", "issue", "cached", "duration_s", "created_at")
+    return [dict(zip(keys, row, strict=True)) for row in conn.execute(sql, params)]

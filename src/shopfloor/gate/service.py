@@ -1,0 +1,239 @@
+"""``gate run``: gate one revision against its base, with rules read from the base.
+
+Configured checks run in a throw-away worktree of the candidate (in parallel, up to the
+number of cores); built-in checks read the diff. Results are cached by (tree, base tree,
+config hash, check), so re-gating an unchanged tree replays its verdict. Every run is a row.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from shopfloor.gate import builtins, gitio, records
+from shopfloor.gate.config import Check, GateConfig, parse
+from shopfloor.gate.diffs import FileDiff, matches, parse_unified
+from shopfloor.gate.junit import Counts
+from shopfloor.gate.results import CheckResult
+from shopfloor.gate.runner import run_check
+from shopfloor.gate.verdict import after_retry, combine, plan_for
+from shopfloor.tracker.service import Tracker
+
+EXEMPT_LABEL = "allow-test-changes"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    rev: str = "HEAD"
+    base: str | None = None
+    issue: str | None = None
+    attempt: str | None = None
+    use_cache: bool = True
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def repo_of(tracker: Tracker) -> Path:
+    return Path(tracker.location.worktree_dir)
+
+
+def load_config(repo: Path, base_commit: str, base: str) -> GateConfig:
+    text = gitio.show(repo, base_commit, gitio.CONFIG_PATH) or ""
+    return parse(text, f"{base}:{gitio.CONFIG_PATH}")
+
+
+def selected(config: GateConfig, files: dict[str, FileDiff], fast_only: bool) -> tuple[list[Check], list[CheckResult]]:
+    """The configured checks to run, and the ones skipped (by the vibe plan or their paths)."""
+    run, skipped = [], []
+    for check in config.checks:
+        if fast_only and not check.fast:
+            skipped.append(CheckResult(check.name, "skipped", excerpt="not in the fast subset (vibe 4-5)"))
+        elif check.paths and not any(matches(path, check.paths) for path in files):
+            skipped.append(CheckResult(check.name, "skipped", excerpt="no changed file matches its paths"))
+        else:
+            run.append(check)
+    return run, skipped
+
+
+def _run_in_worktree(
+    repo: Path, commit: str, checks: list[Check], run_dir: Path, progress: Progress, retry: bool
+) -> list[CheckResult]:
+    """Check out ``commit`` in a fresh worktree and run ``checks`` there, in parallel."""
+    if not checks:
+        return []
+    worktree = run_dir / "wt"
+    gitio.add_worktree(repo, worktree, commit)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_")}
+    try:
+
+        def one(check: Check) -> CheckResult:
+            progress(f"running {check.name} ...")
+            result = run_check(check, worktree, run_dir, env)
+            if retry and result.status == "fail":
+                progress(f"{check.name} failed; running it once more to tell a flaky check from a failing one")
+                again = run_check(check, worktree, run_dir, env, attempt=2)
+                status = after_retry(result.status, again.status)
+                if status == "flaky":
+                    result = replace(result, status="flaky")
+            progress(f"{check.name}: {result.status} ({result.duration_s:.1f} s)")
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+            return list(pool.map(one, checks))
+    finally:
+        gitio.remove_worktree(repo, worktree)
+
+
+def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int | None, bool]:
+    if issue is None:
+        return None, None, False
+    from shopfloor.tracker import store
+
+    issue_id = tracker.resolve(issue)
+    found = store.get(tracker.conn, issue_id)
+    return issue_id, int(found.get("vibe") or 3), EXEMPT_LABEL in (found.get("labels") or [])
+
+
+def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> dict[str, Any]:
+    started = time.monotonic()
+    repo = repo_of(tracker)
+    commit, tree = gitio.resolve(repo, request.rev, "revision")
+    base_name = request.base or "main"
+    base_commit, _ = gitio.resolve(repo, base_name, "base")
+    config = load_config(repo, base_commit, base_name)
+    issue_id, vibe, exempt = _issue_facts(tracker, request.issue)
+    plan = plan_for(vibe)
+    fork = gitio.merge_base(repo, base_commit, commit)
+    _, fork_tree = gitio.resolve(repo, fork, "merge base")
+    files = parse_unified(gitio.diff(repo, fork, commit))
+    to_run, skipped = selected(config, files, plan.fast_only)
+    cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
+    fresh_names = [c.name for c in to_run if c.name not in cache]
+    # Beside the repository, never inside it: tools that search upward for their config (ruff,
+    # pytest, mypy) must find the candidate's files, not the main tree's.
+    run_dir = _gate_root(tracker) / f"run-{os.getpid()}-{time.time_ns()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        computed = _run_in_worktree(repo, commit, [c for c in to_run if c.name in fresh_names], run_dir, progress, True)
+        baseline = _baseline(tracker, repo, fork, fork_tree, config, to_run, run_dir, progress, request.use_cache)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    results = {r.name: r for r in computed}
+    configured = [results.get(c.name) or cache[c.name] for c in to_run]
+    candidate_counts = _counts(configured)
+    built = _builtins(repo, commit, fork, files, config, baseline, candidate_counts, exempt, cache, progress)
+    everything = configured + skipped + built
+    records.remember(
+        tracker.conn,
+        tree,
+        fork_tree,
+        config.hash,
+        [*computed, *(b for b in built if b.name not in cache)],
+        tracker.now(),
+    )
+    verdict = combine([r.status for r in everything], plan.approval)
+    report = {
+        "verdict": verdict,
+        "rev": request.rev,
+        "commit": commit,
+        "tree": tree,
+        "base": base_name,
+        "base_commit": base_commit,
+        "merge_base": fork,
+        "config_hash": config.hash,
+        "issue": issue_id,
+        "attempt": request.attempt,
+        "vibe": vibe,
+        "approval_required": plan.approval,
+        "cached": not fresh_names,
+        "duration_s": round(time.monotonic() - started, 3),
+        "checks": [r.as_json() for r in everything],
+    }
+    report["id"] = records.record_run(tracker.conn, report, tracker.now())
+    return report
+
+
+def _gate_root(tracker: Tracker) -> Path:
+    from shopfloor.workers.service import main_tree
+    from shopfloor.workspace.worktrees import workspace_root
+
+    return workspace_root(main_tree(tracker)) / ".gate"
+
+
+def _counts(results: list[CheckResult]) -> Counts | None:
+    with_junit = [r.junit for r in results if r.junit]
+    if not with_junit:
+        return None
+    return Counts(*(sum(values) for values in zip(*with_junit, strict=True)))
+
+
+def _baseline(
+    tracker: Tracker,
+    repo: Path,
+    fork: str,
+    fork_tree: str,
+    config: GateConfig,
+    to_run: list[Check],
+    run_dir: Path,
+    progress: Progress,
+    use_cache: bool,
+) -> Counts | None:
+    """The base's junit counts (what tests-not-weakened compares with), cached like any result."""
+    junit_checks = [c for c in to_run if c.junit]
+    if not junit_checks or "tests-not-weakened" not in config.builtins:
+        return None
+    cache = records.cached(tracker.conn, fork_tree, "baseline", config.hash) if use_cache else {}
+    missing = [c for c in junit_checks if c.name not in cache]
+    base_dir = run_dir / "base"
+    base_dir.mkdir()
+    if missing:
+        progress("running the junit checks on the base too, to compare test counts ...")
+    fresh = _run_in_worktree(repo, fork, missing, base_dir, progress, False)
+    records.remember(tracker.conn, fork_tree, "baseline", config.hash, fresh, tracker.now())
+    results = {r.name: r for r in fresh} | cache
+    return _counts([results[c.name] for c in junit_checks if c.name in results])
+
+
+def _builtins(
+    repo: Path,
+    commit: str,
+    fork: str,
+    files: dict[str, FileDiff],
+    config: GateConfig,
+    base: Counts | None,
+    candidate: Counts | None,
+    exempt: bool,
+    cache: dict[str, CheckResult],
+    progress: Progress,
+) -> list[CheckResult]:
+    out = []
+    for name in config.builtins:
+        if name in cache and name != "tests-not-weakened":
+            out.append(cache[name])
+            continue
+        if name == "protected-files":
+            out.append(builtins.protected_files(files, config))
+        elif name == "diff-size":
+            out.append(builtins.diff_size(files, config))
+        elif name == "secrets":
+            out.append(builtins.secrets(files))
+        elif name == "complexity":
+            out.append(
+                builtins.complexity(
+                    files, config, lambda p: gitio.show(repo, commit, p), lambda p: gitio.show(repo, fork, p)
+                )
+            )
+        elif name == "tests-not-weakened":
+            out.append(builtins.tests_not_weakened(files, config, base, candidate, exempt))
+    for result in out:
+        progress(f"{result.name}: {result.status}")
+    return out

@@ -1,0 +1,44 @@
+"""From check results to a verdict (pure).
+
+``pass`` only when every counted check passed; ``fail`` when any failed, errored or timed
+out; ``needs-approval`` when nothing failed but a check asks for a human (protected files,
+a large diff) or the issue's vibe level requires approval. A check that failed once and
+passed when run again is ``flaky``: recorded, not counted against the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = ("pass", "fail", "error", "timeout", "flaky", "needs-approval", "skipped")
+VERDICTS = ("pass", "fail", "needs-approval")
+APPROVAL_VIBE = 2  # vibe levels at or below this need a human's approval before merge
+FAST_VIBE = 4  # vibe levels at or above this run only the fast subset
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which configured checks run, from the issue's vibe level."""
+
+    fast_only: bool
+    approval: bool
+
+
+def plan_for(vibe: int | None) -> Plan:
+    level = 3 if vibe is None else vibe
+    return Plan(fast_only=level >= FAST_VIBE, approval=level <= APPROVAL_VIBE)
+
+
+def combine(statuses: list[str], approval_required: bool = False) -> str:
+    if any(s in ("fail", "error", "timeout") for s in statuses):
+        return "fail"
+    if approval_required or "needs-approval" in statuses:
+        return "needs-approval"
+    return "pass"
+
+
+def after_retry(first: str, second: str | None) -> str:
+    """A failing check is run once more: passing then makes it flaky, else the first status stands."""
+    if first == "fail" and second == "pass":
+        return "flaky"
+    return first

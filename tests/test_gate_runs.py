@@ -1,0 +1,172 @@
+"""How the gate runs checks: flaky retries, parallelism, timeouts, vibe levels, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Runner
+from gatekit import candidate, check, gate, status
+
+PY = sys.executable
+
+
+def setup_gate(runner: Runner, checks: list[dict]) -> None:
+    lines = ["", "[gate]", 'builtins = ["tests-not-weakened", "protected-files", "diff-size"]']
+    for item in checks:
+        lines.append("[[gate.check]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in item.items()]
+    config = runner.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + "\n".join(lines) + "\n")
+    (runner.cwd / "app.py").write_text("VALUE = 1\n")
+    runner.git("add", "-A")
+    runner.git("commit", "-qm", "gate")
+
+
+def change(runner: Runner, name: str = "change") -> str:
+    return candidate(runner, name, {"app.py": f"VALUE = {len(name)}\n"})
+
+
+def test_a_check_that_fails_once_and_then_passes_is_flaky_not_a_defect(sf: Runner, tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    script = (
+        f"import pathlib, sys; p = pathlib.Path({str(counter)!r}); n = len(p.read_text()) if p.exists() else 0; "
+        "p.write_text('x' * (n + 1)); sys.exit(1 if n == 0 else 0)"
+    )
+    setup_gate(sf, [{"name": "wobbly", "argv": [PY, "-c", script], "timeout": 60}])
+    report = gate(sf, change(sf))
+    assert status(report)["wobbly"] == "flaky" and report["verdict"] == "pass"
+    assert counter.read_text() == "xx"  # run exactly twice
+
+
+def test_independent_checks_run_at_the_same_time(sf: Runner, tmp_path: Path) -> None:
+    stamp = (
+        "import sys, time; open(sys.argv[1], 'w').write(str(time.time())); time.sleep(1.5); "
+        "open(sys.argv[1], 'a').write(' ' + str(time.time()))"
+    )
+    setup_gate(
+        sf,
+        [
+            {"name": "one", "argv": [PY, "-c", stamp, str(tmp_path / "one")], "timeout": 60},
+            {"name": "two", "argv": [PY, "-c", stamp, str(tmp_path / "two")], "timeout": 60},
+        ],
+    )
+    if (os.cpu_count() or 1) < 2:
+        pytest.fail("this test needs 2 cores to show parallelism", pytrace=False)
+    report = gate(sf, change(sf))
+    assert report["verdict"] == "pass"
+    (a0, a1), (b0, b1) = ((float(x) for x in (tmp_path / n).read_text().split()) for n in ("one", "two"))
+    assert a0 < b1 and b0 < a1  # their run times overlap
+
+
+def test_a_timeout_kills_the_whole_process_group(sf: Runner, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    hang = ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; wait"]
+    setup_gate(sf, [{"name": "hang", "argv": hang, "timeout": 1}])
+    report = gate(sf, change(sf))
+    assert status(report)["hang"] == "timeout" and report["verdict"] == "fail"
+    assert "timed out after 1 s" in check(report, "hang")["excerpt"]
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{child}")  # the background sleep died with its group
+
+
+def test_a_missing_command_is_an_error_that_names_it(sf: Runner) -> None:
+    setup_gate(sf, [{"name": "ghost", "argv": ["no-such-linter-xyz", "."], "timeout": 60}])
+    report = gate(sf, change(sf))
+    assert status(report)["ghost"] == "error" and report["verdict"] == "fail"
+    assert "command not found: no-such-linter-xyz" in check(report, "ghost")["excerpt"]
+
+
+def test_huge_and_undecodable_output_stays_bounded_and_is_kept(sf: Runner) -> None:
+    flood = (
+        "import sys; sys.stdout.buffer.write(b'\\xff\\xfe not utf-8\\n' + b'x' * 100_000_000 "
+        "+ b'\\nerror: at the end\\n'); sys.exit(1)"
+    )
+    setup_gate(sf, [{"name": "flood", "argv": [PY, "-c", flood], "timeout": 120}])
+    report = gate(sf, change(sf))
+    excerpt = check(report, "flood")["excerpt"]
+    assert status(report)["flood"] == "fail" and len(excerpt) <= 4000
+    shown = sf.json("gate", "show", str(report["id"]))
+    assert len(json.dumps(shown)) < 100_000
+
+
+def test_vibe_levels_choose_the_fast_subset_or_a_human_approval(sf: Runner) -> None:
+    setup_gate(
+        sf,
+        [
+            {"name": "quick", "argv": [PY, "-c", "pass"], "timeout": 60, "fast": True},
+            {"name": "slow", "argv": [PY, "-c", "pass"], "timeout": 60},
+        ],
+    )
+    rev = change(sf)
+    trusted = sf.json("create", "trusted work", "--vibe", "5")["id"]
+    careful = sf.json("create", "careful work", "--vibe", "2")["id"]
+    fast = gate(sf, rev, "--issue", trusted)
+    assert status(fast)["slow"] == "skipped" and status(fast)["quick"] == "pass" and fast["verdict"] == "pass"
+    strict = gate(sf, rev, "--issue", careful)
+    assert status(strict)["slow"] == "pass" and strict["verdict"] == "needs-approval"
+    assert [r["issue"] for r in sf.json("gate", "list", "--issue", careful)] == [careful]
+
+
+def test_an_issue_labelled_allow_test_changes_may_delete_tests(sf: Runner) -> None:
+    (sf.cwd / "tests").mkdir()
+    (sf.cwd / "tests" / "test_old.py").write_text("def test_old():\n    assert True\n")
+    setup_gate(sf, [])
+    rev = candidate(sf, "cleanup", {"tests/test_old.py": None})
+    plain = sf.json("create", "remove old tests")["id"]
+    allowed = sf.json("create", "remove old tests, agreed", "-l", "allow-test-changes")["id"]
+    assert gate(sf, rev, "--issue", plain)["verdict"] == "fail"
+    assert gate(sf, rev, "--issue", allowed)["verdict"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["gate", "run", "no-such-branch"], 3, "unknown revision 'no-such-branch'"),
+        (["gate", "run", "HEAD", "--base", "nope"], 3, "unknown base 'nope'"),
+        (["gate", "run", "--", "--upload-pack=evil"], 3, "is not a revision"),
+        (["gate", "show", "999"], 3, "no gate run 999"),
+    ],
+)
+def test_bad_revisions_and_runs_are_one_line_and_leave_nothing(
+    sf: Runner, args: list[str], code: int, message: str
+) -> None:
+    setup_gate(sf, [])
+    done = sf(*args, check=False)
+    assert done.returncode == code and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert sf.json("gate", "list") == []
+    assert not (sf.cwd.parent / "repo.floor" / ".gate").exists() or not any(
+        (sf.cwd.parent / "repo.floor" / ".gate").iterdir()
+    )
+
+
+def test_a_malformed_config_on_the_base_is_a_usage_error(sf: Runner) -> None:
+    config = sf.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + '\n[[gate.check]]\nname = "x"\nargv = "ruff check"\n')
+    sf.git("add", "-A")
+    sf.git("commit", "-qm", "bad gate config")
+    done = sf("gate", "run", "HEAD", check=False)
+    assert done.returncode == 2 and "argv must be a non-empty list of strings" in done.stderr
+    assert "main:.shopfloor/config.toml" in done.stderr
+
+
+def test_gate_init_detects_a_python_project(sf: Runner) -> None:
+    (sf.cwd / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.mypy]\nstrict = true\n")
+    out = sf.json("gate", "init")
+    assert out["checks"] == ["ruff", "ruff-format", "mypy", "pytest"]
+    again = sf("gate", "init", check=False)
+    assert again.returncode == 4 and "already has a [gate] section" in again.stderr
+    (sf.cwd / "package.json").write_text('{"scripts": {"test": "jest", "lint": "eslint ."}}')
+    replaced = sf.json("gate", "init", "--force")
+    assert replaced["checks"][-2:] == ["npm-lint", "npm-test"]
+    text = (sf.cwd / ".shopfloor" / "config.toml").read_text()
+    assert text.count("[gate]") == 1 and 'prefix = "t"' in text

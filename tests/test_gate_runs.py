@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -170,3 +171,42 @@ def test_gate_init_detects_a_python_project(sf: Runner) -> None:
     assert replaced["checks"][-2:] == ["npm-lint", "npm-test"]
     text = (sf.cwd / ".shopfloor" / "config.toml").read_text()
     assert text.count("[gate]") == 1 and 'prefix = "t"' in text
+
+
+def test_the_pre_push_hook_gates_pushes_and_keeps_worker_branches_off_the_target(sf: Runner, tmp_path: Path) -> None:
+    setup_gate(sf, [{"name": "no-fixme", "argv": ["sh", "-c", "! grep -rq FIXME app.py"], "timeout": 60}])
+    remote = tmp_path / "remote.git"
+    sf.git("init", "-q", "--bare", str(remote))
+    sf.git("remote", "add", "origin", str(remote))
+    sf.git("push", "-q", "origin", "main")
+    installed = sf.json("gate", "install")
+    assert Path(installed["hook"]).stat().st_mode & 0o111
+    good = candidate(sf, "feature", {"app.py": "VALUE = 2\n"})
+    assert sf.git("push", "-q", "origin", good, check=False) == ""
+    assert "feature" in sf.git("ls-remote", "--heads", str(remote))
+    bad = candidate(sf, "sloppy", {"app.py": "VALUE = 3  # FIXME\n"})
+    refused = subprocess.run(
+        ["git", "push", "-q", "origin", bad], cwd=sf.cwd, env=sf.env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "the gate says fail" in refused.stderr
+    assert "sloppy" not in sf.git("ls-remote", "--heads", str(remote))
+    worker = candidate(sf, "floor/t-abc", {"app.py": "VALUE = 4\n"})
+    direct = subprocess.run(
+        ["git", "push", "-q", "origin", f"{worker}:main"], cwd=sf.cwd, env=sf.env, capture_output=True, text=True
+    )
+    assert direct.returncode != 0 and "refusing to push worker branch floor/t-abc to main" in direct.stderr
+    assert sf("gate", "install", check=False).returncode == 0  # re-installing its own hook is fine
+    (Path(installed["hook"])).write_text("#!/bin/sh\nexit 0\n")
+    foreign = sf("gate", "install", check=False)
+    assert foreign.returncode == 4 and "not shopfloor's" in foreign.stderr
+
+
+def test_approve_records_who_approved(sf: Runner) -> None:
+    sid = sf.json("create", "risky", "--vibe", "1")["id"]
+    first = sf.json("approve", sid)
+    again = sf.json("approve", sid)
+    assert first["approved"] and not first["already"] and again["already"]
+    shown = sf.json("show", sid)
+    assert "approved" in shown["labels"]
+    assert any("approved for merge by tester" in c["text"] for c in shown["comments"])
+    assert sf("approve", "t-zzzz", check=False).returncode == 3

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
 from shopfloor.cli.common import open_tracker, print_json
-from shopfloor.errors import EXIT_ERROR
+from shopfloor.errors import EXIT_ERROR, ShopfloorError
 
 EXCERPT_SHOWN = 12
 
@@ -101,4 +102,63 @@ def cmd_gate_init(args: argparse.Namespace) -> int:
         names = ", ".join(c["name"] for c in checks) or "none detected (add [[gate.check]] entries by hand)"
         print(f"wrote {len(checks)} gate check(s) to {path}: {names}")
         print("edit them, then commit the file on the target branch: the gate reads its rules from there")
+    return 0
+
+
+def cmd_gate_install(args: argparse.Namespace) -> int:
+    from shopfloor.gate.hook import install
+
+    tracker = open_tracker(args)
+    hook = install(tracker.location.worktree, force=args.force)
+    if args.json:
+        print_json({"hook": str(hook)})
+    else:
+        print(f"installed {hook}: pushes are gated, and worker branches cannot be pushed to the target")
+    return 0
+
+
+def cmd_gate_pre_push(args: argparse.Namespace) -> int:
+    """Run by the hook: git gives the pushed refs on stdin."""
+    from shopfloor.gate.gitio import resolve
+    from shopfloor.gate.hook import parse_lines, refusal
+    from shopfloor.gate.service import GateRequest, load_config, repo_of, run
+
+    tracker = open_tracker(args)
+    repo = repo_of(tracker)
+    target = "main"
+    with contextlib.suppress(ShopfloorError):  # no main yet: the default target stands
+        target = load_config(repo, resolve(repo, "main", "base")[0], "main").target
+    for push in parse_lines(sys.stdin.read()):
+        reason = refusal(push, target)
+        if reason:
+            print(f"error: {reason}", file=sys.stderr)
+            return EXIT_ERROR
+        report = run(tracker, GateRequest(rev=push.local_sha, base=target))
+        if report["verdict"] != "pass":
+            print(
+                f"error: the gate says {report['verdict']} for {push.local_ref} (run {report['id']}): "
+                f"see `shopfloor gate show {report['id']}`",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+    return 0
+
+
+APPROVED_LABEL = "approved"
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    """A human's approval for a change that needs one (vibe 1-2, protected files, a large diff)."""
+    from shopfloor.tracker import writes
+
+    tracker = open_tracker(args)
+    issue_id = tracker.resolve(args.id)
+    with tracker.write() as conn:
+        added = writes.add_labels(conn, issue_id, [APPROVED_LABEL], tracker.actor, tracker.now())
+        if added:
+            writes.add_comment(conn, issue_id, f"approved for merge by {tracker.actor}", tracker.actor, tracker.now())
+    if args.json:
+        print_json({"id": issue_id, "approved": True, "by": tracker.actor, "already": not added})
+    else:
+        print(f"{issue_id}: approved by {tracker.actor}" + (" (already approved)" if not added else ""))
     return 0

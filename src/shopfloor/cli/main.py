@@ -44,6 +44,7 @@ COMMANDS = [
     "scripted-model",
     "worker",
     "gate",
+    "approve",
 ]
 
 
@@ -273,6 +274,8 @@ def build_parser(only: str | None = None) -> _Parser:
 
 
 def _gate_parsers(sub: Any, only: str | None) -> None:
+    p = _add(sub, "approve", "gate_cmds:cmd_approve", "approve an issue's change for merge (vibe 1-2 need this)", only)
+    p.add_argument("id")
     gate = _add(sub, "gate", "", "re-check a change independently: configured and built-in checks, one verdict", only)
     gsub = gate.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
     p = _add(gsub, "run", "gate_cmds:cmd_gate_run", "gate a revision (exit 0 only for a pass verdict)")
@@ -288,6 +291,13 @@ def _gate_parsers(sub: Any, only: str | None) -> None:
     p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N runs (default 20)")
     p = _add(gsub, "init", "gate_cmds:cmd_gate_init", "detect default checks and write them to .shopfloor/config.toml")
     p.add_argument("--force", action="store_true", help="replace an existing [gate] section")
+    p = _add(gsub, "install", "gate_cmds:cmd_gate_install", "install a git pre-push hook that gates every push")
+    p.add_argument("--force", action="store_true", help="replace a pre-push hook that is not shopfloor's")
+    p = _add(
+        gsub, "pre-push", "gate_cmds:cmd_gate_pre_push", "what the pre-push hook runs (reads git's lines on stdin)"
+    )
+    p.add_argument("remote", nargs="?", help="the remote's name (from git)")
+    p.add_argument("url", nargs="?", help="the remote's URL (from git)")
 
 
 def _worker_parsers(sub: Any, only: str | None) -> None:

@@ -103,7 +103,7 @@ def secrets(files: dict[str, FileDiff]) -> CheckResult:
     """
     import tempfile
 
-    from detect_secrets import SecretsCollection
+    from detect_secrets.core.secrets_collection import SecretsCollection
     from detect_secrets.settings import default_settings
 
     problems = []

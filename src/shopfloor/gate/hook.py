@@ -1,0 +1,65 @@
+"""``gate install``: a git pre-push hook that gates what is pushed.
+
+The hook is a fixed two-line script calling this shopfloor by absolute path; it reads git's
+pre-push lines (``<local ref> <local sha> <remote ref> <remote sha>``) and refuses:
+- a push from a worker branch (``floor/...``) to the target branch: work lands through the queue;
+- a push of anything whose gate verdict is not ``pass``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopfloor.errors import ConflictError
+from shopfloor.gate import gitio
+
+MARKER = "# installed by shopfloor gate install"
+ZERO = "0" * 40
+
+
+@dataclass(frozen=True)
+class Push:
+    local_ref: str
+    local_sha: str
+    remote_ref: str
+
+
+def parse_lines(text: str) -> list[Push]:
+    pushes = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[1].strip("0"):  # a deletion pushes the zero sha: nothing to gate
+            pushes.append(Push(parts[0], parts[1], parts[2]))
+    return pushes
+
+
+def refusal(push: Push, target: str) -> str | None:
+    """Why a push is refused outright, before any gating (pure)."""
+    if push.local_ref.startswith("refs/heads/floor/") and push.remote_ref == f"refs/heads/{target}":
+        branch = push.local_ref.removeprefix("refs/heads/")
+        return f"refusing to push worker branch {branch} to {target}: finished work lands through `shopfloor queue`"
+    return None
+
+
+def script(executable: str) -> str:
+    return f'#!/bin/sh\n{MARKER}\nexec {shlex.quote(executable)} gate pre-push "$@"\n'
+
+
+def install(repo: Path, *, force: bool) -> Path:
+    hooks = Path(gitio.git(repo, "rev-parse", "--git-path", "hooks").stdout.strip())
+    if not hooks.is_absolute():
+        hooks = repo / hooks
+    hook = hooks / "pre-push"
+    if hook.exists() and MARKER not in hook.read_text(encoding="utf-8", errors="replace") and not force:
+        raise ConflictError(f"{hook} already exists and is not shopfloor's: merge it by hand, or pass --force")
+    hooks.mkdir(parents=True, exist_ok=True)
+    executable = os.path.abspath(sys.argv[0]) if os.path.basename(sys.argv[0]) == "shopfloor" else "shopfloor"
+    temp = hook.with_name(f".pre-push.{os.getpid()}.tmp")
+    temp.write_text(script(executable), encoding="utf-8")
+    temp.chmod(0o755)
+    os.replace(temp, hook)
+    return hook

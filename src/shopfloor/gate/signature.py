@@ -23,7 +23,7 @@ _NOISE = (
 # What identifies a failure, in the order tried: pytest/junit test ids, error codes, the rest.
 _TEST_ID = re.compile(r"^(?:FAILED|ERROR)\s+(\S+)", re.MULTILINE)
 _GO_TEST = re.compile(r"^--- FAIL: (\S+)", re.MULTILINE)
-_CODE = re.compile(r"\b([A-Z]{1,4}\d{3,4}|error\[E\d{4}\]|TS\d{4}|\[[a-z-]+\])")
+_CODE = re.compile(r"(\b[A-Z]{1,4}\d{3,4}\b|\berror\[E\d{4}\]|\bTS\d{4}\b|\[[a-z][a-z-]+\](?=\s*$))", re.MULTILINE)
 MAX_KEYS = 20
 
 

@@ -38,6 +38,15 @@ class GateRequest:
     use_cache: bool = True
 
 
+JOBS_ENV = "SHOPFLOOR_GATE_JOBS"
+
+
+def jobs() -> int:
+    """How many checks run at once: the number of cores, or $SHOPFLOOR_GATE_JOBS."""
+    wanted = os.environ.get(JOBS_ENV, "")
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
+
+
 def _quiet(_: str) -> None:
     return None
 
@@ -87,7 +96,7 @@ def _run_in_worktree(
             progress(f"{check.name}: {result.status} ({result.duration_s:.1f} s)")
             return result
 
-        with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(max_workers=jobs()) as pool:
             return list(pool.map(one, checks))
     finally:
         gitio.remove_worktree(repo, worktree)
@@ -124,7 +133,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         computed = _run_in_worktree(repo, commit, [c for c in to_run if c.name in fresh_names], run_dir, progress, True)
-        baseline = _baseline(tracker, repo, fork, fork_tree, config, to_run, run_dir, progress, request.use_cache)
+        # The base's own counts are a fact about the base tree: cached even under --no-cache.
+        baseline = _baseline(tracker, repo, fork, fork_tree, config, to_run, run_dir, progress)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     results = {r.name: r for r in computed}
@@ -185,13 +195,12 @@ def _baseline(
     to_run: list[Check],
     run_dir: Path,
     progress: Progress,
-    use_cache: bool,
 ) -> Counts | None:
     """The base's junit counts (what tests-not-weakened compares with), cached like any result."""
     junit_checks = [c for c in to_run if c.junit]
     if not junit_checks or "tests-not-weakened" not in config.builtins:
         return None
-    cache = records.cached(tracker.conn, fork_tree, "baseline", config.hash) if use_cache else {}
+    cache = records.cached(tracker.conn, fork_tree, "baseline", config.hash)
     missing = [c for c in junit_checks if c.name not in cache]
     base_dir = run_dir / "base"
     base_dir.mkdir()

@@ -42,6 +42,7 @@ test: $(STAMP) $(CLAUDE)
 bench: $(VENV)/.installed
 	$(BIN)/python bench/tracker_bench.py
 	$(BIN)/python bench/workers_bench.py
+	$(BIN)/python bench/gate_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,7 @@ test: $(STAMP) $(CLAUDE)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
+bench: $(STAMP)
 	$(BIN)/python bench/tracker_bench.py
 	$(BIN)/python bench/workers_bench.py
 	$(BIN)/python bench/gate_bench.py

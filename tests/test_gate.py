@@ -27,6 +27,9 @@ def test_a_good_change_passes_every_check(project: Runner) -> None:
     assert report["verdict"] == "pass", report
     assert set(status(report).values()) == {"pass"}
     assert report["base"] == "main" and len(report["tree"]) == 40 and report["config_hash"]
+    # Nothing is left behind: no gate worktree, no run directory.
+    assert project.git("worktree", "list").count("\n") == 0
+    assert not any((project.cwd.parent / "repo.floor" / ".gate").iterdir())
 
 
 @pytest.mark.parametrize(

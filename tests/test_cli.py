@@ -463,3 +463,8 @@ def test_issues_created_together_get_distinct_identities(sf: Runner, tmp_path: P
     created = sf.json("create", "-f", str(plan))
     identities = {(i["created_at"], i["created_by"]) for i in created}
     assert len(identities) == 3
+
+
+def test_files_init_writes_are_readable_like_any_other_file(sf: Runner) -> None:
+    for name in (".gitattributes", "AGENTS.md", ".shopfloor/config.toml", ".shopfloor/issues.jsonl"):
+        assert (sf.cwd / name).stat().st_mode & 0o044 == 0o044, name  # group and others may read

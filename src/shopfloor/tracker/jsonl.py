@@ -124,6 +124,15 @@ def atomic_write(path: Path, data: bytes) -> os.stat_result:
             f"cannot write {path} ({exc.strerror}): check that its directory exists and is writable"
         ) from None
     try:
+        # mkstemp makes the file 0600; a committed file should get the mode it had, or the
+        # usual one (0666 less the umask), so others on the machine can read it.
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

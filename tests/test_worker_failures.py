@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import SHOPFLOOR, Runner
@@ -182,13 +183,17 @@ def test_copy_never_writes_through_a_symlink_committed_on_the_branch(floor: Runn
     outside = tmp_path / "precious.txt"
     outside.write_text("precious\n")
     (floor.cwd / ".env").write_text("SECRET=1\n")
+    (floor.cwd / "config").mkdir()
+    (floor.cwd / "config" / "local.yml").write_text("SECRET=2\n")
     config = floor.cwd / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + '\n[workspace]\ncopy = [".env"]\n')
+    config.write_text(config.read_text() + '\n[workspace]\ncopy = [".env", "config"]\n')
     sid = issue(floor)
-    # An earlier agent committed .env as a link to a file outside the worktree.
+    # An earlier agent committed .env and config/local.yml as links to a file outside the worktree.
     floor.git("worktree", "add", "-q", "-b", f"floor/{sid}", str(tmp_path / "prep"))
     (tmp_path / "prep" / ".env").symlink_to(outside)
-    floor.git("add", ".env", cwd=tmp_path / "prep")
+    (tmp_path / "prep" / "config").mkdir()
+    (tmp_path / "prep" / "config" / "local.yml").symlink_to(outside)
+    floor.git("add", ".env", "config", cwd=tmp_path / "prep")
     floor.git("commit", "-qm", "link", cwd=tmp_path / "prep")
     floor.git("worktree", "remove", str(tmp_path / "prep"))
     plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
@@ -197,3 +202,41 @@ def test_copy_never_writes_through_a_symlink_committed_on_the_branch(floor: Runn
     assert outside.read_text() == "precious\n"
     copied = Path(worker["worktree"]) / ".env"
     assert not copied.is_symlink() and copied.read_text() == "SECRET=1\n"
+    nested = Path(worker["worktree"]) / "config" / "local.yml"
+    assert not nested.is_symlink() and nested.read_text() == "SECRET=2\n"
+
+
+def test_a_worker_still_being_set_up_is_starting_and_cannot_be_killed_yet(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + '\n[workspace]\nsetup = [["sleep", "4"]]\n')
+    sid = issue(floor)
+    plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
+    argv = [str(SHOPFLOOR), "worker", "start", sid, "--agent", "scripted", "--terminal", "detached"]
+    starter = subprocess.Popen(
+        argv,
+        cwd=floor.cwd,
+        env={**floor.env, "SHOPFLOOR_SCENARIO": str(plan)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while sid not in workers(floor) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    during = workers(floor)[sid]
+    assert during["state"] == "starting" and during["pid"] == starter.pid and during["terminal"] == "setup"
+    refused = floor("worker", "kill", sid, check=False)
+    assert refused.returncode == 4 and "still being set up" in refused.stderr
+    assert starter.wait(timeout=30) == 0
+    assert wait_for(floor, sid)["state"] == "done"
+
+
+def test_restart_by_someone_without_the_claim_changes_nothing(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 20"}}}, {"text": "x"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    running = wait_for(floor, sid, {"running"})
+    done = floor("worker", "restart", sid, check=False, actor="bob")
+    assert done.returncode == 4 and "already claimed by tester" in done.stderr
+    after = workers(floor)[sid]
+    assert after["state"] == "running" and after["generation"] == running["generation"]
+    assert after["pid"] == running["pid"]

@@ -228,12 +228,53 @@ def test_a_finished_tmux_worker_restarts_and_a_failed_resume_keeps_what_it_spent
     assert third["session_id"] == first["session_id"] and third["tokens"] == 505 + 705
 
 
-def test_an_agent_that_exits_while_its_child_holds_the_output_pipe_is_done(floor: Runner) -> None:
+def test_an_agent_that_exits_while_its_children_hold_or_flood_the_pipe_is_done(floor: Runner) -> None:
     sid = issue(floor)
-    # A background process opens the agent's own stdout (the shim's pipe) and outlives the agent.
-    hold = "sleep 60 >/proc/$PPID/fd/1 2>/dev/null </dev/null &"
-    turns = [{"tool": {"name": "Bash", "input": {"command": hold}}}, {"text": "finished"}]
+    # Background processes open the agent's own stdout (the shim's pipe) and outlive the agent:
+    # one sits on it, one keeps writing to it.
+    hold = "sleep 120 >/proc/$PPID/fd/1 2>/dev/null </dev/null & echo $! > holder.pid"
+    chat = (
+        "(while true; do echo tick; sleep 0.2; done) >/proc/$PPID/fd/1 2>/dev/null </dev/null & echo $! > chatter.pid"
+    )
+    turns = [
+        {"tool": {"name": "Bash", "input": {"command": hold}}},
+        {"tool": {"name": "Bash", "input": {"command": chat}}},
+        {"text": "finished"},
+    ]
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
     worker = wait_for(floor, sid, timeout=30)
     assert worker["state"] == "done" and "text  finished" in pane_log(worker)
-    subprocess.run(["pkill", "-f", "sleep 60"], check=False)
+    from shopfloor.workers import procs
+
+    for name in ("holder.pid", "chatter.pid"):
+        pid = int(floor.git("show", f"floor/{sid}:{name}"))
+        deadline = time.monotonic() + 10
+        while procs.start_time(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert procs.start_time(pid) is None, f"{name}: the agent's leftover process outlived the worker"
+
+
+def test_agent_text_cannot_send_escape_sequences_to_a_terminal(floor: Runner) -> None:
+    sid = issue(floor)
+    turns = [{"text": "title\x1b]0;pwned\x07\x1b[2J done"}]
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    log = pane_log(worker)
+    assert "\x1b" not in log and "\x07" not in log and "title" in log
+    assert "\x1b" not in floor("worker", "peek", sid).stdout
+
+
+def test_rm_keeps_commits_made_on_a_detached_head(floor: Runner) -> None:
+    sid = issue(floor)
+    start(floor, sid, scenario(floor, [{"match": sid, "turns": [{"text": "nothing"}]}]), "--terminal", "detached")
+    worker = wait_for(floor, sid)
+    tree = Path(worker["worktree"])
+    floor.git("checkout", "-q", "--detach", cwd=tree)
+    (tree / "stray.txt").write_text("stray\n")
+    floor.git("add", "stray.txt", cwd=tree)
+    floor.git("commit", "-qm", "stray work", cwd=tree)
+    stray = floor.git("rev-parse", "HEAD", cwd=tree)
+    refused = floor("worker", "rm", sid, check=False)
+    assert refused.returncode == 4 and "1 commit(s) on a detached HEAD" in refused.stderr
+    floor("worker", "rm", sid, "--force")
+    assert floor.git("rev-parse", f"refs/floor-wip/{sid}") == stray

@@ -12,6 +12,7 @@ from shopfloor.cli.common import open_tracker, print_json, text_arg
 from shopfloor.errors import UsageError
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.workers import procs, service, terminal
+from shopfloor.workers.progress import printable
 from shopfloor.workers.records import FINAL_STATES, Worker
 
 
@@ -64,7 +65,7 @@ def cmd_worker_list(args: argparse.Namespace) -> int:
         cost = f"${w.cost_usd:.2f}" if w.cost_usd else ""
         print(f"{w.name:<16} {w.state:<8} {w.agent:<8} {_bar(w.context_used):<17} {tokens:>12} {cost:>7}  {w.worktree}")
         if w.state in ("failed", "lost") and w.error:
-            print(f"{'':<16} {w.error.splitlines()[0]}")
+            print(f"{'':<16} {printable(w.error.splitlines()[0])}")
     return 0
 
 
@@ -75,7 +76,7 @@ def cmd_worker_peek(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"name": worker.name, "state": worker.state, "lines": lines})
     else:
-        print("\n".join(lines) if lines else f"(no output from {worker.name} yet)")
+        print("\n".join(printable(line) for line in lines) if lines else f"(no output from {worker.name} yet)")
     return 0
 
 
@@ -102,7 +103,7 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
         except FileNotFoundError:
             chunk = b""
         if chunk:
-            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.write(printable(chunk.decode("utf-8", "replace")))
             sys.stdout.flush()
         elif worker.state in FINAL_STATES or not procs.is_alive(worker.pid, worker.pid_start):
             worker = service.find(tracker, worker.name)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from shopfloor.errors import ShopfloorError
+from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs, records, terminal
 from shopfloor.workers.records import FINAL_STATES, Worker
@@ -94,6 +94,11 @@ def reconcile(tracker: Tracker, worker: Worker) -> Worker:
 
 def kill(tracker: Tracker, worker: Worker) -> Worker:
     """Stop the worker's shim and agent; uncommitted work is saved as a ``wip:`` commit."""
+    if worker.state == "starting" and worker.terminal == "setup" and shim_alive(worker):
+        raise ConflictError(
+            f"worker {worker.name} is still being set up by process {worker.pid}: wait until it is running "
+            "(`shopfloor worker list`), or stop that process"
+        )
     if shim_alive(worker):
         assert worker.pid is not None
         with contextlib.suppress(ProcessLookupError):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from shopfloor.agents.base import AgentEvent, SessionState
 
 MAX_TEXT = 160
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Agent output is untrusted: no escape sequence of it may reach a terminal."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def _short(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from shopfloor.workspace import worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
 __all__ = ["StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
+
+
+SETTING_UP = "setup"  # the terminal of a worker whose start is still setting up its worktree
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,20 @@ def _reserve(tracker: Tracker, worker: Worker, lease_s: float) -> None:
 
 
 def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: worktrees.Workspace | None) -> None:
-    """Take back what a failed start changed: its row, its claim, and a worktree and branch it created."""
-    records.delete(tracker.conn, worker.name)
-    if not held_before:
-        _release_issue(tracker, worker.issue, worker.actor)
+    """Take back what a failed start changed: a worktree and branch it created, its logs, its row
+    and its claim. Each step is tried on its own; whatever could not be undone is reported."""
+    steps: list[tuple[str, Callable[[], object]]] = []
     if space is not None and space.created:
-        worktrees.discard(main_tree(tracker), space)
-    shutil.rmtree(worker.log_dir, ignore_errors=True)
+        steps.append((f"the worktree {space.path}", lambda: worktrees.discard(main_tree(tracker), space)))
+    steps.append((f"the log directory {worker.log_dir}", lambda: shutil.rmtree(worker.log_dir, ignore_errors=True)))
+    steps.append((f"the worker row {worker.name}", lambda: records.delete(tracker.conn, worker.name)))
+    if not held_before:
+        steps.append((f"the claim on {worker.issue}", lambda: _release_issue(tracker, worker.issue, worker.actor)))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:  # keep undoing the rest
+            tracker.notices.append(f"warning: could not take back {what} ({exc}): `shopfloor worker rm {worker.name}`")
 
 
 def start(tracker: Tracker, request: StartRequest) -> Worker:
@@ -143,9 +154,12 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
         worktree=str(worktrees.path_for(root, issue_id)),
         agent=adapter.name,
         state="starting",
-        terminal="detached",
+        terminal=SETTING_UP,
         log_dir=str(log_dir),
         started_at=tracker.now(),
+        # Until the shim runs, the row names this process: a long setup is "starting", not lost.
+        pid=os.getpid(),
+        pid_start=procs.start_time(os.getpid()),
     )
     held_before = issue.get("status") == "in_progress" and issue.get("assignee") == tracker.actor
     _reserve(tracker, worker, request.lease_s)
@@ -178,10 +192,12 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             context_window=opts.context_window,
         )
         _renew(tracker, issue_id, request.lease_s)  # setup may have taken a while
-        return _launch(tracker, worker, spec, kind)
+        launched = _spawn(tracker, worker, spec, kind)
     except BaseException:
         _undo_start(tracker, worker, held_before, space)
         raise
+    # From here the shim runs and owns the worktree: a failure must never undo the start.
+    return _record_launch(tracker, worker, launched)
 
 
 def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
@@ -191,19 +207,34 @@ def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
         writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
 
 
-def _launch(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> Worker:
+def _spawn(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> terminal.Launched:
     spec_file = write(spec)
     session = terminal.session_name(tracker.location.common_dir, worker.name)
-    launched = terminal.launch(kind, session, spec_file, spec.cwd, Path(spec.log_dir))
-    records.update(
-        tracker.conn,
-        worker.name,
-        worker.generation,
-        terminal=launched.terminal,
-        pid=launched.pid,
-        pid_start=procs.start_time(launched.pid),
-    )
-    return records.get(tracker.conn, worker.name)
+    return terminal.launch(kind, session, spec_file, spec.cwd, Path(spec.log_dir))
+
+
+def _record_launch(tracker: Tracker, worker: Worker, launched: terminal.Launched) -> Worker:
+    """Name the shim in the row. If the database refuses, the shim still records itself."""
+    try:
+        records.update(
+            tracker.conn,
+            worker.name,
+            worker.generation,
+            terminal=launched.terminal,
+            pid=launched.pid,
+            pid_start=procs.start_time(launched.pid),
+        )
+        return records.get(tracker.conn, worker.name)
+    except sqlite3.OperationalError as exc:
+        tracker.notices.append(
+            f"warning: the worker started (shim pid {launched.pid}) but could not be recorded yet ({exc}); "
+            "its shim records it as it runs"
+        )
+        return replace(worker, terminal=launched.terminal, pid=launched.pid)
+
+
+def _launch(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> Worker:
+    return _record_launch(tracker, worker, _spawn(tracker, worker, spec, kind))
 
 
 def list_workers(tracker: Tracker) -> list[Worker]:
@@ -247,10 +278,10 @@ def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) 
     )
     if argv is None:
         argv = adapter.start_argv(binary, spec.prompt, spec.system_extra, opts)
+    _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
         worker = kill(tracker, worker)
     terminal.close(worker.tmux_session)  # a finished worker's window stays open until now
-    _renew(tracker, worker.issue, spec.lease_s)
     generation = worker.generation + 1
     with tracker.write() as conn:
         changed = conn.execute(
@@ -290,6 +321,7 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
             )
         worker = kill(tracker, worker)
     wip = worktrees.remove(main_tree(tracker), worker.issue, force=force) if Path(worker.worktree).exists() else None
+    wip = wip or worker.wip_commit  # the kill above (or the agent's end) may have saved it
     worktrees.prune(main_tree(tracker))
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)

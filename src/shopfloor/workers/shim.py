@@ -31,11 +31,12 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db
 from shopfloor.tracker.clock import iso
 from shopfloor.workers import procs, records
-from shopfloor.workers.progress import describe
+from shopfloor.workers.progress import describe, printable
 from shopfloor.workers.spec import LaunchSpec, read
 
 MAX_LINE = 1 << 20  # longer lines are split, and their pieces reported as malformed
 EXIT_POLL_S = 1.0  # while the agent is quiet, check this often whether it has exited
+DRAIN_S = 0.5  # after the agent exits, read what is left for at most this long
 KILL_GRACE_S = 5.0
 STDERR_TAIL = 2000
 
@@ -48,7 +49,7 @@ class Pane:
         self.out = out
 
     def say(self, line: str) -> None:
-        stamped = f"{time.strftime('%H:%M:%S')} {line}\n"
+        stamped = f"{time.strftime('%H:%M:%S')} {printable(line)}\n"
         self.log.write(stamped)
         self.log.flush()
         if self.out is not None:
@@ -137,7 +138,17 @@ class Shim:
             procs.signal_group(self.proc.pid, signal.SIGTERM)
         code = self.proc.wait()
         self.finished.set()
+        self.stop_leftovers()
         return self.finish(code, failure)
+
+    def stop_leftovers(self) -> None:
+        """Processes the agent started in its group must not outlive it (nor hold the worktree)."""
+        assert self.proc is not None
+        procs.signal_group(self.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + KILL_GRACE_S
+        while procs.group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        procs.signal_group(self.proc.pid, signal.SIGKILL)
 
     def pump(self) -> None:
         """Read the agent's stdout line by line until it closes, or until the agent has exited
@@ -147,10 +158,16 @@ class Shim:
         pending = b""
         with (self.log_dir / "events.jsonl").open("ab") as raw_log, selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
+            drain_until = None
             while True:
-                if not selector.select(timeout=EXIT_POLL_S):
-                    if self.proc.poll() is not None:
-                        break  # the agent is gone; whatever holds the pipe is not the agent
+                if drain_until is None and self.proc.poll() is not None:
+                    # The agent has exited: take what it left in the pipe, but do not wait on
+                    # children of it that keep the pipe open (or keep writing to it).
+                    drain_until = time.monotonic() + DRAIN_S
+                timeout = EXIT_POLL_S if drain_until is None else max(0.0, drain_until - time.monotonic())
+                if not selector.select(timeout=timeout):
+                    if drain_until is not None or self.proc.poll() is not None:
+                        break
                     continue
                 chunk = os.read(fd, 65536)
                 if not chunk:
@@ -160,6 +177,8 @@ class Shim:
                     cut = pending.find(b"\n") + 1 or MAX_LINE
                     self.line(raw_log, pending[:cut])
                     pending = pending[cut:]
+                if drain_until is not None and time.monotonic() >= drain_until:
+                    break
             if pending:
                 self.line(raw_log, pending)
 

@@ -58,28 +58,30 @@ def copy_files(config: WorkspaceConfig, main_tree: Path, worktree: Path) -> list
             missing.append(name)
             continue
         target = worktree / name
-        _refuse_links_out(worktree, target, name)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink():
-                target.unlink()  # replace the link itself, never write through it
             if source.is_dir():
-                shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+                for item in sorted(source.rglob("*")):
+                    if not item.is_dir():
+                        _copy_one(item, target / item.relative_to(source), worktree, name)
             else:
-                shutil.copy2(source, target, follow_symlinks=True)
+                _copy_one(source, target, worktree, name)
         except OSError as exc:
             raise ShopfloorError(f"cannot copy {name} into {worktree} ({exc}): check permissions") from None
     return missing
 
 
-def _refuse_links_out(worktree: Path, target: Path, name: str) -> None:
-    """A branch can commit symlinks: the directories a copy goes through must stay in the worktree."""
+def _copy_one(source: Path, target: Path, worktree: Path, name: str) -> None:
+    """Copy one file; never through a symlink the branch committed (at the file or above it)."""
     root = worktree.resolve()
     if not target.parent.resolve().is_relative_to(root):
         raise ShopfloorError(
             f"workspace.copy: {name} would be written outside the worktree {worktree} (through a symlink "
             "committed on its branch): remove the link from the branch"
         )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()  # replace the link itself, never write through it
+    shutil.copy2(source, target, follow_symlinks=True)
 
 
 def run_setup(config: WorkspaceConfig, worktree: Path, env: dict[str, str], log: Path) -> None:

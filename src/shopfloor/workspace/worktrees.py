@@ -151,16 +151,24 @@ def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str =
     branch = branch_for(issue_id)
     dirty = bool(_git(path, "status", "--porcelain").stdout.strip())
     ahead = unmerged_commits(main_tree, branch, target)
-    if (dirty or ahead) and not force:
-        what = ", ".join(
-            part
-            for part in ("uncommitted changes" if dirty else "", f"{ahead} commit(s) not in {target}" if ahead else "")
-            if part
+    # Commits made on a detached HEAD belong to no branch: they would be lost with the worktree.
+    head = _git(path, "rev-parse", "HEAD").stdout.strip()
+    target_sha = _git(main_tree, "rev-parse", "--verify", f"{target}^{{commit}}").stdout.strip()  # the main tree's
+    stray = int(_git(main_tree, "rev-list", "--count", head, "--not", target_sha, branch).stdout.strip() or 0)
+    if (dirty or ahead or stray) and not force:
+        parts = (
+            "uncommitted changes" if dirty else "",
+            f"{ahead} commit(s) not in {target}" if ahead else "",
+            f"{stray} commit(s) on a detached HEAD" if stray else "",
         )
         raise ConflictError(
-            f"{branch} has unmerged work ({what}): land it first, or pass --force (changes are saved as a wip: "
-            "commit and the branch is kept)"
+            f"{branch} has unmerged work ({', '.join(p for p in parts if p)}): land it first, or pass --force "
+            "(changes are saved as a wip: commit and the branch is kept)"
         )
     wip = save_wip(path, issue_id) if dirty else None
+    if stray or (wip and _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0):
+        # Keep what only a detached HEAD reaches under a ref of its own, so it stays reachable.
+        keep = f"refs/floor-wip/{safe_name(issue_id)}"
+        _git(main_tree, "update-ref", keep, wip or head)
     _git(main_tree, "worktree", "remove", "--force", str(path))
     return wip

@@ -13,6 +13,12 @@ from shopfloor.errors import EXIT_ERROR, ShopfloorError
 EXCERPT_SHOWN = 12
 
 
+def printable(text: str) -> str:
+    from shopfloor.workers.progress import printable as clean
+
+    return clean(text)
+
+
 def _render(report: dict[str, Any]) -> None:
     flag = {"pass": "PASS", "fail": "FAIL", "needs-approval": "NEEDS APPROVAL"}[report["verdict"]]
     cached = ", replayed from cache" if report.get("cached") else ""
@@ -28,7 +34,7 @@ def _render(report: dict[str, Any]) -> None:
         if check["status"] not in ("pass", "skipped") and check.get("excerpt"):
             lines = check["excerpt"].splitlines()
             for line in lines[:EXCERPT_SHOWN]:
-                print(f"  {'':<{width}}  | {line}")
+                print(f"  {'':<{width}}  | {printable(line)}")
             if len(lines) > EXCERPT_SHOWN:
                 print(
                     f"  {'':<{width}}  | ... ({len(lines) - EXCERPT_SHOWN} more lines: "
@@ -119,17 +125,17 @@ def cmd_gate_install(args: argparse.Namespace) -> int:
 
 def cmd_gate_pre_push(args: argparse.Namespace) -> int:
     """Run by the hook: git gives the pushed refs on stdin."""
-    from shopfloor.gate.gitio import resolve
-    from shopfloor.gate.hook import parse_lines, refusal
-    from shopfloor.gate.service import GateRequest, load_config, repo_of, run
+    from shopfloor.gate.hook import parse_lines, refusal, worker_tips
+    from shopfloor.gate.service import GateRequest, repo_of, resolve_base, run
 
     tracker = open_tracker(args)
     repo = repo_of(tracker)
     target = "main"
-    with contextlib.suppress(ShopfloorError):  # no main yet: the default target stands
-        target = load_config(repo, resolve(repo, "main", "base")[0], "main").target
+    with contextlib.suppress(ShopfloorError):  # no target branch yet: the default stands
+        target = resolve_base(repo, None)[0]
+    tips = worker_tips(repo)
     for push in parse_lines(sys.stdin.read()):
-        reason = refusal(push, target)
+        reason = refusal(push, target, tips)
         if reason:
             print(f"error: {reason}", file=sys.stderr)
             return EXIT_ERROR
@@ -149,10 +155,14 @@ APPROVED_LABEL = "approved"
 
 def cmd_approve(args: argparse.Namespace) -> int:
     """A human's approval for a change that needs one (vibe 1-2, protected files, a large diff)."""
+    from shopfloor.errors import ConflictError
+    from shopfloor.gate.trust import is_agent
     from shopfloor.tracker import writes
 
     tracker = open_tracker(args)
     issue_id = tracker.resolve(args.id)
+    if is_agent(tracker.actor):
+        raise ConflictError(f"{tracker.actor} is an agent: only a person approves a change for merge")
     with tracker.write() as conn:
         added = writes.add_labels(conn, issue_id, [APPROVED_LABEL], tracker.actor, tracker.now())
         if added:

@@ -119,6 +119,14 @@ def secrets(files: dict[str, FileDiff]) -> CheckResult:
             found.scan_file(str(target))
             for secret_set in found.data.values():
                 for secret in secret_set:
+                    value = secret.secret_value or ""
+                    if secret.type == "Hex High Entropy String" and len(value) in (40, 64):
+                        continue  # a git sha or a sha256 checksum, not a secret
                     number = lines[secret.line_number - 1][0] if 0 < secret.line_number <= len(lines) else 0
                     problems.append(f"{path}:{number}: possible secret ({secret.type})")
+            problems += [
+                f"{path}:{number}: adds a secret-scanner allowlist pragma: a person must approve it"
+                for number, text in lines
+                if "allowlist secret" in text
+            ]
     return _result("secrets", sorted(set(problems)))

@@ -17,6 +17,7 @@ from shopfloor.configfile import argv_list, string_list
 from shopfloor.errors import ValidationError
 
 DEFAULT_PROTECTED = (
+    # The gate's own rules, CI and hooks.
     ".shopfloor/config.toml",
     ".ci/**",
     ".github/**",
@@ -25,6 +26,27 @@ DEFAULT_PROTECTED = (
     ".husky/**",
     ".pre-commit-config.yaml",
     "Makefile",
+    # Files the checks' tools read their settings from: editing them can switch a check off.
+    "pyproject.toml",
+    "setup.cfg",
+    "tox.ini",
+    "pytest.ini",
+    "mypy.ini",
+    ".mypy.ini",
+    "ruff.toml",
+    ".ruff.toml",
+    "**/conftest.py",
+    "package.json",
+    "tsconfig*.json",
+    ".eslintrc*",
+    "eslint.config.*",
+    "jest.config.*",
+    "vitest.config.*",
+    "Cargo.toml",
+    ".cargo/**",
+    "clippy.toml",
+    "go.mod",
+    ".golangci.*",
 )
 DEFAULT_TEST_PATHS = (
     "tests/**",
@@ -96,6 +118,8 @@ def _check(raw: Any, n: int, where: str) -> Check:
         raise ValidationError(
             f"{at} has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_CHECK_KEYS))}"
         )
+    if "\0" in repr(raw):
+        raise ValidationError(f"{at} holds a NUL character: remove it")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 64 or any(c in name for c in "\n\t/"):
         raise ValidationError(f"{at} needs a name: a short string without slashes")

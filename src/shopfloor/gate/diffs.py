@@ -22,33 +22,67 @@ class FileDiff:
 
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(path: str) -> str:
+    """A path as git prints it in a patch header: C-quoted when it holds special characters,
+    followed by a tab when it holds spaces."""
+    path = path.rstrip("\t")
+    if not (path.startswith('"') and path.endswith('"') and len(path) >= 2):
+        return path
+    out, i, body = bytearray(), 0, path[1:-1]
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 3 < len(body) + 1:
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESCAPES.get(nxt, ord(nxt) & 0xFF))
+            i += 2
+            continue
+        out += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 def parse_unified(text: str) -> dict[str, FileDiff]:
-    """Parse ``git diff --no-color -U0 -M`` output into per-file added and removed lines."""
+    """Parse ``git diff -U0`` output into per-file added and removed lines.
+
+    Lines are split on "\n" only (str.splitlines would also split on form feeds and other
+    separators a line of code may contain). A path that appears twice (a type change) keeps
+    the lines of both parts.
+    """
     files: dict[str, FileDiff] = {}
     current: FileDiff | None = None
     line_no = 0
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if line.startswith("diff --git "):
             current = None
-        elif line.startswith("--- "):
-            old = line[4:]
+        elif line.startswith("--- ") and current is None:
+            old = unquote(line[4:])
             current = FileDiff(path="", old_path=None if old == "/dev/null" else old.removeprefix("a/"))
-        elif line.startswith("+++ ") and current is not None:
-            new = line[4:]
+        elif line.startswith("+++ ") and current is not None and not current.path:
+            new = unquote(line[4:])
             if new == "/dev/null":
                 current.path, current.status = current.old_path or "", "D"
             else:
                 current.path = new.removeprefix("b/")
                 current.status = "A" if current.old_path is None else "M"
-            files[current.path] = current
-        elif current is not None and (match := _HUNK.match(line)):
+            if current.path in files:  # the second half of a type change: merge into the first
+                first = files[current.path]
+                first.status = "M"
+                current = first
+            else:
+                files[current.path] = current
+        elif current is not None and current.path and (match := _HUNK.match(line)):
             line_no = int(match.group(1))
-        elif current is not None and line.startswith("+"):
+        elif current is not None and current.path and line.startswith("+"):
             current.added.append((line_no, line[1:]))
             line_no += 1
-        elif current is not None and line.startswith("-"):
+        elif current is not None and current.path and line.startswith("-"):
             current.removed.append(line[1:])
     return files
 
@@ -67,6 +101,18 @@ def parse_name_status(text: str) -> dict[str, tuple[str, str | None]]:
             out[parts[i + 1]] = (status, None)
             i += 2
     return out
+
+
+def combine(name_status: str, patch: str) -> dict[str, FileDiff]:
+    """Every changed path from ``--name-status -z`` (renames, mode and type changes, binaries
+    included), with the lines the patch adds and removes."""
+    lines = parse_unified(patch)
+    files: dict[str, FileDiff] = {}
+    for path, (status, old_path) in parse_name_status(name_status).items():
+        found = lines.get(path) or (lines.get(old_path) if old_path else None) or FileDiff(path=path)
+        found.path, found.status, found.old_path = path, status, old_path or found.old_path
+        files[path] = found
+    return files
 
 
 @lru_cache(maxsize=256)
@@ -101,7 +147,7 @@ def changed_lines(files: dict[str, FileDiff]) -> int:
 
 
 SKIP_MARKERS = re.compile(
-    r"@pytest\.mark\.(skip|skipif|xfail)\b|pytest\.(skip|xfail)\(|@unittest\.(skip|expectedFailure)"
+    r"\bmark\.(skip|skipif|xfail)\b|pytest\.(skip|xfail)\(|@unittest\.(skip|expectedFailure)"
     r"|\bunittest\.skip\w*\(|\b(it|test|describe|context)\.(only|skip)\(|\bx(it|test|describe)\("
     r"|\bt\.Skip(Now|f)?\(|#\[ignore\]|@Disabled\b|@Ignore\b"
 )
@@ -130,20 +176,27 @@ class Weakening:
 
 
 def weakening(files: dict[str, FileDiff], test_paths: tuple[str, ...]) -> Weakening:
-    """Tests deleted, skip markers added, assertions removed (net, per test file)."""
-    deleted, markers, removed = [], [], []
+    """Tests deleted (or renamed out of the test paths), skip markers added, assertions removed.
+
+    Assertions are counted over all test files together, so moving a test between files is
+    not a removal.
+    """
+    deleted, markers, gone, added = [], [], [], 0
     for diff in files.values():
         path = diff.path
-        if not matches(path, test_paths) and not (diff.old_path and matches(diff.old_path, test_paths)):
-            continue
-        if diff.status == "D":
+        was_test = bool(diff.old_path and matches(diff.old_path, test_paths))
+        is_test = matches(path, test_paths)
+        if diff.status == "D" and is_test:
             deleted.append(path)
+            continue  # its assertions went with it; the deletion is the evidence
+        if was_test and not is_test:
+            deleted.append(f"{diff.old_path} (renamed to {path})")
+        if not (is_test or was_test):
             continue
         old_markers = sum(1 for text in diff.removed if SKIP_MARKERS.search(text))
         new = [(n, text) for n, text in diff.added if SKIP_MARKERS.search(text)]
         markers += [f"{path}:{n}: {text.strip()[:120]}" for n, text in new[old_markers:]]
-        gone = [text for text in diff.removed if ASSERTION.search(text)]
-        added = sum(1 for _, text in diff.added if ASSERTION.search(text))
-        if len(gone) > added:
-            removed += [f"{path}: {text.strip()[:120]}" for text in gone[added:]]
+        gone += [f"{path}: {text.strip()[:120]}" for text in diff.removed if ASSERTION.search(text)]
+        added += sum(1 for _, text in diff.added if ASSERTION.search(text)) if is_test else 0
+    removed = gone[added:] if len(gone) > added else []
     return Weakening(tuple(sorted(deleted)), tuple(markers), tuple(removed))

@@ -48,21 +48,33 @@ def merge_base(repo: Path, base: str, rev: str) -> str:
     return done.stdout.strip() or base
 
 
-def diff(repo: Path, base: str, rev: str) -> str:
-    done = subprocess.run(
-        ["git", "diff", "--no-color", "--no-ext-diff", "-U0", "-M", base, rev, "--"],
-        cwd=repo,
-        capture_output=True,
-        check=False,
+MAX_DIFF_BYTES = 64 * 1024 * 1024
+# Attributes in the checked-out tree must not hide a change (`* -diff`, textconv drivers):
+# --text and --no-textconv make git show every change as text, whatever .gitattributes says.
+_DIFF = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--text", "-M"]
+
+
+def diff(repo: Path, base: str, rev: str) -> tuple[str, str, bool]:
+    """(name-status -z, unified patch with no context, truncated?) between two commits."""
+    status = git(repo, *_DIFF, "--name-status", "-z", base, rev, "--").stdout
+    proc = subprocess.Popen(
+        ["git", *_DIFF, "-U0", base, rev, "--"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
-    if done.returncode != 0:
-        raise ShopfloorError(f"git diff failed: {done.stderr.decode('utf-8', 'replace').strip()}")
-    return done.stdout.decode("utf-8", "replace")
+    assert proc.stdout is not None
+    data = proc.stdout.read(MAX_DIFF_BYTES + 1)
+    truncated = len(data) > MAX_DIFF_BYTES
+    if truncated:
+        proc.kill()
+        data = data[:MAX_DIFF_BYTES]
+    proc.stdout.close()
+    proc.wait()
+    return status, data.decode("utf-8", "replace"), truncated
 
 
 def add_worktree(repo: Path, path: Path, commit: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    git(repo, "worktree", "add", "--quiet", "--detach", "--force", str(path), commit)
+    # No hooks: a candidate's post-checkout hook (core.hooksPath inside the tree) must not run.
+    git(repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--quiet", "--detach", "--force", str(path), commit)
 
 
 def remove_worktree(repo: Path, path: Path) -> None:
@@ -72,3 +84,12 @@ def remove_worktree(repo: Path, path: Path) -> None:
 
         shutil.rmtree(path, ignore_errors=True)
     git(repo, "worktree", "prune", check=False)
+
+
+def default_branch(repo: Path) -> str:
+    """The branch a clone would check out: origin's HEAD, else init.defaultBranch, else master."""
+    remote = git(repo, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False).stdout.strip()
+    if remote:
+        return remote.removeprefix("origin/")
+    configured = git(repo, "config", "--get", "init.defaultBranch", check=False).stdout.strip()
+    return configured or "master"

@@ -37,12 +37,22 @@ def parse_lines(text: str) -> list[Push]:
     return pushes
 
 
-def refusal(push: Push, target: str) -> str | None:
-    """Why a push is refused outright, before any gating (pure)."""
-    if push.local_ref.startswith("refs/heads/floor/") and push.remote_ref == f"refs/heads/{target}":
-        branch = push.local_ref.removeprefix("refs/heads/")
+def refusal(push: Push, target: str, worker_tips: dict[str, str]) -> str | None:
+    """Why a push is refused outright, before any gating (pure). ``worker_tips`` maps each
+    ``floor/...`` branch's tip commit to its name: a push of ``HEAD:main`` from a worker branch
+    is recognised by its commit, not by the ref name git reports."""
+    if push.remote_ref != f"refs/heads/{target}":
+        return None
+    branch = push.local_ref.removeprefix("refs/heads/") if push.local_ref.startswith("refs/heads/floor/") else None
+    branch = branch or worker_tips.get(push.local_sha)
+    if branch:
         return f"refusing to push worker branch {branch} to {target}: finished work lands through `shopfloor queue`"
     return None
+
+
+def worker_tips(repo: Path) -> dict[str, str]:
+    out = gitio.git(repo, "for-each-ref", "--format=%(objectname) %(refname:short)", "refs/heads/floor/").stdout
+    return {sha: name for sha, name in (line.split(" ", 1) for line in out.splitlines() if " " in line)}
 
 
 def script(executable: str) -> str:

@@ -1,16 +1,21 @@
 """Running one configured check: its own process group, a timeout, bounded output.
 
-Output goes to a file, never into memory whole: a check that prints 100 MB leaves a bounded
-excerpt. A timeout kills the check's whole process group (TERM, then KILL), so nothing it
-started lingers. A missing command is an ``error`` naming it.
+Output is read from a pipe into a bounded head and tail, never kept whole in memory or on
+disk: a check that prints gigabytes leaves a bounded excerpt and uses no disk. When the
+check ends, for any reason, its whole process group is killed, so nothing it started lingers.
+A missing command is an ``error`` naming it. Every live group is registered, so an
+interrupted gate can kill them all (``kill_all``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from shopfloor.gate.config import Check
@@ -21,90 +26,150 @@ from shopfloor.gate.signature import signature
 HEAD_BYTES = 256 * 1024
 TAIL_BYTES = 256 * 1024
 KILL_GRACE_S = 3.0
+_LIVE: set[int] = set()
+_LIVE_LOCK = threading.Lock()
 
 
-def read_bounded(path: Path) -> str:
-    """The head and the tail of a (possibly huge) output file, decoded with replacement."""
-    size = path.stat().st_size
-    with path.open("rb") as out:
-        if size <= HEAD_BYTES + TAIL_BYTES:
-            data = out.read()
-        else:
-            head = out.read(HEAD_BYTES)
-            out.seek(size - TAIL_BYTES)
-            data = head + f"\n… ({size - HEAD_BYTES - TAIL_BYTES} bytes not shown) …\n".encode() + out.read()
-    return data.decode("utf-8", "replace")
+class Output:
+    """The first and the last bytes of a stream, however long it is."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = HEAD_BYTES - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > TAIL_BYTES:
+                cut = len(self.tail) - TAIL_BYTES
+                self.dropped += cut
+                del self.tail[:cut]
+
+    def note(self, text: str) -> None:
+        self.add(text.encode())
+
+    def text(self) -> str:
+        gap = f"\n… ({self.dropped} bytes not shown) …\n".encode() if self.dropped else b""
+        return bytes(self.head + gap + self.tail).decode("utf-8", "replace")
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_all() -> None:
+    """Kill every check still running (an interrupted gate must not leave them behind)."""
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def _kill_group(pgid: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
             return
-        try:
-            proc.wait(timeout=KILL_GRACE_S)
-            # The leader is gone; make sure the rest of its group is too.
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
-            continue
-        return
+        deadline = time.monotonic() + (KILL_GRACE_S if sig == signal.SIGTERM else 0)
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
 
 
-def run_argv(argv: list[str], cwd: Path, log: Path, timeout_s: float, env: dict[str, str]) -> tuple[str, int | None]:
-    """Run one command; returns (status, exit code). Status: pass, fail, error, timeout."""
-    with log.open("ab") as out:
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            out.write(f"command not found: {argv[0]}: install it, or fix the check's argv\n".encode())
-            return "error", None
-        except PermissionError:
-            out.write(f"command not executable: {argv[0]}\n".encode())
-            return "error", None
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # pass, fail, error, timeout
+    code: int | None
+
+
+def run_argv(argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dict[str, str]) -> Outcome:
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        out.note(f"command not found: {argv[0]}: install it, or fix the check's argv\n")
+        return Outcome("error", None)
+    except PermissionError:
+        out.note(f"command not executable: {argv[0]}\n")
+        return Outcome("error", None)
+    with _LIVE_LOCK:
+        _LIVE.add(proc.pid)
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True)
+    reader.start()
+    try:
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out.write(f"\ntimed out after {timeout_s:g} s: the check's process group was killed\n".encode())
-            return "timeout", None
-        except BaseException:
-            _kill_group(proc)
-            raise
-    return ("pass" if code == 0 else "fail"), code
+            _kill_group(proc.pid)
+            proc.wait()
+            reader.join(timeout=5)
+            out.note(f"\ntimed out after {timeout_s:g} s: the check's process group was killed\n")
+            return Outcome("timeout", None)
+        return Outcome("pass" if code == 0 else "fail", code)
+    finally:
+        _kill_group(proc.pid)  # whatever the check started in its group goes with it
+        reader.join(timeout=5)
+        with _LIVE_LOCK:
+            _LIVE.discard(proc.pid)
+
+
+def _pump(stream: object, out: Output) -> None:
+    read = stream.read1  # type: ignore[attr-defined]
+    while True:
+        chunk = read(65536)
+        if not chunk:
+            return
+        out.add(chunk)
+
+
+def run_setup(check: Check, cwd: Path, env: dict[str, str]) -> tuple[Outcome, Output]:
+    out = Output()
+    for setup in check.setup:
+        outcome = run_argv(list(setup), cwd, out, check.timeout_s, env)
+        if outcome.status != "pass":
+            return Outcome("error" if outcome.status == "fail" else outcome.status, outcome.code), out
+    return Outcome("pass", 0), out
 
 
 def run_check(check: Check, cwd: Path, run_dir: Path, env: dict[str, str], attempt: int = 1) -> CheckResult:
-    """Setup commands, then the check itself; the result carries an excerpt and a signature."""
-    log = run_dir / f"{check.name}.{attempt}.log"
-    junit = run_dir / f"{check.name}.junit.xml"
+    """The check itself (its setup has run); the result carries an excerpt, a signature and junit counts."""
+    junit = run_dir / f"{check.name}.{attempt}.junit.xml"
     started = time.monotonic()
-    status, code = "pass", None
-    for setup in check.setup:
-        status, code = run_argv(list(setup), cwd, log, check.timeout_s, env)
-        if status != "pass":
-            status = "error" if status == "fail" else status
-            break
-    if status == "pass":
-        argv = [part.replace("{junit}", str(junit)) for part in check.argv]
-        status, code = run_argv(argv, cwd, log, check.timeout_s, env)
-    output = read_bounded(log) if log.exists() else ""
-    shown = excerpt(output) if status != "pass" else ""
+    out = Output()
+    argv = [part.replace("{junit}", str(junit)) for part in check.argv]
+    outcome = run_argv(argv, cwd, out, check.timeout_s, env)
+    status = outcome.status
     counts = read_counts(junit) if check.junit else None
+    if check.junit and counts is None and status in ("pass", "fail"):
+        out.note("\nno readable junit XML at {junit}: the check must write it (junit = true)\n")
+        status = "error"
+    return finish(check.name, status, outcome.code, out.text(), started, counts)
+
+
+def finish(name: str, status: str, code: int | None, output: str, started: float, counts: object = None) -> CheckResult:
+    from shopfloor.gate.junit import Counts
+
+    junit = (counts.collected, counts.failed, counts.skipped) if isinstance(counts, Counts) else None
     return CheckResult(
-        name=check.name,
+        name=name,
         status=status,
         duration_s=round(time.monotonic() - started, 3),
         exit_code=code,
-        excerpt=shown,
-        signature=signature(check.name, output, status) if status != "pass" else None,
-        junit=(counts.collected, counts.failed, counts.skipped) if counts else None,
+        excerpt=excerpt(output) if status != "pass" else "",
+        signature=signature(name, output, status) if status != "pass" else None,
+        junit=junit,
     )

@@ -11,21 +11,23 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopfloor.errors import NotFoundError
 from shopfloor.gate import builtins, gitio, records
 from shopfloor.gate.config import Check, GateConfig, parse
-from shopfloor.gate.diffs import FileDiff, matches, parse_unified
+from shopfloor.gate.diffs import FileDiff, matches
+from shopfloor.gate.diffs import combine as combine_diff
+from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
-from shopfloor.gate.runner import run_check
-from shopfloor.gate.verdict import after_retry, combine, plan_for
+from shopfloor.gate.verdict import combine, plan_for
 from shopfloor.tracker.service import Tracker
 
 EXEMPT_LABEL = "allow-test-changes"
+APPROVED_LABEL = "approved"
 Progress = Callable[[str], None]
 
 
@@ -36,15 +38,6 @@ class GateRequest:
     issue: str | None = None
     attempt: str | None = None
     use_cache: bool = True
-
-
-JOBS_ENV = "SHOPFLOOR_GATE_JOBS"
-
-
-def jobs() -> int:
-    """How many checks run at once: the number of cores, or $SHOPFLOOR_GATE_JOBS."""
-    wanted = os.environ.get(JOBS_ENV, "")
-    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
 
 
 def _quiet(_: str) -> None:
@@ -73,57 +66,74 @@ def selected(config: GateConfig, files: dict[str, FileDiff], fast_only: bool) ->
     return run, skipped
 
 
-def _run_in_worktree(
-    repo: Path, commit: str, checks: list[Check], run_dir: Path, progress: Progress, retry: bool
-) -> list[CheckResult]:
-    """Check out ``commit`` in a fresh worktree and run ``checks`` there, in parallel."""
-    if not checks:
-        return []
-    worktree = run_dir / "wt"
-    gitio.add_worktree(repo, worktree, commit)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_")}
-    try:
-
-        def one(check: Check) -> CheckResult:
-            progress(f"running {check.name} ...")
-            result = run_check(check, worktree, run_dir, env)
-            if retry and result.status == "fail":
-                progress(f"{check.name} failed; running it once more to tell a flaky check from a failing one")
-                again = run_check(check, worktree, run_dir, env, attempt=2)
-                status = after_retry(result.status, again.status)
-                if status == "flaky":
-                    result = replace(result, status="flaky")
-            progress(f"{check.name}: {result.status} ({result.duration_s:.1f} s)")
-            return result
-
-        with ThreadPoolExecutor(max_workers=jobs()) as pool:
-            return list(pool.map(one, checks))
-    finally:
-        gitio.remove_worktree(repo, worktree)
-
-
-def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int | None, bool]:
+def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int | None, bool, bool]:
+    """(issue id, vibe, exempt from tests-not-weakened, approved), trusting only what people set."""
     if issue is None:
-        return None, None, False
-    from shopfloor.tracker import store
+        return None, None, False, False
+    from shopfloor.gate.trust import trusted_facts
 
     issue_id = tracker.resolve(issue)
-    found = store.get(tracker.conn, issue_id)
-    return issue_id, int(found.get("vibe") or 3), EXEMPT_LABEL in (found.get("labels") or [])
+    vibe, labels = trusted_facts(tracker.conn, issue_id)
+    return issue_id, vibe, EXEMPT_LABEL in labels, APPROVED_LABEL in labels
+
+
+def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
+    """The base's name, commit and rules: --base, else the configured target (read from the
+    repository's main branch, or its default branch when there is no main)."""
+    if wanted:
+        commit, _ = gitio.resolve(repo, wanted, "base")
+        return wanted, commit, load_config(repo, commit, wanted)
+    first = "main"
+    try:
+        commit, _ = gitio.resolve(repo, first, "base")
+    except NotFoundError:
+        first = gitio.default_branch(repo)
+        commit, _ = gitio.resolve(repo, first, "base")
+    config = load_config(repo, commit, first)
+    if config.target != first:
+        commit, _ = gitio.resolve(repo, config.target, "base (gate.target)")
+        config = load_config(repo, commit, config.target)
+        first = config.target if config.target else first
+    return first, commit, config
+
+
+def _sweep(tracker: Tracker, repo: Path) -> None:
+    """Remove run directories of gates that died (their pid is gone) and forget their worktrees."""
+    root = _gate_root(tracker)
+    if not root.is_dir():
+        return
+    stale = False
+    for entry in root.iterdir():
+        parts = entry.name.split("-")
+        if len(parts) == 3 and parts[0] == "run" and parts[1].isdigit() and not _alive(int(parts[1])):
+            shutil.rmtree(entry, ignore_errors=True)
+            stale = True
+    if stale:
+        gitio.git(repo, "worktree", "prune", check=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> dict[str, Any]:
     started = time.monotonic()
     repo = repo_of(tracker)
     commit, tree = gitio.resolve(repo, request.rev, "revision")
-    base_name = request.base or "main"
-    base_commit, _ = gitio.resolve(repo, base_name, "base")
-    config = load_config(repo, base_commit, base_name)
-    issue_id, vibe, exempt = _issue_facts(tracker, request.issue)
+    base_name, base_commit, config = resolve_base(repo, request.base)
+    issue_id, vibe, exempt, approved = _issue_facts(tracker, request.issue)
     plan = plan_for(vibe)
+    _sweep(tracker, repo)
     fork = gitio.merge_base(repo, base_commit, commit)
     _, fork_tree = gitio.resolve(repo, fork, "merge base")
-    files = parse_unified(gitio.diff(repo, fork, commit))
+    name_status, patch, truncated = gitio.diff(repo, fork, commit)
+    files = combine_diff(name_status, patch)
     to_run, skipped = selected(config, files, plan.fast_only)
     cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
     fresh_names = [c.name for c in to_run if c.name not in cache]
@@ -132,7 +142,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     run_dir = _gate_root(tracker) / f"run-{os.getpid()}-{time.time_ns()}"
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        computed = _run_in_worktree(repo, commit, [c for c in to_run if c.name in fresh_names], run_dir, progress, True)
+        computed = run_on(repo, commit, [c for c in to_run if c.name in fresh_names], run_dir, progress, True)
         # The base's own counts are a fact about the base tree: cached even under --no-cache.
         baseline = _baseline(tracker, repo, fork, fork_tree, config, to_run, run_dir, progress)
     finally:
@@ -141,6 +151,12 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     configured = [results.get(c.name) or cache[c.name] for c in to_run]
     candidate_counts = _counts(configured)
     built = _builtins(repo, commit, fork, files, config, baseline, candidate_counts, exempt, cache, progress)
+    if truncated:
+        built.append(
+            CheckResult(
+                "diff-size", "needs-approval", excerpt="the diff is over 64 MB: too large to check", builtin=True
+            )
+        )
     everything = configured + skipped + built
     records.remember(
         tracker.conn,
@@ -150,7 +166,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         [*computed, *(b for b in built if b.name not in cache)],
         tracker.now(),
     )
-    verdict = combine([r.status for r in everything], plan.approval)
+    verdict = combine([r.status for r in everything], plan.approval and not approved)
     report = {
         "verdict": verdict,
         "rev": request.rev,
@@ -164,7 +180,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         "attempt": request.attempt,
         "vibe": vibe,
         "approval_required": plan.approval,
-        "cached": not fresh_names,
+        "approved": approved,
+        "cached": request.use_cache and bool(cache) and not fresh_names,
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [r.as_json() for r in everything],
     }
@@ -206,7 +223,7 @@ def _baseline(
     base_dir.mkdir()
     if missing:
         progress("running the junit checks on the base too, to compare test counts ...")
-    fresh = _run_in_worktree(repo, fork, missing, base_dir, progress, False)
+    fresh = run_on(repo, fork, missing, base_dir, progress, False)
     records.remember(tracker.conn, fork_tree, "baseline", config.hash, fresh, tracker.now())
     results = {r.name: r for r in fresh} | cache
     return _counts([results[c.name] for c in junit_checks if c.name in results])

@@ -12,6 +12,7 @@ import hashlib
 import re
 
 _NOISE = (
+    (re.compile(r"\S*/\.gate/run-\d+-\d+/(wt/)?"), "<wt>/"),  # the gate's own worktree
     (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<hex>"),
     (re.compile(r"(/tmp|/var/folders|/private/var)/[^\s:'\"]*"), "<tmp>"),

@@ -78,7 +78,9 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     env = dict(os.environ)
     env.update(adapter.env())
     env.update(dict(opts.env))
-    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=actor)
+    # The agent acts in the tracker as worker/<name>, never as the person who started it: the gate
+    # ignores labels and vibe changes an agent makes to its own issue (see gate.trust).
+    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=f"worker/{worker}")
     return env
 
 

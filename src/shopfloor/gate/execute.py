@@ -1,0 +1,99 @@
+"""Running the configured checks on one commit, in a fresh worktree of it, in parallel.
+
+Setup commands run first, once each and one at a time (two checks sharing ``npm ci`` must not
+run it at the same time in the same tree); then the checks run in parallel. A failing check
+is run once more to tell a flaky check from a failing one. An interrupted gate kills every
+check it started before it removes the worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from shopfloor.gate import gitio, runner
+from shopfloor.gate.config import Check
+from shopfloor.gate.results import CheckResult
+from shopfloor.gate.verdict import after_retry
+
+JOBS_ENV = "SHOPFLOOR_GATE_JOBS"
+Progress = Callable[[str], None]
+
+
+def jobs() -> int:
+    """How many checks run at once: the number of cores, or $SHOPFLOOR_GATE_JOBS."""
+    wanted = os.environ.get(JOBS_ENV, "")
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
+
+
+def check_env(worktree: Path) -> dict[str, str]:
+    """The caller's environment, with the checked-out tree first on Python's import path: an
+    editable install of the main tree (``pip install -e .``) must not stand in for the candidate."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_")}
+    first = [str(worktree / "src"), str(worktree)]
+    env["PYTHONPATH"] = os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _setups(checks: list[Check], worktree: Path, env: dict[str, str], progress: Progress) -> dict[str, CheckResult]:
+    """Run each distinct setup once, in order; returns an error result for each check whose setup failed."""
+    failed: dict[str, CheckResult] = {}
+    done: dict[tuple[tuple[str, ...], ...], tuple[runner.Outcome, str]] = {}
+    for check in checks:
+        if not check.setup:
+            continue
+        if check.setup not in done:
+            progress(f"setting up for {check.name} ...")
+            started = time.monotonic()
+            outcome, out = runner.run_setup(check, worktree, env)
+            done[check.setup] = (outcome, out.text())
+            if outcome.status != "pass":
+                failed[check.name] = runner.finish(check.name, outcome.status, outcome.code, out.text(), started)
+        else:
+            outcome, text = done[check.setup]
+            if outcome.status != "pass":
+                failed[check.name] = runner.finish(check.name, outcome.status, outcome.code, text, time.monotonic())
+    return failed
+
+
+def run_on(
+    repo: Path, commit: str, checks: list[Check], run_dir: Path, progress: Progress, retry: bool
+) -> list[CheckResult]:
+    """Check out ``commit`` in a fresh worktree and run ``checks`` there."""
+    if not checks:
+        return []
+    worktree = run_dir / "wt"
+    gitio.add_worktree(repo, worktree, commit)
+    env = check_env(worktree)
+    try:
+        failed_setup = _setups(checks, worktree, env, progress)
+
+        def one(check: Check) -> CheckResult:
+            if check.name in failed_setup:
+                return failed_setup[check.name]
+            progress(f"running {check.name} ...")
+            result = runner.run_check(check, worktree, run_dir, env)
+            if retry and result.status == "fail":
+                progress(f"{check.name} failed; running it once more to tell a flaky check from a failing one")
+                again = runner.run_check(check, worktree, run_dir, env, attempt=2)
+                if after_retry(result.status, again.status) == "flaky":
+                    # The first failure is the evidence; the counts are those of the passing run.
+                    result = replace(again, status="flaky", excerpt=result.excerpt, signature=result.signature)
+            progress(f"{check.name}: {result.status} ({result.duration_s:.1f} s)")
+            return result
+
+        pool = ThreadPoolExecutor(max_workers=jobs())
+        try:
+            return list(pool.map(one, checks))
+        except BaseException:
+            runner.kill_all()  # an interrupt: nothing the checks started may outlive the gate
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        gitio.remove_worktree(repo, worktree)

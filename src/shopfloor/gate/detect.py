@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from shopfloor.errors import ConflictError
+from shopfloor.errors import ConflictError, ValidationError
 
 Check = dict[str, Any]
 
@@ -130,13 +131,33 @@ def render(checks: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_GATE_HEADER = re.compile(r"^\s*\[\[?\s*gate(\s*[\].]|\.)")
+_ANY_HEADER = re.compile(r"^\s*\[")
+
+
+def without_gate(text: str) -> str:
+    """The config text with every [gate] / [gate.*] / [[gate.check]] table removed, and the
+    comment block ``gate init`` writes above them; every other table is kept as it was."""
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        if _ANY_HEADER.match(line):
+            skipping = bool(_GATE_HEADER.match(line))
+        if not skipping:
+            out.append(line)
+    kept = "".join(out)
+    return re.sub(r"\n# The gate re-checks every candidate[^\n]*\n(#[^\n]*\n)*", "\n", kept)
+
+
 def write_config(path: Path, checks: list[Check], *, force: bool) -> Path:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if "[gate]" in text or "[[gate.check]]" in text:
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path} is not valid UTF-8: fix or re-encode it first") from None
+    if any(_GATE_HEADER.match(line) for line in text.splitlines()):
         if not force:
             raise ConflictError(f"{path} already has a [gate] section: edit it, or pass --force to replace it")
-        text = text[: text.find("\n[gate]") if "\n[gate]" in text else text.find("[gate]")]
-        text = text.split("\n# The gate re-checks")[0]
+        text = without_gate(text)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.write_text(text.rstrip("\n") + "\n" + render(checks), encoding="utf-8")
     os.replace(temp, path)

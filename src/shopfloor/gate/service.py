@@ -25,6 +25,7 @@ from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import combine, plan_for
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import procs
 
 EXEMPT_LABEL = "allow-test-changes"
 APPROVED_LABEL = "approved"
@@ -105,21 +106,11 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
     stale = False
     for entry in root.iterdir():
         parts = entry.name.split("-")
-        if len(parts) == 3 and parts[0] == "run" and parts[1].isdigit() and not _alive(int(parts[1])):
+        if len(parts) == 3 and parts[0] == "run" and parts[1].isdigit() and not procs.is_alive(int(parts[1]), None):
             shutil.rmtree(entry, ignore_errors=True)
             stale = True
     if stale:
         gitio.git(repo, "worktree", "prune", check=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> dict[str, Any]:

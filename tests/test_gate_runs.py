@@ -227,3 +227,24 @@ def test_approve_records_who_approved(sf: Runner) -> None:
     assert "approved" in shown["labels"]
     assert any("approved for merge by tester" in c["text"] for c in shown["comments"])
     assert sf("approve", "t-zzzz", check=False).returncode == 3
+
+
+def test_a_terminated_gate_kills_its_checks_and_removes_its_worktree(sf: Runner, tmp_path: Path) -> None:
+    pid_file = tmp_path / "check.pid"
+    setup_gate(sf, [{"name": "slow", "argv": ["sh", "-c", f"echo $$ > {pid_file}; sleep 300"], "timeout": 600}])
+    rev = change(sf)
+    gate_proc = subprocess.Popen(
+        ["shopfloor", "gate", "run", rev], cwd=sf.cwd, env=sf.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check_pid = int(pid_file.read_text())
+    gate_proc.terminate()
+    assert gate_proc.wait(timeout=30) != 0
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{check_pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{check_pid}")
+    assert sf.git("worktree", "list").count("\n") == 0
+    assert not any((sf.cwd.parent / "repo.floor" / ".gate").iterdir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 from typing import Any
 
@@ -56,12 +57,19 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"  ... {line}", file=sys.stderr, flush=True)
 
+    # SIGTERM and SIGHUP end the gate like Ctrl-C: its checks are killed and its worktree removed.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     report = run(tracker, request, progress)
     if args.json:
         print_json(report)
     else:
         _render(report)
     return 0 if report["verdict"] == "pass" else EXIT_ERROR
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_gate_show(args: argparse.Namespace) -> int:

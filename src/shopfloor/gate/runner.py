@@ -28,6 +28,7 @@ TAIL_BYTES = 256 * 1024
 KILL_GRACE_S = 3.0
 _LIVE: set[int] = set()
 _LIVE_LOCK = threading.Lock()
+_CANCELLED = threading.Event()  # set by kill_all: no new check may start
 
 
 class Output:
@@ -59,7 +60,8 @@ class Output:
 
 
 def kill_all() -> None:
-    """Kill every check still running (an interrupted gate must not leave them behind)."""
+    """Kill every check still running, and start no more (an interrupted gate must not leave them behind)."""
+    _CANCELLED.set()
     with _LIVE_LOCK:
         groups = list(_LIVE)
     for pgid in groups:
@@ -89,6 +91,9 @@ class Outcome:
 
 
 def run_argv(argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dict[str, str]) -> Outcome:
+    if _CANCELLED.is_set():
+        out.note("cancelled: the gate was interrupted\n")
+        return Outcome("error", None)
     try:
         proc = subprocess.Popen(
             argv,
@@ -107,6 +112,8 @@ def run_argv(argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dic
         return Outcome("error", None)
     with _LIVE_LOCK:
         _LIVE.add(proc.pid)
+    if _CANCELLED.is_set():  # interrupted while this one was being started
+        _kill_group(proc.pid)
     assert proc.stdout is not None
     reader = threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True)
     reader.start()

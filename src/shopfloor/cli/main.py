@@ -45,6 +45,7 @@ COMMANDS = [
     "worker",
     "gate",
     "approve",
+    "queue",
 ]
 
 
@@ -270,7 +271,24 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     _worker_parsers(sub, only)
     _gate_parsers(sub, only)
+    _queue_parsers(sub, only)
     return parser
+
+
+def _queue_parsers(sub: Any, only: str | None) -> None:
+    queue = _add(sub, "queue", "", "the merge queue: finished work lands on the target only through it", only)
+    qsub = queue.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
+    p = _add(qsub, "add", "queue_cmds:cmd_queue_add", "queue a branch, or an issue's worker branch")
+    p.add_argument("what", metavar="BRANCH|ISSUE")
+    p = _add(qsub, "list", "queue_cmds:cmd_queue_list", "list queue entries (open ones; --all for every one)")
+    p.add_argument("--all", action="store_true", help="include merged entries")
+    p = _add(qsub, "run", "queue_cmds:cmd_queue_run", "land queued entries: rebase, gate the exact tree, fast-forward")
+    p.add_argument("--once", action="store_true", help="one pass, then stop")
+    p.add_argument("--until-empty", action="store_true", help="stop when nothing is queued")
+    p.add_argument("--batch", type=_limit, default=4, help="entries tested together (default 4; 1: one at a time)")
+    p.add_argument("--poll", type=float, default=5.0, help="seconds between looks at an empty queue (default 5)")
+    p = _add(qsub, "remove", "queue_cmds:cmd_queue_remove", "remove an entry that is not being tested")
+    p.add_argument("entry", type=_limit, metavar="ID")
 
 
 def _gate_parsers(sub: Any, only: str | None) -> None:

@@ -237,12 +237,37 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """Merge queue entries: what was asked to land, what was tested, what landed."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE queue_entries (
+          id INTEGER PRIMARY KEY,
+          branch TEXT NOT NULL,
+          issue TEXT,
+          target TEXT NOT NULL,
+          state TEXT NOT NULL,
+          head TEXT NOT NULL,
+          tested TEXT,
+          merged TEXT,
+          gate_run INTEGER,
+          detail TEXT,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE INDEX queue_state ON queue_entries(state, id);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 )
 LATEST = len(MIGRATIONS)
 

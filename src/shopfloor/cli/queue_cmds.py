@@ -1,0 +1,92 @@
+"""``shopfloor queue``: add, list, run and remove merge-queue entries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.errors import ConflictError
+
+
+def cmd_queue_add(args: argparse.Namespace) -> int:
+    from shopfloor.queue.service import add
+
+    tracker = open_tracker(args)
+    entry = add(tracker, args.what)
+    if args.json:
+        print_json(entry.as_json())
+    else:
+        issue = f" (issue {entry.issue})" if entry.issue else ""
+        print(f"queued {entry.branch}{issue} as entry {entry.id}, to land on {entry.target}")
+    return 0
+
+
+def cmd_queue_list(args: argparse.Namespace) -> int:
+    from shopfloor.queue import entries
+
+    tracker = open_tracker(args)
+    rows = entries.listing(
+        tracker.conn, None if args.all else ("queued", "testing", "conflict", "failed", "needs-approval")
+    )
+    if args.json:
+        print_json([e.as_json() for e in rows])
+        return 0
+    if not rows:
+        print("the queue is empty: `shopfloor queue add BRANCH|ISSUE`")
+    for e in rows:
+        sha = (e.merged or e.tested or e.head)[:10]
+        detail = f"  {e.detail}" if e.detail else ""
+        print(f"{e.id:>4}  {e.state:<14} {e.branch:<24} {e.issue or '-':<10} {sha}{detail}")
+    return 0
+
+
+def cmd_queue_remove(args: argparse.Namespace) -> int:
+    from shopfloor.queue import entries
+
+    tracker = open_tracker(args)
+    entry = entries.get(tracker.conn, args.entry)
+    if entry.state == "testing":
+        raise ConflictError(f"entry {entry.id} is being tested: wait for the queue pass to finish")
+    entries.delete(tracker.conn, entry.id)
+    if args.json:
+        print_json({"id": entry.id, "removed": True})
+    else:
+        print(f"removed entry {entry.id} ({entry.branch})")
+    return 0
+
+
+def cmd_queue_run(args: argparse.Namespace) -> int:
+    from shopfloor.queue import entries
+    from shopfloor.queue.service import run_once
+
+    tracker = open_tracker(args)
+
+    def progress(line: str) -> None:
+        if not args.json:
+            print(f"  ... {line}", file=sys.stderr, flush=True)
+
+    landed: list[int] = []
+    rejected: list[int] = []
+    conflicts: list[int] = []
+    gate_runs = retries = 0
+    while True:
+        report = run_once(tracker, args.batch, progress)
+        landed += report.landed
+        rejected += report.rejected
+        conflicts += report.conflicts
+        gate_runs += report.gate_runs
+        retries += report.retries
+        waiting = entries.listing(tracker.conn, ("queued",))
+        if args.once or (not waiting and args.until_empty):
+            break
+        if not waiting:
+            time.sleep(args.poll)
+    if args.json:
+        print_json(
+            {"landed": landed, "rejected": rejected, "conflicts": conflicts, "gate_runs": gate_runs, "retries": retries}
+        )
+    else:
+        print(f"landed {len(landed)}, rejected {len(rejected)}, conflicts {len(conflicts)}, in {gate_runs} gate run(s)")
+    return 0

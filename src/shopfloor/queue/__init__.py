@@ -1,0 +1,1 @@
+"""The merge queue: rebase, gate the exact tree, fast-forward the target; batches with bisection."""

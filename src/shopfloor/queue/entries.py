@@ -1,0 +1,87 @@
+"""Queue entries in the tracker database (migration 6). Every state change is a row update."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from shopfloor.errors import NotFoundError
+from shopfloor.tracker import db
+
+STATES = ("queued", "testing", "merged", "failed", "conflict", "needs-approval")
+OPEN_STATES = ("queued", "testing")
+
+
+@dataclass
+class Entry:
+    id: int
+    branch: str
+    issue: str | None
+    target: str
+    state: str
+    head: str  # the branch tip when it was queued
+    created_at: str
+    updated_at: str
+    tested: str | None = None  # the rebased commit that was gated
+    merged: str | None = None  # its commit on the target
+    gate_run: int | None = None
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = tuple(f.name for f in fields(Entry))
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM queue_entries"
+
+
+def _row(row: Any) -> Entry:
+    return Entry(**dict(zip(COLUMNS, row, strict=True)))
+
+
+def add(conn: sqlite3.Connection, branch: str, issue: str | None, target: str, head: str, now: str) -> Entry:
+    with db.transaction(conn):
+        cursor = conn.execute(
+            "INSERT INTO queue_entries (branch, issue, target, state, head, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+            (branch, issue, target, head, now, now),
+        )
+    return get(conn, int(cursor.lastrowid or 0))
+
+
+def get(conn: sqlite3.Connection, entry_id: int) -> Entry:
+    row = conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no queue entry {entry_id}: see `shopfloor queue list`")
+    return _row(row)
+
+
+def listing(conn: sqlite3.Connection, states: tuple[str, ...] | None = None) -> list[Entry]:
+    if states:
+        marks = ", ".join("?" for _ in states)
+        return [_row(r) for r in conn.execute(f"{_SELECT} WHERE state IN ({marks}) ORDER BY id", states)]
+    return [_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id")]
+
+
+def open_for_branch(conn: sqlite3.Connection, branch: str) -> Entry | None:
+    row = conn.execute(
+        f"{_SELECT} WHERE branch = ? AND state IN ('queued', 'testing', 'needs-approval') ORDER BY id", (branch,)
+    ).fetchone()
+    return _row(row) if row else None
+
+
+def update(conn: sqlite3.Connection, entry_id: int, now: str, **changes: Any) -> None:
+    unknown = set(changes) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown queue columns: {sorted(unknown)}")
+    sets = ", ".join(f"{key} = ?" for key in changes)
+    with db.transaction(conn):
+        conn.execute(
+            f"UPDATE queue_entries SET {sets}, updated_at = ? WHERE id = ?", [*changes.values(), now, entry_id]
+        )
+
+
+def delete(conn: sqlite3.Connection, entry_id: int) -> None:
+    with db.transaction(conn):
+        conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,))

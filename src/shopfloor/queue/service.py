@@ -1,0 +1,268 @@
+"""``queue run``: land queued entries on the target, each landing proven by a gate on the exact tree.
+
+One pass takes up to ``batch`` queued entries, stacks them on the target's tip in the
+queue's worktree (an entry that does not apply is a ``conflict``), and lands them with
+bisection (``queue.bisect``): a batch that passes the gate moves the target by
+compare-and-swap; a target that moved meanwhile sends the batch back to be tested again.
+Every state change is written before the next step, so a queue killed at any moment resumes:
+an entry found ``testing`` whose tested commit is already on the target is ``merged``;
+otherwise it is queued again. Nothing lands twice and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.gate.service import GateRequest, repo_of, resolve_base
+from shopfloor.gate.service import run as gate_run
+from shopfloor.queue import entries, stack
+from shopfloor.queue.bisect import land_batch
+from shopfloor.queue.entries import Entry
+from shopfloor.tracker.service import Tracker
+
+PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PassReport:
+    landed: list[int]
+    rejected: list[int]
+    conflicts: list[int]
+    gate_runs: int
+    red_target: bool = False
+    retries: int = 0
+
+
+def _root(tracker: Tracker) -> Path:
+    from shopfloor.workers.service import main_tree
+    from shopfloor.workspace.worktrees import workspace_root
+
+    return workspace_root(main_tree(tracker))
+
+
+def add(tracker: Tracker, what: str) -> Entry:
+    """Queue a branch, or an issue's worker branch (``floor/<id>``)."""
+    from shopfloor.workspace.naming import branch_for
+
+    repo = repo_of(tracker)
+    issue: str | None = None
+    branch = what
+    if gitio_branch_missing(repo, what):
+        try:
+            issue = tracker.resolve(what)
+        except ShopfloorError:
+            raise ShopfloorError(
+                f"{what!r} is neither a branch nor an issue: give a branch name or an issue id"
+            ) from None
+        branch = branch_for(issue)
+    else:
+        issue = _issue_of_branch(tracker, branch)
+    head = stack.tip(repo, branch)
+    target, _, _ = resolve_base(repo, None)
+    if branch == target:
+        raise ShopfloorError(f"{branch} is the target itself: queue a branch with work to land on it")
+    existing = entries.open_for_branch(tracker.conn, branch)
+    if existing is not None:
+        raise ConflictError(f"{branch} is already queued as entry {existing.id} ({existing.state})")
+    return entries.add(tracker.conn, branch, issue, target, head, tracker.now())
+
+
+def gitio_branch_missing(repo: Path, name: str) -> bool:
+    from shopfloor.gate import gitio
+
+    return gitio.git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False).returncode != 0
+
+
+def _issue_of_branch(tracker: Tracker, branch: str) -> str | None:
+    from shopfloor.gate import gitio
+
+    owner = gitio.git(repo_of(tracker), "config", "--get", f"branch.{branch}.shopfloor-issue", check=False)
+    return owner.stdout.strip() or None
+
+
+def recover(tracker: Tracker) -> list[int]:
+    """After a crash: an entry left ``testing`` landed (its tested commit is on the target) or is queued again."""
+    repo = repo_of(tracker)
+    recovered = []
+    for entry in entries.listing(tracker.conn, ("testing",)):
+        target_tip = stack.tip(repo, entry.target)
+        if entry.tested and stack.is_ancestor(repo, entry.tested, target_tip):
+            _merged(tracker, entry, entry.tested)
+        else:
+            entries.update(
+                tracker.conn, entry.id, tracker.now(), state="queued", detail="re-queued after an interrupted run"
+            )
+        recovered.append(entry.id)
+    return recovered
+
+
+def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
+    from shopfloor.tracker import writes
+
+    entries.update(tracker.conn, entry.id, tracker.now(), state="merged", merged=sha, detail=None)
+    if entry.issue:
+        with tracker.write() as conn:
+            writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, tracker.now())
+
+
+def _feedback(tracker: Tracker, entry: Entry, text: str) -> None:
+    """The issue goes back to its worker with the reason as a comment."""
+    from shopfloor.tracker import writes
+
+    if entry.issue:
+        with tracker.write() as conn:
+            writes.add_comment(conn, entry.issue, text, tracker.actor, tracker.now())
+
+
+class _Pass:
+    """One attempt at landing ``todo`` on ``target``, stacked on ``onto``."""
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        repo: Path,
+        worktree: Path,
+        target: str,
+        onto: str,
+        report: PassReport,
+        progress: Progress,
+    ) -> None:
+        self.tracker, self.repo, self.worktree, self.target = tracker, repo, worktree, target
+        self.landed_on = [onto]
+        self.report, self.progress = report, progress
+
+    def test(self, part: Sequence[Entry]) -> bool:
+        conn, base = self.tracker.conn, self.landed_on[-1]
+        stack.reset_to(self.worktree, base)
+        tip = base
+        for entry in part:
+            applied = stack.apply(self.worktree, self.target, entry.head)
+            if isinstance(applied, stack.Conflict):
+                if len(part) == 1:  # it does not apply on what landed just before it
+                    _conflict(self.tracker, entry, self.target, base, applied, self.report, self.progress)
+                for other in part:
+                    if entries.get(conn, other.id).state == "testing":
+                        entries.update(conn, other.id, self.tracker.now(), state="queued")
+                return False
+            tip = applied
+            entries.update(conn, entry.id, self.tracker.now(), state="testing", tested=tip)
+        self.progress(f"gating {len(part)} entr{'y' if len(part) == 1 else 'ies'} on {self.target} ({tip[:10]}) ...")
+        issue = part[0].issue if len(part) == 1 else None
+        result = gate_run(self.tracker, GateRequest(rev=tip, base=base, issue=issue))
+        self.report.gate_runs += 1
+        for entry in part:
+            entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"])
+        passed = bool(result["verdict"] == "pass")
+        if not passed and len(part) == 1:
+            _reject(self.tracker, part[0], result, self.report)
+        elif not passed:
+            for entry in part:
+                entries.update(conn, entry.id, self.tracker.now(), state="queued")
+        return passed
+
+    def land(self, part: Sequence[Entry]) -> None:
+        pause = float(os.environ.get(PAUSE_ENV) or 0)
+        if pause:
+            time.sleep(pause)
+        last = entries.get(self.tracker.conn, part[-1].id)
+        assert last.tested is not None
+        stack.move_target(self.repo, self.target, last.tested, self.landed_on[-1])
+        self.landed_on.append(last.tested)
+        for entry in part:
+            fresh = entries.get(self.tracker.conn, entry.id)
+            _merged(self.tracker, fresh, fresh.tested or last.tested)
+            self.report.landed.append(entry.id)
+        self.progress(f"landed {', '.join(str(e.id) for e in part)} on {self.target} at {last.tested[:10]}")
+
+
+def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: None) -> PassReport:
+    """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again."""
+    recover(tracker)
+    queued = entries.listing(tracker.conn, ("queued",))[:batch]
+    report = PassReport([], [], [], 0)
+    if not queued:
+        return report
+    repo = repo_of(tracker)
+    target = queued[0].target
+    ids = {e.id for e in queued if e.target == target}
+    for _attempt in range(5):
+        todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
+        onto = stack.tip(repo, target)
+        worktree = stack.queue_worktree(repo, _root(tracker), onto)
+        todo = _drop_conflicts(tracker, worktree, target, onto, todo, report, progress)
+        if not todo:
+            return report
+        attempt = _Pass(tracker, repo, worktree, target, onto, report, progress)
+        try:
+            land_batch(todo, attempt.test, attempt.land)
+            return report
+        except ConflictError as moved:
+            progress(str(moved))
+            report.retries += 1
+            for entry in todo:
+                if entries.get(tracker.conn, entry.id).state == "testing":
+                    entries.update(tracker.conn, entry.id, tracker.now(), state="queued")
+    return report
+
+
+def _drop_conflicts(
+    tracker: Tracker,
+    worktree: Path,
+    target: str,
+    onto: str,
+    todo: list[Entry],
+    report: PassReport,
+    progress: Progress,
+) -> list[Entry]:
+    """Entries that do not apply on the target on their own are conflicts, sent back to their workers."""
+    keep = []
+    for entry in todo:
+        stack.reset_to(worktree, onto)
+        applied = stack.apply(worktree, target, entry.head)
+        if isinstance(applied, stack.Conflict):
+            _conflict(tracker, entry, target, onto, applied, report, progress)
+        else:
+            keep.append(entry)
+    return keep
+
+
+def _conflict(
+    tracker: Tracker,
+    entry: Entry,
+    target: str,
+    onto: str,
+    found: stack.Conflict,
+    report: PassReport,
+    progress: Progress,
+) -> None:
+    files = ", ".join(found.files)
+    entries.update(tracker.conn, entry.id, tracker.now(), state="conflict", detail=f"conflicts in {files}")
+    _feedback(
+        tracker,
+        entry,
+        f"merge queue: {entry.branch} does not rebase onto {target} ({onto[:10]}): conflicts in "
+        f"{files}. Rebase it, resolve them, and queue it again.",
+    )
+    report.conflicts.append(entry.id)
+    progress(f"entry {entry.id} ({entry.branch}): conflict in {files}")
+
+
+def _reject(tracker: Tracker, entry: Entry, result: dict[str, object], report: PassReport) -> None:
+    verdict = str(result["verdict"])
+    state = "needs-approval" if verdict == "needs-approval" else "failed"
+    failing = [c for c in result["checks"] if c["status"] not in ("pass", "flaky", "skipped")]  # type: ignore[attr-defined]
+    summary = "; ".join(f"{c['name']}: {c['status']}" for c in failing)
+    entries.update(tracker.conn, entry.id, tracker.now(), state=state, detail=f"gate run {result['id']}: {summary}")
+    _feedback(
+        tracker,
+        entry,
+        f"merge queue: the gate says {verdict} for {entry.branch} (run {result['id']}): "
+        f"{summary}. See `shopfloor gate show {result['id']}`.",
+    )
+    report.rejected.append(entry.id)

@@ -1,0 +1,179 @@
+"""The merge queue with real git repositories and branches, and the real gate."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SHOPFLOOR, Runner
+
+GATE = """
+[gate]
+builtins = ["protected-files"]
+
+[[gate.check]]
+name = "no-fixme"
+argv = ["sh", "-c", "! grep -rq FIXME --include=*.txt ."]
+timeout = 60
+"""
+
+
+@pytest.fixture
+def repo(sf: Runner) -> Runner:
+    config = sf.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + GATE)
+    (sf.cwd / "shared.txt").write_text("one\ntwo\nthree\n")
+    sf.git("add", "-A")
+    sf.git("commit", "-qm", "base with a gate")
+    return sf
+
+
+def branch(runner: Runner, name: str, files: dict[str, str], base: str = "main") -> str:
+    runner.git("checkout", "-q", "-b", name, base)
+    for path, text in files.items():
+        (runner.cwd / path).write_text(text)
+    runner.git("add", "-A")
+    runner.git("commit", "-qm", f"work on {name}")
+    runner.git("checkout", "-q", "main")
+    return name
+
+
+def run_queue(runner: Runner, *args: str, env: dict[str, str] | None = None) -> dict:
+    return runner.json("queue", "run", "--once", *args, env=env)
+
+
+def states(runner: Runner) -> dict[str, str]:
+    return {e["branch"]: e["state"] for e in runner.json("queue", "list", "--all")}
+
+
+def test_clean_entries_land_and_close_their_issues(repo: Runner) -> None:
+    sid = repo.json("create", "add a")["id"]
+    branch(repo, f"floor/{sid}", {"a.txt": "a\n"})
+    repo.git("config", f"branch.floor/{sid}.shopfloor-issue", sid)
+    branch(repo, "feature-b", {"b.txt": "b\n"})
+    repo.git("commit", "-q", "--allow-empty", "-m", "main moves on")  # b now needs a rebase
+    assert repo.json("queue", "add", sid)["branch"] == f"floor/{sid}"
+    repo.json("queue", "add", "feature-b")
+    result = run_queue(repo)
+    assert len(result["landed"]) == 2 and result["gate_runs"] == 1
+    assert (repo.cwd / "a.txt").exists() and (repo.cwd / "b.txt").exists()  # main's worktree followed
+    merged = {e["branch"]: e for e in repo.json("queue", "list", "--all")}
+    shown = repo.json("show", sid)
+    assert shown["status"] == "closed" and merged[f"floor/{sid}"]["merged"] in shown["close_reason"]
+    assert repo.git("rev-parse", "main") == merged["feature-b"]["merged"]
+    again = repo("queue", "add", "feature-b", check=False)
+    assert again.returncode == 0  # landed entries do not block queueing the branch again
+
+
+def test_a_conflict_goes_back_to_its_worker_with_the_files(repo: Runner) -> None:
+    sid = repo.json("create", "edit shared")["id"]
+    branch(repo, "first", {"shared.txt": "one\nTWO\nthree\n"})
+    branch(repo, f"floor/{sid}", {"shared.txt": "one\n2\nthree\n"})
+    repo.git("config", f"branch.floor/{sid}.shopfloor-issue", sid)
+    repo.json("queue", "add", "first")
+    repo.json("queue", "add", sid)
+    result = run_queue(repo)
+    assert len(result["landed"]) == 1 and len(result["conflicts"]) == 1
+    assert states(repo)[f"floor/{sid}"] == "conflict"
+    comments = repo.json("show", sid)["comments"]
+    assert any("conflicts in shared.txt" in c["text"] for c in comments)
+    assert repo.json("show", sid)["status"] != "closed"
+
+
+def test_one_failing_branch_in_a_batch_of_eight(repo: Runner) -> None:
+    for n in range(8):
+        text = "FIXME\n" if n == 5 else f"{n}\n"
+        repo.json("queue", "add", branch(repo, f"b{n}", {f"f{n}.txt": text}))
+    result = run_queue(repo, "--batch", "8")
+    assert len(result["landed"]) == 7 and result["gate_runs"] <= 1 + 2 * math.ceil(math.log2(8))
+    assert states(repo)["b5"] == "failed"
+    culprit = next(e for e in repo.json("queue", "list") if e["branch"] == "b5")
+    assert "no-fixme: fail" in culprit["detail"]
+    assert sorted(p.name for p in repo.cwd.glob("f*.txt")) == [f"f{n}.txt" for n in range(8) if n != 5]
+
+
+def test_main_moving_during_a_test_means_testing_again(repo: Runner, tmp_path: Path) -> None:
+    repo.json("queue", "add", branch(repo, "mine", {"mine.txt": "mine\n"}))
+    env = {**repo.env, "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND": "2"}
+    queue = subprocess.Popen(
+        [str(SHOPFLOOR), "queue", "run", "--once", "--json"],
+        cwd=repo.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while states(repo).get("mine") != "testing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the pause between the gate and the ref update
+    (repo.cwd / "theirs.txt").write_text("theirs\n")
+    repo.git("add", "theirs.txt")
+    repo.git("commit", "-qm", "someone else lands first")
+    out, err = queue.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["retries"] >= 1 and result["gate_runs"] >= 2, err
+    merged = next(e for e in repo.json("queue", "list", "--all") if e["branch"] == "mine")["merged"]
+    assert repo.git("rev-parse", "main") == merged
+    assert (repo.cwd / "theirs.txt").exists() and (repo.cwd / "mine.txt").exists()
+    gated = {r["commit"] for r in repo.json("gate", "list")}
+    assert merged in gated  # the exact tree that became main was gated
+
+
+def test_a_queue_killed_between_gate_and_landing_resumes_without_landing_twice(repo: Runner) -> None:
+    repo.json("queue", "add", branch(repo, "once", {"once.txt": "once\n"}))
+    env = {**repo.env, "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND": "30"}
+    queue = subprocess.Popen(
+        [str(SHOPFLOOR), "queue", "run", "--once"],
+        cwd=repo.cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not repo.json("gate", "list") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    queue.send_signal(signal.SIGKILL)
+    queue.wait()
+    assert states(repo)["once"] == "testing"
+    before = repo.git("rev-parse", "main")
+    result = run_queue(repo)
+    assert len(result["landed"]) == 1 and states(repo)["once"] == "merged"
+    assert repo.git("rev-list", "--count", f"{before}..main") == "1"  # landed exactly once
+    assert run_queue(repo)["landed"] == []  # nothing left, nothing lands twice
+
+
+def test_a_flaky_check_does_not_keep_a_branch_out(sf: Runner, tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    flaky = (
+        f"import pathlib, sys; p = pathlib.Path({str(counter)!r}); n = len(p.read_text()) if p.exists() else 0; "
+        "p.write_text('x' * (n + 1)); sys.exit(1 if n == 0 else 0)"
+    )
+    config = sf.cwd / ".shopfloor" / "config.toml"
+    config.write_text(
+        config.read_text() + f'\n[gate]\nbuiltins = []\n[[gate.check]]\nname = "wobbly"\n'
+        f'argv = ["python3", "-c", {json.dumps(flaky)}]\n'
+    )
+    sf.git("add", "-A")
+    sf.git("commit", "-qm", "gate")
+    sf.json("queue", "add", branch(sf, "lucky", {"l.txt": "l\n"}))
+    assert len(run_queue(sf)["landed"]) == 1
+
+
+def test_bad_input_is_one_line_and_changes_nothing(repo: Runner) -> None:
+    missing = repo("queue", "add", "no-such-thing", check=False)
+    assert missing.returncode == 1 and "neither a branch nor an issue" in missing.stderr
+    target = repo("queue", "add", "main", check=False)
+    assert target.returncode == 1 and "is the target itself" in target.stderr
+    repo.json("queue", "add", branch(repo, "dup", {"d.txt": "d\n"}))
+    twice = repo("queue", "add", "dup", check=False)
+    assert twice.returncode == 4 and "already queued" in twice.stderr
+    assert repo("queue", "remove", "99", check=False).returncode == 3
+    assert [e["branch"] for e in repo.json("queue", "list")] == ["dup"]

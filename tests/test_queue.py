@@ -177,3 +177,24 @@ def test_bad_input_is_one_line_and_changes_nothing(repo: Runner) -> None:
     assert twice.returncode == 4 and "already queued" in twice.stderr
     assert repo("queue", "remove", "99", check=False).returncode == 3
     assert [e["branch"] for e in repo.json("queue", "list")] == ["dup"]
+
+
+def test_a_red_target_is_reported_and_not_blamed_on_the_entry(repo: Runner) -> None:
+    (repo.cwd / "broken.txt").write_text("FIXME\n")
+    repo.git("add", "broken.txt")
+    repo.git("commit", "-qm", "main goes red")
+    repo.json("queue", "add", branch(repo, "innocent", {"ok.txt": "ok\n"}))
+    done = repo("queue", "run", "--once")
+    assert "fails the gate by itself" in done.stderr
+    entry = repo.json("queue", "list")[0]
+    assert entry["state"] == "queued" and "not blamed" in entry["detail"]
+
+
+def test_a_low_vibe_entry_waits_for_a_persons_approval(repo: Runner) -> None:
+    sid = repo.json("create", "risky change", "--vibe", "2")["id"]
+    branch(repo, f"floor/{sid}", {"risky.txt": "risky\n"})
+    repo.git("config", f"branch.floor/{sid}.shopfloor-issue", sid)
+    repo.json("queue", "add", sid)
+    assert run_queue(repo)["landed"] == [] and states(repo)[f"floor/{sid}"] == "needs-approval"
+    repo("approve", sid)
+    assert len(run_queue(repo)["landed"]) == 1 and states(repo)[f"floor/{sid}"] == "merged"

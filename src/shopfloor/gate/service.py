@@ -39,6 +39,7 @@ class GateRequest:
     issue: str | None = None
     attempt: str | None = None
     use_cache: bool = True
+    every_check: bool = False  # run checks whatever their paths (gating a target by itself)
 
 
 def _quiet(_: str) -> None:
@@ -54,13 +55,15 @@ def load_config(repo: Path, base_commit: str, base: str) -> GateConfig:
     return parse(text, f"{base}:{gitio.CONFIG_PATH}")
 
 
-def selected(config: GateConfig, files: dict[str, FileDiff], fast_only: bool) -> tuple[list[Check], list[CheckResult]]:
+def selected(
+    config: GateConfig, files: dict[str, FileDiff], fast_only: bool, every: bool = False
+) -> tuple[list[Check], list[CheckResult]]:
     """The configured checks to run, and the ones skipped (by the vibe plan or their paths)."""
     run, skipped = [], []
     for check in config.checks:
         if fast_only and not check.fast:
             skipped.append(CheckResult(check.name, "skipped", excerpt="not in the fast subset (vibe 4-5)"))
-        elif check.paths and not any(matches(path, check.paths) for path in files):
+        elif check.paths and not every and not any(matches(path, check.paths) for path in files):
             skipped.append(CheckResult(check.name, "skipped", excerpt="no changed file matches its paths"))
         else:
             run.append(check)
@@ -125,7 +128,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     _, fork_tree = gitio.resolve(repo, fork, "merge base")
     name_status, patch, truncated = gitio.diff(repo, fork, commit)
     files = combine_diff(name_status, patch)
-    to_run, skipped = selected(config, files, plan.fast_only)
+    to_run, skipped = selected(config, files, plan.fast_only, request.every_check)
     cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
     fresh_names = [c.name for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
@@ -158,6 +161,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         tracker.now(),
     )
     verdict = combine([r.status for r in everything], plan.approval and not approved)
+    if verdict == "needs-approval" and approved:
+        verdict = "pass"  # a person has approved what needed approval
     report = {
         "verdict": verdict,
         "rev": request.rev,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
@@ -27,6 +28,14 @@ from shopfloor.tracker.service import Tracker
 
 PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
 Progress = Callable[[str], None]
+
+
+def _failures(report: dict[str, Any]) -> set[str]:
+    return {str(c["signature"]) for c in report["checks"] if c["status"] in ("fail", "error", "timeout")}
+
+
+class RedTarget(ShopfloorError):
+    """The target fails the gate by itself: nothing can land until it is fixed."""
 
 
 @dataclass
@@ -159,12 +168,31 @@ class _Pass:
         for entry in part:
             entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"])
         passed = bool(result["verdict"] == "pass")
+        if not passed and len(part) == 1 and self._failing_on_target(base, result):
+            self.report.red_target = True
+            entries.update(
+                conn,
+                part[0].id,
+                self.tracker.now(),
+                state="queued",
+                detail=f"not blamed: {self.target} itself fails the same checks",
+            )
+            raise RedTarget(f"{self.target} ({base[:10]}) fails the gate by itself: fix it first")
         if not passed and len(part) == 1:
             _reject(self.tracker, part[0], result, self.report)
         elif not passed:
             for entry in part:
                 entries.update(conn, entry.id, self.tracker.now(), state="queued")
         return passed
+
+    def _failing_on_target(self, base: str, result: dict[str, Any]) -> bool:
+        """Whether every failure of the entry is already a failure of the target alone."""
+        failing = _failures(result)
+        if not failing:
+            return False
+        alone = gate_run(self.tracker, GateRequest(rev=base, base=base, every_check=True))
+        self.report.gate_runs += 0 if alone["cached"] else 1
+        return failing <= _failures(alone)
 
     def land(self, part: Sequence[Entry]) -> None:
         pause = float(os.environ.get(PAUSE_ENV) or 0)
@@ -181,9 +209,35 @@ class _Pass:
         self.progress(f"landed {', '.join(str(e.id) for e in part)} on {self.target} at {last.tested[:10]}")
 
 
+def _approvals(tracker: Tracker, progress: Progress) -> None:
+    """Hold entries whose issue needs a person's approval (vibe 1-2) until it has one; queue
+    held entries again once approved."""
+    from shopfloor.gate.service import APPROVED_LABEL
+    from shopfloor.gate.trust import trusted_facts
+    from shopfloor.gate.verdict import APPROVAL_VIBE
+
+    for entry in entries.listing(tracker.conn, ("queued", "needs-approval")):
+        if not entry.issue:
+            continue
+        vibe, labels = trusted_facts(tracker.conn, entry.issue)
+        approved = APPROVED_LABEL in labels
+        if entry.state == "queued" and vibe <= APPROVAL_VIBE and not approved:
+            entries.update(
+                tracker.conn,
+                entry.id,
+                tracker.now(),
+                state="needs-approval",
+                detail=f"vibe {vibe}: waits for `shopfloor approve {entry.issue}`",
+            )
+            progress(f"entry {entry.id} ({entry.branch}) waits for approval")
+        elif entry.state == "needs-approval" and approved:
+            entries.update(tracker.conn, entry.id, tracker.now(), state="queued", detail="approved")
+
+
 def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: None) -> PassReport:
     """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again."""
     recover(tracker)
+    _approvals(tracker, progress)
     queued = entries.listing(tracker.conn, ("queued",))[:batch]
     report = PassReport([], [], [], 0)
     if not queued:
@@ -201,6 +255,10 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: No
         attempt = _Pass(tracker, repo, worktree, target, onto, report, progress)
         try:
             land_batch(todo, attempt.test, attempt.land)
+            _publish(tracker, target, attempt.landed_on[-1], attempt.landed_on[0])
+            return report
+        except RedTarget as red:
+            progress(str(red))
             return report
         except ConflictError as moved:
             progress(str(moved))
@@ -209,6 +267,12 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: No
                 if entries.get(tracker.conn, entry.id).state == "testing":
                     entries.update(tracker.conn, entry.id, tracker.now(), state="queued")
     return report
+
+
+def _publish(tracker: Tracker, target: str, new: str, old: str) -> None:
+    """The seam for publishing a landing: pushing the target to a remote, or opening a pull
+    request instead of landing locally. Neither is built yet; landing is local only."""
+    return None
 
 
 def _drop_conflicts(

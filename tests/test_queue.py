@@ -169,7 +169,7 @@ def test_a_flaky_check_does_not_keep_a_branch_out(sf: Runner, tmp_path: Path) ->
 
 def test_bad_input_is_one_line_and_changes_nothing(repo: Runner) -> None:
     missing = repo("queue", "add", "no-such-thing", check=False)
-    assert missing.returncode == 1 and "neither a branch nor an issue" in missing.stderr
+    assert missing.returncode == 3 and "neither a branch nor an issue" in missing.stderr
     target = repo("queue", "add", "main", check=False)
     assert target.returncode == 1 and "is the target itself" in target.stderr
     repo.json("queue", "add", branch(repo, "dup", {"d.txt": "d\n"}))
@@ -198,3 +198,75 @@ def test_a_low_vibe_entry_waits_for_a_persons_approval(repo: Runner) -> None:
     assert run_queue(repo)["landed"] == [] and states(repo)[f"floor/{sid}"] == "needs-approval"
     repo("approve", sid)
     assert len(run_queue(repo)["landed"]) == 1 and states(repo)[f"floor/{sid}"] == "merged"
+
+
+def test_two_queue_runs_at_once_never_share_a_pass(repo: Runner) -> None:
+    repo.json("queue", "add", branch(repo, "slowpoke", {"s.txt": "s\n"}))
+    env = {**repo.env, "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND": "3"}
+    first = subprocess.Popen(
+        [str(SHOPFLOOR), "queue", "run", "--once"],
+        cwd=repo.cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while states(repo).get("slowpoke") != "testing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = repo("queue", "run", "--once", check=False)
+    assert second.returncode == 4 and "pass is in progress" in second.stderr
+    assert first.wait(timeout=60) == 0 and states(repo)["slowpoke"] == "merged"
+
+
+def test_a_branch_with_a_merge_commit_that_needs_a_rebase_is_refused_not_flattened(repo: Runner) -> None:
+    branch(repo, "side", {"side.txt": "side\n"})
+    repo.git("checkout", "-q", "-b", "feat", "main")
+    (repo.cwd / "feat.txt").write_text("feat\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "feat")
+    repo.git("merge", "-q", "--no-edit", "side")
+    repo.git("checkout", "-q", "main")
+    repo.git("commit", "-q", "--allow-empty", "-m", "main moves on")
+    repo.json("queue", "add", "feat")
+    result = run_queue(repo)
+    assert result["conflicts"] and states(repo)["feat"] == "conflict"
+    assert "merge commit" in repo.json("queue", "list")[0]["detail"]
+
+
+def test_a_branch_that_moved_after_it_was_queued_lands_its_tip(repo: Runner) -> None:
+    repo.json("queue", "add", branch(repo, "grows", {"a.txt": "a\n"}))
+    repo.git("checkout", "-q", "grows")
+    (repo.cwd / "fix.txt").write_text("fix\n")
+    repo.git("add", "fix.txt")
+    repo.git("commit", "-qm", "fix after review")
+    repo.git("checkout", "-q", "main")
+    assert len(run_queue(repo)["landed"]) == 1
+    assert (repo.cwd / "a.txt").exists() and (repo.cwd / "fix.txt").exists()
+
+
+def test_local_changes_in_the_way_keep_entries_queued(repo: Runner) -> None:
+    repo.json("queue", "add", branch(repo, "blocked", {"b.txt": "from the branch\n"}))
+    (repo.cwd / "b.txt").write_text("an untracked local file in the way\n")
+    done = repo("queue", "run", "--once")
+    assert "cannot fast-forward main" in done.stderr
+    entry = repo.json("queue", "list")[0]
+    assert entry["state"] == "queued" and "local changes" in entry["detail"]
+    assert (repo.cwd / "b.txt").read_text() == "an untracked local file in the way\n"  # untouched
+
+
+def test_until_empty_stops_when_a_red_target_blocks_everything(repo: Runner) -> None:
+    (repo.cwd / "broken.txt").write_text("FIXME\n")
+    repo.git("add", "broken.txt")
+    repo.git("commit", "-qm", "main goes red")
+    repo.json("queue", "add", branch(repo, "waiting", {"w.txt": "w\n"}))
+    done = subprocess.run(
+        [str(SHOPFLOOR), "queue", "run", "--until-empty", "--json"],
+        cwd=repo.cwd,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    result = json.loads(done.stdout)
+    assert done.returncode == 0 and result["landed"] == []
+    assert result["gate_runs"] == 2  # one pass (the entry, then main by itself), no spinning

@@ -44,12 +44,15 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
 
 def cmd_queue_remove(args: argparse.Namespace) -> int:
     from shopfloor.queue import entries
+    from shopfloor.queue.service import QueueLock, queue_root
 
     tracker = open_tracker(args)
-    entry = entries.get(tracker.conn, args.entry)
-    if entry.state == "testing":
-        raise ConflictError(f"entry {entry.id} is being tested: wait for the queue pass to finish")
-    entries.delete(tracker.conn, entry.id)
+    entries.get(tracker.conn, args.entry)  # not found: exit 3 before waiting for anything
+    with QueueLock(queue_root(tracker), wait_s=120):  # never while a pass is stacking or landing it
+        entry = entries.get(tracker.conn, args.entry)
+        if entry.state == "testing":
+            raise ConflictError(f"entry {entry.id} is being tested: wait for the queue pass to finish")
+        entries.delete(tracker.conn, entry.id)
     if args.json:
         print_json({"id": entry.id, "removed": True})
     else:
@@ -79,9 +82,9 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
         gate_runs += report.gate_runs
         retries += report.retries
         waiting = entries.listing(tracker.conn, ("queued",))
-        if args.once or (not waiting and args.until_empty):
-            break
-        if not waiting:
+        if args.once or (args.until_empty and (not waiting or not report.progressed)):
+            break  # --until-empty also stops when a pass could not move anything (a red target)
+        if not waiting or not report.progressed:
             time.sleep(args.poll)
     if args.json:
         print_json(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.queue import entries, stack
@@ -34,6 +34,64 @@ def _failures(report: dict[str, Any]) -> set[str]:
     return {str(c["signature"]) for c in report["checks"] if c["status"] in ("fail", "error", "timeout")}
 
 
+class StuckTarget(ShopfloorError):
+    """The target cannot be moved (its checkout has local changes in the way)."""
+
+
+class QueueLock:
+    """An exclusive lock on the queue: one pass at a time (released when the process dies)."""
+
+    def __init__(self, root: Path, wait_s: float = 0.0) -> None:
+        self.path = root / ".queue.lock"
+        self.wait_s = wait_s
+        self.handle: Any = None
+
+    def __enter__(self) -> QueueLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.path.open("a+")
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.handle.close()
+                    raise ConflictError("another `shopfloor queue run` pass is in progress: wait for it") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _refresh_heads(tracker: Tracker, repo: Path, queued: list[Entry], progress: Progress) -> None:
+    """A branch that moved since it was queued lands its current tip (recorded), never an old one
+    that would leave the new commits out while closing the issue."""
+    for entry in queued:
+        try:
+            now_tip = stack.tip(repo, entry.branch)
+        except ShopfloorError:
+            entries.update(
+                tracker.conn,
+                entry.id,
+                tracker.now(),
+                state="failed",
+                detail=f"the branch {entry.branch} no longer exists",
+            )
+            continue
+        if now_tip != entry.head:
+            entries.update(
+                tracker.conn,
+                entry.id,
+                tracker.now(),
+                head=now_tip,
+                detail=f"{entry.branch} moved since it was queued: landing its tip {now_tip[:10]}",
+            )
+            progress(f"entry {entry.id}: {entry.branch} moved since it was queued; landing its tip")
+
+
 class RedTarget(ShopfloorError):
     """The target fails the gate by itself: nothing can land until it is fixed."""
 
@@ -46,6 +104,15 @@ class PassReport:
     gate_runs: int
     red_target: bool = False
     retries: int = 0
+    stuck: str | None = None
+
+    @property
+    def progressed(self) -> bool:
+        return bool(self.landed or self.rejected or self.conflicts)
+
+
+def queue_root(tracker: Tracker) -> Path:
+    return _root(tracker)
 
 
 def _root(tracker: Tracker) -> Path:
@@ -66,10 +133,12 @@ def add(tracker: Tracker, what: str) -> Entry:
         try:
             issue = tracker.resolve(what)
         except ShopfloorError:
-            raise ShopfloorError(
+            raise NotFoundError(
                 f"{what!r} is neither a branch nor an issue: give a branch name or an issue id"
             ) from None
         branch = branch_for(issue)
+        if gitio_branch_missing(repo, branch):
+            raise NotFoundError(f"issue {issue} has no worker branch {branch}: start a worker on it first")
     else:
         issue = _issue_of_branch(tracker, branch)
     head = stack.tip(repo, branch)
@@ -112,12 +181,17 @@ def recover(tracker: Tracker) -> list[int]:
 
 
 def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
+    """The entry is merged and its issue closed with the sha, in one transaction."""
     from shopfloor.tracker import writes
 
-    entries.update(tracker.conn, entry.id, tracker.now(), state="merged", merged=sha, detail=None)
-    if entry.issue:
-        with tracker.write() as conn:
-            writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, tracker.now())
+    now = tracker.now()
+    with tracker.write() as conn:
+        conn.execute(
+            "UPDATE queue_entries SET state = 'merged', merged = ?, detail = NULL, updated_at = ? WHERE id = ?",
+            (sha, now, entry.id),
+        )
+        if entry.issue:
+            writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, now)
 
 
 def _feedback(tracker: Tracker, entry: Entry, text: str) -> None:
@@ -235,7 +309,15 @@ def _approvals(tracker: Tracker, progress: Progress) -> None:
 
 
 def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: None) -> PassReport:
-    """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again."""
+    """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again.
+
+    One pass at a time per repository (a lock file beside the queue's worktree): two passes
+    would stack in the same worktree and re-queue each other's entries."""
+    with QueueLock(_root(tracker)):
+        return _run_once(tracker, batch, progress)
+
+
+def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
     recover(tracker)
     _approvals(tracker, progress)
     queued = entries.listing(tracker.conn, ("queued",))[:batch]
@@ -245,6 +327,7 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: No
     repo = repo_of(tracker)
     target = queued[0].target
     ids = {e.id for e in queued if e.target == target}
+    _refresh_heads(tracker, repo, [e for e in queued if e.id in ids], progress)
     for _attempt in range(5):
         todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
         onto = stack.tip(repo, target)
@@ -259,6 +342,13 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: No
             return report
         except RedTarget as red:
             progress(str(red))
+            return report
+        except StuckTarget as stuck:
+            progress(str(stuck))
+            report.stuck = str(stuck)
+            for entry in todo:
+                if entries.get(tracker.conn, entry.id).state == "testing":
+                    entries.update(tracker.conn, entry.id, tracker.now(), state="queued", detail=str(stuck))
             return report
         except ConflictError as moved:
             progress(str(moved))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.errors import ConflictError
 from shopfloor.gate import gitio
 
 IDENTITY = ("-c", "user.name=shopfloor queue", "-c", "user.email=queue@shopfloor.invalid")
@@ -44,7 +44,10 @@ def apply(worktree: Path, target: str, head: str) -> str | Conflict:
     if gitio.git(worktree, "merge-base", "--is-ancestor", tip, head, check=False).returncode == 0:
         gitio.git(worktree, "-c", "core.hooksPath=/dev/null", "checkout", "--quiet", "--detach", head)
         return head  # already on top of the stack: its own commits land as they are
-    commits = gitio.git(worktree, "rev-list", "--reverse", "--no-merges", head, "--not", target, tip).stdout.split()
+    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", target, tip).stdout.split()
+    if merges:  # replaying only the non-merge commits would drop what the merges hold
+        return Conflict((f"merge commit {merges[0][:10]} (rebase the branch onto {target} without merges)",))
+    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", target, tip).stdout.split()
     for commit in commits:
         done = gitio.git(
             worktree, *IDENTITY, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit, check=False
@@ -79,9 +82,12 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
         raise ConflictError(f"{target} moved while the queue was testing: testing again")
     done = gitio.git(checked_out, "-c", "core.hooksPath=/dev/null", "merge", "--quiet", "--ff-only", new, check=False)
     if done.returncode != 0:
-        raise ShopfloorError(
-            f"cannot fast-forward {target} in {checked_out} ({done.stderr.strip().splitlines()[-1:]}): "
-            "commit or stash its local changes"
+        from shopfloor.queue.service import StuckTarget
+
+        why = (done.stderr.strip().splitlines() or ["merge --ff-only refused"])[0]
+        raise StuckTarget(
+            f"cannot fast-forward {target} in {checked_out} ({why}): commit, stash or remove its local changes; "
+            "the entries stay queued"
         )
 
 

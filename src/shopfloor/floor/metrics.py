@@ -1,0 +1,83 @@
+"""The floor's yield, like a factory's (pure): computed from attempt and landing rows.
+
+- first-pass yield: merged issues whose first attempt passed the gate, over merged issues;
+- second-pass rate: merged issues that needed exactly two attempts, over merged issues;
+- gate failures by check: how often each check failed an attempt;
+- spirals and handoffs; cycle time (claim to merged, median); tokens and cost per merged issue.
+Each figure is also broken down by agent and by vibe level.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    issue: str
+    agent: str
+    vibe: int
+    verdict: str | None
+    failed_checks: tuple[str, ...] = ()
+    tokens: int = 0
+    cost_usd: float = 0.0
+    handoff: bool = False
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    issue: str
+    agent: str
+    vibe: int
+    merged: bool
+    spiral: bool = False
+    cycle_time_s: float | None = None  # claim to merged
+
+
+@dataclass
+class _Totals:
+    issues: list[IssueRow] = field(default_factory=list)
+    attempts: list[AttemptRow] = field(default_factory=list)
+
+
+def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, Any]:
+    merged = [i for i in issues if i.merged]
+    by_issue: dict[str, list[AttemptRow]] = defaultdict(list)
+    for attempt in attempts:
+        by_issue[attempt.issue].append(attempt)
+    first = sum(1 for i in merged if by_issue[i.issue] and by_issue[i.issue][0].verdict == "pass")
+    second = sum(1 for i in merged if len(by_issue[i.issue]) == 2)
+    failures = Counter(check for a in attempts for check in a.failed_checks)
+    cycle = [i.cycle_time_s for i in merged if i.cycle_time_s is not None]
+    tokens = sum(a.tokens for a in attempts)
+    cost = sum(a.cost_usd for a in attempts)
+    return {
+        "merged": len(merged),
+        "attempts": len(attempts),
+        "first_pass_yield": first / len(merged) if merged else None,
+        "second_pass_rate": second / len(merged) if merged else None,
+        "spirals": sum(1 for i in issues if i.spiral),
+        "handoffs": sum(1 for a in attempts if a.handoff),
+        "gate_failures_by_check": dict(sorted(failures.items())),
+        "cycle_time_s": statistics.median(cycle) if cycle else None,
+        "tokens": tokens,
+        "cost_usd": round(cost, 6),
+        "tokens_per_merged": tokens / len(merged) if merged else None,
+        "cost_per_merged_usd": round(cost / len(merged), 6) if merged else None,
+    }
+
+
+def compute(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, Any]:
+    """The figures overall, and by agent and by vibe level."""
+    out = _figures(issues, attempts)
+    for key, name in ((lambda r: r.agent, "by_agent"), (lambda r: str(r.vibe), "by_vibe")):
+        groups: dict[str, _Totals] = defaultdict(_Totals)
+        for issue in issues:
+            groups[key(issue)].issues.append(issue)
+        for attempt in attempts:
+            groups[key(attempt)].attempts.append(attempt)
+        out[name] = {group: _figures(t.issues, t.attempts) for group, t in sorted(groups.items())}
+    return out

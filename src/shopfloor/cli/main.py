@@ -46,6 +46,9 @@ COMMANDS = [
     "gate",
     "approve",
     "queue",
+    "run",
+    "status",
+    "metrics",
 ]
 
 
@@ -272,7 +275,23 @@ def build_parser(only: str | None = None) -> _Parser:
     _worker_parsers(sub, only)
     _gate_parsers(sub, only)
     _queue_parsers(sub, only)
+    _floor_parsers(sub, only)
     return parser
+
+
+def _floor_parsers(sub: Any, only: str | None) -> None:
+    p = _add(sub, "run", "floor_cmds:cmd_run", "run the floor: workers on ready issues, gate, refine, land", only)
+    p.add_argument("--workers", type=_limit, default=3, help="parallel workers (default 3)")
+    p.add_argument("--agent", default="claude", help="agent CLI for the workers (default claude)")
+    p.add_argument("--until-idle", action="store_true", help="stop when nothing is ready, running or queued")
+    p.add_argument(
+        "--max-attempts", type=_limit, default=4, help="attempts without progress before a spiral (default 4)"
+    )
+    p.add_argument("--context-limit", type=float, default=0.40, help="hand off at this context use (default 0.40)")
+    p.add_argument("--batch", type=_limit, default=4, help="merge-queue batch size (default 4)")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
+    _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
+    _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
 
 
 def _queue_parsers(sub: Any, only: str | None) -> None:

@@ -261,6 +261,39 @@ def _migration_6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """Attempts: one pass of an agent at an issue, ending in a gate verdict."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE attempts (
+          id INTEGER PRIMARY KEY,
+          issue TEXT NOT NULL,
+          worker TEXT NOT NULL,
+          generation INTEGER NOT NULL,
+          agent TEXT NOT NULL,
+          vibe INTEGER NOT NULL,
+          session_id TEXT,
+          started_at TEXT NOT NULL,
+          ended_at TEXT,
+          tokens INTEGER NOT NULL DEFAULT 0,
+          cost_usd REAL NOT NULL DEFAULT 0,
+          diff_stat TEXT,
+          diff_fingerprint TEXT,
+          gate_run INTEGER,
+          verdict TEXT,
+          signatures TEXT,
+          passing TEXT,
+          failed_checks TEXT,
+          handoff INTEGER NOT NULL DEFAULT 0,
+          outcome TEXT
+        );
+        CREATE INDEX attempts_issue ON attempts(issue, id);
+        CREATE UNIQUE INDEX attempts_worker ON attempts(worker, generation);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -268,6 +301,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 )
 LATEST = len(MIGRATIONS)
 

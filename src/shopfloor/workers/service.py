@@ -256,8 +256,17 @@ def find(tracker: Tracker, name: str) -> Worker:
     return reconcile(tracker, found)
 
 
-def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) -> Worker:
-    """Stop it if it runs, then run the agent again in the same worktree: the same session if it can."""
+def restart(
+    tracker: Tracker,
+    worker: Worker,
+    terminal_kind: str | None = None,
+    *,
+    prompt: str | None = None,
+    fresh: bool = False,
+) -> Worker:
+    """Stop it if it runs, then run the agent again in the same worktree: the same session if it
+    can, with ``prompt`` as the follow-up (the floor sends a gate report). With ``fresh``, a new
+    session starts from the issue's prompt plus ``prompt`` (a handoff note)."""
     spec_path = Path(worker.log_dir) / "spec.json"
     if not spec_path.exists():
         raise ShopfloorError(
@@ -298,17 +307,17 @@ def restart(tracker: Tracker, worker: Worker, terminal_kind: str | None = None) 
         spec,
         generation=generation,
         argv=argv,
-        session_id=worker.session_id,
+        session_id=None if fresh else worker.session_id,
         base_tokens=worker.tokens,
         base_cost_usd=worker.cost_usd,
         context_window=opts.context_window,
     )
-    fresh = records.get(tracker.conn, worker.name)
+    row = records.get(tracker.conn, worker.name)
     try:
-        return _launch(tracker, fresh, spec, kind)
+        return _launch(tracker, row, spec, kind)
     except BaseException as exc:
         records.update(
-            tracker.conn, fresh.name, generation, state="failed", error=f"restart failed: {exc}", ended_at=tracker.now()
+            tracker.conn, row.name, generation, state="failed", error=f"restart failed: {exc}", ended_at=tracker.now()
         )
         raise
 

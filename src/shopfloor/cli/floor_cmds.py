@@ -1,0 +1,147 @@
+"""``shopfloor run``, ``status`` and ``metrics``: the floor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from shopfloor.cli.common import open_tracker, print_json
+
+FLOOR_ACTOR = "floor"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from shopfloor.floor.coordinator import FloorConfig, run
+
+    if args.actor is None:
+        args.actor = FLOOR_ACTOR
+    tracker = open_tracker(args)
+    cfg = FloorConfig(
+        workers=args.workers,
+        agent=args.agent,
+        max_attempts=args.max_attempts,
+        context_limit=args.context_limit,
+        until_idle=args.until_idle,
+        batch=args.batch,
+        terminal=args.terminal,
+    )
+
+    def progress(line: str) -> None:
+        print(f"{tracker.now()[11:19]} {line}", file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    run(tracker, cfg, progress)
+    figures = metrics_of(tracker)
+    if args.json:
+        print_json(figures)
+    else:
+        _print_metrics(figures)
+    return 0
+
+
+def metrics_of(tracker: Any) -> dict[str, Any]:
+    from datetime import datetime
+
+    from shopfloor.floor import attempts
+    from shopfloor.floor.metrics import AttemptRow, IssueRow, compute
+
+    rows = attempts.all_attempts(tracker.conn)
+
+    def stamp(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    merged_at = {
+        issue: stamp(at)
+        for issue, at in tracker.conn.execute(
+            "SELECT issue, updated_at FROM queue_entries WHERE state = 'merged' AND issue IS NOT NULL"
+        )
+    }
+    first: dict[str, Any] = {}
+    for a in rows:
+        first.setdefault(a.issue, a)
+    spirals = {a.issue for a in rows if a.outcome == "spiral"}
+    issues = [
+        IssueRow(
+            issue,
+            a.agent,
+            a.vibe,
+            issue in merged_at,
+            issue in spirals,
+            merged_at[issue] - stamp(a.started_at) if issue in merged_at else None,
+        )
+        for issue, a in first.items()
+    ]
+    attempt_rows = [
+        AttemptRow(
+            a.issue,
+            a.agent,
+            a.vibe,
+            a.verdict,
+            tuple(a.as_json()["failed_checks"]),
+            a.tokens,
+            a.cost_usd,
+            bool(a.handoff),
+        )
+        for a in rows
+    ]
+    return compute(issues, attempt_rows)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _print_metrics(m: dict[str, Any]) -> None:
+    print(
+        f"merged {m['merged']}, attempts {m['attempts']}, first-pass yield {_pct(m['first_pass_yield'])}, "
+        f"second-pass rate {_pct(m['second_pass_rate'])}, spirals {m['spirals']}, handoffs {m['handoffs']}"
+    )
+    cycle = "-" if m["cycle_time_s"] is None else f"{m['cycle_time_s']:.1f} s"
+    print(f"cycle time (median) {cycle}, tokens {m['tokens']:,}, cost ${m['cost_usd']:.4f}")
+    if m["gate_failures_by_check"]:
+        print("gate failures by check: " + ", ".join(f"{k} {v}" for k, v in m["gate_failures_by_check"].items()))
+    for name in ("by_agent", "by_vibe"):
+        for group, f in m[name].items():
+            print(
+                f"  {name[3:]} {group}: merged {f['merged']}, attempts {f['attempts']}, "
+                f"first-pass yield {_pct(f['first_pass_yield'])}"
+            )
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    tracker = open_tracker(args)
+    figures = metrics_of(tracker)
+    if args.json:
+        print_json(figures)
+    else:
+        _print_metrics(figures)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from shopfloor.cli.worker_cmds import _bar
+    from shopfloor.queue import entries
+    from shopfloor.workers import service
+
+    tracker = open_tracker(args)
+    listed = service.list_workers(tracker)
+    queue = entries.listing(tracker.conn, None)
+    counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
+    if args.json:
+        print_json(
+            {
+                "workers": [w.as_json() for w in listed],
+                "queue": [e.as_json() for e in queue if e.state not in ("merged",)],
+                "issues": counts,
+            }
+        )
+        return 0
+    print("workers:" if listed else "workers: none")
+    for w in listed:
+        print(f"  {w.name:<14} {w.issue:<12} {w.state:<9} {_bar(w.context_used):<17} {w.last_event or '-'}")
+    waiting = [e for e in queue if e.state != "merged"]
+    print(f"queue: {len(waiting)} waiting, {sum(1 for e in queue if e.state == 'merged')} merged")
+    for e in waiting:
+        print(f"  {e.id:>4} {e.state:<14} {e.branch}")
+    print("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return 0

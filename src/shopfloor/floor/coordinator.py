@@ -1,0 +1,302 @@
+"""The coordinator (``shopfloor run``): plain code, not an agent following prose.
+
+Each turn it reads the tracker and acts:
+1. returns expired leases to ready;
+2. for each worker whose agent finished, gates its branch (recording the attempt): a pass is
+   queued; a failure resumes the *same* session with the gate report, unless the issue's
+   attempts spiral, which blocks the issue with a summary;
+3. hands a session off when its context use reaches the limit (a fresh session on the same
+   worktree, with a note built from the attempt history);
+4. restarts a crashed agent, and blocks the issue after three crashes;
+5. runs a queue pass, and cleans up the workers of merged issues;
+6. fills free slots by claiming ready issues.
+It keeps no state of its own: killed and started again, it carries on from the rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.floor import attempts
+from shopfloor.floor.spiral import spiral
+from shopfloor.tracker.service import Tracker
+from shopfloor.workers import service as workers
+from shopfloor.workers.records import FINAL_STATES, Worker
+
+Progress = Callable[[str], None]
+MAX_CRASHES = 3
+EXCERPT_LINES = 20
+
+
+@dataclass(frozen=True)
+class FloorConfig:
+    workers: int = 3
+    agent: str = "claude"
+    max_attempts: int = 4
+    context_limit: float = 0.40
+    until_idle: bool = False
+    lease_s: float = 30 * 60.0
+    batch: int = 4
+    terminal: str | None = None
+    poll_s: float = 0.5
+
+
+def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
+    from shopfloor.tracker import store
+
+    return store.get(tracker.conn, issue_id)
+
+
+def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
+    from shopfloor.tracker import writes
+
+    with tracker.write() as conn:
+        writes.add_comment(conn, issue_id, text, tracker.actor, tracker.now())
+
+
+def history(tracker: Tracker, issue_id: str) -> str:
+    """What earlier attempts did and why they failed: so an agent does not repeat a dead end."""
+    rows = [a for a in attempts.of_issue(tracker.conn, issue_id) if a.ended_at]
+    if not rows:
+        return ""
+    lines = ["Earlier attempts at this issue (do not repeat what already failed):"]
+    for n, a in enumerate(rows, start=1):
+        failed = ", ".join(a.as_json()["failed_checks"]) or "-"
+        lines.append(f"- attempt {n}: gate {a.verdict or '?'} (failed: {failed}), outcome {a.outcome or '?'}")
+    return "\n".join(lines)
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """The gate's findings as a follow-up prompt for the agent."""
+    lines = [
+        f"The independent gate re-checked your commit and says {report['verdict'].upper()}. Fix what it found, "
+        "commit on your branch, and end your turn:"
+    ]
+    for check in report["checks"]:
+        if check["status"] in ("fail", "error", "timeout", "needs-approval"):
+            excerpt = "\n".join(check["excerpt"].splitlines()[:EXCERPT_LINES])
+            lines.append(f"\n## {check['name']}: {check['status']}\n{excerpt}")
+    return "\n".join(lines)
+
+
+def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg: FloorConfig) -> None:
+    from shopfloor.gate.service import GateRequest
+    from shopfloor.gate.service import run as gate_run
+
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if attempt is None or attempt.ended_at:
+        return
+    progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
+    report = gate_run(tracker, GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id)))
+    failing = [c for c in report["checks"] if c["status"] in ("fail", "error", "timeout")]
+    attempts.finish(
+        tracker.conn,
+        attempt.id,
+        ended_at=tracker.now(),
+        verdict=report["verdict"],
+        gate_run=report["id"],
+        session_id=worker.session_id,
+        tokens=worker.tokens,
+        cost_usd=worker.cost_usd,
+        diff_fingerprint=report["tree"],
+        signatures={c["signature"] for c in failing if c["signature"]},
+        passing={c["name"] for c in report["checks"] if c["status"] in ("pass", "flaky")},
+        failed_checks={c["name"] for c in failing},
+        outcome="queued" if report["verdict"] == "pass" else "failed",
+    )
+    if report["verdict"] == "pass":
+        from shopfloor.queue.service import add
+
+        with contextlib.suppress(ConflictError):  # already queued
+            add(tracker, worker.branch)
+        progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
+        return
+    facts = [a.facts() for a in attempts.of_issue(tracker.conn, worker.issue) if a.ended_at]
+    why = spiral(facts, cfg.max_attempts)
+    if why:
+        _block(tracker, worker, f"spiral: {why}", progress)
+        attempts.finish(tracker.conn, attempt.id, outcome="spiral")
+        return
+    over = worker.context_used is not None and worker.context_used >= cfg.context_limit
+    progress(
+        f"{worker.issue}: gate {report['verdict']} (run {report['id']}); "
+        + ("handing off to a fresh session" if over else "resuming the same session with the report")
+    )
+    follow = report_text(report)
+    if over:
+        follow = handoff_note(tracker, worker) + "\n\n" + follow
+    _restart(tracker, worker, follow, cfg, fresh=over)
+
+
+def handoff_note(tracker: Tracker, worker: Worker) -> str:
+    note = (
+        f"Handoff: the previous session on this issue reached {worker.context_used:.0%} of its context window "
+        f"and ended. Its work is committed on {worker.branch} in this worktree; check `git log` and `git status`.\n"
+        + history(tracker, worker.issue)
+    )
+    _comment(tracker, worker.issue, note)
+    return note
+
+
+def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> None:
+    issue = _issue(tracker, worker.issue)
+    fresh_row = workers.restart(tracker, worker, cfg.terminal, prompt=prompt, fresh=fresh)
+    attempts.begin(
+        tracker.conn,
+        worker.issue,
+        fresh_row.name,
+        fresh_row.generation,
+        fresh_row.agent,
+        int(issue.get("vibe") or 3),
+        tracker.now(),
+        handoff=fresh,
+    )
+
+
+def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress) -> None:
+    from shopfloor.tracker import writes
+
+    tried = history(tracker, worker.issue)
+    with tracker.write() as conn:
+        writes.add_comment(
+            conn, worker.issue, f"The floor stopped this issue: {why}.\n{tried}", tracker.actor, tracker.now()
+        )
+        writes.update(conn, worker.issue, {"status": "blocked"}, tracker.actor, tracker.now())
+    try:
+        workers.remove(tracker, workers.find(tracker, worker.name), force=True)
+    except ShopfloorError as exc:
+        progress(f"{worker.issue}: could not remove its worker ({exc})")
+    progress(f"{worker.issue}: blocked ({why})")
+
+
+def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    if worker.context_used is not None and worker.context_used >= cfg.context_limit:
+        progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {cfg.context_limit:.0%}): handoff")
+        attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+        if attempt is not None and not attempt.ended_at:
+            attempts.finish(
+                tracker.conn,
+                attempt.id,
+                ended_at=tracker.now(),
+                outcome="handoff",
+                tokens=worker.tokens,
+                cost_usd=worker.cost_usd,
+                session_id=worker.session_id,
+            )
+        _restart(tracker, worker, handoff_note(tracker, worker), cfg, fresh=True)
+
+
+def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if attempt is not None and not attempt.ended_at:
+        attempts.finish(tracker.conn, attempt.id, ended_at=tracker.now(), outcome=f"crashed ({worker.state})")
+    crashes = sum(1 for a in attempts.of_issue(tracker.conn, worker.issue) if (a.outcome or "").startswith("crashed"))
+    if crashes >= MAX_CRASHES:
+        _block(tracker, worker, f"the agent crashed {crashes} times: {(worker.error or '').splitlines()[:1]}", progress)
+        return
+    progress(f"{worker.issue}: the agent {worker.state}; restarting it ({crashes} crash(es) so far)")
+    _restart(tracker, worker, "Your previous run ended unexpectedly. Carry on with the issue.", cfg, fresh=False)
+
+
+def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = None) -> list[Worker]:
+    """Workers whose issue is still in progress (not merged, not blocked); with ``lease_s``, their
+    issues' leases are renewed (an issue waiting in the queue must not return to ready)."""
+    from shopfloor.tracker import writes
+
+    out = []
+    for worker in all_workers:
+        issue = _issue(tracker, worker.issue)
+        if issue.get("status") == "in_progress":
+            out.append(worker)
+            if lease_s and issue.get("assignee") == tracker.actor:
+                with tracker.write() as conn:
+                    writes.claim(conn, worker.issue, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+    return out
+
+
+def _cleanup(tracker: Tracker, all_workers: list[Worker], progress: Progress) -> None:
+    """Workers of closed issues go (their work landed); nothing unsaved is ever dropped."""
+    for worker in all_workers:
+        if _issue(tracker, worker.issue).get("status") == "closed" and worker.state in FINAL_STATES:
+            try:
+                workers.remove(tracker, worker, force=True)
+                progress(f"{worker.issue}: merged; its worker is removed")
+            except ShopfloorError as exc:
+                progress(f"{worker.issue}: could not remove its worker ({exc})")
+
+
+def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:
+    from shopfloor.tracker import writes
+
+    started = 0
+    while busy + started < cfg.workers:
+        with tracker.write() as conn:
+            issue = writes.claim_next(conn, tracker.actor, tracker.now(), tracker.lease_until(cfg.lease_s))
+        if issue is None:
+            break
+        extra = history(tracker, issue["id"]) or None
+        try:
+            row = workers.start(tracker, workers.StartRequest(issue["id"], cfg.agent, extra, cfg.terminal, cfg.lease_s))
+        except ShopfloorError as exc:
+            _comment(tracker, issue["id"], f"The floor could not start a worker: {exc}")
+            with tracker.write() as conn:
+                writes.update(conn, issue["id"], {"status": "blocked"}, tracker.actor, tracker.now())
+            progress(f"{issue['id']}: could not start a worker ({exc}); blocked")
+            continue
+        attempts.begin(
+            tracker.conn, issue["id"], row.name, row.generation, row.agent, int(issue.get("vibe") or 3), tracker.now()
+        )
+        progress(f"{issue['id']}: started {row.agent} worker {row.name}")
+        started += 1
+    return started
+
+
+def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
+    """One turn of the loop; True while there is anything left to do."""
+    from shopfloor.queue import entries
+    from shopfloor.queue.service import run_once
+
+    tracker.reclaim_expired()
+    listed = workers.list_workers(tracker)
+    for worker in _busy(tracker, listed, cfg.lease_s):
+        if attempts.of_worker(tracker.conn, worker.name, worker.generation) is None:
+            issue = _issue(tracker, worker.issue)
+            attempts.begin(
+                tracker.conn,
+                worker.issue,
+                worker.name,
+                worker.generation,
+                worker.agent,
+                int(issue.get("vibe") or 3),
+                tracker.now(),
+            )
+        if worker.state == "done":
+            _finished_attempt(tracker, worker, progress, cfg)
+        elif worker.state == "running":
+            _running(tracker, worker, cfg, progress)
+        elif worker.state in ("failed", "lost", "killed"):
+            _crashed(tracker, worker, cfg, progress)
+    if entries.listing(tracker.conn, ("queued",)):
+        try:
+            run_once(tracker, cfg.batch, progress)
+        except ConflictError as exc:
+            progress(str(exc))
+    listed = workers.list_workers(tracker)
+    _cleanup(tracker, listed, progress)
+    busy = _busy(tracker, workers.list_workers(tracker))
+    started = _fill(tracker, cfg, len(busy), progress)
+    queued = entries.listing(tracker.conn, ("queued", "testing"))
+    return bool(busy or started or queued)
+
+
+def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
+    while True:
+        active = turn(tracker, cfg, progress)
+        if cfg.until_idle and not active:
+            return
+        time.sleep(cfg.poll_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from conftest import Runner
@@ -77,4 +78,89 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     assert metrics["gate_failures_by_check"]["no-fixme"] >= 3
     blocked = floor.json("show", stuck)
     assert any("spiral" in c["text"] for c in blocked["comments"])
+    # The second pass was the same session, resumed with the gate's report as its prompt.
+    sessions = [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
+    refined = [text for text in sessions if refine in text]
+    assert len(refined) == 1 and "The independent gate re-checked your commit and says FAIL" in refined[0]
+    assert "no-fixme: fail" in refined[0]
     assert floor.json("worker", "list") == []  # merged and blocked issues leave no worker behind
+
+
+def setup_gate(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + GATE)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "gate")
+
+
+def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + "\n[agents.scripted]\ncontext_window = 100000\n")
+    setup_gate(floor)
+    sid = floor.json("create", "Big job")["id"]
+    heavy = [
+        {
+            "tool": {"name": "Write", "input": {"file_path": "part1.txt", "content": "part 1\n"}},
+            "usage": {"input_tokens": 50_000, "output_tokens": 100},
+        },  # 50% of a 100k window
+        {
+            "tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'part 1' && sleep 30"}},
+            "usage": {"input_tokens": 60_000, "output_tokens": 100},
+        },
+        {"text": "never reached"},
+    ]
+    scripts = [
+        # The fresh session's prompt carries the handoff note: it finishes the job.
+        {"match": "Handoff: the previous session", "turns": write_commit("part2.txt", "part 2\n", "part 2")},
+        {"match": sid, "turns": heavy},
+    ]
+    scenario = floor.cwd.parent / "handoff.json"
+    scenario.write_text(json.dumps({"context_window": 100_000, "scripts": scripts}))
+    done = floor(
+        "run",
+        "--workers",
+        "1",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        "--json",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )
+    metrics = json.loads(done.stdout)
+    assert floor.json("show", sid)["status"] == "closed", done.stderr
+    assert metrics["handoffs"] == 1 and metrics["merged"] == 1
+    log = floor.git("log", "--format=%s", "main").splitlines()
+    assert "part 1" in log and "part 2" in log, done.stderr
+    assert any("Handoff:" in c["text"] for c in floor.json("show", sid)["comments"])
+
+
+def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from conftest import SHOPFLOOR
+
+    setup_gate(floor)
+    ids = [floor.json("create", f"Task {n}")["id"] for n in range(3)]
+    slow = lambda name: [  # noqa: E731
+        {"tool": {"name": "Write", "input": {"file_path": f"{name}.txt", "content": f"{name}\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": f"sleep 2; git add -A && git commit -qm 'add {name}'"}}},
+        {"text": "done"},
+    ]
+    scenario = floor.cwd.parent / "slow.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": i, "turns": slow(i)} for i in ids]}))
+    env = {**floor.env, "SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"}
+    argv = [str(SHOPFLOOR), "run", "--workers", "3", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    first = subprocess.Popen(argv, cwd=floor.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while len(floor.json("worker", "list")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    floor(*argv[1:], env={"SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"})
+    assert all(floor.json("show", i)["status"] == "closed" for i in ids)
+    log = floor.git("log", "--format=%s", "main").splitlines()
+    assert sorted(line for line in log if line.startswith("add ")) == sorted(f"add {i}" for i in ids)  # each once

@@ -282,13 +282,12 @@ def restart(
     opts = agent_options(tracker, adapter, spec.env, Path(worker.log_dir))
     binary = resolve_binary(adapter, opts, spec.env.get("PATH"))
     kind = terminal.choose(terminal_kind or ("tmux" if worker.tmux_session else "detached"))
-    argv = (
-        adapter.resume_argv(binary, worker.session_id, restart_prompt(worker.issue), opts)
-        if worker.session_id
-        else None
-    )
+    argv = None
+    if worker.session_id and not fresh:
+        argv = adapter.resume_argv(binary, worker.session_id, prompt or restart_prompt(worker.issue), opts)
     if argv is None:
-        argv = adapter.start_argv(binary, spec.prompt, spec.system_extra, opts)
+        first = f"{spec.prompt}\n\n{prompt}" if prompt else spec.prompt
+        argv = adapter.start_argv(binary, first, spec.system_extra, opts)
     _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
         worker = kill(tracker, worker)

@@ -23,7 +23,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m shopfloor.demo
+	$(BIN)/shopfloor demo
 
 $(CLAUDE):
 	@if command -v npm >/dev/null 2>&1; then \

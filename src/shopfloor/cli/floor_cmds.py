@@ -145,3 +145,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {e.id:>4} {e.state:<14} {e.branch}")
     print("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shopfloor.floor.demo import main
+
+    return main(keep=args.keep)

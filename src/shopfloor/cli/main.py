@@ -49,6 +49,7 @@ COMMANDS = [
     "run",
     "status",
     "metrics",
+    "demo",
 ]
 
 
@@ -292,6 +293,8 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
     p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
+    p = _add(sub, "demo", "floor_cmds:cmd_demo", "the floor on a sample backlog, offline, with no API key", only)
+    p.add_argument("--keep", action="store_true", help="keep the sample repository and print where it is")
 
 
 def _queue_parsers(sub: Any, only: str | None) -> None:

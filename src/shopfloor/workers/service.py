@@ -297,8 +297,12 @@ def restart(
         changed = conn.execute(
             "UPDATE workers SET generation = ?, state = 'starting', terminal = 'detached', pid = NULL, "
             "pid_start = NULL, agent_pid = NULL, agent_pid_start = NULL, exit_code = NULL, error = NULL, "
-            "wip_commit = NULL, ended_at = NULL, started_at = ?, last_event = NULL WHERE name = ? AND generation = ?",
-            (generation, tracker.now(), worker.name, worker.generation),
+            "wip_commit = NULL, ended_at = NULL, started_at = ?, last_event = NULL, "
+            # A fresh session starts with an empty context; a resumed one keeps its last reading.
+            "context_used = CASE WHEN ? THEN NULL ELSE context_used END, "
+            "context_tokens = CASE WHEN ? THEN 0 ELSE context_tokens END "
+            "WHERE name = ? AND generation = ?",
+            (generation, tracker.now(), fresh, fresh, worker.name, worker.generation),
         ).rowcount
     if changed != 1:
         raise ConflictError(f"worker {worker.name} was changed by another process meanwhile: retry")

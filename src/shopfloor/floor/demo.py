@@ -1,0 +1,277 @@
+"""``shopfloor demo``: the floor on a sample repository, offline, with no API key.
+
+It builds a small repository with a gate and a backlog of eight issues (with dependencies,
+one that needs a second pass, one that spirals, one whose context crosses the limit), runs
+the floor with three workers until it is idle, and checks every expected outcome. Workers
+use the real Claude Code against the scripted model server when Node and the CLI are
+available, and the pure-Python scripted agent otherwise; the output says which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+GATE = """
+[gate]
+builtins = ["protected-files", "secrets", "diff-size"]
+
+[[gate.check]]
+name = "no-fixme"
+argv = ["sh", "-c", "! grep -rq FIXME --include=*.md ."]
+timeout = 60
+fast = true
+
+[agents.scripted]
+context_window = 100000
+
+[agents.claude]
+context_window = 100000
+"""
+BACKLOG = [
+    ("Write the README intro", 1, [], "clean"),
+    ("Document the install steps", 1, [0], "clean"),
+    ("Add a changelog", 2, [], "clean"),
+    ("Write the FAQ", 2, [], "second-pass"),
+    ("Describe the architecture", 2, [1], "clean"),
+    ("Add a contributing guide", 3, [], "clean"),
+    ("Write the full manual", 3, [], "handoff"),
+    ("Fix the flaky release notes", 3, [], "spiral"),
+]
+
+
+def _turns(path: str, text: str, message: str, tokens: int = 3000) -> list[dict[str, Any]]:
+    return [
+        {
+            "tool": {"name": "Write", "input": {"file_path": path, "content": text}},
+            "usage": {"input_tokens": tokens, "output_tokens": 80},
+        },
+        {
+            "tool": {
+                "name": "Bash",
+                "input": {"command": f"git add -A && git commit -qm '{message}'", "description": "commit"},
+            },
+            "usage": {"input_tokens": tokens + 300, "output_tokens": 30},
+        },
+        {"text": f"{message}: committed.", "usage": {"input_tokens": tokens + 400, "output_tokens": 15}},
+    ]
+
+
+def scenario(issues: list[tuple[str, str]], path_of: Any) -> dict[str, Any]:
+    """What the model does for each issue (``path_of(issue, name)`` gives the file path the agent writes)."""
+    scripts: list[dict[str, Any]] = []
+    for issue, kind in issues:
+        doc = f"{issue}.md"
+        if kind == "second-pass":
+            turns = _turns(path_of(issue, doc), "# FAQ\n\nFIXME: answers\n", f"draft {issue}") + _turns(
+                path_of(issue, doc), "# FAQ\n\nAll the answers.\n", f"finish {issue}"
+            )
+        elif kind == "spiral":
+            turns = (
+                _turns(path_of(issue, doc), "Notes FIXME\n", f"try {issue}")
+                + _turns(path_of(issue, doc), "Notes, FIXME later\n", f"retry {issue}")
+                + _turns(path_of(issue, doc), "Notes FIXME\n", f"retry {issue} again")
+            )
+        elif kind == "handoff":
+            scripts.append(
+                {
+                    "match": "Handoff: the previous session on this issue",
+                    "turns": _turns(
+                        path_of(issue, "manual-part2.md"), "# Manual, part 2\n", f"finish {issue} after the handoff"
+                    ),
+                }
+            )
+            turns = [
+                {
+                    "tool": {
+                        "name": "Write",
+                        "input": {"file_path": path_of(issue, "manual-part1.md"), "content": "# Manual, part 1\n"},
+                    },
+                    "usage": {"input_tokens": 30000, "output_tokens": 200},
+                },
+                {
+                    "tool": {
+                        "name": "Bash",
+                        "input": {
+                            "command": "git add -A && git commit -qm 'manual part 1' && sleep 20",
+                            "description": "commit",
+                        },
+                    },
+                    "usage": {"input_tokens": 55000, "output_tokens": 100},
+                },
+                {"text": "never reached: the floor hands this session off first"},
+            ]
+        else:
+            turns = _turns(path_of(issue, doc), f"# {issue}\n\nWritten by an agent.\n", f"write {issue}")
+        scripts.append({"match": issue, "turns": turns})
+    return {"context_window": 100_000, "usd_per_mtok": {"input": 3, "output": 15}, "scripts": scripts}
+
+
+AGENT_ENV = "SHOPFLOOR_DEMO_AGENT"  # "scripted" forces the pure-Python agent
+
+
+def _claude() -> str | None:
+    if os.environ.get(AGENT_ENV) == "scripted":
+        return None
+    venv = Path(sys.executable).parent.parent / "npm" / "node_modules" / ".bin" / "claude"
+    found = shutil.which("claude") or (str(venv) if venv.exists() else None)
+    return found if found and shutil.which("node") else None
+
+
+class Demo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repo = root / "sample"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPFLOOR_", "GIT_"))}
+        self.env.update(
+            HOME=str(root / "home"),
+            SHOPFLOOR_ACTOR="planner",
+            GIT_AUTHOR_NAME="Demo",
+            GIT_AUTHOR_EMAIL="demo@example.com",
+            GIT_COMMITTER_NAME="Demo",
+            GIT_COMMITTER_EMAIL="demo@example.com",
+            TMUX_TMPDIR=str(root / "tmux"),
+            SHOPFLOOR_SCRIPTED_HOME=str(root / "sessions"),
+        )
+        (root / "home").mkdir()
+        (root / "tmux").mkdir()
+
+    def sf(self, *args: str, show: bool = False, **env: str) -> str:
+        if show:
+            print(f"$ shopfloor {' '.join(args)}", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "shopfloor", *args],
+            cwd=self.repo,
+            env={**self.env, **env},
+            capture_output=not show,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"demo step failed: shopfloor {' '.join(args)}: {(done.stderr or '').strip()}")
+        return done.stdout or ""
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True, check=True
+        ).stdout
+
+    def build(self) -> list[tuple[str, str]]:
+        self.repo.mkdir()
+        self.git("init", "-q", "-b", "main")
+        (self.repo / "README.md").write_text("# sample\n")
+        self.sf("init", "--prefix", "demo")
+        config = self.repo / ".shopfloor" / "config.toml"
+        config.write_text(config.read_text() + GATE)
+        self.git("add", "-A")
+        self.git("commit", "-qm", "a sample project with a gate")
+        ids: list[str] = []
+        out = []
+        for title, priority, deps, kind in BACKLOG:
+            args = ["create", title, "-p", str(priority), "--json"]
+            if deps:
+                args += ["--deps", ",".join(f"blocks:{ids[d]}" for d in deps)]
+            ids.append(json.loads(self.sf(*args))["id"])
+            out.append((ids[-1], kind))
+        return out
+
+    def run(self) -> int:
+        print("# A sample repository with a gate and a backlog of 8 issues:")
+        issues = self.build()
+        self.sf("list", show=True)
+        claude = _claude()
+        agent = "claude" if claude else "scripted"
+        worktrees = self.root / "sample.floor"
+        plan = scenario(issues, (lambda issue, name: str(worktrees / issue / name)) if claude else (lambda _i, n: n))
+        scenario_file = self.root / "scenario.json"
+        scenario_file.write_text(json.dumps(plan))
+        extra: dict[str, str] = {"SHOPFLOOR_SCENARIO": str(scenario_file)}
+        server = None
+        if claude:
+            from shopfloor.models.scenario import parse_scenario
+            from shopfloor.models.server import ScriptedModelServer
+
+            server = ScriptedModelServer(parse_scenario(scenario_file.read_bytes(), str(scenario_file))).start()
+            extra.update(
+                ANTHROPIC_BASE_URL=server.url,
+                ANTHROPIC_API_KEY="scripted",
+                CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+                PATH=f"{Path(claude).parent}{os.pathsep}{self.env['PATH']}",
+            )
+            print(f"\n# Workers run the real Claude Code ({claude}) against the scripted model server.")
+        else:
+            print("\n# Workers run the pure-Python scripted agent (Node or the Claude Code CLI is not available).")
+        try:
+            print("\n# The floor: 3 workers, until nothing is ready, running or queued.")
+            self.sf(
+                "run",
+                "--workers",
+                "3",
+                "--agent",
+                agent,
+                "--terminal",
+                "detached",
+                "--until-idle",
+                show=True,
+                SHOPFLOOR_ACTOR="floor",
+                **extra,
+            )
+        finally:
+            if server is not None:
+                server.stop()
+        print("\n# The floor at a glance:")
+        self.sf("status", show=True)
+        print()
+        self.sf("metrics", show=True)
+        print("\n# What landed on main:")
+        print(self.git("log", "--oneline", "main").rstrip())
+        return self.verify(issues)
+
+    def verify(self, issues: list[tuple[str, str]]) -> int:
+        metrics = json.loads(self.sf("metrics", "--json"))
+        status = {i: json.loads(self.sf("show", i, "--json"))["status"] for i, _ in issues}
+        problems = []
+        for issue, kind in issues:
+            want = "blocked" if kind == "spiral" else "closed"
+            if status[issue] != want:
+                problems.append(f"{issue} ({kind}) is {status[issue]}, expected {want}")
+        if metrics["handoffs"] < 1:
+            problems.append("no handoff happened")
+        if metrics["spirals"] != 1:
+            problems.append(f"{metrics['spirals']} spirals, expected 1")
+        if not metrics["second_pass_rate"]:
+            problems.append("no issue needed a second pass")
+        if problems:
+            print("\nFAILED: " + "; ".join(problems))
+            return 1
+        print(
+            "\nAll expected outcomes happened: 7 issues merged through the gate and the queue (one after a second "
+            "pass, one after a handoff), one spiral blocked. Next: `shopfloor --help`, and the README."
+        )
+        return 0
+
+
+def main(keep: bool = False) -> int:
+    if shutil.which("git") is None:
+        print("error: the demo needs git: install it (apt-get install git)", file=sys.stderr)
+        return 1
+    root = Path(tempfile.mkdtemp(prefix="shopfloor-floor-demo-"))
+    try:
+        return Demo(root).run()
+    finally:
+        subprocess.run(
+            ["tmux", "kill-server"],
+            env={"TMUX_TMPDIR": str(root / "tmux"), "PATH": os.environ.get("PATH", "")},
+            capture_output=True,
+            check=False,
+        ) if shutil.which("tmux") else None
+        if keep:
+            print(f"(kept the demo repository at {root / 'sample'})")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

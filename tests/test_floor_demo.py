@@ -1,0 +1,29 @@
+"""`make demo` runs `shopfloor demo`: the floor on a sample backlog, and it checks its own outcomes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import SHOPFLOOR, base_env
+from test_claude_code import claude_binary
+
+
+@pytest.mark.parametrize("agent", ["scripted", "claude"])
+def test_the_floor_demo_lands_the_backlog_with_every_special_case(tmp_path: Path, agent: str) -> None:
+    env = base_env(tmp_path)
+    if agent == "scripted":
+        env["SHOPFLOOR_DEMO_AGENT"] = "scripted"
+    else:
+        claude_binary()  # fails with what to install when the pinned Claude Code is missing
+    done = subprocess.run(
+        [str(SHOPFLOOR), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    out = done.stdout
+    assert ("real Claude Code" in out) == (agent == "claude") and ("scripted agent" in out) == (agent == "scripted")
+    assert "All expected outcomes happened" in out
+    assert "merged 7" in out and "spirals 1" in out and "handoffs 1" in out
+    assert "resuming the same session with the report" in out and "handoff" in out

@@ -84,6 +84,9 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     assert len(refined) == 1 and "The independent gate re-checked your commit and says FAIL" in refined[0]
     assert "no-fixme: fail" in refined[0]
     assert floor.json("worker", "list") == []  # merged and blocked issues leave no worker behind
+    tried = floor.json("show", refine)["attempts"]
+    assert [a["verdict"] for a in tried] == ["fail", "pass"] and tried[0]["failed_checks"] == ["no-fixme"]
+    assert "attempts:" in floor("show", refine).stdout
 
 
 def setup_gate(floor: Runner) -> None:

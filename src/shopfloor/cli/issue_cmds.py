@@ -141,12 +141,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     issue = store.get(tracker.conn, tracker.resolve(args.id))
     events = store.events(tracker.conn, issue["id"])
+    from shopfloor.floor import attempts
+
+    tried = [a.as_json() for a in attempts.of_issue(tracker.conn, issue["id"])]
     if args.json:
-        print_json({**public(issue, comments=True), "events": events})
+        print_json({**public(issue, comments=True), "events": events, "attempts": tried})
     else:
         from shopfloor.cli import render
 
         print(render.issue_detail(issue, events))
+        if tried:
+            print("attempts:")
+            for n, a in enumerate(tried, start=1):
+                failed = ", ".join(a["failed_checks"]) or "-"
+                hand = ", after a handoff" if a["handoff"] else ""
+                print(
+                    f"  {n}. {a['agent']} gen {a['generation']}: {a['verdict'] or 'running'} (failed: {failed}), "
+                    f"{a['tokens']:,} tokens, ${a['cost_usd']:.4f}, outcome {a['outcome'] or '-'}{hand}"
+                )
     return 0
 
 

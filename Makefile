@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/workers_bench.py
 	$(BIN)/python bench/gate_bench.py
 	$(BIN)/python bench/queue_bench.py
+	$(BIN)/python bench/floor_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -167,3 +167,57 @@ def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner
     assert all(floor.json("show", i)["status"] == "closed" for i in ids)
     log = floor.git("log", "--format=%s", "main").splitlines()
     assert sorted(line for line in log if line.startswith("add ")) == sorted(f"add {i}" for i in ids)  # each once
+
+
+def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Runner) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import SHOPFLOOR
+
+    setup_gate(floor)
+    sid = floor.json("create", "Survive a crash")["id"]
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": "x.txt", "content": "x\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 5"}}},
+        {"tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'survived'"}}},
+        {"text": "done"},
+    ]
+    scenario = floor.cwd.parent / "crash.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    env = {**floor.env, "SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"}
+    argv = [
+        str(SHOPFLOOR),
+        "run",
+        "--workers",
+        "1",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        "--json",
+    ]
+    coordinator = subprocess.Popen(
+        argv, cwd=floor.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    worker = None
+    while time.monotonic() < deadline:
+        listed = floor.json("worker", "list")
+        if listed and listed[0]["state"] == "running" and listed[0]["agent_pid"]:
+            worker = listed[0]
+            break
+        time.sleep(0.1)
+    assert worker is not None
+    os.killpg(worker["agent_pid"], signal.SIGKILL)  # the agent dies mid-session
+    _out, err = coordinator.communicate(timeout=120)
+    assert coordinator.returncode == 0, err
+    assert floor.json("show", sid)["status"] == "closed"
+    tried = floor.json("show", sid)["attempts"]
+    assert tried[0]["outcome"].startswith("crashed") and tried[-1]["verdict"] == "pass"
+    # What the killed agent had written was saved as a wip: commit, and it landed with the resumed work.
+    assert floor.git("show", "main:x.txt") == "x"
+    assert any(line.startswith(f"wip: {sid}") for line in floor.git("log", "--format=%s", "main").splitlines())

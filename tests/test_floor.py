@@ -221,3 +221,36 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     # What the killed agent had written was saved as a wip: commit, and it landed with the resumed work.
     assert floor.git("show", "main:x.txt") == "x"
     assert any(line.startswith(f"wip: {sid}") for line in floor.git("log", "--format=%s", "main").splitlines())
+
+
+def test_a_silent_worker_is_nudged_once_then_restarted_fresh(floor: Runner) -> None:
+    setup_gate(floor)
+    sid = floor.json("create", "Quiet one")["id"]
+    silent = [
+        {"tool": {"name": "Write", "input": {"file_path": "q.txt", "content": "q\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 60"}}},
+    ]
+    scripts = [
+        # After the nudge, the resumed session goes quiet again; the fresh session finishes.
+        {"match": "Handoff: the previous session", "turns": write_commit("q2.txt", "q2\n", "finish quietly")},
+        {"match": sid, "turns": [*silent, {"tool": {"name": "Bash", "input": {"command": "sleep 60"}}}]},
+    ]
+    scenario = floor.cwd.parent / "quiet.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    done = floor(
+        "run",
+        "--workers",
+        "1",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        "--stall-timeout",
+        "2",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )
+    assert "nudging it" in done.stdout and "restarting it fresh" in done.stdout
+    assert floor.json("show", sid)["status"] == "closed"
+    outcomes = [a["outcome"] for a in floor.json("show", sid)["attempts"]]
+    assert outcomes[:2] == ["nudged", "restarted"]

@@ -25,6 +25,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         until_idle=args.until_idle,
         batch=args.batch,
         terminal=args.terminal,
+        stall_s=args.stall_timeout,
     )
 
     def progress(line: str) -> None:

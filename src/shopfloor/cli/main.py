@@ -291,6 +291,12 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
     p.add_argument("--context-limit", type=float, default=0.40, help="hand off at this context use (default 0.40)")
     p.add_argument("--batch", type=_limit, default=4, help="merge-queue batch size (default 4)")
     p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=600.0,
+        help="seconds without an event before a worker is nudged, then restarted (default 600)",
+    )
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
     p = _add(sub, "demo", "floor_cmds:cmd_demo", "the floor on a sample backlog, offline, with no API key", only)

@@ -44,6 +44,7 @@ class FloorConfig:
     batch: int = 4
     terminal: str | None = None
     poll_s: float = 0.5
+    stall_s: float = 600.0  # no event for this long: nudge once, then restart fresh
 
 
 def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
@@ -134,10 +135,11 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
 
 
 def handoff_note(tracker: Tracker, worker: Worker) -> str:
+    used = worker.context_used
+    why = f"reached {used:.0%} of its context window" if used is not None else "stopped making progress"
     note = (
-        f"Handoff: the previous session on this issue reached {worker.context_used:.0%} of its context window "
-        f"and ended. Its work is committed on {worker.branch} in this worktree; check `git log` and `git status`.\n"
-        + history(tracker, worker.issue)
+        f"Handoff: the previous session on this issue {why} and ended. Its work is committed on "
+        f"{worker.branch} in this worktree; check `git log` and `git status`.\n" + history(tracker, worker.issue)
     )
     _comment(tracker, worker.issue, note)
     return note
@@ -174,7 +176,47 @@ def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress) -> No
     progress(f"{worker.issue}: blocked ({why})")
 
 
+NUDGE = (
+    "shopfloor: your session went quiet for a long time and was stopped. Carry on with the issue from where you "
+    "are: check `git status`, finish the work, commit it on your branch, and end your turn."
+)
+
+
+def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> bool:
+    """No event for ``stall_s``: nudge once (end the session, resume it with a nudge), then restart fresh."""
+    from datetime import datetime
+
+    last = worker.last_event_at or worker.started_at
+    quiet = time.time() - datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp()
+    if quiet < cfg.stall_s:
+        return False
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    current = attempt.id if attempt is not None else None
+    nudged_before = any(
+        a.outcome == "nudged" and a.id != current for a in attempts.of_issue(tracker.conn, worker.issue)
+    )
+    if attempt is not None and not attempt.ended_at:
+        attempts.finish(
+            tracker.conn,
+            attempt.id,
+            ended_at=tracker.now(),
+            outcome="restarted" if nudged_before else "nudged",
+            tokens=worker.tokens,
+            cost_usd=worker.cost_usd,
+            session_id=worker.session_id,
+        )
+    if nudged_before:
+        progress(f"{worker.issue}: still no event after a nudge ({quiet:.0f} s): restarting it fresh")
+        _restart(tracker, worker, handoff_note(tracker, worker), cfg, fresh=True)
+    else:
+        progress(f"{worker.issue}: no event for {quiet:.0f} s: nudging it")
+        _restart(tracker, worker, NUDGE, cfg, fresh=False)
+    return True
+
+
 def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    if _stalled(tracker, worker, cfg, progress):
+        return
     if worker.context_used is not None and worker.context_used >= cfg.context_limit:
         progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {cfg.context_limit:.0%}): handoff")
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)

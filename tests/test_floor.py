@@ -86,6 +86,7 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     assert floor.json("worker", "list") == []  # merged and blocked issues leave no worker behind
     tried = floor.json("show", refine)["attempts"]
     assert [a["verdict"] for a in tried] == ["fail", "pass"] and tried[0]["failed_checks"] == ["no-fixme"]
+    assert "1 file changed" in tried[0]["diff_stat"]
     assert "attempts:" in floor("show", refine).stdout
 
 

@@ -29,7 +29,9 @@ from shopfloor.workers import service as workers
 from shopfloor.workers.records import FINAL_STATES, Worker
 
 Progress = Callable[[str], None]
-MAX_CRASHES = 3
+MAX_CRASHES = 3  # restarts within CRASH_WINDOW_S that make a crash loop
+CRASH_WINDOW_S = 15 * 60.0
+BACKOFF_S = (0.0, 2.0, 8.0)  # wait before the 1st, 2nd, 3rd restart
 EXCERPT_LINES = 20
 
 
@@ -95,6 +97,11 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
     progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
     report = gate_run(tracker, GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id)))
     failing = [c for c in report["checks"] if c["status"] in ("fail", "error", "timeout")]
+    from shopfloor.gate import gitio
+
+    stat = gitio.git(
+        tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
+    ).stdout.strip()
     attempts.finish(
         tracker.conn,
         attempt.id,
@@ -105,6 +112,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         tokens=worker.tokens,
         cost_usd=worker.cost_usd,
         diff_fingerprint=report["tree"],
+        diff_stat=stat,
         signatures={c["signature"] for c in failing if c["signature"]},
         passing={c["name"] for c in report["checks"] if c["status"] in ("pass", "flaky")},
         failed_checks={c["name"] for c in failing},
@@ -237,11 +245,28 @@ def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     if attempt is not None and not attempt.ended_at:
         attempts.finish(tracker.conn, attempt.id, ended_at=tracker.now(), outcome=f"crashed ({worker.state})")
-    crashes = sum(1 for a in attempts.of_issue(tracker.conn, worker.issue) if (a.outcome or "").startswith("crashed"))
+    from datetime import datetime
+
+    def at(stamp: str) -> float:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+    recent = [
+        a
+        for a in attempts.of_issue(tracker.conn, worker.issue)
+        if (a.outcome or "").startswith("crashed") and a.ended_at and time.time() - at(a.ended_at) <= CRASH_WINDOW_S
+    ]
+    crashes = len(recent)
     if crashes >= MAX_CRASHES:
-        _block(tracker, worker, f"the agent crashed {crashes} times: {(worker.error or '').splitlines()[:1]}", progress)
+        _block(
+            tracker,
+            worker,
+            f"a crash loop: the agent crashed {crashes} times in 15 minutes: {(worker.error or '').splitlines()[:1]}",
+            progress,
+        )
         return
-    progress(f"{worker.issue}: the agent {worker.state}; restarting it ({crashes} crash(es) so far)")
+    pause = BACKOFF_S[min(crashes - 1, len(BACKOFF_S) - 1)] if crashes else 0.0
+    progress(f"{worker.issue}: the agent {worker.state}; restarting it in {pause:g} s ({crashes} crash(es) in 15 min)")
+    time.sleep(pause)
     _restart(tracker, worker, "Your previous run ended unexpectedly. Carry on with the issue.", cfg, fresh=False)
 
 
@@ -272,6 +297,25 @@ def _cleanup(tracker: Tracker, all_workers: list[Worker], progress: Progress) ->
                 progress(f"{worker.issue}: could not remove its worker ({exc})")
 
 
+MAX_AGENTS_MD = 20_000
+
+
+def briefing(tracker: Tracker, issue_id: str) -> str:
+    """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
+    and how to use the tracker (``shopfloor prime``)."""
+    from shopfloor.cli.work_cmds import PRIME
+
+    parts = [history(tracker, issue_id)]
+    agents_md = tracker.location.worktree / "AGENTS.md"
+    try:
+        text = agents_md.read_text(encoding="utf-8", errors="replace")[:MAX_AGENTS_MD]
+        parts.append(f"The repository's AGENTS.md says:\n{text}")
+    except OSError:
+        pass
+    parts.append(PRIME)
+    return "\n\n".join(p for p in parts if p.strip())
+
+
 def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:
     from shopfloor.tracker import writes
 
@@ -281,7 +325,7 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
             issue = writes.claim_next(conn, tracker.actor, tracker.now(), tracker.lease_until(cfg.lease_s))
         if issue is None:
             break
-        extra = history(tracker, issue["id"]) or None
+        extra = briefing(tracker, issue["id"])
         try:
             row = workers.start(tracker, workers.StartRequest(issue["id"], cfg.agent, extra, cfg.terminal, cfg.lease_s))
         except ShopfloorError as exc:

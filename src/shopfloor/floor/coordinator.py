@@ -264,9 +264,13 @@ def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
             progress,
         )
         return
+    # Back off without blocking the loop: the restart waits for a later turn, measured from the
+    # crash's own row (the coordinator keeps no timers of its own).
     pause = BACKOFF_S[min(crashes - 1, len(BACKOFF_S) - 1)] if crashes else 0.0
-    progress(f"{worker.issue}: the agent {worker.state}; restarting it in {pause:g} s ({crashes} crash(es) in 15 min)")
-    time.sleep(pause)
+    waited = time.time() - at(recent[-1].ended_at or tracker.now()) if recent else pause
+    if waited < pause:
+        return
+    progress(f"{worker.issue}: the agent {worker.state}; restarting it ({crashes} crash(es) in 15 min)")
     _restart(tracker, worker, "Your previous run ended unexpectedly. Carry on with the issue.", cfg, fresh=False)
 
 

@@ -1,9 +1,9 @@
-"""``make demo``: a walkthrough of the tracker on a throw-away repository.
+"""``python -m shopfloor.demo``: a walkthrough of the tracker on a throw-away repository.
 
 Everything shown is real: a real git repository in a temporary directory, the real
 ``shopfloor`` command line in subprocesses, real merges through the merge driver, and a real
 worker (the built-in scripted agent, in its own worktree). No API key and no model service
-are needed. (Later issues replace this with the full floor.)
+are needed. ``make demo`` runs the whole floor instead (``shopfloor demo``); this is the tracker alone.
 """
 
 from __future__ import annotations

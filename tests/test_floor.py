@@ -111,7 +111,14 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
             "tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'part 1' && sleep 30"}},
             "usage": {"input_tokens": 60_000, "output_tokens": 100},
         },
-        {"text": "never reached"},
+        # Asked for a handoff note, the ending session writes one to the issue.
+        {
+            "tool": {
+                "name": "Bash",
+                "input": {"command": f"echo 'part 1 is done; write part 2 next' | shopfloor comment {sid} -"},
+            }
+        },
+        {"text": "handoff note written"},
     ]
     scripts = [
         # The fresh session's prompt carries the handoff note: it finishes the job.
@@ -137,7 +144,13 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
     assert metrics["handoffs"] == 1 and metrics["merged"] == 1
     log = floor.git("log", "--format=%s", "main").splitlines()
     assert "part 1" in log and "part 2" in log, done.stderr
-    assert any("Handoff:" in c["text"] for c in floor.json("show", sid)["comments"])
+    comments = floor.json("show", sid)["comments"]
+    assert any("Handoff:" in c["text"] for c in comments)
+    assert any(c["text"].startswith("part 1 is done") and c["author"].startswith("worker/") for c in comments)
+    # The fresh session was given the ending session's own note.
+    sessions = [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
+    fresh = [text for text in sessions if "The previous session's own note" in text]
+    assert len(fresh) == 1 and "part 1 is done; write part 2 next" in fresh[0]
 
 
 def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner) -> None:

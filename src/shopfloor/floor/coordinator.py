@@ -225,6 +225,9 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
 def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
     if _stalled(tracker, worker, cfg, progress):
         return
+    current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if current is not None and current.outcome == WRITING_NOTE:
+        return  # the ending session is writing its handoff note: let it finish
     if worker.context_used is not None and worker.context_used >= cfg.context_limit:
         progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {cfg.context_limit:.0%}): handoff")
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
@@ -238,7 +241,68 @@ def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
                 cost_usd=worker.cost_usd,
                 session_id=worker.session_id,
             )
-        _restart(tracker, worker, handoff_note(tracker, worker), cfg, fresh=True)
+        # Ask the ending session for its own handoff note first (one resumed turn); the fresh
+        # session starts once that turn is done (``_handoff_written``).
+        request = HANDOFF_REQUEST.format(issue=worker.issue)
+        fresh_row = workers.restart(tracker, worker, cfg.terminal, prompt=request, fresh=False)
+        issue = _issue(tracker, worker.issue)
+        attempts.begin(
+            tracker.conn,
+            worker.issue,
+            fresh_row.name,
+            fresh_row.generation,
+            fresh_row.agent,
+            int(issue.get("vibe") or 3),
+            tracker.now(),
+        )
+        row = attempts.of_worker(tracker.conn, fresh_row.name, fresh_row.generation)
+        if row is not None:
+            attempts.finish(tracker.conn, row.id, outcome=WRITING_NOTE)
+
+
+HANDOFF_REQUEST = (
+    "shopfloor: your context window is nearly full, so this session ends now. Write a handoff note for the next "
+    "session with `shopfloor comment {issue} -` (the note on stdin): what is done, the next step, and the dead "
+    "ends to avoid. Commit any work first. Then end your turn."
+)
+WRITING_NOTE = "writing-handoff"
+
+
+def _handoff_written(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    """The ending session wrote its note (or did not): start the fresh session with it."""
+    from shopfloor.tracker import store
+
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    assert attempt is not None
+    attempts.finish(
+        tracker.conn,
+        attempt.id,
+        ended_at=tracker.now(),
+        outcome="handoff-note",
+        tokens=worker.tokens,
+        cost_usd=worker.cost_usd,
+        session_id=worker.session_id,
+    )
+    agent = f"worker/{worker.name}"
+    notes = [
+        c["text"]
+        for c in store.get(tracker.conn, worker.issue).get("comments") or []
+        if c.get("author") == agent and c.get("created_at", "") >= attempt.started_at
+    ]
+    written = notes[-1] if notes else None
+    progress(
+        f"{worker.issue}: "
+        + (
+            "the session wrote its handoff note"
+            if written
+            else "no handoff note from the session; the floor writes one"
+        )
+        + "; starting fresh"
+    )
+    note = handoff_note(tracker, worker)
+    if written:
+        note += f"\nThe previous session's own note:\n{written}"
+    _restart(tracker, worker, note, cfg, fresh=True)
 
 
 def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
@@ -365,7 +429,10 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
                 int(issue.get("vibe") or 3),
                 tracker.now(),
             )
-        if worker.state == "done":
+        current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+        if worker.state == "done" and current is not None and current.outcome == WRITING_NOTE:
+            _handoff_written(tracker, worker, cfg, progress)
+        elif worker.state == "done":
             _finished_attempt(tracker, worker, progress, cfg)
         elif worker.state == "running":
             _running(tracker, worker, cfg, progress)

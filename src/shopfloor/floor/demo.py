@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -105,7 +106,18 @@ def scenario(issues: list[tuple[str, str]], path_of: Any) -> dict[str, Any]:
                     },
                     "usage": {"input_tokens": 55000, "output_tokens": 100},
                 },
-                {"text": "never reached: the floor hands this session off first"},
+                # Asked for its handoff note, the ending session writes it to the issue.
+                {
+                    "tool": {
+                        "name": "Bash",
+                        "input": {
+                            "command": f"echo 'Part 1 of the manual is committed; part 2 is next.' | "
+                            f"{shlex.quote(sys.executable)} -m shopfloor comment {issue} -",
+                            "description": "handoff note",
+                        },
+                    }
+                },
+                {"text": "Handoff note written."},
             ]
         else:
             turns = _turns(path_of(issue, doc), f"# {issue}\n\nWritten by an agent.\n", f"write {issue}")

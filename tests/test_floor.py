@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import Runner
 
 GATE = """
@@ -268,3 +270,51 @@ def test_a_silent_worker_is_nudged_once_then_restarted_fresh(floor: Runner) -> N
     assert floor.json("show", sid)["status"] == "closed"
     outcomes = [a["outcome"] for a in floor.json("show", sid)["attempts"]]
     assert outcomes[:2] == ["nudged", "restarted"]
+
+
+def test_an_agent_that_says_done_is_gated_even_if_its_session_goes_on(floor: Runner) -> None:
+    setup_gate(floor)
+    sid = floor.json("create", "Say done")["id"]
+    turns = [
+        *write_commit("done.txt", "done\n", "finish early")[:2],
+        {"tool": {"name": "Bash", "input": {"command": "shopfloor done --summary 'wrote done.txt'"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 120"}}},  # and then it dawdles
+        {"text": "never reached"},
+    ]
+    scenario = floor.cwd.parent / "done.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    done = floor(
+        "run",
+        "--workers",
+        "1",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )
+    assert "the agent said done" in done.stdout
+    shown = floor.json("show", sid)
+    assert shown["status"] == "closed" and any(c["text"] == "done: wrote done.txt" for c in shown["comments"])
+    assert shown["attempts"][0]["verdict"] == "pass"
+    outside = floor("done", "t-zzzz", check=False)
+    assert outside.returncode == 3
+    nowhere = floor("done", check=False)
+    assert nowhere.returncode == 2 and "SHOPFLOOR_ISSUE" in nowhere.stderr
+
+
+def test_the_context_limit_is_per_agent_unless_given(floor: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shopfloor.floor.coordinator import FloorConfig, limit_for
+    from shopfloor.tracker.service import Tracker
+
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + "\n[agents.scripted]\ncontext_limit = 0.9\n")
+    monkeypatch.chdir(floor.cwd)
+    tracker = Tracker.open("floor", str(floor.cwd))
+    try:
+        assert limit_for(tracker, FloorConfig(), "scripted") == 0.9
+        assert limit_for(tracker, FloorConfig(), "claude") == 0.40  # the 40% rule by default
+        assert limit_for(tracker, FloorConfig(context_limit=0.3), "scripted") == 0.3
+    finally:
+        tracker.close()

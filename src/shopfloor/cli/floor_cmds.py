@@ -152,3 +152,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from shopfloor.floor.demo import main
 
     return main(keep=args.keep)
+
+
+def cmd_done(args: argparse.Namespace) -> int:
+    """An agent says it is done with its issue: the floor gates its branch now."""
+    import os
+
+    from shopfloor.errors import UsageError
+    from shopfloor.tracker import writes
+
+    tracker = open_tracker(args)
+    target = args.id or os.environ.get("SHOPFLOOR_ISSUE")
+    if not target:
+        raise UsageError("which issue? give its id, or run this inside a worker (it sets $SHOPFLOOR_ISSUE)")
+    issue_id = tracker.resolve(target)
+    with tracker.write() as conn:
+        writes.event(conn, issue_id, tracker.actor, "agent_done", tracker.now(), None, None, args.summary)
+        if args.summary:
+            writes.add_comment(conn, issue_id, f"done: {args.summary}", tracker.actor, tracker.now())
+    if args.json:
+        print_json({"id": issue_id, "done": True, "by": tracker.actor})
+    else:
+        print(f"{issue_id}: marked done by {tracker.actor}; the floor gates its branch next")
+    return 0

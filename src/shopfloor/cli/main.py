@@ -50,6 +50,7 @@ COMMANDS = [
     "status",
     "metrics",
     "demo",
+    "done",
 ]
 
 
@@ -288,7 +289,12 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
     p.add_argument(
         "--max-attempts", type=_limit, default=4, help="attempts without progress before a spiral (default 4)"
     )
-    p.add_argument("--context-limit", type=float, default=0.40, help="hand off at this context use (default 0.40)")
+    p.add_argument(
+        "--context-limit",
+        type=float,
+        default=None,
+        help="hand off at this context use (default: the agent's [agents.X] context_limit, 0.40)",
+    )
     p.add_argument("--batch", type=_limit, default=4, help="merge-queue batch size (default 4)")
     p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
     p.add_argument(
@@ -299,6 +305,9 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
     )
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
+    p = _add(sub, "done", "floor_cmds:cmd_done", "an agent says its work on the issue is done and committed", only)
+    p.add_argument("id", nargs="?", help="the issue (default: $SHOPFLOOR_ISSUE, set inside a worker)")
+    p.add_argument("--summary", help="what was done, recorded as a comment")
     p = _add(sub, "demo", "floor_cmds:cmd_demo", "the floor on a sample backlog, offline, with no API key", only)
     p.add_argument("--keep", action="store_true", help="keep the sample repository and print where it is")
 

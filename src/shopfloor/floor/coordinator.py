@@ -40,7 +40,7 @@ class FloorConfig:
     workers: int = 3
     agent: str = "claude"
     max_attempts: int = 4
-    context_limit: float = 0.40
+    context_limit: float | None = None  # None: each agent's [agents.X] context_limit (default 0.40)
     until_idle: bool = False
     lease_s: float = 30 * 60.0
     batch: int = 4
@@ -131,7 +131,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         _block(tracker, worker, f"spiral: {why}", progress)
         attempts.finish(tracker.conn, attempt.id, outcome="spiral")
         return
-    over = worker.context_used is not None and worker.context_used >= cfg.context_limit
+    over = worker.context_used is not None and worker.context_used >= limit_for(tracker, cfg, worker.agent)
     progress(
         f"{worker.issue}: gate {report['verdict']} (run {report['id']}); "
         + ("handing off to a fresh session" if over else "resuming the same session with the report")
@@ -222,14 +222,34 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
     return True
 
 
+def limit_for(tracker: Tracker, cfg: FloorConfig, agent: str) -> float:
+    """The context limit: --context-limit, else the agent's configured one (the 40% rule by default)."""
+    if cfg.context_limit is not None:
+        return cfg.context_limit
+    from pathlib import Path
+
+    from shopfloor.agents.options import parse
+    from shopfloor.configfile import read_toml
+
+    path = Path(tracker.location.config_path)
+    return parse(read_toml(path), agent, path).context_limit
+
+
 def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
     if _stalled(tracker, worker, cfg, progress):
         return
     current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     if current is not None and current.outcome == WRITING_NOTE:
         return  # the ending session is writing its handoff note: let it finish
-    if worker.context_used is not None and worker.context_used >= cfg.context_limit:
-        progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {cfg.context_limit:.0%}): handoff")
+    if current is not None and _said_done(tracker, worker, current.started_at):
+        # The agent ran `shopfloor done` but its session goes on: stop it and gate what it committed.
+        progress(f"{worker.issue}: the agent said done; stopping its session and gating")
+        attempts.finish(tracker.conn, current.id, outcome=SAID_DONE)
+        workers.kill(tracker, worker)
+        return
+    limit = limit_for(tracker, cfg, worker.agent)
+    if worker.context_used is not None and worker.context_used >= limit:
+        progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {limit:.0%}): handoff")
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         if attempt is not None and not attempt.ended_at:
             attempts.finish(
@@ -266,6 +286,15 @@ HANDOFF_REQUEST = (
     "ends to avoid. Commit any work first. Then end your turn."
 )
 WRITING_NOTE = "writing-handoff"
+SAID_DONE = "said-done"
+
+
+def _said_done(tracker: Tracker, worker: Worker, since: str) -> bool:
+    row = tracker.conn.execute(
+        "SELECT 1 FROM events WHERE issue = ? AND kind = 'agent_done' AND actor = ? AND at >= ? LIMIT 1",
+        (worker.issue, f"worker/{worker.name}", since),
+    ).fetchone()
+    return row is not None
 
 
 def _handoff_written(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
@@ -436,6 +465,8 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
             _finished_attempt(tracker, worker, progress, cfg)
         elif worker.state == "running":
             _running(tracker, worker, cfg, progress)
+        elif worker.state in ("failed", "lost", "killed") and current is not None and current.outcome == SAID_DONE:
+            _finished_attempt(tracker, worker, progress, cfg)
         elif worker.state in ("failed", "lost", "killed"):
             _crashed(tracker, worker, cfg, progress)
     if entries.listing(tracker.conn, ("queued",)):

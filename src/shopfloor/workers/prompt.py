@@ -14,7 +14,8 @@ issue {issue}. Rules:
   do not push, do not switch or create branches, do not touch other worktrees.
 - Run the project's tests before you commit. An independent gate re-checks every commit.
 - Use `shopfloor show {issue}` for the issue and `shopfloor comment {issue} TEXT` to record
-  findings. When you are done, end your turn with a short summary of what you changed."""
+  findings. When you are done, run `shopfloor done --summary TEXT` and end your turn with a
+  short summary of what you changed."""
 
 
 def build_prompt(issue: dict[str, Any], extra: str | None = None) -> str:

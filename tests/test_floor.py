@@ -318,3 +318,41 @@ def test_the_context_limit_is_per_agent_unless_given(floor: Runner, monkeypatch:
         assert limit_for(tracker, FloorConfig(context_limit=0.3), "scripted") == 0.3
     finally:
         tracker.close()
+
+
+def test_a_pass_the_queue_cannot_land_goes_back_to_its_session(floor: Runner) -> None:
+    setup_gate(floor)
+    (floor.cwd / "shared.txt").write_text("one\n")
+    floor.git("add", "shared.txt")
+    floor.git("commit", "-qm", "shared file")
+    first = floor.json("create", "Edit shared, first", "-p", "1")["id"]
+    second = floor.json("create", "Edit shared, second", "-p", "1")["id"]
+    redo = "git reset -q --hard main && echo second > other.txt && git add -A && git commit -qm 'redo second'"
+    scripts = [
+        {"match": first, "turns": write_commit("shared.txt", "first\n", "first edit")},
+        {
+            "match": second,
+            "turns": [
+                *write_commit("shared.txt", "second\n", "second edit"),
+                # Sent back by the queue with the conflict: start again from main.
+                {"tool": {"name": "Bash", "input": {"command": redo}}},
+                {"text": "redone on top of main"},
+            ],
+        },
+    ]
+    scenario = floor.cwd.parent / "clash.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    done = floor(
+        "run",
+        "--workers",
+        "2",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )
+    assert "the merge queue says conflict" in done.stdout
+    assert floor.json("show", first)["status"] == "closed" and floor.json("show", second)["status"] == "closed"
+    assert floor.git("show", "main:other.txt") == "second"

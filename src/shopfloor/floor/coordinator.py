@@ -459,6 +459,13 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
                 tracker.now(),
             )
         current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+        if current is not None and current.ended_at:
+            # This pass is over: it is in the queue, or its agent crashed and waits for its restart.
+            if current.outcome == "queued":
+                _queue_result(tracker, worker, cfg, progress)
+            elif (current.outcome or "").startswith("crashed"):
+                _crashed(tracker, worker, cfg, progress)
+            continue
         if worker.state == "done" and current is not None and current.outcome == WRITING_NOTE:
             _handoff_written(tracker, worker, cfg, progress)
         elif worker.state == "done":
@@ -479,7 +486,31 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
     busy = _busy(tracker, workers.list_workers(tracker))
     started = _fill(tracker, cfg, len(busy), progress)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
-    return bool(busy or started or queued)
+    # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
+    waiting = {e.branch for e in entries.listing(tracker.conn, ("needs-approval",))}
+    working = [w for w in busy if w.branch not in waiting]
+    return bool(working or started or queued)
+
+
+def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    """A pass the queue could not land (a conflict, or a failure on the rebased tree) goes back to the
+    same session with the queue's reason; a merged or approval-waiting one is left alone."""
+    from shopfloor.queue import entries
+
+    mine = [e for e in entries.listing(tracker.conn, None) if e.branch == worker.branch]
+    if not mine or mine[-1].state not in ("conflict", "failed"):
+        return
+    entry = mine[-1]
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if attempt is not None:
+        attempts.finish(tracker.conn, attempt.id, outcome=f"queue {entry.state}")
+    progress(f"{worker.issue}: the merge queue says {entry.state} ({entry.detail}); back to its session")
+    prompt = (
+        f"The merge queue could not land your branch {worker.branch} on {entry.target}: {entry.state}, "
+        f"{entry.detail}. Rebase your branch onto {entry.target} (`git rebase {entry.target}`), resolve what "
+        "conflicts, run the tests, commit, and end your turn."
+    )
+    _restart(tracker, worker, prompt, cfg, fresh=False)
 
 
 def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:

@@ -197,7 +197,7 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     sid = floor.json("create", "Survive a crash")["id"]
     turns = [
         {"tool": {"name": "Write", "input": {"file_path": "x.txt", "content": "x\n"}}},
-        {"tool": {"name": "Bash", "input": {"command": "sleep 5"}}},
+        {"tool": {"name": "Bash", "input": {"command": "sleep 30"}}},  # killed during this
         {"tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'survived'"}}},
         {"text": "done"},
     ]

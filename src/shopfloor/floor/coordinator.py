@@ -118,6 +118,12 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         failed_checks={c["name"] for c in failing},
         outcome="queued" if report["verdict"] == "pass" else "failed",
     )
+    after_gate(tracker, worker, report, cfg, progress)
+
+
+def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: FloorConfig, progress: Progress) -> None:
+    """What follows a recorded gate verdict. Idempotent, so a coordinator killed right after
+    recording the attempt does it again on its next turn (see ``turn``)."""
     if report["verdict"] == "pass":
         from shopfloor.queue.service import add
 
@@ -125,11 +131,13 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
             add(tracker, worker.branch)
         progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
         return
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     facts = [a.facts() for a in attempts.of_issue(tracker.conn, worker.issue) if a.ended_at]
     why = spiral(facts, cfg.max_attempts)
     if why:
         _block(tracker, worker, f"spiral: {why}", progress)
-        attempts.finish(tracker.conn, attempt.id, outcome="spiral")
+        if attempt is not None:
+            attempts.finish(tracker.conn, attempt.id, outcome="spiral")
         return
     over = worker.context_used is not None and worker.context_used >= limit_for(tracker, cfg, worker.agent)
     progress(
@@ -213,6 +221,10 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
             cost_usd=worker.cost_usd,
             session_id=worker.session_id,
         )
+    restarted_before = sum(1 for a in attempts.of_issue(tracker.conn, worker.issue) if a.outcome == "restarted")
+    if nudged_before and restarted_before >= 2:
+        _block(tracker, worker, f"it went silent again after a nudge and {restarted_before} fresh restarts", progress)
+        return True
     if nudged_before:
         progress(f"{worker.issue}: still no event after a nudge ({quiet:.0f} s): restarting it fresh")
         _restart(tracker, worker, handoff_note(tracker, worker), cfg, fresh=True)
@@ -460,9 +472,15 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
             )
         current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         if current is not None and current.ended_at:
-            # This pass is over: it is in the queue, or its agent crashed and waits for its restart.
+            # This pass is over: it is in the queue, its agent crashed and waits for its restart, or
+            # the coordinator died between recording the verdict and acting on it (do that now).
             if current.outcome == "queued":
-                _queue_result(tracker, worker, cfg, progress)
+                if not _queued(tracker, worker):
+                    after_gate(tracker, worker, _gate_report(tracker, current), cfg, progress)
+                else:
+                    _queue_result(tracker, worker, cfg, progress)
+            elif current.outcome == "failed" and current.gate_run:
+                after_gate(tracker, worker, _gate_report(tracker, current), cfg, progress)
             elif (current.outcome or "").startswith("crashed"):
                 _crashed(tracker, worker, cfg, progress)
             continue
@@ -492,6 +510,19 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
     return bool(working or started or queued)
 
 
+def _queued(tracker: Tracker, worker: Worker) -> bool:
+    from shopfloor.queue import entries
+
+    return any(e.branch == worker.branch for e in entries.listing(tracker.conn, None))
+
+
+def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> dict[str, Any]:
+    from shopfloor.gate import records
+
+    assert attempt.gate_run is not None
+    return records.get_run(tracker.conn, attempt.gate_run)
+
+
 def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
     """A pass the queue could not land (a conflict, or a failure on the rebased tree) goes back to the
     same session with the queue's reason; a merged or approval-waiting one is left alone."""
@@ -501,6 +532,12 @@ def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: 
     if not mine or mine[-1].state not in ("conflict", "failed"):
         return
     entry = mine[-1]
+    rounds = [e for e in mine if e.state in ("conflict", "failed")]
+    same_head = any(e.head == entry.head for e in rounds[:-1])
+    if same_head or len(rounds) >= cfg.max_attempts:
+        why = "the same branch head came back" if same_head else f"{len(rounds)} rounds"
+        _block(tracker, worker, f"the merge queue could not land it ({entry.state}: {entry.detail}; {why})", progress)
+        return
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     if attempt is not None:
         attempts.finish(tracker.conn, attempt.id, outcome=f"queue {entry.state}")

@@ -356,3 +356,64 @@ def test_a_pass_the_queue_cannot_land_goes_back_to_its_session(floor: Runner) ->
     assert "the merge queue says conflict" in done.stdout
     assert floor.json("show", first)["status"] == "closed" and floor.json("show", second)["status"] == "closed"
     assert floor.git("show", "main:other.txt") == "second"
+
+
+def test_a_branch_the_queue_keeps_refusing_is_blocked_not_looped(floor: Runner) -> None:
+    setup_gate(floor)
+    first = floor.json("create", "A", "-p", "1")["id"]
+    second = floor.json("create", "B", "-p", "1")["id"]
+    scripts = [  # B's agent does nothing about the conflict it is sent back with
+        {"match": first, "turns": write_commit("same.txt", "from a\n", "add a")},
+        {"match": second, "turns": write_commit("same.txt", "from b\n", "add b")},
+    ]
+    scenario = floor.cwd.parent / "refused.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    done = floor(
+        "run",
+        "--workers",
+        "2",
+        "--agent",
+        "scripted",
+        "--terminal",
+        "detached",
+        "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )
+    assert floor.json("show", first)["status"] == "closed"
+    blocked = floor.json("show", second)
+    assert blocked["status"] == "blocked", done.stdout[-2000:]
+    assert any("merge queue could not land it" in c["text"] for c in blocked["comments"])
+
+
+KILL_AFTER_VERDICT = """
+import os, sys
+import shopfloor.queue.service as queue
+queue.add = lambda *args, **kwargs: os._exit(9)  # the coordinator dies right after recording a pass
+from shopfloor.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_coordinator_killed_between_verdict_and_queue_resumes_the_landing(floor: Runner) -> None:
+    import subprocess
+    import sys
+
+    setup_gate(floor)
+    sid = floor.json("create", "Land me")["id"]
+    scenario = floor.cwd.parent / "verdict.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": write_commit("v.txt", "v\n", "add v")}]}))
+    env = {**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)}
+    args = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    first = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_VERDICT, *args],
+        cwd=floor.cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first.returncode == 9
+    assert floor.json("show", sid)["attempts"][0]["outcome"] == "queued" and floor.json("queue", "list") == []
+    floor(*args, env={"SHOPFLOOR_SCENARIO": str(scenario)})
+    assert floor.json("show", sid)["status"] == "closed"
+    assert floor.git("show", "main:v.txt") == "v"

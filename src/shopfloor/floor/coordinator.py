@@ -161,19 +161,16 @@ def handoff_note(tracker: Tracker, worker: Worker) -> str:
     return note
 
 
-def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> None:
-    issue = _issue(tracker, worker.issue)
-    fresh_row = workers.restart(tracker, worker, cfg.terminal, prompt=prompt, fresh=fresh)
-    attempts.begin(
-        tracker.conn,
-        worker.issue,
-        fresh_row.name,
-        fresh_row.generation,
-        fresh_row.agent,
-        int(issue.get("vibe") or 3),
-        tracker.now(),
-        handoff=fresh,
-    )
+def _begin(tracker: Tracker, row: Worker, *, handoff: bool = False) -> None:
+    """Record the start of an attempt for the worker's current generation."""
+    vibe = int(_issue(tracker, row.issue).get("vibe") or 3)
+    attempts.begin(tracker.conn, row.issue, row.name, row.generation, row.agent, vibe, tracker.now(), handoff=handoff)
+
+
+def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> Worker:
+    row = workers.restart(tracker, worker, cfg.terminal, prompt=prompt, fresh=fresh)
+    _begin(tracker, row, handoff=fresh)
+    return row
 
 
 def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress) -> None:
@@ -276,17 +273,7 @@ def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
         # Ask the ending session for its own handoff note first (one resumed turn); the fresh
         # session starts once that turn is done (``_handoff_written``).
         request = HANDOFF_REQUEST.format(issue=worker.issue)
-        fresh_row = workers.restart(tracker, worker, cfg.terminal, prompt=request, fresh=False)
-        issue = _issue(tracker, worker.issue)
-        attempts.begin(
-            tracker.conn,
-            worker.issue,
-            fresh_row.name,
-            fresh_row.generation,
-            fresh_row.agent,
-            int(issue.get("vibe") or 3),
-            tracker.now(),
-        )
+        fresh_row = _restart(tracker, worker, request, cfg, fresh=False)
         row = attempts.of_worker(tracker.conn, fresh_row.name, fresh_row.generation)
         if row is not None:
             attempts.finish(tracker.conn, row.id, outcome=WRITING_NOTE)
@@ -443,9 +430,7 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
                 writes.update(conn, issue["id"], {"status": "blocked"}, tracker.actor, tracker.now())
             progress(f"{issue['id']}: could not start a worker ({exc}); blocked")
             continue
-        attempts.begin(
-            tracker.conn, issue["id"], row.name, row.generation, row.agent, int(issue.get("vibe") or 3), tracker.now()
-        )
+        _begin(tracker, row)
         progress(f"{issue['id']}: started {row.agent} worker {row.name}")
         started += 1
     return started
@@ -460,16 +445,7 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
     listed = workers.list_workers(tracker)
     for worker in _busy(tracker, listed, cfg.lease_s):
         if attempts.of_worker(tracker.conn, worker.name, worker.generation) is None:
-            issue = _issue(tracker, worker.issue)
-            attempts.begin(
-                tracker.conn,
-                worker.issue,
-                worker.name,
-                worker.generation,
-                worker.agent,
-                int(issue.get("vibe") or 3),
-                tracker.now(),
-            )
+            _begin(tracker, worker)
         current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         if current is not None and current.ended_at:
             # This pass is over: it is in the queue, its agent crashed and waits for its restart, or

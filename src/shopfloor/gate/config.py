@@ -70,6 +70,8 @@ _GATE_KEYS = {
     "test_paths",
     "builtins",
 }
+# Bumped when the way results are judged changes, so cached verdicts of older rules are not replayed.
+RULES_VERSION = 2
 BUILTINS = ("complexity", "tests-not-weakened", "protected-files", "secrets", "diff-size")
 
 
@@ -82,6 +84,12 @@ class Check:
     setup: tuple[tuple[str, ...], ...] = ()
     fast: bool = False  # part of the fast subset (vibe 4-5)
     junit: bool = False  # argv holds "{junit}": where the runner writes its junit XML
+
+    @property
+    def hash(self) -> str:
+        """What a cached result of this check on a tree depends on (its own definition only)."""
+        text = json.dumps([RULES_VERSION, asdict(self)], sort_keys=True)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class GateConfig:
 
     @property
     def hash(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
+        text = json.dumps([RULES_VERSION, asdict(self)], sort_keys=True)
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 

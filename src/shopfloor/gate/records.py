@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from shopfloor.errors import NotFoundError
+from shopfloor.gate.config import Check
 from shopfloor.gate.results import CheckResult
 from shopfloor.tracker import db
 
@@ -73,3 +74,33 @@ def list_runs(conn: sqlite3.Connection, issue: str | None, limit: int) -> list[d
     params.append(limit)
     keys = ("id", "rev", "commit", "verdict", "issue", "cached", "duration_s", "created_at")
     return [dict(zip(keys, row, strict=True)) for row in conn.execute(sql, params)]
+
+
+BASELINE = "baseline"  # the base_tree column of a result that is a fact about one tree alone
+
+
+def cached_baseline(conn: sqlite3.Connection, tree: str, checks: list[Check]) -> dict[str, CheckResult]:
+    """Results of ``checks`` on ``tree`` by itself, each keyed by the check's own definition (so
+    changing one check, or adding another, does not throw the others' base results away)."""
+    out = {}
+    for check in checks:
+        row = conn.execute(
+            "SELECT result FROM gate_cache WHERE tree = ? AND base_tree = ? AND config_hash = ? AND check_name = ?",
+            (tree, BASELINE, check.hash, check.name),
+        ).fetchone()
+        if row:
+            out[check.name] = CheckResult.from_json(json.loads(row[0]))
+    return out
+
+
+def remember_baseline(
+    conn: sqlite3.Connection, tree: str, checks: list[Check], results: list[CheckResult], now: str
+) -> None:
+    by_name = {c.name: c for c in checks}
+    keep = [r for r in results if r.status in ("pass", "fail") and r.name in by_name]
+    with db.transaction(conn):
+        conn.executemany(
+            "INSERT OR REPLACE INTO gate_cache (tree, base_tree, config_hash, check_name, result, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(tree, BASELINE, by_name[r.name].hash, r.name, json.dumps(r.as_json()), now) for r in keep],
+        )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopfloor.gate.config import Check
+from shopfloor.gate.findings import Finding, parse
 from shopfloor.gate.junit import read_counts
 from shopfloor.gate.results import CheckResult, excerpt
 from shopfloor.gate.signature import signature
@@ -162,12 +163,24 @@ def run_check(check: Check, cwd: Path, run_dir: Path, env: dict[str, str], attem
     status = outcome.status
     counts = read_counts(junit) if check.junit else None
     if check.junit and counts is None and status in ("pass", "fail"):
-        out.note("\nno readable junit XML at {junit}: the check must write it (junit = true)\n")
+        out.note(f"\nno readable junit XML at {junit}: the check must write it (junit = true)\n")
         status = "error"
-    return finish(check.name, status, outcome.code, out.text(), started, counts)
+    text = out.text()
+    found = () if status == "pass" else tuple(parse(check.name, text, (str(cwd),)) or ()) or None
+    if status in ("timeout", "error") or out.dropped:
+        found = None  # cut short, or too long to keep whole: what is left is not the whole list
+    return finish(check.name, status, outcome.code, text, started, counts, found)
 
 
-def finish(name: str, status: str, code: int | None, output: str, started: float, counts: object = None) -> CheckResult:
+def finish(
+    name: str,
+    status: str,
+    code: int | None,
+    output: str,
+    started: float,
+    counts: object = None,
+    findings: tuple[Finding, ...] | None = None,
+) -> CheckResult:
     from shopfloor.gate.junit import Counts
 
     junit = (counts.collected, counts.failed, counts.skipped) if isinstance(counts, Counts) else None
@@ -179,4 +192,5 @@ def finish(name: str, status: str, code: int | None, output: str, started: float
         excerpt=excerpt(output) if status != "pass" else "",
         signature=signature(name, output, status) if status != "pass" else None,
         junit=junit,
+        findings=findings,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATUSES = ("pass", "fail", "error", "timeout", "flaky", "needs-approval", "skipped")
+FAILING = ("fail", "error", "timeout")
 VERDICTS = ("pass", "fail", "needs-approval")
 APPROVAL_VIBE = 2  # vibe levels at or below this need a human's approval before merge
 FAST_VIBE = 4  # vibe levels at or above this run only the fast subset
@@ -30,7 +31,7 @@ def plan_for(vibe: int | None) -> Plan:
 
 
 def combine(statuses: list[str], approval_required: bool = False) -> str:
-    if any(s in ("fail", "error", "timeout") for s in statuses):
+    if any(s in FAILING for s in statuses):
         return "fail"
     if approval_required or "needs-approval" in statuses:
         return "needs-approval"
@@ -42,3 +43,17 @@ def after_retry(first: str, second: str | None) -> str:
     if first == "fail" and second == "pass":
         return "flaky"
     return first
+
+
+def fails_on_base_too(check: dict[str, object]) -> bool:
+    """A failing check that failed the same way on the base: the base is red by itself.
+
+    Checks judged by their findings never get here (the differential already forgave what the
+    base had); this is the case of an opaque check, which fails if it fails."""
+    return check.get("base_status") == "fail" and check.get("base_signature") == check.get("signature")
+
+
+def red_base(checks: list[dict[str, object]]) -> bool:
+    """Whether every failure in a report is the base's own (nothing the change did is blamed)."""
+    failing = [c for c in checks if c.get("status") in FAILING]
+    return bool(failing) and all(fails_on_base_too(c) for c in failing)

@@ -64,7 +64,7 @@ def judge(result: CheckResult, base: CheckResult | None, added: dict[str, set[in
     with_base = replace(result, base_status=base.status, base_signature=base.signature)
     if result.status == "pass":
         fixed = len(base.findings or ())
-        return replace(with_base, fixed=fixed, note=f"fixed {fixed} finding(s) the base has" if fixed else "")
+        return replace(with_base, fixed=fixed, note=f"this change fixed {fixed} finding(s) the base has" if fixed else "")
     if result.findings is None or (base.status == "fail" and base.findings is None):
         same = base.status == "fail" and base.signature == result.signature
         why = "its output holds no findings this gate can parse"

@@ -25,7 +25,7 @@ class CheckResult:
     findings: tuple[Finding, ...] | None = None  # None: its output could not be split into findings
     differential: bool = False  # judged on the findings it added, not on its exit status
     preexisting: int = 0  # findings already on the base: counted, not blamed
-    fixed: int = 0  # findings on the base that the candidate no longer has
+    fixed: int | None = None  # findings on the base the candidate no longer has (None: the base's are unknown)
     base_status: str | None = None  # the same check's status on the base, when it was run there
     base_signature: str | None = None
     note: str = ""  # why the status is what it is (e.g. "61 pre-existing findings, none new")

@@ -40,6 +40,7 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     config.write_text(config.read_text() + GATE)
     floor.git("add", "-A")
     floor.git("commit", "-qm", "gate")
+    base = floor.git("rev-parse", "main")
     first = floor.json("create", "Add a", "-p", "1")["id"]
     second = floor.json("create", "Add b", "-p", "1", "--deps", f"blocks:{first}")["id"]
     refine = floor.json("create", "Add c", "-p", "2")["id"]
@@ -72,9 +73,16 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     metrics = json.loads(done.stdout)
     status = {i: floor.json("show", i)["status"] for i in (first, second, refine, stuck)}
     assert status == {first: "closed", second: "closed", refine: "closed", stuck: "blocked"}, done.stderr
-    log = floor.git("log", "--format=%s", "main").splitlines()
-    assert log.index("add b") < log.index("add a")  # b (which depends on a) landed after a
-    assert "fix c" in log and not any("retry d" in line for line in log)
+    # Each merged issue landed as one commit titled after it: b (which depends on a) after a; c's
+    # rejected first commit and its fix are one commit, so main never held the FIXME.
+    log = landed(floor, base)
+    assert log.index("Add b") < log.index("Add a") and sorted(log) == ["Add a", "Add b", "Add c"], log
+    touched_c = floor.git("log", "--format=%H", "main", "--", "c.txt").splitlines()
+    assert len(touched_c) == 1 and floor.git("show", f"{touched_c[0]}:c.txt") == "c"
+    c_commit = floor.git("log", "-1", "--format=%an|%cn|%(trailers:only,unfold)", "--grep=^Add c$", "main")
+    assert c_commit.splitlines()[0] == f"worker/{refine}|shopfloor queue|Shopfloor-Issue: {refine}"
+    assert "Shopfloor-Attempts: 2" in c_commit and "Gate-Run: " in c_commit
+    assert "- add c\n- fix c" in floor.git("log", "-1", "--format=%B", "--grep=^Add c$", "main")
     assert metrics["merged"] == 3 and metrics["spirals"] == 1
     assert metrics["second_pass_rate"] == 1 / 3 and metrics["first_pass_yield"] == 2 / 3
     assert metrics["gate_failures_by_check"]["no-fixme"] >= 3
@@ -92,6 +100,14 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
     assert "attempts:" in floor("show", refine).stdout
 
 
+WORK = ("--", ".", ":(exclude).shopfloor/issues.jsonl")  # the floor's tracker commits are not landings
+
+
+def landed(floor: Runner, base: str, fmt: str = "%s") -> list[str]:
+    """What landed on main since ``base``, newest first, one line per commit (``fmt``)."""
+    return floor.git("log", f"--format={fmt}", f"{base}..main", *WORK).splitlines()
+
+
 def setup_gate(floor: Runner) -> None:
     config = floor.cwd / ".shopfloor" / "config.toml"
     config.write_text(config.read_text() + GATE)
@@ -103,6 +119,7 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
     config = floor.cwd / ".shopfloor" / "config.toml"
     config.write_text(config.read_text() + "\n[agents.scripted]\ncontext_window = 100000\n")
     setup_gate(floor)
+    base = floor.git("rev-parse", "main")
     sid = floor.json("create", "Big job")["id"]
     heavy = [
         {
@@ -144,8 +161,10 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
     metrics = json.loads(done.stdout)
     assert floor.json("show", sid)["status"] == "closed", done.stderr
     assert metrics["handoffs"] == 1 and metrics["merged"] == 1
-    log = floor.git("log", "--format=%s", "main").splitlines()
-    assert "part 1" in log and "part 2" in log, done.stderr
+    # Both sessions' commits landed as one commit, the issue's.
+    assert landed(floor, base) == ["Big job"], done.stderr
+    body = floor.git("log", "-1", "--format=%B", "main", *WORK)
+    assert "- part 1\n- part 2" in body and f"Shopfloor-Issue: {sid}" in body
     comments = floor.json("show", sid)["comments"]
     assert any("Handoff:" in c["text"] for c in comments)
     assert any(c["text"].startswith("part 1 is done") and c["author"].startswith("worker/") for c in comments)
@@ -163,6 +182,7 @@ def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner
     from conftest import SHOPFLOOR
 
     setup_gate(floor)
+    base = floor.git("rev-parse", "main")
     ids = [floor.json("create", f"Task {n}")["id"] for n in range(3)]
     slow = lambda name: [  # noqa: E731
         {"tool": {"name": "Write", "input": {"file_path": f"{name}.txt", "content": f"{name}\n"}}},
@@ -181,8 +201,8 @@ def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner
     first.wait()
     floor(*argv[1:], env={"SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"})
     assert all(floor.json("show", i)["status"] == "closed" for i in ids)
-    log = floor.git("log", "--format=%s", "main").splitlines()
-    assert sorted(line for line in log if line.startswith("add ")) == sorted(f"add {i}" for i in ids)  # each once
+    log = landed(floor, base)
+    assert sorted(log) == [f"Task {n}" for n in range(3)]  # each issue landed once, as one commit
 
 
 def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Runner) -> None:
@@ -194,6 +214,7 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     from conftest import SHOPFLOOR
 
     setup_gate(floor)
+    base = floor.git("rev-parse", "main")
     sid = floor.json("create", "Survive a crash")["id"]
     turns = [
         {"tool": {"name": "Write", "input": {"file_path": "x.txt", "content": "x\n"}}},
@@ -236,7 +257,8 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     assert tried[0]["outcome"].startswith("crashed") and tried[-1]["verdict"] == "pass"
     # What the killed agent had written was saved as a wip: commit, and it landed with the resumed work.
     assert floor.git("show", "main:x.txt") == "x"
-    assert any(line.startswith(f"wip: {sid}") for line in floor.git("log", "--format=%s", "main").splitlines())
+    assert landed(floor, base) == ["Survive a crash"]
+    assert f"- wip: {sid}" in floor.git("log", "-1", "--format=%B", "main", *WORK)  # squashed into the issue's commit
 
 
 def test_a_silent_worker_is_nudged_once_then_restarted_fresh(floor: Runner) -> None:

@@ -122,8 +122,12 @@ def test_main_moving_during_a_test_means_testing_again(repo: Runner, tmp_path: P
     merged = next(e for e in repo.json("queue", "list", "--all") if e["branch"] == "mine")["merged"]
     assert repo.git("rev-parse", "main") == merged
     assert (repo.cwd / "theirs.txt").exists() and (repo.cwd / "mine.txt").exists()
-    gated = {r["commit"] for r in repo.json("gate", "list")}
-    assert merged in gated  # the exact tree that became main was gated
+    # The exact tree that became main was gated (the landed commit is the gated tree, recommitted
+    # with the passing run's id in its message).
+    runs = {r["id"]: r for r in repo.json("gate", "list")}
+    passed = int(repo.git("log", "-1", "--format=%(trailers:key=Gate-Run,valueonly)", merged))
+    assert runs[passed]["verdict"] == "pass"
+    assert repo.git("rev-parse", f"{runs[passed]['commit']}^{{tree}}") == repo.git("rev-parse", f"{merged}^{{tree}}")
 
 
 def test_a_queue_killed_between_gate_and_landing_resumes_without_landing_twice(repo: Runner) -> None:

@@ -82,6 +82,19 @@ def update(conn: sqlite3.Connection, entry_id: int, now: str, **changes: Any) ->
         )
 
 
+def set_tested(conn: sqlite3.Connection, tested: dict[int, str], now: str) -> None:
+    """Point entries at the commits that will land, all in one transaction."""
+    with db.transaction(conn):
+        for entry_id, sha in tested.items():
+            conn.execute("UPDATE queue_entries SET tested = ?, updated_at = ? WHERE id = ?", (sha, now, entry_id))
+
+
+def landed_heads(conn: sqlite3.Connection, branch: str) -> list[str]:
+    """Heads of ``branch`` that already landed (a branch queued again after it landed)."""
+    rows = conn.execute("SELECT head FROM queue_entries WHERE branch = ? AND state = 'merged' ORDER BY id", (branch,))
+    return [str(r[0]) for r in rows]
+
+
 def delete(conn: sqlite3.Connection, entry_id: int) -> None:
     with db.transaction(conn):
         conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,))

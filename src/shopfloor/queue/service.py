@@ -4,6 +4,9 @@ One pass takes up to ``batch`` queued entries, stacks them on the target's tip i
 queue's worktree (an entry that does not apply is a ``conflict``), and lands them with
 bisection (``queue.bisect``): a batch that passes the gate moves the target by
 compare-and-swap; a target that moved meanwhile sends the batch back to be tested again.
+With ``[queue] strategy = "squash"`` (the default, ``queue.config``) each entry is stacked as
+one commit (``queue.squash``); once the gate passes, the same trees are recommitted with the
+gate run named in their messages, and that chain is what lands.
 Every state change is written before the next step, so a queue killed at any moment resumes:
 an entry found ``testing`` whose tested commit is already on the target is ``merged``;
 otherwise it is queued again. Nothing lands twice and nothing is lost.
@@ -12,6 +15,7 @@ otherwise it is queued again. Nothing lands twice and nothing is lost.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +25,8 @@ from typing import Any
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
-from shopfloor.queue import entries, stack
+from shopfloor.queue import config as queue_config
+from shopfloor.queue import entries, squash, stack
 from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
 from shopfloor.tracker.service import Tracker
@@ -215,17 +220,20 @@ class _Pass:
         onto: str,
         report: PassReport,
         progress: Progress,
+        strategy: str = "squash",
     ) -> None:
         self.tracker, self.repo, self.worktree, self.target = tracker, repo, worktree, target
         self.landed_on = [onto]
         self.report, self.progress = report, progress
+        self.squash = strategy == "squash"
+        self.facts: dict[int, squash.Facts] = {}  # per entry: its squashed commit's message and author
 
     def test(self, part: Sequence[Entry]) -> bool:
         conn, base = self.tracker.conn, self.landed_on[-1]
         stack.reset_to(self.worktree, base)
         tip = base
         for entry in part:
-            applied = stack.apply(self.worktree, self.target, entry.head)
+            applied = stack.apply(self.worktree, self.target, entry.head, _landed_before(self.repo, conn, entry))
             if isinstance(applied, stack.Conflict):
                 if len(part) == 1:  # it does not apply on what landed just before it
                     _conflict(self.tracker, entry, self.target, base, applied, self.report, self.progress)
@@ -233,6 +241,10 @@ class _Pass:
                     if entries.get(conn, other.id).state == "testing":
                         entries.update(conn, other.id, self.tracker.now(), state="queued")
                 return False
+            if self.squash:  # one commit of the same tree; its final message waits for the gate run's id
+                facts = squash.gather(self.tracker, self.worktree, entry.branch, entry.issue, tip, applied)
+                self.facts[entry.id] = facts
+                applied = stack.squash_head(self.worktree, tip, squash.message(facts, None), facts.author)
             tip = applied
             entries.update(conn, entry.id, self.tracker.now(), state="testing", tested=tip)
         self.progress(f"gating {len(part)} entr{'y' if len(part) == 1 else 'ies'} on {self.target} ({tip[:10]}) ...")
@@ -269,6 +281,9 @@ class _Pass:
         return failing <= _failures(alone)
 
     def land(self, part: Sequence[Entry]) -> None:
+        gated = entries.get(self.tracker.conn, part[-1].id).tested
+        if self.squash:
+            self._final_messages(part)
         pause = float(os.environ.get(PAUSE_ENV) or 0)
         if pause:
             time.sleep(pause)
@@ -280,7 +295,22 @@ class _Pass:
             fresh = entries.get(self.tracker.conn, entry.id)
             _merged(self.tracker, fresh, fresh.tested or last.tested)
             self.report.landed.append(entry.id)
-        self.progress(f"landed {', '.join(str(e.id) for e in part)} on {self.target} at {last.tested[:10]}")
+        same_tree = f" (the tree gated as {gated[:10]})" if gated and gated != last.tested else ""
+        self.progress(f"landed {', '.join(str(e.id) for e in part)} on {self.target} at {last.tested[:10]}{same_tree}")
+
+    def _final_messages(self, part: Sequence[Entry]) -> None:
+        """Rebuild the gated commits with the passing gate run named in their messages: the same
+        trees on the same chain of parents, so the tip's tree is the one the gate passed. Entries
+        point at these commits before the target moves (``recover`` relies on it)."""
+        parent, rebuilt = self.landed_on[-1], {}
+        for entry in part:
+            fresh = entries.get(self.tracker.conn, entry.id)
+            assert fresh.tested is not None
+            facts = self.facts[entry.id]
+            tree = stack.tree_of(self.repo, fresh.tested)
+            parent = stack.commit_tree(self.repo, tree, parent, squash.message(facts, fresh.gate_run), facts.author)
+            rebuilt[entry.id] = parent
+        entries.set_tested(self.tracker.conn, rebuilt, self.tracker.now())
 
 
 def _approvals(tracker: Tracker, progress: Progress) -> None:
@@ -331,11 +361,12 @@ def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
     for _attempt in range(5):
         todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
         onto = stack.tip(repo, target)
+        strategy = queue_config.load(repo, onto, target).strategy  # the target's rules, like the gate's
         worktree = stack.queue_worktree(repo, _root(tracker), onto)
         todo = _drop_conflicts(tracker, worktree, target, onto, todo, report, progress)
         if not todo:
             return report
-        attempt = _Pass(tracker, repo, worktree, target, onto, report, progress)
+        attempt = _Pass(tracker, repo, worktree, target, onto, report, progress, strategy)
         try:
             land_batch(todo, attempt.test, attempt.land)
             _publish(tracker, target, attempt.landed_on[-1], attempt.landed_on[0])
@@ -378,12 +409,17 @@ def _drop_conflicts(
     keep = []
     for entry in todo:
         stack.reset_to(worktree, onto)
-        applied = stack.apply(worktree, target, entry.head)
+        applied = stack.apply(worktree, target, entry.head, _landed_before(repo_of(tracker), tracker.conn, entry))
         if isinstance(applied, stack.Conflict):
             _conflict(tracker, entry, target, onto, applied, report, progress)
         else:
             keep.append(entry)
     return keep
+
+
+def _landed_before(repo: Path, conn: sqlite3.Connection, entry: Entry) -> list[str]:
+    """Earlier heads of the entry's branch that landed squashed: their commits are not replayed."""
+    return [old for old in entries.landed_heads(conn, entry.branch) if stack.is_ancestor(repo, old, entry.head)]
 
 
 def _conflict(

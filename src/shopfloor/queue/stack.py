@@ -4,19 +4,34 @@ the target by compare-and-swap.
 The queue works in ``<repo>.floor/.queue``, a detached worktree nobody else uses. Each
 candidate's commits (those not yet on the target) are cherry-picked onto the stack in order;
 a candidate already based on the stack's tip is taken as it is (a fast-forward keeps its
-commits). The target moves only from the exact commit the stack was built on, so a target
-that moved meanwhile is never overwritten with an untested tree.
+commits). With the ``squash`` strategy (``queue.config``) each candidate's cherry-picked
+commits are then replaced by one commit with the same tree (``squash_head``, ``commit_tree``),
+authored by the candidate's author and committed by the queue. The target moves only from the
+exact commit the stack was built on, so a target that moved meanwhile is never overwritten
+with an untested tree.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor.errors import ConflictError
+from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.gate import gitio
 
-IDENTITY = ("-c", "user.name=shopfloor queue", "-c", "user.email=queue@shopfloor.invalid")
+QUEUE_NAME, QUEUE_EMAIL = "shopfloor queue", "queue@shopfloor.invalid"
+IDENTITY = ("-c", f"user.name={QUEUE_NAME}", "-c", f"user.email={QUEUE_EMAIL}")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A commit's author: a name and an email, as git writes them."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -38,16 +53,19 @@ def reset_to(worktree: Path, commit: str) -> None:
     gitio.git(worktree, "clean", "-ffdxq")
 
 
-def apply(worktree: Path, target: str, head: str) -> str | Conflict:
-    """Put the candidate ``head`` on top of the worktree's HEAD; returns the new tip or the conflict."""
+def apply(worktree: Path, target: str, head: str, landed: Sequence[str] = ()) -> str | Conflict:
+    """Put the candidate ``head`` on top of the worktree's HEAD; returns the new tip or the conflict.
+
+    ``landed``: earlier heads of the same branch that already landed (squashed, so they are not
+    ancestors of the target): their commits are not replayed again."""
     tip = gitio.git(worktree, "rev-parse", "HEAD").stdout.strip()
     if gitio.git(worktree, "merge-base", "--is-ancestor", tip, head, check=False).returncode == 0:
         gitio.git(worktree, "-c", "core.hooksPath=/dev/null", "checkout", "--quiet", "--detach", head)
         return head  # already on top of the stack: its own commits land as they are
-    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", target, tip).stdout.split()
+    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", target, tip, *landed).stdout.split()
     if merges:  # replaying only the non-merge commits would drop what the merges hold
         return Conflict((f"merge commit {merges[0][:10]} (rebase the branch onto {target} without merges)",))
-    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", target, tip).stdout.split()
+    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", target, tip, *landed).stdout.split()
     for commit in commits:
         done = gitio.git(
             worktree, *IDENTITY, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit, check=False
@@ -60,6 +78,43 @@ def apply(worktree: Path, target: str, head: str) -> str | Conflict:
                 tuple(files) or ("(no file named: " + (done.stderr.strip().splitlines() or ["?"])[-1] + ")",)
             )
     return gitio.git(worktree, "rev-parse", "HEAD").stdout.strip()
+
+
+def tree_of(repo: Path, commit: str) -> str:
+    return gitio.git(repo, "rev-parse", f"{commit}^{{tree}}").stdout.strip()
+
+
+def commit_tree(repo: Path, tree: str, parent: str, message: str, author: Person) -> str:
+    """A new commit of ``tree`` on ``parent``: authored by ``author``, committed by the queue.
+
+    The message goes through stdin and the names through the environment, never a shell;
+    git writes the message as given (no comment stripping, no hooks)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
+    env.update(
+        GIT_AUTHOR_NAME=author.name,
+        GIT_AUTHOR_EMAIL=author.email,
+        GIT_COMMITTER_NAME=QUEUE_NAME,
+        GIT_COMMITTER_EMAIL=QUEUE_EMAIL,
+    )
+    done = subprocess.run(
+        ["git", "commit-tree", tree, "-p", parent, "-F", "-"],
+        cwd=repo,
+        input=message.encode("utf-8"),
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        why = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        raise ShopfloorError(f"git commit-tree failed: {why}")
+    return done.stdout.decode().strip()
+
+
+def squash_head(worktree: Path, parent: str, message: str, author: Person) -> str:
+    """Replace the commits between ``parent`` and the worktree's HEAD by one commit of HEAD's tree."""
+    squashed = commit_tree(worktree, tree_of(worktree, "HEAD"), parent, message, author)
+    gitio.git(worktree, "reset", "--quiet", "--soft", squashed)  # the same tree: index and files stay
+    return squashed
 
 
 def move_target(repo: Path, target: str, new: str, expected: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
+from shopfloor.gate.verdict import red_base
 from shopfloor.queue import config as queue_config
 from shopfloor.queue import entries, squash, stack
 from shopfloor.queue.bisect import land_batch
@@ -33,10 +34,6 @@ from shopfloor.tracker.service import Tracker
 
 PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
 Progress = Callable[[str], None]
-
-
-def _failures(report: dict[str, Any]) -> set[str]:
-    return {str(c["signature"]) for c in report["checks"] if c["status"] in ("fail", "error", "timeout")}
 
 
 class StuckTarget(ShopfloorError):
@@ -254,7 +251,7 @@ class _Pass:
         for entry in part:
             entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"])
         passed = bool(result["verdict"] == "pass")
-        if not passed and len(part) == 1 and self._failing_on_target(base, result):
+        if not passed and len(part) == 1 and red_base(result["checks"]):
             self.report.red_target = True
             entries.update(
                 conn,
@@ -270,15 +267,6 @@ class _Pass:
             for entry in part:
                 entries.update(conn, entry.id, self.tracker.now(), state="queued")
         return passed
-
-    def _failing_on_target(self, base: str, result: dict[str, Any]) -> bool:
-        """Whether every failure of the entry is already a failure of the target alone."""
-        failing = _failures(result)
-        if not failing:
-            return False
-        alone = gate_run(self.tracker, GateRequest(rev=base, base=base, every_check=True))
-        self.report.gate_runs += 0 if alone["cached"] else 1
-        return failing <= _failures(alone)
 
     def land(self, part: Sequence[Entry]) -> None:
         gated = entries.get(self.tracker.conn, part[-1].id).tested

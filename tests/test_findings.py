@@ -125,7 +125,9 @@ def test_paths_under_the_gates_worktree_are_made_relative() -> None:
     out = "/tmp/x/.gate/run-1-2/wt/src/a.py:3:1: F401 `os` imported but unused\n"
     found = parse("ruff", out, ("/tmp/x/.gate/run-1-2/wt",))
     assert found is not None and found[0].path == "src/a.py"
-    again = parse("ruff", out.replace("run-1-2/wt", "run-1-2/base/wt").replace(":3:", ":9:"), ("/tmp/x/.gate/run-1-2/base/wt",))
+    again = parse(
+        "ruff", out.replace("run-1-2/wt", "run-1-2/base/wt").replace(":3:", ":9:"), ("/tmp/x/.gate/run-1-2/base/wt",)
+    )
     assert again is not None and again[0].key == found[0].key
 
 

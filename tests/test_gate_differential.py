@@ -51,7 +51,9 @@ def test_a_change_that_breaks_a_test_fails_the_tests_not_the_weakening_check(ind
     assert tests["status"] == "fail" and status(report)["tests-not-weakened"] == "pass"
     new = {f["test"]: f for f in tests["findings"] if f["new"]}
     assert set(new) == {"tests/test_calc.py::test_add", "tests/test_calc.py::test_add_zero"}
-    assert any("ValueError: invalid literal for int()" in line for line in new["tests/test_calc.py::test_add"]["detail"])
+    assert any(
+        "ValueError: invalid literal for int()" in line for line in new["tests/test_calc.py::test_add"]["detail"]
+    )
     # The test that was already broken is counted, not blamed.
     assert tests["preexisting"] == 1 and "test_known_broken" not in str(new)
 

@@ -63,8 +63,10 @@ def judge(result: CheckResult, base: CheckResult | None, added: dict[str, set[in
         return replace(result, note=f"not differential: {why}, so it fails if it fails")
     with_base = replace(result, base_status=base.status, base_signature=base.signature)
     if result.status == "pass":
-        fixed = len(base.findings or ())
-        return replace(with_base, fixed=fixed, note=f"this change fixed {fixed} finding(s) the base has" if fixed else "")
+        fixed = None if base.findings is None else len(base.findings)
+        return replace(
+            with_base, fixed=fixed, note=f"this change fixed {fixed} finding(s) the base has" if fixed else ""
+        )
     if result.findings is None or (base.status == "fail" and base.findings is None):
         same = base.status == "fail" and base.signature == result.signature
         why = "its output holds no findings this gate can parse"

@@ -26,6 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         batch=args.batch,
         terminal=args.terminal,
         stall_s=args.stall_timeout,
+        tracker_interval_s=None if args.no_tracker_commits else args.tracker_interval,
     )
 
     def progress(line: str) -> None:

@@ -157,6 +157,8 @@ def build_parser(only: str | None = None) -> _Parser:
 
     p = _add(sub, "init", "tracker_cmds:cmd_init", "set this repository up for shopfloor", only)
     p.add_argument("--prefix", help="issue id prefix (default: from the repository name)")
+    p.add_argument("--hooks", action="store_true", help="install a git pre-commit hook that exports the tracker first")
+    p.add_argument("--force", action="store_true", help="with --hooks: replace another pre-commit hook (kept aside)")
 
     p = _add(sub, "create", "issue_cmds:cmd_create", "create an issue (or many with -f)", only)
     p.add_argument("title", nargs="?", help="one line, 1-500 characters")
@@ -255,6 +257,14 @@ def build_parser(only: str | None = None) -> _Parser:
     p = _add(sub, "export", "tracker_cmds:cmd_export", "write the tracker to .shopfloor/issues.jsonl", only)
     p.add_argument("-o", "--output", help="write here instead")
     p.add_argument("--force", action="store_true", help="overwrite a JSONL file that could not be imported")
+    p.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit the export on the target branch instead (as the floor does): no working tree is written",
+    )
+    p.add_argument(
+        "--wait", type=float, default=60.0, help="with --commit: seconds to wait for a queue pass (default 60)"
+    )
     p = _add(sub, "import", "tracker_cmds:cmd_import", "merge a JSONL file into the database", only)
     p.add_argument("-i", "--input", help="read this file (default .shopfloor/issues.jsonl)")
     p.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
@@ -303,6 +313,14 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         default=600.0,
         help="seconds without an event before a worker is nudged, then restarted (default 600)",
     )
+    p.add_argument(
+        "--tracker-interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="commit the tracker's JSONL on the target at most this often, and when idle (default 60)",
+    )
+    p.add_argument("--no-tracker-commits", action="store_true", help="never commit the tracker on the target")
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
     p = _add(sub, "done", "floor_cmds:cmd_done", "an agent says its work on the issue is done and committed", only)

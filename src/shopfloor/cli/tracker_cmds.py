@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.cli.common import open_tracker, print_json
-from shopfloor.errors import ShopfloorError
+from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker import db, jsonl, readiness, setup, store, sync, syncstate
 from shopfloor.tracker.clock import iso
 from shopfloor.tracker.config import read_config
@@ -21,22 +21,56 @@ from shopfloor.tracker.service import Tracker
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    report = setup.init(args.prefix)
+    report = setup.init(args.prefix, hooks=args.hooks, force=args.force)
     tracker = Tracker.open(args.actor)
     imported = tracker.notices[:]
     tracker.notices.clear()
     if args.json:
-        print_json({"prefix": report.prefix, "database": report.db_path, "actions": report.actions + imported})
+        print_json(
+            {
+                "prefix": report.prefix,
+                "database": report.db_path,
+                "actions": report.actions + imported,
+                "pre_commit_hook": report.hook,
+            }
+        )
         return 0
     print(f"shopfloor tracker ready (prefix {report.prefix}, database {report.db_path})")
     for line in report.actions + imported:
         print(f"  {line}")
     if not report.actions:
         print("  already set up; nothing changed")
+    if not report.hook:
+        print("  (no pre-commit hook exports the tracker before your commits: `shopfloor init --hooks` adds one)")
+    return 0
+
+
+def _commit_export(args: argparse.Namespace) -> int:
+    """``export --commit``: the floor's tracker commit, by hand (``queue.trackercommit``)."""
+    from shopfloor.errors import UsageError
+    from shopfloor.queue.trackercommit import commit_tracker
+
+    if args.output:
+        raise UsageError("--commit commits the tracker's own file on the target: drop -o/--output")
+    tracker = open_tracker(args)
+    outcome = commit_tracker(tracker, max(0.0, args.wait))
+    if outcome.state == "busy":
+        raise ConflictError(outcome.detail)
+    if outcome.state == "skipped":
+        raise ShopfloorError(outcome.detail)
+    if args.json:
+        shown = {"state": outcome.state, "target": outcome.target, "commit": outcome.commit, "issues": outcome.issues}
+        print_json(shown)
+    elif outcome.commit:
+        print(f"{outcome.detail} as {outcome.commit[:10]} ({outcome.issues} issues)")
+    else:
+        print(f"{outcome.detail}: nothing to commit")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.commit:
+        return _commit_export(args)
     tracker = Tracker.open(args.actor)
     path = Path(args.output) if args.output else tracker.location.jsonl_path
     same_file = path.resolve() == tracker.location.jsonl_path.resolve()
@@ -128,6 +162,51 @@ def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool
     return False
 
 
+def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
+    """The revisions whose tracker file counts as committed (HEAD, and the target when it is
+    another branch), with each one's content."""
+    import subprocess
+
+    from shopfloor.tracker.trackeronly import TRACKER_PATH
+
+    repo = tracker.location.worktree
+    revs = ["HEAD"]
+    try:
+        from shopfloor.gate.service import resolve_base
+
+        revs.append(resolve_base(repo, None)[0])
+    except ShopfloorError:
+        pass  # no target yet (no commit): HEAD alone
+    names, contents = [], []
+    for rev in dict.fromkeys(revs):
+        done = subprocess.run(["git", "show", f"{rev}:{TRACKER_PATH}"], cwd=repo, capture_output=True, check=False)
+        if done.returncode == 0:
+            names.append(rev)
+            contents.append(done.stdout)
+    return names, contents
+
+
+def _check_committed(checks: list[dict[str, Any]], tracker: Tracker) -> None:
+    """Warn when the database holds changes that no committed JSONL has."""
+    from shopfloor.tracker.trackeronly import uncommitted
+
+    names, contents = _committed_copies(tracker)
+    lines = {i["id"]: jsonl.encode_issue(i) for i in store.all_issues(tracker.conn)}
+    missing = uncommitted(lines, contents)
+    where = " or ".join(names) or "no commit"
+    if not missing:
+        _check(checks, "committed", "ok", f"every issue in the database is in the JSONL committed in {where}")
+        return
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    _check(
+        checks,
+        "committed",
+        "warn",
+        f"{len(missing)} issue(s) have changes in no committed JSONL ({where}): {shown}; fix: "
+        "`shopfloor export --commit` (or `shopfloor export` and commit .shopfloor/issues.jsonl)",
+    )
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     checks: list[dict[str, Any]] = []
     actor = args.actor or "doctor"
@@ -155,6 +234,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _check(checks, "cycles", "fail", f"{shown}: remove one edge with `shopfloor dep remove`")
         else:
             _check(checks, "cycles", "ok", "no dependency cycles")
+        _check_committed(checks, tracker)
         tracker.close()
     if setup.merge_driver_registered(location):
         _check(checks, "merge-driver", "ok", "registered for .shopfloor/issues.jsonl")

@@ -92,3 +92,47 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
     sets = ", ".join(f"{key} = ?" for key in changes)
     with db.transaction(conn):
         conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
+
+
+SUMMARY_KEY = "floor"  # the issue's metadata key that carries its attempts into the JSONL
+
+
+def summary(rows: list[Attempt]) -> list[dict[str, Any]]:
+    """The ended attempts of one issue as the JSONL carries them (pure): the ``attempts`` table
+    stays in the database, so a clone learns how each pass went from the issue's metadata."""
+    return [
+        {
+            "agent": a.agent,
+            "verdict": a.verdict,
+            "outcome": a.outcome,
+            "failed_checks": json.loads(a.failed_checks or "[]"),
+            "tokens": a.tokens,
+            "cost_usd": round(a.cost_usd, 6),
+            "handoff": bool(a.handoff),
+        }
+        for a in rows
+        if a.ended_at
+    ]
+
+
+def record_summaries(conn: sqlite3.Connection, actor: str, now: str) -> list[str]:
+    """Write each issue's attempt summary into its metadata (``metadata.floor.attempts``)
+    where it changed; returns the ids written. Other metadata keys are kept."""
+    from shopfloor.tracker import store, writes
+
+    by_issue: dict[str, list[Attempt]] = {}
+    for attempt in all_attempts(conn):
+        by_issue.setdefault(attempt.issue, []).append(attempt)
+    written = []
+    with db.transaction(conn):
+        for issue_id, rows in sorted(by_issue.items()):
+            wanted = summary(rows)
+            if not wanted or not store.exists(conn, issue_id):
+                continue
+            metadata = dict(store.get(conn, issue_id)["metadata"] or {})
+            if metadata.get(SUMMARY_KEY) == {"attempts": wanted}:
+                continue
+            metadata[SUMMARY_KEY] = {"attempts": wanted}
+            writes.update(conn, issue_id, {"metadata": metadata}, actor, now)
+            written.append(issue_id)
+    return written

@@ -9,7 +9,8 @@ Each turn it reads the tracker and acts:
    worktree, with a note built from the attempt history);
 4. restarts a crashed agent, and blocks the issue after three crashes;
 5. runs a queue pass, and cleans up the workers of merged issues;
-6. fills free slots by claiming ready issues.
+6. fills free slots by claiming ready issues;
+7. commits the tracker's JSONL on the target when that is due (``floor.publish``).
 It keeps no state of its own: killed and started again, it carries on from the rows.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts
+from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
@@ -47,6 +49,7 @@ class FloorConfig:
     terminal: str | None = None
     poll_s: float = 0.5
     stall_s: float = 600.0  # no event for this long: nudge once, then restart fresh
+    tracker_interval_s: float | None = 60.0  # tracker commits on the target at most this often; None: none
 
 
 def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
@@ -436,8 +439,9 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
     return started
 
 
-def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
-    """One turn of the loop; True while there is anything left to do."""
+def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: TrackerPublisher | None = None) -> bool:
+    """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
+    tracker is committed on the target when that is due (``floor.publish``)."""
     from shopfloor.queue import entries
     from shopfloor.queue.service import run_once
 
@@ -483,7 +487,10 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> bool:
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     waiting = {e.branch for e in entries.listing(tracker.conn, ("needs-approval",))}
     working = [w for w in busy if w.branch not in waiting]
-    return bool(working or started or queued)
+    active = bool(working or started or queued)
+    if publisher is not None:
+        publisher.after_turn(tracker, active, progress)
+    return active
 
 
 def _queued(tracker: Tracker, worker: Worker) -> bool:
@@ -527,8 +534,10 @@ def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: 
 
 
 def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
+    interval = cfg.tracker_interval_s
+    publisher = TrackerPublisher(interval) if interval is not None else None
     while True:
-        active = turn(tracker, cfg, progress)
+        active = turn(tracker, cfg, progress, publisher)
         if cfg.until_idle and not active:
             return
         time.sleep(cfg.poll_s)

@@ -125,6 +125,17 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     plan = plan_for(vibe)
     _sweep(tracker, repo)
     fork = gitio.merge_base(repo, base_commit, commit)
+    # --- tracker-only changes (gate.trackerskip): a diff of issues.jsonl alone that adds only the
+    # database's current lines is recorded as a pass, with a note, without running checks.
+    from shopfloor.gate.trackerskip import skip_report
+
+    skipped_report = skip_report(
+        tracker, repo, request, commit=commit, tree=tree, base=base_name, base_commit=base_commit, fork=fork,
+        config_hash=config.hash, issue=issue_id, vibe=vibe, approval_required=plan.approval, approved=approved,
+    )  # fmt: skip
+    if skipped_report is not None:
+        return skipped_report
+    # --- end of tracker-only changes
     _, fork_tree = gitio.resolve(repo, fork, "merge base")
     name_status, patch, truncated = gitio.diff(repo, fork, commit)
     files = combine_diff(name_status, patch)

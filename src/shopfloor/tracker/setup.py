@@ -3,7 +3,8 @@
 It writes ``.shopfloor/config.toml`` and an empty ``.shopfloor/issues.jsonl``, registers the
 merge driver (``.gitattributes`` plus the local git config, which git does not clone, so
 ``doctor --fix`` re-registers it in a fresh clone), points AGENTS.md at ``shopfloor prime``,
-and creates the database.
+and creates the database. With ``--hooks`` it also installs a pre-commit hook that exports
+the tracker first (``tracker.hooks``).
 """
 
 from __future__ import annotations
@@ -36,14 +37,20 @@ class InitReport:
     prefix: str
     db_path: str
     actions: list[str] = field(default_factory=list)
+    hook: bool = False  # the pre-commit hook that exports the tracker is in place
+
+
+def shopfloor_command() -> str:
+    """This shopfloor as a shell command, with an absolute path (for git to run)."""
+    script = shutil.which("shopfloor")
+    if script and Path(script).parent == Path(sys.executable).parent:
+        return shlex.quote(script)
+    return f"{shlex.quote(sys.executable)} -m shopfloor"
 
 
 def merge_driver_command() -> str:
     """The command git runs to merge the tracker file, with an absolute path to this shopfloor."""
-    script = shutil.which("shopfloor")
-    if script and Path(script).parent == Path(sys.executable).parent:
-        return f"{shlex.quote(script)} merge-driver %O %A %B"
-    return f"{shlex.quote(sys.executable)} -m shopfloor merge-driver %O %A %B"
+    return f"{shopfloor_command()} merge-driver %O %A %B"
 
 
 def _git(location: Location, *args: str) -> str:
@@ -114,7 +121,9 @@ def _check_dir(path: Path, location: Location) -> None:
         raise ShopfloorError(f"{name} is a file, not a directory: move it aside, then re-run `shopfloor init`")
 
 
-def init(prefix: str | None, start: str | None = None) -> InitReport:
+def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, force: bool = False) -> InitReport:
+    from shopfloor.tracker import hooks as git_hooks
+
     location = locate(start)
     # Check everything first, so a failure leaves the repository as it was.
     if shutil.which("git") is None:
@@ -128,6 +137,8 @@ def init(prefix: str | None, start: str | None = None) -> InitReport:
     current = read_config(config_path)
     chosen = check_prefix(prefix) if prefix else current.prefix
     _git(location, "rev-parse", "--git-dir")  # git runs here (a broken repository fails now, not halfway)
+    if hooks:
+        git_hooks.check(location, force)
     report = InitReport(prefix=chosen, db_path=str(location.db_path))
     state.mkdir(exist_ok=True)
     if config_text is None:
@@ -152,4 +163,9 @@ def init(prefix: str | None, start: str | None = None) -> InitReport:
             raise ShopfloorError("could not record the prefix in the database")
     finally:
         conn.close()
+    if hooks:
+        done = git_hooks.install(location, shopfloor_command(), force)
+        if done:
+            report.actions.append(done)
+    report.hook = git_hooks.installed(location)
     return report

@@ -1,0 +1,72 @@
+"""The floor keeps the tracker in git: debounced tracker commits after its turns.
+
+After a turn, if the tracker changed (its newest event is not the one last committed), the
+floor commits the export on the target (``queue.trackercommit``) at most once every
+``interval_s`` seconds while it is busy, and once more when it goes idle, so the final
+statuses are in git when ``--until-idle`` ends. Before each commit it copies every issue's
+attempt summary into the issue's metadata (``floor.attempts.record_summaries``): the attempts
+table stays in the database, and this is how a clone learns how each pass went.
+
+The only state is when it last committed and what it committed (in memory): a floor started
+again commits at its first idle turn or after one interval, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shopfloor.errors import ShopfloorError
+from shopfloor.tracker.service import Tracker
+from shopfloor.tracker.trackeronly import due
+
+Progress = Callable[[str], None]
+FINAL_WAIT_S = 30.0  # at the last turn, wait this long for a queue pass that holds the lock
+
+
+def change_mark(tracker: Tracker) -> int:
+    """The newest event: every change to an issue writes one."""
+    row = tracker.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    return int(row[0])
+
+
+@dataclass
+class TrackerPublisher:
+    interval_s: float = 60.0
+    last_at: float = field(default_factory=time.time)
+    last_mark: int | None = None
+    was_active: bool = True
+    last_note: str | None = None
+    commits: list[str] = field(default_factory=list)
+
+    def after_turn(self, tracker: Tracker, active: bool, progress: Progress) -> str | None:
+        """Commit the tracker if it is due; returns the outcome's state, or None if not due."""
+        from shopfloor.floor.attempts import record_summaries
+        from shopfloor.queue.trackercommit import Outcome, commit_tracker
+
+        final = not active and self.was_active
+        self.was_active = active
+        now = time.time()
+        try:
+            if final:  # attempts can end without an event: bring their summaries in first
+                record_summaries(tracker.conn, tracker.actor, tracker.now())
+            if not due(now, self.last_at, self.interval_s, change_mark(tracker) != self.last_mark, final):
+                return None
+            self.last_at = now
+            record_summaries(tracker.conn, tracker.actor, tracker.now())
+            mark = change_mark(tracker)
+            outcome = commit_tracker(tracker, FINAL_WAIT_S if final else 0.0)
+        except ShopfloorError as exc:
+            outcome = Outcome("skipped", f"not committing the tracker: {exc}", "")
+            mark = None
+        if outcome.state in ("committed", "unchanged"):
+            self.last_mark = mark
+            self.last_note = None
+        if outcome.state == "committed" and outcome.commit:
+            self.commits.append(outcome.commit)
+            progress(f"{outcome.detail} ({outcome.issues} issues) as {outcome.commit[:10]}")
+        elif outcome.state in ("skipped", "busy") and outcome.detail != self.last_note:
+            self.last_note = outcome.detail
+            progress(outcome.detail)
+        return outcome.state

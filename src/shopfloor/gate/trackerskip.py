@@ -1,0 +1,92 @@
+"""The gate's one exception: a tracker-only change that holds nothing new is not gated.
+
+A candidate is let through without running any check only when all of these hold:
+- its whole diff from the merge base touches ``.shopfloor/issues.jsonl`` and nothing else
+  (``tracker.trackeronly.is_tracker_only``: no other file can ride along);
+- every line it adds to that file is the database's *current* line for that issue, and it
+  drops no issue (``tracker.trackeronly.adds_only_known_lines``): what lands is what the
+  tracker itself wrote, e.g. a fresh ``shopfloor export`` committed alone, so landing it can
+  neither close, reopen nor add anything, here or in a clone;
+- its issue does not need a person's approval (vibe 1-2), or has it.
+
+Anything else is gated as usual, the tracker file included: a branch that edits issues.jsonl
+(to close issues, say), alone or with code, gets every check. The floor's own tracker commits
+never come here: the floor builds them from its database and moves the target itself
+(``queue.trackercommit``). A skip is still recorded as a gate run, with a note.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from shopfloor.tracker.service import Tracker
+from shopfloor.tracker.trackeronly import adds_only_known_lines, is_tracker_only
+
+NOTE = "tracker-only change: not gated"
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def holds_only_known_lines(tracker: Tracker, repo: Path, fork: str, commit: str) -> bool:
+    from shopfloor.queue.trackercommit import committed_file
+    from shopfloor.tracker import jsonl, store
+
+    after = committed_file(repo, commit, MAX_BYTES)
+    if after is None:
+        return False
+    before = committed_file(repo, fork, MAX_BYTES)
+    database = {i["id"]: jsonl.encode_issue(i) for i in store.all_issues(tracker.conn)}
+    return adds_only_known_lines(before[2] if before else b"", after[2], database)
+
+
+def skip_report(
+    tracker: Tracker,
+    repo: Path,
+    request: Any,
+    *,
+    commit: str,
+    tree: str,
+    base: str,
+    base_commit: str,
+    fork: str,
+    config_hash: str,
+    issue: str | None,
+    vibe: int | None,
+    approval_required: bool,
+    approved: bool,
+) -> dict[str, Any] | None:
+    """The recorded pass report of a candidate that need not be gated, or None to gate it."""
+    from shopfloor.queue.trackercommit import changed_paths
+
+    started = time.monotonic()
+    if (approval_required and not approved) or request.every_check or commit == base_commit:
+        return None
+    if not is_tracker_only(changed_paths(repo, fork, commit)):
+        return None
+    if not holds_only_known_lines(tracker, repo, fork, commit):
+        return None
+    from shopfloor.gate import records
+
+    report: dict[str, Any] = {
+        "verdict": "pass",
+        "rev": request.rev,
+        "commit": commit,
+        "tree": tree,
+        "base": base,
+        "base_commit": base_commit,
+        "merge_base": fork,
+        "config_hash": config_hash,
+        "issue": issue,
+        "attempt": request.attempt,
+        "vibe": vibe,
+        "approval_required": approval_required,
+        "approved": approved,
+        "cached": False,
+        "itself": False,
+        "note": NOTE,
+        "duration_s": round(time.monotonic() - started, 3),
+        "checks": [],
+    }
+    report["id"] = records.record_run(tracker.conn, report, tracker.now())
+    return report

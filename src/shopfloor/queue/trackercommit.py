@@ -1,0 +1,281 @@
+"""The tracker reaches git: the database's export committed on the target, alone.
+
+``commit_tracker`` exports the tracker and commits ``.shopfloor/issues.jsonl`` on the target
+branch in a commit of its own, touching no other path (checked with
+``tracker.trackeronly.is_tracker_only`` before the target moves). The commit is built without
+any working tree: the export is written as a blob (``hash-object -w``), a tree is made from
+the target's tree with that one blob replaced (``read-tree`` and ``update-index`` on a
+temporary index file, then ``write-tree``), and ``commit-tree`` makes the commit with the
+queue's identity. The target then moves by the queue's compare-and-swap (``stack.move_target``)
+under the queue's lock (``QueueLock``), so a tracker commit never races a landing.
+
+Never losing a change that is in git:
+- the target's committed file is imported into the database first (through a copy of it
+  beside the database, so the import has its usual base and field-level merge); a file the
+  database cannot import (conflict markers, a bad line) stops the commit, as ``shopfloor
+  export`` refuses to overwrite such a file;
+- in the target's checkout, an uncommitted edit of the file is imported too and is never
+  overwritten: its index entry is set to the new blob, so ``merge --ff-only`` moves the branch
+  and leaves the person's file as it is (git then shows it as their change on top). The same
+  holds when that edit *is* an export (a person ran ``shopfloor export``): the fast-forward
+  succeeds instead of failing on "local changes". A staged change of the file, a deleted
+  file, or an edit that does not import is reported and the commit waits for a later round.
+
+Nothing is committed when the export already equals the target's file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.tracker import jsonl, store, sync, syncstate
+from shopfloor.tracker.service import Tracker
+from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only
+
+# The queue's identity (the same as ``queue.stack``'s): tracker commits come from the floor's lane.
+NAME, EMAIL = "shopfloor queue", "queue@shopfloor.invalid"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one tracker commit did: ``committed``, ``unchanged`` (git already holds the
+    export), ``busy`` (a queue pass holds the lock, or the target moved: try again) or
+    ``skipped`` (something needs a person; ``detail`` says what)."""
+
+    state: str
+    detail: str
+    target: str
+    commit: str | None = None
+    issues: int = 0
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=repo, input=data, env=env, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    if done.returncode != 0:
+        why = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {why}")
+    return done.stdout
+
+
+def committed_file(repo: Path, commit: str, max_bytes: int | None = None) -> tuple[str, str, bytes] | None:
+    """(mode, blob, content) of the tracker file at ``commit``; None when it has none (or it
+    is not a regular file, or is larger than ``max_bytes``)."""
+    listing = _git(repo, "ls-tree", "-z", commit, "--", TRACKER_PATH).decode("utf-8", "replace").strip("\0")
+    if not listing:
+        return None
+    meta, _, _ = listing.partition("\t")
+    mode, kind, blob = meta.split()
+    if kind != "blob" or mode not in ("100644", "100755"):
+        return None
+    if max_bytes is not None and int(_git(repo, "cat-file", "-s", blob)) > max_bytes:
+        return None
+    return mode, blob, _git(repo, "cat-file", "blob", blob)
+
+
+def checkout_of(repo: Path, branch: str) -> Path | None:
+    """The worktree that has ``branch`` checked out, if any."""
+    listing = _git(repo, "worktree", "list", "--porcelain").decode("utf-8", "replace").split("\n\n")
+    for block in listing:
+        lines = block.splitlines()
+        if f"branch refs/heads/{branch}" in lines:
+            return Path(next(line for line in lines if line.startswith("worktree ")).removeprefix("worktree "))
+    return None
+
+
+def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: str) -> tuple[str, str]:
+    """(commit, blob): ``parent``'s tree with the tracker file replaced by ``content``; no
+    working tree and no real index are touched."""
+    blob = _git(repo, "hash-object", "-w", "--stdin", data=content).decode().strip()
+    with tempfile.TemporaryDirectory(prefix="shopfloor-tracker-") as tmp:
+        env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
+        _git(repo, "read-tree", parent, env=env)
+        _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{TRACKER_PATH}", env=env)
+        tree = _git(repo, "write-tree", env=env).decode().strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
+    env.update(GIT_AUTHOR_NAME=NAME, GIT_AUTHOR_EMAIL=EMAIL, GIT_COMMITTER_NAME=NAME, GIT_COMMITTER_EMAIL=EMAIL)
+    commit = _git(repo, "commit-tree", tree, "-p", parent, "-F", "-", data=message.encode(), env=env).decode().strip()
+    return commit, blob
+
+
+def changed_paths(repo: Path, old: str, new: str) -> list[str]:
+    out = _git(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new).decode("utf-8", "replace")
+    return [p for p in out.split("\0") if p]
+
+
+def message(statuses: list[str]) -> str:
+    """The tracker commit's message: how many issues, by status."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return (
+        f"tracker: {len(statuses)} issues ({summary or 'none'})\n\n"
+        f"The tracker's export, committed by shopfloor (the floor, or `shopfloor export --commit`): only\n"
+        f"{TRACKER_PATH} changes.\n"
+    )
+
+
+def _mirror(tracker: Tracker, target: str) -> Path:
+    """A copy of the target's committed file beside the database: what imports it."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", target)
+    return Path(tracker.location.db_file).parent / f"committed-{safe}.jsonl"
+
+
+def _import(tracker: Tracker, path: Path, content: bytes) -> str | None:
+    """Import ``content`` (the file at ``path``) unless the database is in step with it; the
+    reason it could not be imported, or None."""
+    if syncstate.in_step(tracker.conn, str(path), content):
+        return None
+    try:
+        sync.import_file(tracker.conn, path, "shopfloor", tracker.now(), only_if_changed=True)
+    except ShopfloorError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass
+class _Checkout:
+    """The target's checkout and its copy of the tracker file."""
+
+    path: Path
+    index_blob: str | None
+    content: bytes | None
+
+    @property
+    def file(self) -> Path:
+        return self.path / TRACKER_PATH
+
+
+def _read_checkout(repo: Path, target: str) -> _Checkout | None:
+    where = checkout_of(repo, target)
+    if where is None:
+        return None
+    staged = _git(where, "ls-files", "-s", "-z", "--", TRACKER_PATH).decode().strip("\0")
+    index_blob = staged.split()[1] if staged else None
+    try:
+        content: bytes | None = (where / TRACKER_PATH).read_bytes()
+    except FileNotFoundError:
+        content = None
+    return _Checkout(where, index_blob, content)
+
+
+def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -> str | None:
+    """Why the checkout's file stops this round's commit, or None. An uncommitted edit is imported."""
+    name = checkout.file
+    if checkout.content is None:
+        return f"{name} is deleted: restore it (`git checkout -- {TRACKER_PATH}`)"
+    if checkout.content == committed:
+        return None
+    failed = _import(tracker, checkout.file, checkout.content)
+    if failed is not None:
+        return (
+            f"{name} has uncommitted edits the database cannot import ({failed}): fix them, or drop them with "
+            f"`git checkout -- {TRACKER_PATH}`"
+        )
+    return None
+
+
+def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
+    """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock."""
+    from shopfloor.gate.service import repo_of, resolve_base
+    from shopfloor.queue.service import QueueLock, queue_root
+
+    repo = repo_of(tracker)
+    target = resolve_base(repo, None)[0]
+    lock = QueueLock(queue_root(tracker), wait_s)
+    try:
+        lock.__enter__()
+    except ConflictError:
+        return Outcome("busy", "a queue pass is landing: the tracker is committed after it", target)
+    try:
+        return _commit_locked(tracker, repo, target)
+    finally:
+        lock.__exit__()
+
+
+def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
+    from shopfloor.queue import stack
+    from shopfloor.queue.service import StuckTarget
+
+    tip = stack.tip(repo, target)
+    found = committed_file(repo, tip)
+    if found is None:
+        return Outcome(
+            "skipped",
+            f"{target} has no {TRACKER_PATH}: commit it once (`shopfloor init` writes it); the floor keeps it current",
+            target,
+        )
+    mode, committed_blob, committed = found
+    mirror = _mirror(tracker, target)
+    if not syncstate.in_step(tracker.conn, str(mirror), committed):
+        jsonl.atomic_write(mirror, committed)
+        failed = _import(tracker, mirror, committed)
+        if failed is not None:
+            return Outcome(
+                "skipped",
+                f"not committing the tracker: {target}'s {TRACKER_PATH} holds changes the database cannot import "
+                f"({failed}): fix the file on {target} (see `shopfloor import`)",
+                target,
+            )
+    checkout = _read_checkout(repo, target)
+    if checkout is not None:
+        problem = _checkout_problem(tracker, checkout, committed)
+        if problem is not None:
+            return Outcome("skipped", f"not committing the tracker this round: {problem}", target)
+    issues = store.all_issues(tracker.conn)
+    content = jsonl.encode(issues)
+    if content == committed:
+        return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(issues))
+    new, blob = build_commit(repo, tip, mode, content, message([i["status"] for i in issues]))
+    paths = changed_paths(repo, tip, new)
+    if not is_tracker_only(paths):  # never expected: the tree differs from the tip's in one entry
+        raise ShopfloorError(f"refusing the tracker commit {new[:10]}: it changes {', '.join(paths)}")
+    if checkout is not None and checkout.index_blob not in (committed_blob, blob):
+        return Outcome(
+            "skipped",
+            f"not committing the tracker this round: {checkout.file} has a staged change: commit it, or unstage "
+            f"it (`git restore --staged {TRACKER_PATH}`); the floor commits the tracker after that",
+            target,
+        )
+    keep_edit = checkout is not None and checkout.content != committed and checkout.index_blob != blob
+    if keep_edit:
+        assert checkout is not None
+        # The person's file stays as it is: with the index holding the new blob, the
+        # fast-forward keeps that entry and never writes the file.
+        _git(checkout.path, "update-index", "--cacheinfo", f"{mode},{blob},{TRACKER_PATH}")
+    try:
+        stack.move_target(repo, target, new, tip)
+    except (ConflictError, StuckTarget) as exc:
+        if keep_edit:
+            assert checkout is not None
+            _git(checkout.path, "update-index", "--cacheinfo", f"{mode},{checkout.index_blob},{TRACKER_PATH}")
+        state = "busy" if not isinstance(exc, StuckTarget) else "skipped"
+        return Outcome(state, f"not committing the tracker this round: {exc}", target)
+    _remember(tracker, mirror, content, checkout)
+    return Outcome("committed", f"committed the tracker on {target}", target, new, len(issues))
+
+
+def _remember(tracker: Tracker, mirror: Path, content: bytes, checkout: _Checkout | None) -> None:
+    """The database and the files that now hold the export are in step: no re-import follows."""
+    from shopfloor.tracker.db import transaction
+
+    info = jsonl.atomic_write(mirror, content)
+    with transaction(tracker.conn):
+        syncstate.remember(tracker.conn, str(mirror), content, info, tracker.now())
+        if checkout is None:
+            return
+        try:
+            data, stat = syncstate.read_with_stat(str(checkout.file))
+        except FileNotFoundError:
+            return
+        if data == content:
+            syncstate.remember(tracker.conn, str(checkout.file), content, stat, tracker.now())

@@ -34,7 +34,6 @@ Progress = Callable[[str], None]
 MAX_CRASHES = 3  # restarts within CRASH_WINDOW_S that make a crash loop
 CRASH_WINDOW_S = 15 * 60.0
 BACKOFF_S = (0.0, 2.0, 8.0)  # wait before the 1st, 2nd, 3rd restart
-EXCERPT_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -79,15 +78,9 @@ def history(tracker: Tracker, issue_id: str) -> str:
 
 def report_text(report: dict[str, Any]) -> str:
     """The gate's findings as a follow-up prompt for the agent."""
-    lines = [
-        f"The independent gate re-checked your commit and says {report['verdict'].upper()}. Fix what it found, "
-        "commit on your branch, and end your turn:"
-    ]
-    for check in report["checks"]:
-        if check["status"] in ("fail", "error", "timeout", "needs-approval"):
-            excerpt = "\n".join(check["excerpt"].splitlines()[:EXCERPT_LINES])
-            lines.append(f"\n## {check['name']}: {check['status']}\n{excerpt}")
-    return "\n".join(lines)
+    from shopfloor.gate.report import for_agent
+
+    return for_agent(report)
 
 
 def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg: FloorConfig) -> None:

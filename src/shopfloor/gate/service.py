@@ -11,19 +11,20 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from shopfloor.errors import NotFoundError
 from shopfloor.gate import builtins, gitio, records
+from shopfloor.gate.baseline import judge, results_on
 from shopfloor.gate.config import Check, GateConfig, parse
 from shopfloor.gate.diffs import FileDiff, matches
 from shopfloor.gate.diffs import combine as combine_diff
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
-from shopfloor.gate.verdict import combine, plan_for
+from shopfloor.gate.verdict import after_retry, combine, plan_for
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs
 
@@ -137,25 +138,35 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         return skipped_report
     # --- end of tracker-only changes
     _, fork_tree = gitio.resolve(repo, fork, "merge base")
+    # Gating the base by itself: there is no change to blame, so every check runs (whatever its
+    # paths) and each is reported as it is on the base, without the differential.
+    itself = commit == base_commit
     name_status, patch, truncated = gitio.diff(repo, fork, commit)
     files = combine_diff(name_status, patch)
-    to_run, skipped = selected(config, files, plan.fast_only, request.every_check)
+    to_run, skipped = selected(config, files, plan.fast_only, request.every_check or itself)
     cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
-    fresh_names = [c.name for c in to_run if c.name not in cache]
+    fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
     # pytest, mypy) must find the candidate's files, not the main tree's.
     run_dir = _gate_root(tracker) / f"run-{os.getpid()}-{time.time_ns()}"
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        computed = run_on(repo, commit, [c for c in to_run if c.name in fresh_names], run_dir, progress, True)
-        # The base's own counts are a fact about the base tree: cached even under --no-cache.
-        baseline = _baseline(tracker, repo, fork, fork_tree, config, to_run, run_dir, progress)
+        computed = {r.name: r for r in run_on(repo, commit, fresh, run_dir, progress, False)}
+        if itself:
+            records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now())
+            computed = {n: _as_target(r) for n, r in computed.items()}
+            on_base: dict[str, CheckResult] = {}
+        else:
+            on_base = _on_base(tracker, repo, fork, fork_tree, config, to_run, computed, run_dir, progress)
+            added = {path: {n for n, _ in diff.added} for path, diff in files.items()}
+            computed = {n: judge(r, on_base.get(n), added) for n, r in computed.items()}
+            computed |= _retry(repo, commit, fresh, computed, on_base, added, run_dir, progress)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-    results = {r.name: r for r in computed}
-    configured = [results.get(c.name) or cache[c.name] for c in to_run]
-    candidate_counts = _counts(configured)
-    built = _builtins(repo, commit, fork, files, config, baseline, candidate_counts, exempt, cache, progress)
+    configured = [computed.get(c.name) or cache[c.name] for c in to_run]
+    junit_checks = [c.name for c in to_run if c.junit]
+    baseline = None if itself else _counts([on_base[n] for n in junit_checks if n in on_base])
+    built = _builtins(repo, commit, fork, files, config, baseline, _counts(configured), exempt, cache, progress)
     if truncated:
         built.append(
             CheckResult(
@@ -168,7 +179,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         tree,
         fork_tree,
         config.hash,
-        [*computed, *(b for b in built if b.name not in cache)],
+        [*computed.values(), *(b for b in built if b.name not in cache)],
         tracker.now(),
     )
     verdict = combine([r.status for r in everything], plan.approval and not approved)
@@ -188,12 +199,79 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         "vibe": vibe,
         "approval_required": plan.approval,
         "approved": approved,
-        "cached": request.use_cache and bool(cache) and not fresh_names,
+        "cached": request.use_cache and bool(cache) and not fresh,
+        "itself": itself,
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [r.as_json() for r in everything],
     }
     report["id"] = records.record_run(tracker.conn, report, tracker.now())
     return report
+
+
+def _as_target(result: CheckResult) -> CheckResult:
+    """A check's result on the base by itself: nothing is blamed, everything found is pre-existing."""
+    if result.status != "fail":
+        return result
+    found = result.findings
+    if found is None:
+        return replace(result, note="fails on the target by itself; its output holds no findings this gate can parse")
+    return replace(
+        result,
+        findings=tuple(replace(f, new=False) for f in found),
+        preexisting=len(found),
+        note=f"fails on the target by itself with {len(found)} finding(s): changes are judged only on new ones",
+    )
+
+
+def _on_base(
+    tracker: Tracker,
+    repo: Path,
+    fork: str,
+    fork_tree: str,
+    config: GateConfig,
+    to_run: list[Check],
+    computed: dict[str, CheckResult],
+    run_dir: Path,
+    progress: Progress,
+) -> dict[str, CheckResult]:
+    """The base's results of the checks that need them: those the candidate failed (to split
+    findings into new and old), and the junit checks (tests-not-weakened compares counts)."""
+    weakening = "tests-not-weakened" in config.builtins
+    need = [c for c in to_run if (c.name in computed and computed[c.name].status == "fail") or (c.junit and weakening)]
+    # Base results already known (the target gated by itself, an earlier candidate) also show
+    # what a passing change fixed.
+    known = records.cached_baseline(tracker.conn, fork_tree, to_run)
+    return known | results_on(tracker, repo, fork, fork_tree, need, run_dir / "base", progress)
+
+
+def _retry(
+    repo: Path,
+    commit: str,
+    fresh: list[Check],
+    computed: dict[str, CheckResult],
+    on_base: dict[str, CheckResult],
+    added: dict[str, set[int]],
+    run_dir: Path,
+    progress: Progress,
+) -> dict[str, CheckResult]:
+    """A check that still fails after the differential runs once more: passing then makes it flaky."""
+    again = [c for c in fresh if computed[c.name].status == "fail"]
+    if not again:
+        return {}
+    progress(f"{', '.join(c.name for c in again)} failed; running once more to tell a flaky check from a failing one")
+    second = {
+        r.name: judge(r, on_base.get(r.name), added)
+        for r in run_on(repo, commit, again, run_dir / "again", progress, False)
+    }
+    out = {}
+    for check in again:
+        first, then = computed[check.name], second.get(check.name)
+        if then is not None and after_retry(first.status, then.status) == "flaky":
+            # The first failure is the evidence; the counts are those of the passing run.
+            out[check.name] = replace(
+                then, status="flaky", excerpt=first.excerpt, signature=first.signature, findings=first.findings
+            )
+    return out
 
 
 def _gate_root(tracker: Tracker) -> Path:
@@ -208,32 +286,6 @@ def _counts(results: list[CheckResult]) -> Counts | None:
     if not with_junit:
         return None
     return Counts(*(sum(values) for values in zip(*with_junit, strict=True)))
-
-
-def _baseline(
-    tracker: Tracker,
-    repo: Path,
-    fork: str,
-    fork_tree: str,
-    config: GateConfig,
-    to_run: list[Check],
-    run_dir: Path,
-    progress: Progress,
-) -> Counts | None:
-    """The base's junit counts (what tests-not-weakened compares with), cached like any result."""
-    junit_checks = [c for c in to_run if c.junit]
-    if not junit_checks or "tests-not-weakened" not in config.builtins:
-        return None
-    cache = records.cached(tracker.conn, fork_tree, "baseline", config.hash)
-    missing = [c for c in junit_checks if c.name not in cache]
-    base_dir = run_dir / "base"
-    base_dir.mkdir()
-    if missing:
-        progress("running the junit checks on the base too, to compare test counts ...")
-    fresh = run_on(repo, fork, missing, base_dir, progress, False)
-    records.remember(tracker.conn, fork_tree, "baseline", config.hash, fresh, tracker.now())
-    results = {r.name: r for r in fresh} | cache
-    return _counts([results[c.name] for c in junit_checks if c.name in results])
 
 
 def _builtins(

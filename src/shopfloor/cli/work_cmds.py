@@ -146,7 +146,8 @@ Add `--json` to any command for machine-readable output.
 ## When you finish
 - Commit your work on your branch.
 - `shopfloor close ID --reason "what was done"`.
-- `shopfloor export` writes `.shopfloor/issues.jsonl`; commit it with your work.
+- Do not edit or commit `.shopfloor/issues.jsonl`: the tracker reaches git by itself (the
+  floor commits it on the target branch; a person runs `shopfloor export --commit`).
 
 ## Rules
 - Claim before you work; never work on an issue someone else holds (exit code 4 says so).

@@ -163,36 +163,6 @@ def test_a_malformed_config_on_the_base_is_a_usage_error(sf: Runner) -> None:
     assert "main:.shopfloor/config.toml" in done.stderr
 
 
-def test_gate_init_detects_a_python_project(sf: Runner) -> None:
-    (sf.cwd / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.mypy]\nstrict = true\n")
-    out = sf.json("gate", "init")
-    assert out["checks"] == ["ruff", "ruff-format", "mypy", "pytest"]
-    again = sf("gate", "init", check=False)
-    assert again.returncode == 4 and "already has a [gate] section" in again.stderr
-    (sf.cwd / "package.json").write_text('{"scripts": {"test": "jest", "lint": "eslint ."}}')
-    replaced = sf.json("gate", "init", "--force")
-    assert replaced["checks"][-2:] == ["npm-lint", "npm-test"]
-    text = (sf.cwd / ".shopfloor" / "config.toml").read_text()
-    assert text.count("[gate]") == 1 and 'prefix = "t"' in text
-
-
-def test_gate_init_force_replaces_only_the_gate_tables(sf: Runner) -> None:
-    config = sf.cwd / ".shopfloor" / "config.toml"
-    config.write_text(
-        config.read_text()
-        + '\n[[gate.check]]\nname = "ruff"\nargv = ["ruff"]\n\n[agents.claude]\nbinary = "/opt/claude"\n'
-        + '\n[workspace]\ncopy = [".env"]\n'
-    )
-    (sf.cwd / "go.mod").write_text("module x\n")
-    assert sf.json("gate", "init", "--force")["checks"] == ["go-vet", "go-build", "go-test"]
-    text = config.read_text()
-    assert '[agents.claude]\nbinary = "/opt/claude"' in text and 'copy = [".env"]' in text
-    assert 'name = "ruff"' not in text and text.count("[gate]") == 1
-    config.write_bytes(b"\xff\xfe[gate]\n")
-    bad = sf("gate", "init", "--force", check=False)
-    assert bad.returncode == 2 and "not valid UTF-8" in bad.stderr
-
-
 def test_the_pre_push_hook_gates_pushes_and_keeps_worker_branches_off_the_target(sf: Runner, tmp_path: Path) -> None:
     setup_gate(sf, [{"name": "no-fixme", "argv": ["sh", "-c", "! grep -rq FIXME app.py"], "timeout": 60}])
     remote = tmp_path / "remote.git"

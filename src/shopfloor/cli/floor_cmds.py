@@ -17,6 +17,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
+    if not args.builtins_only:
+        _require_configured_checks(tracker)
     cfg = FloorConfig(
         workers=args.workers,
         agent=args.agent,
@@ -39,6 +41,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         _print_metrics(figures)
     return 0
+
+
+def _require_configured_checks(tracker: Any) -> None:
+    """No gate, no floor: the target's committed config (as the gate reads it) must configure a
+    check, or the agents' work would be judged by the built-ins alone (--builtins-only: on purpose)."""
+    from shopfloor.errors import NotFoundError, UsageError
+    from shopfloor.gate.initrun import target_of
+    from shopfloor.gate.service import load_config, repo_of, resolve_base
+
+    repo = repo_of(tracker)
+    try:
+        target, _, config = resolve_base(repo, None)
+    except NotFoundError:  # e.g. a master-only repository whose config names no target yet
+        target, commit, _ = target_of(repo, "set its gate up with `shopfloor gate init`")
+        config = load_config(repo, commit, target)
+    if not config.checks:
+        raise UsageError(
+            f"{target}'s committed .shopfloor/config.toml configures no gate check, so only the built-ins would "
+            f"judge the agents' work: run `shopfloor gate init`, commit .shopfloor/config.toml on {target}, "
+            "then start the floor (or pass --builtins-only to run without configured checks on purpose)"
+        )
 
 
 def metrics_of(tracker: Any) -> dict[str, Any]:

@@ -65,6 +65,13 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _render(report)
+    from shopfloor.gate.drift import drift_warning
+    from shopfloor.gate.gitio import CONFIG_PATH
+    from shopfloor.workers.service import main_tree
+
+    warning = drift_warning(main_tree(tracker) / CONFIG_PATH, report["base"], report["config_hash"])
+    if warning:  # e.g. an uncommitted `gate init`: its rules are not the ones in force
+        print(warning, file=sys.stderr)
     return 0 if report["verdict"] == "pass" else EXIT_ERROR
 
 
@@ -105,18 +112,10 @@ def cmd_gate_list(args: argparse.Namespace) -> int:
 
 
 def cmd_gate_init(args: argparse.Namespace) -> int:
-    from shopfloor.gate.detect import detect, write_config
+    """Propose the checks the project uses, try each on the target, write the ones that can run."""
+    from shopfloor.cli.gate_init import init
 
-    tracker = open_tracker(args)
-    checks = detect(tracker.location.worktree)
-    path = write_config(tracker.location.config_path, checks, force=args.force)
-    if args.json:
-        print_json({"config": str(path), "checks": [c["name"] for c in checks]})
-    else:
-        names = ", ".join(c["name"] for c in checks) or "none detected (add [[gate.check]] entries by hand)"
-        print(f"wrote {len(checks)} gate check(s) to {path}: {names}")
-        print("edit them, then commit the file on the target branch: the gate reads its rules from there")
-    return 0
+    return init(args)
 
 
 def cmd_gate_install(args: argparse.Namespace) -> int:

@@ -321,6 +321,11 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         help="commit the tracker's JSONL on the target at most this often, and when idle (default 60)",
     )
     p.add_argument("--no-tracker-commits", action="store_true", help="never commit the tracker on the target")
+    p.add_argument(
+        "--builtins-only",
+        action="store_true",
+        help="run even though the target's gate has no configured check (only the built-ins judge changes)",
+    )
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
     p = _add(sub, "done", "floor_cmds:cmd_done", "an agent says its work on the issue is done and committed", only)
@@ -362,8 +367,9 @@ def _gate_parsers(sub: Any, only: str | None) -> None:
     p = _add(gsub, "list", "gate_cmds:cmd_gate_list", "list gate runs, newest first")
     p.add_argument("--issue", metavar="ID", help="only runs for this issue")
     p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N runs (default 20)")
-    p = _add(gsub, "init", "gate_cmds:cmd_gate_init", "detect default checks and write them to .shopfloor/config.toml")
+    p = _add(gsub, "init", "gate_cmds:cmd_gate_init", "propose the checks the project uses, try them, write them")
     p.add_argument("--force", action="store_true", help="replace an existing [gate] section")
+    p.add_argument("--no-run", action="store_true", help="write the proposed checks without trying them on the target")
     p = _add(gsub, "install", "gate_cmds:cmd_gate_install", "install a git pre-push hook that gates every push")
     p.add_argument("--force", action="store_true", help="replace a pre-push hook that is not shopfloor's")
     p = _add(

@@ -42,6 +42,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("  already set up; nothing changed")
     if not report.hook:
         print("  (no pre-commit hook exports the tracker before your commits: `shopfloor init --hooks` adds one)")
+    if "[[gate.check]]" not in tracker.location.config_path.read_text(encoding="utf-8", errors="replace"):
+        print("next: `shopfloor gate init` picks the checks the gate runs (the floor needs one); commit .shopfloor/")
     return 0
 
 

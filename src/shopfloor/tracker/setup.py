@@ -152,6 +152,9 @@ def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, f
         report.actions.append("created .shopfloor/issues.jsonl")
     register_merge_driver(location, report, attributes_text)
     _point_agents_md(location, report, agents_text or "")
+    from shopfloor.tracker.gitignore import unignore
+
+    report.actions.extend(unignore(location.worktree))  # a .gitignore that hides .shopfloor/ is fixed
     created = not location.db_path.exists()
     conn = db.connect(location.db_path, create=True)
     try:

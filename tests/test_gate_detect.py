@@ -82,7 +82,7 @@ def test_pre_commit_hooks_name_the_tools() -> None:
 """
     files = {".pre-commit-config.yaml": hooks, **PY}
     assert names(files) == ["ruff", "flake8", "ruff-format", "black", "mypy", "pytest"]
-    assert proposal(files, "ruff").argv == ("ruff", "check", "--output-format=concise", ".")
+    assert proposal(files, "ruff").argv == ("ruff", "check", "--no-fix", "--output-format=concise", ".")
     assert proposal(files, "ruff-format").argv == ("ruff", "format", "--check", ".")
     assert "the ruff hook in .pre-commit-config.yaml" in proposal(files, "ruff").why
 

@@ -214,6 +214,8 @@ def test_on_a_master_only_repository_the_target_is_master(bare_runner: Runner) -
     assert refused.returncode == 2 and "master's committed .shopfloor/config.toml configures no gate check" in (
         refused.stderr
     )
+    # Before any gate is committed, the gate still finds its base: the default branch.
+    assert runner.json("gate", "run", "HEAD", "--no-cache")["base"] == "master"
     out = runner.json("gate", "init")
     assert out["target"] == "master" and [c["action"] for c in out["checks"]] == ["kept", "dropped: cannot pass"]
     assert 'target = "master"' in (runner.cwd / ".shopfloor" / "config.toml").read_text()

@@ -11,8 +11,6 @@ from typing import Any
 from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
 
-EXCERPT_SHOWN = 12
-
 
 def printable(text: str) -> str:
     from shopfloor.workers.progress import printable as clean
@@ -21,6 +19,8 @@ def printable(text: str) -> str:
 
 
 def _render(report: dict[str, Any]) -> None:
+    from shopfloor.gate.report import check_lines
+
     flag = {"pass": "PASS", "fail": "FAIL", "needs-approval": "NEEDS APPROVAL"}[report["verdict"]]
     cached = ", replayed from cache" if report.get("cached") else ""
     print(
@@ -32,15 +32,9 @@ def _render(report: dict[str, Any]) -> None:
     for check in report["checks"]:
         took = f"{check['duration_s']:.1f} s" if check["duration_s"] else "-"
         print(f"  {check['name']:<{width}}  {check['status']:<14} {took:>7}  {check.get('signature') or ''}".rstrip())
-        if check["status"] not in ("pass", "skipped") and check.get("excerpt"):
-            lines = check["excerpt"].splitlines()
-            for line in lines[:EXCERPT_SHOWN]:
+        if check["status"] not in ("pass", "skipped") or check.get("note"):
+            for line in check_lines(check, report["id"]):
                 print(f"  {'':<{width}}  | {printable(line)}")
-            if len(lines) > EXCERPT_SHOWN:
-                print(
-                    f"  {'':<{width}}  | ... ({len(lines) - EXCERPT_SHOWN} more lines: "
-                    f"`shopfloor gate show {report['id']} --json`)"
-                )
     if report.get("approval_required") and report["verdict"] != "fail":
         print(f"  vibe {report.get('vibe')}: a human approves before merge (`shopfloor approve {report.get('issue')}`)")
 

@@ -39,7 +39,8 @@ def results_on(
     cache = records.cached_baseline(tracker.conn, tree, checks)
     missing = [c for c in checks if c.name not in cache]
     if missing:
-        progress(f"running {', '.join(c.name for c in missing)} on the base too, to tell new findings from old ...")
+        names = ", ".join(c.name for c in missing)
+        progress(f"running {names} on {commit[:10]} by itself (kept as that tree's baseline) ...")
         run_dir.mkdir(parents=True, exist_ok=True)
         fresh = run_on(repo, commit, missing, run_dir, progress, False)
         records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now())

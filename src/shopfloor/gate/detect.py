@@ -391,7 +391,7 @@ def _mypy_has_files(project: Project) -> bool:
 _CONFIG = ("pyproject.toml", "setup.cfg", "tox.ini")
 # Each Python tool, in the order proposed: (name, argv, timeout, config files besides _CONFIG, fast).
 _PYTHON_TOOLS: tuple[tuple[str, tuple[str, ...], int, tuple[str, ...], bool], ...] = (
-    ("ruff", ("ruff", "check", "--output-format=concise", "."), 300, ("ruff.toml", ".ruff.toml"), True),
+    ("ruff", ("ruff", "check", "--no-fix", "--output-format=concise", "."), 300, ("ruff.toml", ".ruff.toml"), True),
     ("flake8", ("flake8",), 600, (".flake8",), True),
     ("pycodestyle", ("pycodestyle", "."), 600, (), True),
     ("pylint", ("pylint", "--recursive=y", "."), 1200, (".pylintrc", "pylintrc"), False),

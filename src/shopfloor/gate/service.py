@@ -95,11 +95,24 @@ def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
         first = gitio.default_branch(repo)
         commit, _ = gitio.resolve(repo, first, "base")
     config = load_config(repo, commit, first)
+    if config.target != first and not _names_target(repo, commit):
+        return first, commit, config  # no target configured: the default branch is the target
     if config.target != first:
         commit, _ = gitio.resolve(repo, config.target, "base (gate.target)")
         config = load_config(repo, commit, config.target)
         first = config.target if config.target else first
     return first, commit, config
+
+
+def _names_target(repo: Path, commit: str) -> bool:
+    """Whether the config at ``commit`` sets ``[gate] target`` itself (not the default ``main``)."""
+    import tomllib
+
+    try:
+        gate = tomllib.loads(gitio.show(repo, commit, gitio.CONFIG_PATH) or "").get("gate", {})
+    except tomllib.TOMLDecodeError:
+        return True  # load_config has already refused it
+    return isinstance(gate, dict) and "target" in gate
 
 
 def _sweep(tracker: Tracker, repo: Path) -> None:

@@ -190,3 +190,12 @@ def test_an_opaque_report_shows_the_head_and_the_tail() -> None:
 def test_no_tool_is_missing_for_these_tests() -> None:
     for name in ("ruff", "flake8", "mypy", "black", "isort"):
         assert shutil.which(name, path=str(BIN)), f"{name} missing from {BIN}: `make test` installs it"
+
+
+def test_mypy_with_pretty_in_its_config_is_read_whole_with_no_pretty(tmp_path: Path) -> None:
+    long_name = "a_rather_long_function_name_so_that_the_message_wraps_in_pretty_mode"
+    source = f"def {long_name}(x: int) -> list[str]:\n    return [x, x, x, x, x, x, x, x, x, x]\n"
+    root = write(tmp_path, {"m.py": source, "mypy.ini": "[mypy]\npretty = True\n"})
+    found = parse("mypy", run([tool("mypy"), "--no-pretty", "--no-incremental", "m.py"], root))
+    assert found is not None and {f.code for f in found} == {"list-item"}
+    assert all(f.message.endswith('expected "str"') for f in found)

@@ -94,3 +94,38 @@ def test_the_failing_report_names_the_exception_the_test_and_every_new_lint_find
         report = floor.json("gate", "run", sha, "--base", f"{sha}^")
         assert report["verdict"] == "pass", (sha, report)
     assert "Make add faster" in floor.git("log", "-1", "--format=%s", code_commits[0])
+
+
+def test_an_agent_that_changes_nothing_is_told_so_and_never_lands_an_empty_commit(floor: Runner) -> None:
+    root = floor.cwd
+    (root / "calc.py").write_text(DEBT + CALC)  # main fails lint by itself: that is not the agent's
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text(TESTS)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    config = root / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + GATE)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "a project with lint debt and a gate")
+    base = floor.git("rev-parse", "main")
+    issue = floor.json("create", "Add and remove a helper", "-p", "1")["id"]
+    net_empty = [
+        turn_write("helper.py", "X = 1\n"),
+        turn_bash("git add -A && git commit -qm 'add a helper'"),
+        turn_bash("git rm -q helper.py && git commit -qm 'remove it again'"),
+        {"text": "done", "usage": {"input_tokens": 1100}},
+        {"text": "still nothing to do", "usage": {"input_tokens": 1200}},
+    ]
+    scenario = root.parent / "scenario.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": issue, "turns": net_empty}]}))
+    done = floor(
+        "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )  # fmt: skip
+    shown = floor.json("show", issue)
+    assert shown["status"] == "blocked", done.stderr
+    assert [a["failed_checks"] for a in shown["attempts"]] == [["change"], ["change"]]
+    sessions = [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
+    prompt = next(s for s in sessions if issue in s)
+    assert "the branch holds no change beyond main" in prompt and "F401" not in prompt
+    code = [c for c in floor.git("rev-list", f"{base}..main").split() if "calc.py" in floor.git("show", "--stat", c)]
+    assert floor.git("diff", "--stat", base, "main", "--", ".", ":!.shopfloor") == "" and code == []

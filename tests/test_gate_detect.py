@@ -38,12 +38,12 @@ def test_flake8_configured_in_setup_cfg_is_proposed_and_ruff_is_not() -> None:
 @pytest.mark.parametrize(
     ("files", "argv"),
     [
-        ({"setup.cfg": "[mypy]\nstrict = True\n"}, ("mypy", ".")),
-        ({"setup.cfg": "[mypy]\nfiles = src/pkg\n"}, ("mypy",)),
-        ({"setup.cfg": "[mypy-requests.*]\nignore_missing_imports = True\n"}, ("mypy", ".")),
-        ({"mypy.ini": "[mypy]\nfiles = a.py\n"}, ("mypy",)),
-        ({".mypy.ini": "[mypy]\n"}, ("mypy", ".")),
-        ({"pyproject.toml": "[tool.mypy]\nfiles = ['src']\n"}, ("mypy",)),
+        ({"setup.cfg": "[mypy]\nstrict = True\n"}, ("mypy", "--no-pretty", ".")),
+        ({"setup.cfg": "[mypy]\nfiles = src/pkg\n"}, ("mypy", "--no-pretty")),
+        ({"setup.cfg": "[mypy-requests.*]\nignore_missing_imports = True\n"}, ("mypy", "--no-pretty", ".")),
+        ({"mypy.ini": "[mypy]\nfiles = a.py\n"}, ("mypy", "--no-pretty")),
+        ({".mypy.ini": "[mypy]\n"}, ("mypy", "--no-pretty", ".")),
+        ({"pyproject.toml": "[tool.mypy]\nfiles = ['src']\n"}, ("mypy", "--no-pretty")),
     ],
 )
 def test_any_mypy_config_proposes_mypy(files: dict[str, str], argv: tuple[str, ...]) -> None:
@@ -179,7 +179,7 @@ def test_what_gate_init_does_with_a_check_from_its_result_on_the_target() -> Non
 
 def test_dropped_checks_are_written_commented_out_with_the_reason() -> None:
     kept = Proposal("flake8", ("flake8",), "[flake8] in setup.cfg", 600, ("**/*.py",), True)
-    gone = Proposal("mypy", ("mypy", "."), "[mypy] in setup.cfg", 900)
+    gone = Proposal("mypy", ("mypy", "--no-pretty", "."), "[mypy] in setup.cfg", 900)
     odd = Proposal("odd", ("odd",), "found\x1b[31m here")
     dropped = [(gone, "tool missing on the target"), (odd, "cannot pass (\x00\x7f\r\nboom)")]
     text = "[tracker]\nprefix = 't'\n" + render("master", [kept], dropped)

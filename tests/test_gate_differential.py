@@ -89,3 +89,18 @@ def test_an_opaque_check_keeps_the_plain_rule_and_says_so(sf: Runner) -> None:
     script = check(gate(sf, rev), "script")
     assert script["status"] == "fail" and script["findings"] is None and not script["differential"]
     assert script["note"].startswith("not differential") and script["base_status"] == "pass"
+
+
+def test_touching_an_already_complex_function_is_not_blamed_but_making_it_worse_is(sf: Runner) -> None:
+    tangled = "def tangled(x: int) -> int:\n" + "".join(
+        f"    if x == {n}:\n        return {n}\n" for n in range(20)
+    )
+    make_project(sf)
+    (sf.cwd / "tangled.py").write_text(tangled + "    return -1\n")
+    sf.git("add", "-A")
+    sf.git("commit", "-qm", "a function over the complexity limit, already on main")
+    touched = candidate(sf, "touch", {"tangled.py": tangled + "    return -2\n"})
+    assert status(gate(sf, touched))["complexity"] == "pass"
+    worse = candidate(sf, "worse", {"tangled.py": tangled + "    if x == 99:\n        return 99\n    return -1\n"})
+    complexity = check(gate(sf, worse), "complexity")
+    assert complexity["status"] == "fail" and "complexity 22 (limit 15, was 21)" in complexity["excerpt"]

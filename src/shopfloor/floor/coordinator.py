@@ -91,7 +91,8 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
     if attempt is None or attempt.ended_at:
         return
     progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
-    report = gate_run(tracker, GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id)))
+    request = GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id), require_change=True)
+    report = gate_run(tracker, request)
     failing = [c for c in report["checks"] if c["status"] in ("fail", "error", "timeout")]
     from shopfloor.gate import gitio
 

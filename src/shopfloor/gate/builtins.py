@@ -74,20 +74,25 @@ def complexity(files: dict[str, FileDiff], config: GateConfig, new: Reader, old:
         if not info.function_list:
             continue
         touched = {n for n, _ in diff.added}
+        before_text = old(diff.old_path or path)
+        was: dict[str, int] = {}  # each function's complexity on the base, by name
+        if before_text is not None and len(before_text) <= MAX_ANALYSED_BYTES:
+            for fn in lizard.analyze_file.analyze_source_code(path, before_text).function_list:
+                was[fn.name] = max(was.get(fn.name, 0), fn.cyclomatic_complexity)
         for fn in info.function_list:
-            if fn.cyclomatic_complexity > config.complexity_max and touched & set(
+            # Blamed only for what the change did: a function over the limit that it added, or
+            # made more complex; touching a function that was already over it is not a defect.
+            grew = fn.cyclomatic_complexity > was.get(fn.name, 0)
+            if fn.cyclomatic_complexity > config.complexity_max and grew and touched & set(
                 range(fn.start_line, fn.end_line + 1)
             ):
+                before_fn = f", was {was[fn.name]}" if fn.name in was else ""
                 problems.append(
                     f"{path}:{fn.start_line}: {fn.name} has cyclomatic complexity {fn.cyclomatic_complexity} "
-                    f"(limit {config.complexity_max})"
+                    f"(limit {config.complexity_max}{before_fn})"
                 )
         worst = max(fn.cyclomatic_complexity for fn in info.function_list)
-        before_text = old(diff.old_path or path)
-        before = 0
-        if before_text is not None and len(before_text) <= MAX_ANALYSED_BYTES:
-            old_info = lizard.analyze_file.analyze_source_code(path, before_text)
-            before = max((fn.cyclomatic_complexity for fn in old_info.function_list), default=0)
+        before = max(was.values(), default=0)
         if worst > config.complexity_ratchet and worst > before:
             problems.append(
                 f"{path}: worst complexity grew from {before} to {worst} (ratchet {config.complexity_ratchet})"

@@ -398,7 +398,8 @@ _PYTHON_TOOLS: tuple[tuple[str, tuple[str, ...], int, tuple[str, ...], bool], ..
     ("ruff-format", ("ruff", "format", "--check", "."), 300, ("ruff.toml", ".ruff.toml"), True),
     ("black", ("black", "--check", "."), 300, (), True),
     ("isort", ("isort", "--check-only", "--diff", "."), 300, (".isort.cfg",), True),
-    ("mypy", ("mypy", "."), 900, ("mypy.ini", ".mypy.ini"), False),
+    # --no-pretty: a project's `pretty = true` would wrap each message over several lines.
+    ("mypy", ("mypy", "--no-pretty", "."), 900, ("mypy.ini", ".mypy.ini"), False),
     ("pyright", ("pyright",), 900, ("pyrightconfig.json",), False),
 )
 
@@ -412,7 +413,7 @@ def _python_checks(project: Project, on_path: frozenset[str]) -> list[Proposal]:
         if name not in evidence:
             continue
         if name == "mypy" and _mypy_has_files(project):
-            argv = ("mypy",)  # its config names what to check
+            argv = ("mypy", "--no-pretty")  # its config names what to check
         why = "; ".join(evidence[name][:3])
         out.append(Proposal(name, argv, why, timeout, (*PY_PATHS, *_CONFIG, *files), fast))
     python = "python3" if "python" not in on_path and "python3" in on_path else "python"

@@ -41,6 +41,7 @@ class GateRequest:
     attempt: str | None = None
     use_cache: bool = True
     every_check: bool = False  # run checks whatever their paths (gating a target by itself)
+    require_change: bool = False  # an agent's attempt: a branch with no change is a failure, not the base
 
 
 def _quiet(_: str) -> None:
@@ -156,7 +157,15 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     itself = commit == base_commit
     name_status, patch, truncated = gitio.diff(repo, fork, commit)
     files = combine_diff(name_status, patch)
-    to_run, skipped = selected(config, files, plan.fast_only, request.every_check or itself)
+    empty = request.require_change and tree == fork_tree
+    if empty:
+        # Nothing to check: judging the base's own state would blame the agent for it, and
+        # landing it would make an empty commit.
+        itself = False
+        to_run: list[Check] = []
+        skipped = [CheckResult(c.name, "skipped", excerpt="the branch holds no change") for c in config.checks]
+    else:
+        to_run, skipped = selected(config, files, plan.fast_only, request.every_check or itself)
     cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
     fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
@@ -180,6 +189,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     junit_checks = [c.name for c in to_run if c.junit]
     baseline = None if itself else _counts([on_base[n] for n in junit_checks if n in on_base])
     built = _builtins(repo, commit, fork, files, config, baseline, _counts(configured), exempt, cache, progress)
+    if empty:
+        built.append(no_change(base_name, fork))
     if truncated:
         built.append(
             CheckResult(
@@ -219,6 +230,14 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     }
     report["id"] = records.record_run(tracker.conn, report, tracker.now())
     return report
+
+
+def no_change(base: str, fork: str) -> CheckResult:
+    why = (
+        f"the branch holds no change beyond {base} (merge base {fork[:10]}): commit your work on the branch; "
+        "if the issue needs no change, say why with `shopfloor comment`"
+    )
+    return CheckResult("change", "fail", excerpt=why, signature="change:empty", builtin=True)
 
 
 def _as_target(result: CheckResult) -> CheckResult:

@@ -62,14 +62,20 @@ def judge(result: CheckResult, base: CheckResult | None, added: dict[str, set[in
             return result
         why = "it could not be run on the base" if base is not None else "it was not run on the base"
         return replace(result, note=f"not differential: {why}, so it fails if it fails")
-    with_base = replace(result, base_status=base.status, base_signature=base.signature)
+    # A base that fails with findings is signed by them (like a differential check), never by its
+    # raw output: an opaque candidate that prints the base's failing test ids must not pass for
+    # "failing the same way as the base" (the queue would call the target red and stop for it).
+    base_signature = base.signature
+    if base.status == "fail" and base.findings is not None:
+        base_signature = finding_signature(base.name, [f.key for f in base.findings])
+    with_base = replace(result, base_status=base.status, base_signature=base_signature)
     if result.status == "pass":
         fixed = None if base.findings is None else len(base.findings)
         return replace(
             with_base, fixed=fixed, note=f"this change fixed {fixed} finding(s) the base has" if fixed else ""
         )
     if result.findings is None or (base.status == "fail" and base.findings is None):
-        same = base.status == "fail" and base.signature == result.signature
+        same = base.status == "fail" and base_signature == result.signature
         why = "its output holds no findings this gate can parse"
         if result.findings is not None:
             why = "its output on the base holds no findings this gate can parse"

@@ -8,7 +8,13 @@ compares between the base and the candidate (``differential.split``) and what th
 spiral detection fingerprints.
 
 ``parse`` returns ``None`` when the output holds nothing it recognises: such a check is
-opaque, and keeps the plain rule (it fails if it fails).
+opaque, and keeps the plain rule (it fails if it fails). It also returns ``None`` when the
+findings it recognises cannot be the whole story (the differential may forgive a failing
+check only when its findings account for the failure): pytest's own count of failures and
+errors disagrees with the tests its short summary names, or there are more findings than
+``MAX_FINDINGS``. The tests that failed are read from pytest's short summary only, never
+from what a test printed; lines outside pytest's report (another tool in the same check)
+are read as linter findings too.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-MAX_FINDINGS = 5000  # a check that reports more is cut here (the count says so)
+MAX_FINDINGS = 20000  # a check that reports more is opaque: a list cut short could hide a new finding
 MAX_MESSAGE = 300
 MAX_DETAIL_LINES = 6
 
@@ -61,8 +67,16 @@ _digits = re.compile(r"\d+")
 _ansi = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # pytest's short test summary (on by default: -rfE): "FAILED tests/t.py::test_x - TypeError: ..."
-_PYTEST_SUMMARY = re.compile(r"^(FAILED|ERROR) (\S+?)(?: - (.*))?$")
-_PYTEST_SECTION = re.compile(r"^_{3,} (?:ERROR at \w+ of )?(.+?) _{3,}$")
+# A parametrized id may hold spaces and " - " inside its brackets: "FAILED t.py::test_y[a - b] - ...".
+_PYTEST_SUMMARY = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - (.*))?$")
+_PYTEST_SUMMARY_HEAD = re.compile(r"^=+ short test summary info =+$")
+_PYTEST_REPORT_HEAD = re.compile(
+    r"^={3,} (?:test session starts|FAILURES|ERRORS|warnings summary|short test summary info) ={3,}$"
+)
+# pytest's last line: "3 failed, 1 passed, 1 error in 0.67s" (between "=" signs unless -q)
+_PYTEST_STATS = re.compile(r"^=*\s*(?P<counts>\d+ [^=]*?|no tests ran) in \d+(?:\.\d+)?s(?: \([\d:.]+\))?\s*=*$")
+_PYTEST_FAILED_COUNT = re.compile(r"(?:^|, )(\d+) (?:failed|errors?)\b")
+_PYTEST_SECTION = re.compile(r"^_{3,} (?:ERROR at \w+ of |ERROR collecting )?(.+?) _{3,}$")
 _PYTEST_E = re.compile(r"^E {1,}(.*)$")
 _PYTEST_WHERE = re.compile(r"^(\S+\.py):(\d+): (\w[\w.]*)$")
 _GO_FAIL = re.compile(r"^\s*--- FAIL: (\S+)")
@@ -100,14 +114,34 @@ def parse(check: str, output: str, roots: tuple[str, ...] = ()) -> list[Finding]
     text = _ansi.sub("", output.replace("\r\n", "\n"))
     roots = tuple(r.rstrip("/") + "/" for r in roots)
     lines = text.splitlines()
-    tests = _pytest(check, lines, roots)
-    if tests:
-        return tests[:MAX_FINDINGS]
+    pytest_report = _pytest_report(lines)
+    if pytest_report is not None:
+        tests = _pytest(check, lines, pytest_report, roots)
+        if tests is None:
+            return None  # pytest counted failures its summary does not name: they cannot be compared
+        if tests:  # and whatever another tool in the same check printed before or after pytest
+            outside = [line for n, line in enumerate(lines) if not pytest_report[0] <= n <= pytest_report[1]]
+            return _complete(tests + _lint(check, outside, roots))
     go = [Finding(check, "", test=m.group(1)) for line in lines if (m := _GO_FAIL.match(line))]
     if go:
-        return _unique(go)[:MAX_FINDINGS]
-    found = _lint(check, lines, roots)
-    return found[:MAX_FINDINGS] if found else None
+        return _complete(_unique(go))
+    return _complete(_lint(check, lines, roots)) or None
+
+
+def _complete(found: list[Finding]) -> list[Finding] | None:
+    """All the findings, or None: a list cut short could leave out the one finding that is new."""
+    return found if len(found) <= MAX_FINDINGS else None
+
+
+def _pytest_report(lines: list[str]) -> tuple[int, int] | None:
+    """The first and last line of pytest's report (its first section heading to its last count
+    line), or None when the output holds no pytest report."""
+    first = next((n for n, line in enumerate(lines) if _PYTEST_REPORT_HEAD.match(line)), None)
+    stats = [n for n, line in enumerate(lines) if _PYTEST_STATS.match(line)]
+    if first is None and not stats:
+        return None
+    start = min(n for n in (first, stats[0] if stats else None) if n is not None)
+    return start, stats[-1] if stats and stats[-1] >= start else len(lines) - 1
 
 
 def _unique(found: list[Finding]) -> list[Finding]:
@@ -120,15 +154,30 @@ def _unique(found: list[Finding]) -> list[Finding]:
     return out
 
 
-def _pytest(check: str, lines: list[str], roots: tuple[str, ...]) -> list[Finding]:
+def _pytest(check: str, lines: list[str], report: tuple[int, int], roots: tuple[str, ...]) -> list[Finding] | None:
+    """The failing tests named in pytest's short summary; None when they are not all of the
+    failures and errors pytest counted (a summary cut short, ``-rN``, or output made to look
+    like pytest's): such output cannot be compared with the base's."""
     summary: list[tuple[str, str, str]] = []
-    for text in lines:
-        match = _PYTEST_SUMMARY.match(text)
+    counted: int | None = None
+    in_summary = False
+    for text in lines[report[0] : report[1] + 1]:
+        stats = _PYTEST_STATS.match(text)
+        if stats:
+            counted = (counted or 0) + sum(int(n) for n in _PYTEST_FAILED_COUNT.findall(stats.group("counts")))
+            in_summary = False
+            continue
+        if text.startswith("="):
+            in_summary = bool(_PYTEST_SUMMARY_HEAD.match(text))
+            continue
+        match = _PYTEST_SUMMARY.match(text) if in_summary else None
         if match and ("::" in match.group(2) or match.group(2).endswith(".py")):
             summary.append((match.group(1), _relative(match.group(2), roots), match.group(3) or ""))
+    if counted is not None and counted != len(summary):
+        return None
     if not summary:
         return []
-    sections = _pytest_sections(lines, roots)
+    sections = _by_name(_pytest_sections(lines, roots))
     out = []
     for kind, test, message in summary:
         detail, where = _section_for(test, sections)
@@ -189,12 +238,26 @@ def _bounded(e_lines: list[str]) -> tuple[str, ...]:
     return (*e_lines[:half], "…", *e_lines[-(MAX_DETAIL_LINES - half - 1) :])
 
 
-def _section_for(test: str, sections: dict[str, Section]) -> Section:
-    """pytest heads a failure section with the test's name (``TestX.test_y[param]``), not its node id."""
+def _name(head_or_id: str) -> str:
+    """A test's function name, from its section heading (``TestX.test_y[p]``) or its node id."""
+    return head_or_id.split("[", 1)[0].replace("::", ".").rsplit(".", 1)[-1]
+
+
+def _by_name(sections: dict[str, Section]) -> dict[str, dict[str, Section]]:
+    index: dict[str, dict[str, Section]] = {}
+    for head, section in sections.items():
+        index.setdefault(_name(head), {})[head] = section
+    return index
+
+
+def _section_for(test: str, sections: dict[str, dict[str, Section]]) -> Section:
+    """pytest heads a failure section with the test's name (``TestX.test_y[param]``), not its node
+    id. Only the sections of the same function name are compared (output with thousands of
+    both must not take minutes)."""
     dotted = test.replace("::", ".")
     best: Section = ((), None)
     best_len = 0
-    for head, section in sections.items():
+    for head, section in sections.get(_name(test), {}).items():
         if (dotted.endswith("." + head) or dotted == head or test.endswith(head)) and len(head) > best_len:
             best, best_len = section, len(head)
     return best

@@ -222,3 +222,21 @@ def test_on_a_master_only_repository_the_target_is_master(bare_runner: Runner) -
     runner.git("add", "-A")
     runner.git("commit", "-qm", "gate")
     assert runner.json("gate", "run", "HEAD")["base"] == "master"
+
+
+def test_a_test_suite_that_cannot_even_be_collected_is_dropped_not_kept_as_a_baseline(sf: Runner) -> None:
+    # Every test module imports a generated file the sdist does not ship: no test runs on the
+    # target. Kept as a baseline, it would forgive any breakage (nothing new can ever fail).
+    project(
+        sf,
+        {
+            "calc.py": "from generated_version import VERSION\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n",
+            "tests/test_calc.py": TESTS,
+            "tests/test_more.py": TESTS.replace("test_add", "test_more"),
+        },
+    )
+    out = sf.json("gate", "init")
+    pytest_row = next(c for c in out["checks"] if c["name"] == "pytest")
+    assert pytest_row["action"] == "dropped: cannot pass" and pytest_row["status"] == "fail"
+    assert "No module named 'generated_version'" in pytest_row["reason"]
+    assert "pytest" not in config_checks(sf)

@@ -83,6 +83,9 @@ def judge(result: CheckResult, base: CheckResult | None, added: dict[str, set[in
         return replace(with_base, note=f"not differential: {why}, so it fails if it fails{tail}")
     parts = split(list(result.findings), list(base.findings or ()), added)
     counts = f"{len(parts.new)} new, {len(parts.preexisting)} pre-existing (not blamed), {len(parts.fixed)} fixed"
+    uncollected = sum(1 for f in base.findings or () if f.test and "::" not in f.test)
+    if uncollected:  # a module that cannot be imported hides every test in it
+        counts += f"; {uncollected} test module(s) cannot be collected on the base, so their tests do not run"
     return replace(
         with_base,
         status="fail" if parts.new else "pass",

@@ -68,14 +68,18 @@ class Tried:
             "preexisting": self.preexisting,
             "duration_s": self.duration_s,
             "action": self.action,
-            "why": self.proposal.why,
+            "why": self.proposal.why,  # what shows the project uses it
+            "reason": why_line(self.excerpt) if not self.kept else "",  # why it was dropped
         }
+
+
+_SAYS_WHY = ("command not found", "command not executable", "timed out", "no readable junit", "no test")
 
 
 def why_line(excerpt: str) -> str:
     lines = [line.strip() for line in excerpt.splitlines() if line.strip()]
     for line in lines:
-        if line.startswith(("command not found", "command not executable", "timed out", "no readable junit")):
+        if line.startswith(_SAYS_WHY):
             return line
         module = _NO_MODULE.search(line)
         if module:
@@ -112,11 +116,34 @@ def action_for(proposal: Proposal, result: CheckResult) -> Tried:
         action, found = KEPT, 0
     elif _missing_tool(proposal, result):
         action = MISSING
-    elif result.status == "fail" and found:
+    elif result.status == "fail" and found and not _no_test_passes(result):
         action = BASELINE
     else:
         action = CANNOT
-    return Tried(proposal, result.status, found, result.duration_s, action, result.excerpt)
+    excerpt = result.excerpt
+    if result.status == "fail" and _no_test_passes(result):
+        # Every test fails or cannot even be collected: as a baseline it would forgive any breakage.
+        excerpt = _collection_errors(result) + excerpt
+    return Tried(proposal, result.status, found, result.duration_s, action, excerpt)
+
+
+def _no_test_passes(result: CheckResult) -> bool:
+    if result.junit is None:
+        return False
+    collected, failed, skipped = result.junit
+    return collected - failed - skipped <= 0
+
+
+def _collection_errors(result: CheckResult) -> str:
+    """A first line saying why no test passes: the first import error, or that every test fails."""
+    detail = next(
+        (d for f in result.findings or () if f.test and "::" not in f.test for d in reversed(f.detail) if d),
+        "",
+    )
+    if detail:
+        return f"no test passes on the target: {detail}: fix what it imports\n"
+    collected = result.junit[0] if result.junit else 0
+    return f"no test passes on the target: all {collected} fail\n" if collected else ""
 
 
 def not_run(proposals: list[Proposal]) -> list[Tried]:

@@ -199,3 +199,31 @@ def test_negations_re_include_the_directory_before_its_files() -> None:
         "!/.gitattributes",
     ]
     assert negations([".gitattributes"]) == ["!/.gitattributes"]
+
+
+PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/pycqa/flake8
+    rev: 7.0.0
+    hooks:
+      - id: flake8
+        args: ["--max-line-length=88", "--extend-ignore=E203"]
+  - repo: https://github.com/psf/black
+    rev: 24.1.0
+    hooks:
+      - id: black
+        args: ['--line-length=100']
+  - repo: https://github.com/pycqa/isort
+    rev: 5.13.2
+    hooks:
+      - id: isort
+        args: ["--profile", "black", "src/*.py; rm -rf /"]
+"""
+
+
+def test_a_hooks_args_are_passed_to_the_check_but_only_plain_options() -> None:
+    files = {".pre-commit-config.yaml": PRE_COMMIT, "app.py": "x = 1\n"}
+    assert proposal(files, "flake8").argv == ("flake8", "--max-line-length=88", "--extend-ignore=E203")
+    assert proposal(files, "black").argv == ("black", "--check", "--line-length=100", ".")
+    # A value that is not a plain option (a path, a shell fragment) makes the whole list untrusted.
+    assert proposal(files, "isort").argv == ("isort", "--check-only", "--diff", ".")

@@ -286,6 +286,41 @@ def _from_hooks(project: Project, evidence: Evidence) -> None:
             _note(evidence, tool, f"the {hook} hook in .pre-commit-config.yaml")
 
 
+_HOOK_BLOCK = re.compile(r"^(\s*)-\s+id:\s*['\"]?([\w.-]+)['\"]?\s*$")
+_HOOK_ARGS = re.compile(r"^\s+args:\s*(\[.*\])\s*$")
+_SAFE_ARG = re.compile(r"^--?[\w-]+(=[\w.,:/*+-]*)?$")
+
+
+def hook_args(text: str) -> dict[str, tuple[str, ...]]:
+    """The options a ``.pre-commit-config.yaml`` passes to each tool's hook (``args: [...]`` in
+    block style): the project runs its linter with them, so the gate must too (a flake8 run
+    without ``--max-line-length=88`` would blame changes for lines the project accepts).
+    Only plain options are taken (``--name`` or ``--name=value``), never paths or file lists."""
+    out: dict[str, tuple[str, ...]] = {}
+    hook: str | None = None
+    indent = -1
+    for line in text.splitlines():
+        start = _HOOK_BLOCK.match(line)
+        if start:
+            hook, indent = start.group(2), len(start.group(1))
+            continue
+        if hook is None or not line.strip():
+            continue
+        if len(line) - len(line.lstrip()) <= indent:
+            hook = None  # this hook's mapping has ended
+            continue
+        args = _HOOK_ARGS.match(line)
+        tool = _HOOKS.get(hook)
+        if args and tool:
+            try:
+                values = json.loads(args.group(1).replace("'", '"'))
+            except ValueError:
+                continue
+            if isinstance(values, list) and values and all(isinstance(v, str) and _SAFE_ARG.match(v) for v in values):
+                out[tool] = tuple(values)
+    return out
+
+
 def make_recipes(text: str) -> dict[str, str]:
     """Each Makefile target's recipe text (the tab-indented lines under it)."""
     out: dict[str, str] = {}
@@ -408,12 +443,16 @@ def _python_checks(project: Project, on_path: frozenset[str]) -> list[Proposal]:
     if not project.python:
         return []
     evidence = evidence_for(project, on_path)
+    hooks = hook_args(project.files.get(".pre-commit-config.yaml", ""))
     out: list[Proposal] = []
     for name, argv, timeout, files, fast in _PYTHON_TOOLS:
         if name not in evidence:
             continue
         if name == "mypy" and _mypy_has_files(project):
             argv = ("mypy", "--no-pretty")  # its config names what to check
+        extra = hooks.get(name, ())
+        if extra:  # the hook's options go before the path argument, if the argv has one
+            argv = (*argv[:-1], *extra, argv[-1]) if argv[-1] == "." else (*argv, *extra)
         why = "; ".join(evidence[name][:3])
         out.append(Proposal(name, argv, why, timeout, (*PY_PATHS, *_CONFIG, *files), fast))
     python = "python3" if "python" not in on_path and "python3" in on_path else "python"

@@ -227,3 +227,21 @@ def test_a_hooks_args_are_passed_to_the_check_but_only_plain_options() -> None:
     assert proposal(files, "black").argv == ("black", "--check", "--line-length=100", ".")
     # A value that is not a plain option (a path, a shell fragment) makes the whole list untrusted.
     assert proposal(files, "isort").argv == ("isort", "--check-only", "--diff", ".")
+
+
+def test_hook_args_in_block_and_unquoted_flow_lists() -> None:
+    text = (
+        'repos:\n  - repo: x\n    hooks:\n      - id: flake8\n        args:\n          - "--max-line-length=88"\n'
+        "      - id: mypy\n        args: [--ignore-missing-imports, --no-strict-optional]\n"
+        "      - id: black\n"
+    )
+    files = {".pre-commit-config.yaml": text, "app.py": "x = 1\n"}
+    assert proposal(files, "flake8").argv == ("flake8", "--max-line-length=88")
+    assert proposal(files, "mypy").argv == (
+        "mypy",
+        "--no-pretty",
+        "--ignore-missing-imports",
+        "--no-strict-optional",
+        ".",
+    )
+    assert proposal(files, "black").argv == ("black", "--check", ".")

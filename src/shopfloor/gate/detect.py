@@ -287,37 +287,54 @@ def _from_hooks(project: Project, evidence: Evidence) -> None:
 
 
 _HOOK_BLOCK = re.compile(r"^(\s*)-\s+id:\s*['\"]?([\w.-]+)['\"]?\s*$")
-_HOOK_ARGS = re.compile(r"^\s+args:\s*(\[.*\])\s*$")
+_HOOK_ARGS = re.compile(r"^(\s+)args:\s*(.*?)\s*$")
+_LIST_ITEM = re.compile(r"^(\s+)-\s+(.+?)\s*$")
 _SAFE_ARG = re.compile(r"^--?[\w-]+(=[\w.,:/*+-]*)?$")
+# Options that make a hook rewrite files: the gate only reads, so they are left out.
+_EDITS_FILES = {"--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "--show-fixes", "--in-place", "-i", "--write"}
+
+
+def _unquote(item: str) -> str:
+    item = item.strip()
+    return item[1:-1] if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"" else item
 
 
 def hook_args(text: str) -> dict[str, tuple[str, ...]]:
-    """The options a ``.pre-commit-config.yaml`` passes to each tool's hook (``args: [...]`` in
-    block style): the project runs its linter with them, so the gate must too (a flake8 run
-    without ``--max-line-length=88`` would blame changes for lines the project accepts).
-    Only plain options are taken (``--name`` or ``--name=value``), never paths or file lists."""
-    out: dict[str, tuple[str, ...]] = {}
+    """The options a ``.pre-commit-config.yaml`` passes to each tool's hook (``args``, as a flow
+    list ``[a, b]`` or a block list): the project runs its linter with them, so the gate must too
+    (a flake8 run without ``--max-line-length=88`` would blame changes for lines the project
+    accepts). Only plain options are taken (``--name`` or ``--name=value``), never paths or file
+    lists: one other value leaves the tool's argv as it was."""
+    found: dict[str, list[str]] = {}
     hook: str | None = None
-    indent = -1
+    indent = block = -1
     for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        depth = len(line) - len(line.lstrip())
         start = _HOOK_BLOCK.match(line)
         if start:
-            hook, indent = start.group(2), len(start.group(1))
+            hook, indent, block = start.group(2), len(start.group(1)), -1
             continue
-        if hook is None or not line.strip():
+        if hook is None or depth <= indent:
+            hook = None  # outside any hook's mapping
             continue
-        if len(line) - len(line.lstrip()) <= indent:
-            hook = None  # this hook's mapping has ended
+        item = _LIST_ITEM.match(line)
+        if block >= 0 and item and depth > block:
+            found.setdefault(hook, []).append(_unquote(item.group(2)))
             continue
+        block = -1
         args = _HOOK_ARGS.match(line)
-        tool = _HOOKS.get(hook)
-        if args and tool:
-            try:
-                values = json.loads(args.group(1).replace("'", '"'))
-            except ValueError:
-                continue
-            if isinstance(values, list) and values and all(isinstance(v, str) and _SAFE_ARG.match(v) for v in values):
-                out[tool] = tuple(values)
+        if args and args.group(2).startswith("["):
+            found[hook] = [_unquote(v) for v in args.group(2).strip("[]").split(",") if v.strip()]
+        elif args and not args.group(2):
+            block, found[hook] = len(args.group(1)), []
+    out: dict[str, tuple[str, ...]] = {}
+    for hook_id, values in found.items():
+        tool = _HOOKS.get(hook_id)
+        kept = [v for v in values if v.split("=")[0] not in _EDITS_FILES]
+        if tool and kept and all(_SAFE_ARG.match(v) for v in kept):
+            out[tool] = tuple(kept)
     return out
 
 

@@ -439,3 +439,102 @@ def test_a_coordinator_killed_between_verdict_and_queue_resumes_the_landing(floo
     floor(*args, env={"SHOPFLOOR_SCENARIO": str(scenario)})
     assert floor.json("show", sid)["status"] == "closed"
     assert floor.git("show", "main:v.txt") == "v"
+
+
+def scripted_sessions(floor: Runner) -> list[str]:
+    return [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
+
+
+def run_floor(floor: Runner, scenario: Path, *extra: str) -> Any:
+    return floor(
+        "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle", *extra,
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )  # fmt: skip
+
+
+def test_an_agent_cannot_close_its_issue_its_work_is_gated_and_the_queue_closes_it(floor: Runner) -> None:
+    setup_gate(floor)
+    base = floor.git("rev-parse", "main")
+    sid = floor.json("create", "Add e")["id"]
+    # The agent commits a change the gate refuses, then tries to close its own issue (as an old
+    # `shopfloor prime` told it to); sent back with the gate's report, it fixes the change.
+    turns = [
+        *write_commit("e.txt", "e FIXME\n", "add e")[:2],
+        {"tool": {"name": "Bash", "input": {"command": f"shopfloor close {sid} --reason 'all done'"}}},
+        {"text": "closed it"},
+        *write_commit("e.txt", "e\n", "fix e"),
+    ]
+    scenario = floor.cwd.parent / "close.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    done = run_floor(floor, scenario)
+    shown = floor.json("show", sid)
+    assert shown["status"] == "closed" and shown["close_reason"].startswith("merged to main as "), done.stdout
+    assert not [e for e in shown["events"] if e["kind"] == "closed" and e["actor"].startswith("worker/")]
+    assert [(a["verdict"], a["outcome"]) for a in shown["attempts"]] == [("fail", "failed"), ("pass", "merged")]
+    assert floor.git("show", "main:e.txt") == "e" and landed(floor, base) == ["Add e"]
+    assert f"{sid}: merged; its worker is removed" in done.stdout
+    # The agent was told why, and what to do instead.
+    session = next(s for s in scripted_sessions(floor) if sid in s)
+    assert f"worker/{sid} is an agent and may not close an issue" in session and "shopfloor done" in session
+
+
+def test_an_agent_may_not_close_or_reopen_an_issue_by_any_command(floor: Runner) -> None:
+    sid = floor.json("create", "Mine")["id"]
+    agent = f"worker/{sid}"
+    for args in (("close", sid), ("update", sid, "-s", "closed")):
+        refused = floor(*args, actor=agent, check=False)
+        assert refused.returncode == 4 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "may not close an issue: commit on your branch and run `shopfloor done`" in refused.stderr
+        assert "the merge queue closes the issue when the work lands" in refused.stderr
+    assert floor.json("show", sid)["status"] == "open"
+    floor("close", sid)  # a person may
+    for args in (("reopen", sid), ("update", sid, "-s", "open")):
+        refused = floor(*args, actor=agent, check=False)
+        assert refused.returncode == 4 and "may not reopen an issue" in refused.stderr, refused.stderr
+    assert floor.json("show", sid)["status"] == "closed"
+    floor("update", sid, "-s", "open")  # so may a person (and an agent may still block its issue)
+    floor("update", sid, "-s", "blocked", actor=agent)
+    prime = floor("prime").stdout
+    assert "shopfloor done" in prime and "Agents cannot close or reopen issues" in prime
+    assert "close ID --reason" not in prime.split("## When you finish")[1].split("\n- ")[1]
+
+
+def test_an_issue_closed_outside_the_queue_is_not_merged_and_its_branch_is_kept(floor: Runner) -> None:
+    setup_gate(floor)
+    sid = floor.json("create", "Add g")["id"]
+    # Someone other than the queue closes the issue while its agent works (here the agent itself,
+    # posing as a person: keeping agents from setting their actor is the worker channel's job).
+    turns = [
+        *write_commit("g.txt", "g\n", "add g")[:2],
+        {"tool": {"name": "Bash", "input": {"command": f"SHOPFLOOR_ACTOR=alice shopfloor close {sid}"}}},
+        {"text": "closed it"},
+    ]
+    scenario = floor.cwd.parent / "outside.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    done = run_floor(floor, scenario)
+    assert f"{sid}: closed by alice without landing; its branch floor/{sid} is kept" in done.stdout, done.stdout
+    assert f"{sid}: merged" not in done.stdout
+    assert floor.git("show", f"floor/{sid}:g.txt") == "g"  # the work is on its branch
+    assert floor.git("ls-tree", "--name-only", "main", "g.txt") == ""  # and not on main
+    assert floor.json("queue", "list", "--all") == [] and floor.json("worker", "list") == []
+
+
+def test_a_spiral_blocks_with_the_failing_finding_and_the_last_gate_run(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + GATE.replace("grep -rq", "grep -rn"))  # the check prints its finding
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "gate")
+    sid = floor.json("create", "Add d")["id"]
+    turns = write_commit("d.txt", "d FIXME\n", "add d") + write_commit("d.txt", "d FIXME again\n", "retry d")
+    scenario = floor.cwd.parent / "spiral.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    done = run_floor(floor, scenario, "--max-attempts", "2")
+    shown = floor.json("show", sid)
+    assert shown["status"] == "blocked", done.stdout
+    assert [a["outcome"] for a in shown["attempts"]] == ["failed", "spiral"]
+    last_run = shown["attempts"][-1]["gate_run"]
+    comment = next(c["text"] for c in shown["comments"] if c["text"].startswith("The floor stopped this issue"))
+    assert f"Last gate run: {last_run} (`shopfloor gate show {last_run}`)" in comment, comment
+    assert "no-fixme: fail" in comment and "d.txt:1:d FIXME again" in comment
+    assert "- attempt 2: gate fail (failed: no-fixme), outcome spiral" in comment
+    assert "outcome failed" in comment.splitlines()[-2] and len(comment.splitlines()) < 30

@@ -51,3 +51,60 @@ def test_metrics_give_yield_second_passes_failures_and_breakdowns() -> None:
     assert m["cost_per_merged_usd"] == pytest.approx(0.125)
     assert m["by_agent"]["scripted"]["merged"] == 0 and m["by_vibe"]["3"]["first_pass_yield"] == 0.5
     assert compute([], [])["first_pass_yield"] is None
+
+
+def test_a_lease_is_renewed_only_when_less_than_half_of_it_is_left() -> None:
+    from shopfloor.tracker.clock import iso, renewal_due
+
+    now, lease = 1_800_000_000.0, 1800.0
+    assert renewal_due(None, now, lease)  # no lease at all
+    assert not renewal_due(iso(now + lease), now, lease)  # just claimed: the floor's next polls leave it alone
+    assert not renewal_due(iso(now + lease / 2 + 1), now, lease)
+    assert renewal_due(iso(now + lease / 2 - 1), now, lease)
+    assert renewal_due(iso(now - 5), now, lease)  # expired
+
+
+def test_a_blocked_issues_comment_names_the_gate_run_and_what_failed() -> None:
+    from shopfloor.floor.attempts import Attempt
+    from shopfloor.floor.notes import SUMMARY_LINES, block_comment, gate_summary
+
+    def attempt(n: int, outcome: str) -> Attempt:
+        return Attempt(
+            n, "t-1", "w", n, "scripted", 3, None, "s", "e", 0, 0.0, None, None, 7, "fail", None, None,
+            '["pytest"]', 0, outcome,
+        )  # fmt: skip
+
+    failing = {
+        "check": "pytest", "message": "assert 1 == 2", "test": "tests/test_calc.py::test_add",
+        "detail": ["AssertionError: assert 1 == 2"], "new": True,
+    }  # fmt: skip
+    report = {
+        "id": 7,
+        "verdict": "fail",
+        "checks": [
+            {"name": "lint", "status": "pass", "excerpt": "all good"},
+            {"name": "pytest", "status": "fail", "findings": [failing]},
+            {"name": "no-fixme", "status": "fail", "excerpt": "./d.txt:1:d FIXME"},
+        ],
+    }
+    text = block_comment("spiral: the same failure twice", [attempt(1, "failed"), attempt(2, "spiral")], report)
+    assert text.startswith("The floor stopped this issue: spiral: the same failure twice.\nLast gate run: 7")
+    assert "`shopfloor gate show 7`" in text
+    assert "FAILED tests/test_calc.py::test_add - assert 1 == 2" in text and "E AssertionError" in text
+    assert "./d.txt:1:d FIXME" in text and "lint" not in text  # only the failing checks
+    assert "- attempt 2: gate fail (failed: pytest), outcome spiral" in text
+    # Bounded, however much the checks printed.
+    noisy = {"id": 8, "verdict": "fail", "checks": [
+        {"name": f"c{n}", "status": "fail", "excerpt": "\n".join(f"line {k}" for k in range(500))} for n in range(9)
+    ]}  # fmt: skip
+    lines = gate_summary(noisy)
+    assert len(lines) <= SUMMARY_LINES and "more failing check(s)" in lines[-1] and "gate show 8" in lines[-1]
+
+
+def test_a_close_by_anyone_but_the_queue_is_not_called_merged() -> None:
+    from shopfloor.floor.notes import closed_without_queue
+
+    kept = closed_without_queue("t-1", "alice", "floor/t-1", 2)
+    assert kept.startswith("t-1: closed by alice without landing; its branch floor/t-1 is kept")
+    assert "merged" not in kept
+    assert "merged" not in closed_without_queue("t-1", "alice", "floor/t-1", 0)

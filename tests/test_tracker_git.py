@@ -13,7 +13,8 @@ import pytest
 
 from conftest import SHOPFLOOR, Runner
 from shopfloor.floor.attempts import Attempt, summary
-from shopfloor.tracker.trackeronly import TRACKER_PATH, due, is_tracker_only, uncommitted
+from shopfloor.queue.trackercommit import message as tracker_message
+from shopfloor.tracker.trackeronly import TRACKER_PATH, due, is_tracker_only, leases_only, uncommitted
 
 GATE = """
 [gate]
@@ -77,6 +78,20 @@ def test_uncommitted_lists_issues_whose_line_is_in_no_committed_copy() -> None:
     assert uncommitted(database, [head]) == ["a", "c"]
     assert uncommitted(database, [head, target]) == ["c"]
     assert uncommitted({}, []) == []
+
+
+def test_leases_alone_are_no_change_git_needs() -> None:
+    committed = b'{"id":"a","lease_until":"2026-01-01T00:00:00.000000Z","v":1}\n{"id":"b","lease_until":null,"v":1}\n'
+    renewed = committed.replace(b"00:00:00.000000Z", b"00:30:00.000000Z")
+    assert leases_only(committed, renewed)
+    assert not leases_only(committed, committed)  # no difference at all is not "only leases"
+    assert not leases_only(committed, renewed.replace(b'"v":1}\n{"id":"b"', b'"v":2}\n{"id":"b"'))
+    assert not leases_only(committed, committed + b'{"id":"c","lease_until":null,"v":1}\n')
+    # doctor's "changes in no committed JSONL" ignores a renewed lease too.
+    database = {"a": renewed.decode().splitlines()[0], "b": '{"id":"b","lease_until":null,"v":2}'}
+    assert uncommitted(database, [committed]) == ["b"]
+    assert tracker_message(["open"]).startswith("tracker: 1 issue (1 open)\n")
+    assert tracker_message(["open", "closed"]).startswith("tracker: 2 issues (1 closed, 1 open)\n")
 
 
 def test_tracker_commits_are_debounced() -> None:
@@ -169,10 +184,42 @@ def test_a_floor_run_reaches_git_a_pull_and_a_fresh_clone_show_the_final_statuse
     assert issues[clean]["close_reason"].startswith("merged to main as ")
     tried = {i: issues[i]["metadata"]["floor"]["attempts"] for i in final}
     assert [a["verdict"] for a in tried[clean]] == ["pass"]
-    assert [(a["verdict"], a["outcome"]) for a in tried[refine]] == [("fail", "failed"), ("pass", "queued")]
+    # The pass the queue landed says so: `merged`, not the `queued` it waited as.
+    assert [(a["verdict"], a["outcome"]) for a in tried[refine]] == [("fail", "failed"), ("pass", "merged")]
     assert tried[refine][0]["failed_checks"] == ["no-fixme"]
     assert tried[stuck][-1]["outcome"] == "spiral"
     assert any("spiral" in c["text"] for c in fresh.json("show", stuck)["comments"])
+
+
+def test_lease_renewals_neither_flood_the_history_nor_make_tracker_commits(floor: Runner) -> None:
+    with_gate(floor)
+    slow = [floor.json("create", f"Slow {n}")["id"] for n in range(2)]
+    floor("export", "--commit")
+    before = set(tracker_commits(floor))
+    linger = lambda n: [  # noqa: E731
+        {"tool": {"name": "Write", "input": {"file_path": f"s{n}.txt", "content": f"{n}\n"}}},
+        {"tool": {"name": "Bash", "input": {"command": f"sleep 4 && git add -A && git commit -qm 's{n}'"}}},
+        {"text": "done"},
+    ]
+    scenario = floor.cwd.parent / "slow.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": i, "turns": linger(n)} for n, i in enumerate(slow)]}))
+    done = floor(
+        "run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle",
+        "--tracker-interval", "1",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+    )  # fmt: skip
+    assert all(floor.json("show", i)["status"] == "closed" for i in slow), done.stdout
+    # The floor polls twice a second; a 30-minute lease is renewed only once half of it is gone.
+    for issue in slow:
+        renewals = [e for e in floor.json("show", issue)["events"] if e["kind"] == "lease_renewed"]
+        assert len(renewals) <= 3, (issue, len(renewals))
+    # Every tracker commit the floor made carries a real change, never lease times alone.
+    made = [c for c in tracker_commits(floor) if c not in before]
+    assert made, done.stdout
+    for commit in made:
+        old = floor.git("show", f"{commit}^:{TRACKER_PATH}").encode()
+        new = floor.git("show", f"{commit}:{TRACKER_PATH}").encode()
+        assert not leases_only(old, new), floor.git("show", commit)
 
 
 def test_no_tracker_commits_leaves_main_alone(floor: Runner) -> None:
@@ -201,7 +248,7 @@ def test_export_commit_touches_only_the_tracker_and_nothing_when_unchanged(sf: R
     assert out["state"] == "committed" and out["issues"] == 1
     assert sf.git("rev-parse", "main^") == head and touched(sf, out["commit"]) == [TRACKER_PATH]
     who = sf.git("log", "-1", "--format=%an <%ae>|%s", "main")
-    assert who == "shopfloor queue <queue@shopfloor.invalid>|tracker: 1 issues (1 open)"
+    assert who == "shopfloor queue <queue@shopfloor.invalid>|tracker: 1 issue (1 open)"
     assert sid in sf.git("show", f"main:{TRACKER_PATH}")
     assert sf.git("status", "--porcelain") == "?? notes.txt"  # the checkout followed; nothing else touched
     again = sf("export", "--commit")

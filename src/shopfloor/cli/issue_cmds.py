@@ -185,9 +185,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+AGENT_CLOSE = (
+    "{actor} is an agent and may not {what}: commit on your branch and run `shopfloor done`; the merge queue "
+    "closes the issue when the work lands (only a person or the merge queue closes or reopens issues)"
+)
+
+
+def _refuse_agent(tracker: Tracker, what: str) -> None:
+    """Agents (``worker/<name>``) never close or reopen issues: a close would skip the gate and the queue."""
+    from shopfloor.errors import ConflictError
+    from shopfloor.gate.trust import is_agent
+
+    if is_agent(tracker.actor):
+        raise ConflictError(AGENT_CLOSE.format(actor=tracker.actor, what=what))
+
+
 def cmd_update(args: argparse.Namespace) -> int:
     lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
+    if args.status == "closed":
+        _refuse_agent(tracker, "close an issue")
+    elif args.status is not None and store.get(tracker.conn, tracker.resolve(args.id))["status"] == "closed":
+        _refuse_agent(tracker, "reopen an issue")
     changes = _fields_from(args)
     if args.title is not None:
         changes["title"] = text_arg(args.title, "title")
@@ -212,9 +231,13 @@ def cmd_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def _change_each(args: argparse.Namespace, change: Callable[[Tracker, str], bool], done: str, skipped: str) -> int:
-    """Apply ``change`` to every id in one transaction; report which ones it changed."""
+def _change_each(
+    args: argparse.Namespace, change: Callable[[Tracker, str], bool], done: str, skipped: str, refused: str
+) -> int:
+    """Apply ``change`` to every id in one transaction; report which ones it changed. An agent
+    is ``refused`` (closing and reopening are a person's or the merge queue's)."""
     tracker = open_tracker(args)
+    _refuse_agent(tracker, refused)
     with tracker.write():
         ids = [tracker.resolve(i) for i in args.ids]
         changed = [i for i in ids if change(tracker, i)]
@@ -230,12 +253,18 @@ def _change_each(args: argparse.Namespace, change: Callable[[Tracker, str], bool
 def cmd_close(args: argparse.Namespace) -> int:
     reason = text_arg(args.reason, "reason") or "done"
     return _change_each(
-        args, lambda t, i: writes.close(t.conn, i, reason, t.actor, t.now()), "closed", "was already closed"
+        args,
+        lambda t, i: writes.close(t.conn, i, reason, t.actor, t.now()),
+        "closed",
+        "was already closed",
+        "close an issue",
     )
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
-    return _change_each(args, lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()), "reopened", "was not closed")
+    return _change_each(
+        args, lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()), "reopened", "was not closed", "reopen an issue"
+    )
 
 
 def cmd_comment(args: argparse.Namespace) -> int:

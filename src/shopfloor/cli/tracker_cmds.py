@@ -50,7 +50,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def _commit_export(args: argparse.Namespace) -> int:
     """``export --commit``: the floor's tracker commit, by hand (``queue.trackercommit``)."""
     from shopfloor.errors import UsageError
-    from shopfloor.queue.trackercommit import commit_tracker
+    from shopfloor.queue.trackercommit import commit_tracker, issues
 
     if args.output:
         raise UsageError("--commit commits the tracker's own file on the target: drop -o/--output")
@@ -64,7 +64,7 @@ def _commit_export(args: argparse.Namespace) -> int:
         shown = {"state": outcome.state, "target": outcome.target, "commit": outcome.commit, "issues": outcome.issues}
         print_json(shown)
     elif outcome.commit:
-        print(f"{outcome.detail} as {outcome.commit[:10]} ({outcome.issues} issues)")
+        print(f"{outcome.detail} as {outcome.commit[:10]} ({issues(outcome.issues)})")
     else:
         print(f"{outcome.detail}: nothing to commit")
     return 0

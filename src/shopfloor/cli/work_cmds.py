@@ -145,13 +145,17 @@ Add `--json` to any command for machine-readable output.
 
 ## When you finish
 - Commit your work on your branch.
-- `shopfloor close ID --reason "what was done"`.
+- Working under the floor (`$SHOPFLOOR_ISSUE` is set): run `shopfloor done --summary "what
+  was done"` and end your turn. The floor gates your branch; the merge queue lands it and
+  closes the issue. Agents cannot close or reopen issues (exit code 4).
+- Working without the floor: say it is ready for review with `shopfloor comment ID "..."`.
+  Only a person (`shopfloor close ID --reason ...`) or the merge queue closes an issue.
 - Do not edit or commit `.shopfloor/issues.jsonl`: the tracker reaches git by itself (the
   floor commits it on the target branch; a person runs `shopfloor export --commit`).
 
 ## Rules
 - Claim before you work; never work on an issue someone else holds (exit code 4 says so).
-- One issue at a time. Do not close an issue whose acceptance criteria are not met.
+- One issue at a time. An issue is done when its acceptance criteria are met and it lands.
 - Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict (claimed, cycle).
 """
 

@@ -94,6 +94,12 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
         conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
 
 
+def mark_merged(conn: sqlite3.Connection, issue: str) -> None:
+    """The issue landed: its pass that waited in the queue (outcome ``queued``) is ``merged``.
+    Runs inside the caller's transaction (the queue's, as it closes the issue)."""
+    conn.execute("UPDATE attempts SET outcome = 'merged' WHERE issue = ? AND outcome = 'queued'", (issue,))
+
+
 SUMMARY_KEY = "floor"  # the issue's metadata key that carries its attempts into the JSONL
 
 

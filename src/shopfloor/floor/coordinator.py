@@ -1,14 +1,15 @@
 """The coordinator (``shopfloor run``): plain code, not an agent following prose.
 
 Each turn it reads the tracker and acts:
-1. returns expired leases to ready;
+1. returns expired leases to ready, and renews its own once less than half is left;
 2. for each worker whose agent finished, gates its branch (recording the attempt): a pass is
    queued; a failure resumes the *same* session with the gate report, unless the issue's
    attempts spiral, which blocks the issue with a summary;
 3. hands a session off when its context use reaches the limit (a fresh session on the same
    worktree, with a note built from the attempt history);
 4. restarts a crashed agent, and blocks the issue after three crashes;
-5. runs a queue pass, and cleans up the workers of merged issues;
+5. runs a queue pass, and cleans up the workers of closed issues (merged only if the queue
+   closed it);
 6. fills free slots by claiming ready issues;
 7. commits the tracker's JSONL on the target when that is due (``floor.publish``).
 It keeps no state of its own: killed and started again, it carries on from the rows.
@@ -23,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import attempts
+from shopfloor.floor import attempts, notes
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
-from shopfloor.workers.records import FINAL_STATES, Worker
+from shopfloor.workers.records import Worker
 
 Progress = Callable[[str], None]
 MAX_CRASHES = 3  # restarts within CRASH_WINDOW_S that make a crash loop
@@ -66,14 +67,7 @@ def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
 
 def history(tracker: Tracker, issue_id: str) -> str:
     """What earlier attempts did and why they failed: so an agent does not repeat a dead end."""
-    rows = [a for a in attempts.of_issue(tracker.conn, issue_id) if a.ended_at]
-    if not rows:
-        return ""
-    lines = ["Earlier attempts at this issue (do not repeat what already failed):"]
-    for n, a in enumerate(rows, start=1):
-        failed = ", ".join(a.as_json()["failed_checks"]) or "-"
-        lines.append(f"- attempt {n}: gate {a.verdict or '?'} (failed: {failed}), outcome {a.outcome or '?'}")
-    return "\n".join(lines)
+    return notes.history(attempts.of_issue(tracker.conn, issue_id))
 
 
 def report_text(report: dict[str, Any]) -> str:
@@ -132,9 +126,9 @@ def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: Fl
     facts = [a.facts() for a in attempts.of_issue(tracker.conn, worker.issue) if a.ended_at]
     why = spiral(facts, cfg.max_attempts)
     if why:
-        _block(tracker, worker, f"spiral: {why}", progress)
-        if attempt is not None:
+        if attempt is not None:  # before the comment, which lists every attempt's outcome
             attempts.finish(tracker.conn, attempt.id, outcome="spiral")
+        _block(tracker, worker, f"spiral: {why}", progress, report)
         return
     over = worker.context_used is not None and worker.context_used >= limit_for(tracker, cfg, worker.agent)
     progress(
@@ -170,14 +164,15 @@ def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *,
     return row
 
 
-def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress) -> None:
+def _block(
+    tracker: Tracker, worker: Worker, why: str, progress: Progress, report: dict[str, Any] | None = None
+) -> None:
+    """Block the issue with a comment: why, what failed in the last gate run (``report``), the attempts."""
     from shopfloor.tracker import writes
 
-    tried = history(tracker, worker.issue)
+    text = notes.block_comment(why, attempts.of_issue(tracker.conn, worker.issue), report)
     with tracker.write() as conn:
-        writes.add_comment(
-            conn, worker.issue, f"The floor stopped this issue: {why}.\n{tried}", tracker.actor, tracker.now()
-        )
+        writes.add_comment(conn, worker.issue, text, tracker.actor, tracker.now())
         writes.update(conn, worker.issue, {"status": "blocked"}, tracker.actor, tracker.now())
     try:
         workers.remove(tracker, workers.find(tracker, worker.name), force=True)
@@ -365,29 +360,68 @@ def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
 
 def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = None) -> list[Worker]:
     """Workers whose issue is still in progress (not merged, not blocked); with ``lease_s``, their
-    issues' leases are renewed (an issue waiting in the queue must not return to ready)."""
+    issues' leases are renewed (an issue waiting in the queue must not return to ready), but only
+    once less than half of a lease is left: not at every poll."""
     from shopfloor.tracker import writes
+    from shopfloor.tracker.clock import renewal_due
 
     out = []
     for worker in all_workers:
         issue = _issue(tracker, worker.issue)
         if issue.get("status") == "in_progress":
             out.append(worker)
-            if lease_s and issue.get("assignee") == tracker.actor:
+            now = time.time()
+            if lease_s and issue.get("assignee") == tracker.actor and renewal_due(issue["lease_until"], now, lease_s):
                 with tracker.write() as conn:
-                    writes.claim(conn, worker.issue, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+                    writes.renew(conn, worker.issue, tracker.actor, now, lease_s)
     return out
 
 
+def _closed_by_queue(tracker: Tracker, worker: Worker, issue: dict[str, Any]) -> bool:
+    """The issue was closed by the merge queue landing its worker's branch (its close reason
+    names the commit of a merged queue entry of that branch), not by anyone else."""
+    from shopfloor.queue import entries
+
+    reason = issue.get("close_reason") or ""
+    return any(
+        e.branch == worker.branch and reason == f"merged to {e.target} as {e.merged}"
+        for e in entries.listing(tracker.conn, ("merged",))
+    )
+
+
+def _closer(tracker: Tracker, issue_id: str) -> str:
+    row = tracker.conn.execute(
+        "SELECT actor FROM events WHERE issue = ? AND kind = 'closed' ORDER BY seq DESC LIMIT 1", (issue_id,)
+    ).fetchone()
+    return str(row[0]) if row else "someone"
+
+
 def _cleanup(tracker: Tracker, all_workers: list[Worker], progress: Progress) -> None:
-    """Workers of closed issues go (their work landed); nothing unsaved is ever dropped."""
+    """Workers of closed issues go (one still running is stopped: a closed issue is no work for
+    the floor); nothing unsaved is ever dropped (removal keeps the branch and saves uncommitted
+    work as a wip: commit). Only a close by the merge queue is "merged": an issue closed by anyone
+    else keeps its branch's unlanded commits, and the floor says so."""
     for worker in all_workers:
-        if _issue(tracker, worker.issue).get("status") == "closed" and worker.state in FINAL_STATES:
-            try:
-                workers.remove(tracker, worker, force=True)
-                progress(f"{worker.issue}: merged; its worker is removed")
-            except ShopfloorError as exc:
-                progress(f"{worker.issue}: could not remove its worker ({exc})")
+        issue = _issue(tracker, worker.issue)
+        if issue.get("status") != "closed":
+            continue
+        try:
+            workers.remove(tracker, worker, force=True)
+        except ShopfloorError as exc:
+            progress(f"{worker.issue}: could not remove its worker ({exc})")
+            continue
+        if _closed_by_queue(tracker, worker, issue):
+            progress(f"{worker.issue}: merged; its worker is removed")
+            continue
+        from shopfloor.gate.service import repo_of, resolve_base
+        from shopfloor.workspace.worktrees import unmerged_commits
+
+        repo = repo_of(tracker)
+        try:
+            unlanded = unmerged_commits(repo, worker.branch, resolve_base(repo, None)[0])
+        except ShopfloorError:
+            unlanded = 1  # cannot tell: say it is kept (it is)
+        progress(notes.closed_without_queue(worker.issue, _closer(tracker, worker.issue), worker.branch, unlanded))
 
 
 MAX_AGENTS_MD = 20_000
@@ -453,8 +487,10 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
                     after_gate(tracker, worker, _gate_report(tracker, current), cfg, progress)
                 else:
                     _queue_result(tracker, worker, cfg, progress)
-            elif current.outcome == "failed" and current.gate_run:
+            elif current.outcome in ("failed", "spiral") and current.gate_run:
                 after_gate(tracker, worker, _gate_report(tracker, current), cfg, progress)
+            elif (current.outcome or "").startswith("queue "):  # killed before its block or restart
+                _queue_result(tracker, worker, cfg, progress)
             elif (current.outcome or "").startswith("crashed"):
                 _crashed(tracker, worker, cfg, progress)
             continue
@@ -511,13 +547,13 @@ def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: 
     entry = mine[-1]
     rounds = [e for e in mine if e.state in ("conflict", "failed")]
     same_head = any(e.head == entry.head for e in rounds[:-1])
+    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if attempt is not None:
+        attempts.finish(tracker.conn, attempt.id, outcome=f"queue {entry.state}")
     if same_head or len(rounds) >= cfg.max_attempts:
         why = "the same branch head came back" if same_head else f"{len(rounds)} rounds"
         _block(tracker, worker, f"the merge queue could not land it ({entry.state}: {entry.detail}; {why})", progress)
         return
-    attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
-    if attempt is not None:
-        attempts.finish(tracker.conn, attempt.id, outcome=f"queue {entry.state}")
     progress(f"{worker.issue}: the merge queue says {entry.state} ({entry.detail}); back to its session")
     prompt = (
         f"The merge queue could not land your branch {worker.branch} on {entry.target}: {entry.state}, "

@@ -1,9 +1,9 @@
 """The floor keeps the tracker in git: debounced tracker commits after its turns.
 
-After a turn, if the tracker changed (its newest event is not the one last committed), the
-floor commits the export on the target (``queue.trackercommit``) at most once every
-``interval_s`` seconds while it is busy, and once more when it goes idle, so the final
-statuses are in git when ``--until-idle`` ends. Before each commit it copies every issue's
+After a turn, if the tracker changed (its newest event, lease renewals aside, is not the one
+last committed), the floor commits the export on the target (``queue.trackercommit``) at most
+once every ``interval_s`` seconds while it is busy, and once more when it goes idle, so the
+final statuses are in git when ``--until-idle`` ends. Before each commit it copies every issue's
 attempt summary into the issue's metadata (``floor.attempts.record_summaries``): the attempts
 table stays in the database, and this is how a clone learns how each pass went.
 
@@ -25,10 +25,17 @@ Progress = Callable[[str], None]
 FINAL_WAIT_S = 30.0  # at the last turn, wait this long for a queue pass that holds the lock
 
 
+UNPUBLISHED_EVENTS = ("lease_renewed",)  # changes that alone never make a tracker commit
+
+
 def change_mark(tracker: Tracker) -> int:
-    """The newest event: every change to an issue writes one."""
-    row = tracker.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-    return int(row[0])
+    """The newest event that is worth a commit: every change to an issue writes one; a lease
+    renewal alone is not worth one (``queue.trackercommit`` never commits leases alone either)."""
+    marks = ", ".join("?" * len(UNPUBLISHED_EVENTS))
+    row = tracker.conn.execute(
+        f"SELECT seq FROM events WHERE kind NOT IN ({marks}) ORDER BY seq DESC LIMIT 1", UNPUBLISHED_EVENTS
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @dataclass
@@ -43,7 +50,7 @@ class TrackerPublisher:
     def after_turn(self, tracker: Tracker, active: bool, progress: Progress) -> str | None:
         """Commit the tracker if it is due; returns the outcome's state, or None if not due."""
         from shopfloor.floor.attempts import record_summaries
-        from shopfloor.queue.trackercommit import Outcome, commit_tracker
+        from shopfloor.queue.trackercommit import Outcome, commit_tracker, issues
 
         final = not active and self.was_active
         self.was_active = active
@@ -65,7 +72,7 @@ class TrackerPublisher:
             self.last_note = None
         if outcome.state == "committed" and outcome.commit:
             self.commits.append(outcome.commit)
-            progress(f"{outcome.detail} ({outcome.issues} issues) as {outcome.commit[:10]}")
+            progress(f"{outcome.detail} ({issues(outcome.issues)}) as {outcome.commit[:10]}")
         elif outcome.state in ("skipped", "busy") and outcome.detail != self.last_note:
             self.last_note = outcome.detail
             progress(outcome.detail)

@@ -183,7 +183,9 @@ def recover(tracker: Tracker) -> list[int]:
 
 
 def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
-    """The entry is merged and its issue closed with the sha, in one transaction."""
+    """The entry is merged, its issue closed with the sha, and the floor's attempt that was
+    waiting in the queue marked ``merged``, in one transaction."""
+    from shopfloor.floor.attempts import mark_merged
     from shopfloor.tracker import writes
 
     now = tracker.now()
@@ -194,6 +196,7 @@ def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
         )
         if entry.issue:
             writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, now)
+            mark_merged(conn, entry.issue)
 
 
 def _feedback(tracker: Tracker, entry: Entry, text: str) -> None:

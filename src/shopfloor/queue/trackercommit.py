@@ -21,7 +21,8 @@ Never losing a change that is in git:
   succeeds instead of failing on "local changes". A staged change of the file, a deleted
   file, or an edit that does not import is reported and the commit waits for a later round.
 
-Nothing is committed when the export already equals the target's file.
+Nothing is committed when the export already equals the target's file, or differs from it only
+in leases (``lease_until``): renewals alone never make a commit.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker import jsonl, store, sync, syncstate
 from shopfloor.tracker.service import Tracker
-from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only
+from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only, leases_only
 
 # The queue's identity (the same as ``queue.stack``'s): tracker commits come from the floor's lane.
 NAME, EMAIL = "shopfloor queue", "queue@shopfloor.invalid"
@@ -111,6 +112,11 @@ def changed_paths(repo: Path, old: str, new: str) -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
+def issues(count: int) -> str:
+    """``1 issue``, ``3 issues``."""
+    return f"{count} issue" + ("" if count == 1 else "s")
+
+
 def message(statuses: list[str]) -> str:
     """The tracker commit's message: how many issues, by status."""
     counts: dict[str, int] = {}
@@ -118,7 +124,7 @@ def message(statuses: list[str]) -> str:
         counts[status] = counts.get(status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     return (
-        f"tracker: {len(statuses)} issues ({summary or 'none'})\n\n"
+        f"tracker: {issues(len(statuses))} ({summary or 'none'})\n\n"
         f"The tracker's export, committed by shopfloor (the floor, or `shopfloor export --commit`): only\n"
         f"{TRACKER_PATH} changes.\n"
     )
@@ -231,11 +237,12 @@ def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
         problem = _checkout_problem(tracker, checkout, committed)
         if problem is not None:
             return Outcome("skipped", f"not committing the tracker this round: {problem}", target)
-    issues = store.all_issues(tracker.conn)
-    content = jsonl.encode(issues)
-    if content == committed:
-        return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(issues))
-    new, blob = build_commit(repo, tip, mode, content, message([i["status"] for i in issues]))
+    rows = store.all_issues(tracker.conn)
+    content = jsonl.encode(rows)
+    if content == committed or leases_only(committed, content):
+        # A lease renewal alone is no change git needs: the file would differ in lease_until only.
+        return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(rows))
+    new, blob = build_commit(repo, tip, mode, content, message([i["status"] for i in rows]))
     paths = changed_paths(repo, tip, new)
     if not is_tracker_only(paths):  # never expected: the tree differs from the tip's in one entry
         raise ShopfloorError(f"refusing the tracker commit {new[:10]}: it changes {', '.join(paths)}")
@@ -261,7 +268,7 @@ def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
         state = "busy" if not isinstance(exc, StuckTarget) else "skipped"
         return Outcome(state, f"not committing the tracker this round: {exc}", target)
     _remember(tracker, mirror, content, checkout)
-    return Outcome("committed", f"committed the tracker on {target}", target, new, len(issues))
+    return Outcome("committed", f"committed the tracker on {target}", target, new, len(rows))
 
 
 def _remember(tracker: Tracker, mirror: Path, content: bytes, checkout: _Checkout | None) -> None:

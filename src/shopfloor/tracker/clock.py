@@ -130,3 +130,9 @@ def parse_when(text: str, *, base: float | None = None) -> str:
     if is_timestamp(text):
         return text  # already in the stored form: keep every microsecond exactly
     return iso(moment)
+
+
+def renewal_due(lease_until: str | None, now_s: float, lease_s: float) -> bool:
+    """Renew a lease only when less than half of it is left (or it has none): a holder that
+    renews on every poll would flood the issue's history with renewals, and git with them."""
+    return lease_until is None or lease_until < iso(now_s + lease_s / 2)

@@ -35,14 +35,51 @@ def line_ids(content: bytes) -> dict[str, str]:
     return found
 
 
+LEASE_FIELD = "lease_until"
+
+
+def without_lease(line: str) -> str:
+    """A JSONL line with its lease left out (renewals alone are no change git needs); a line
+    that is not a JSON object is returned as it is."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    record.pop(LEASE_FIELD, None)
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def leases_only(old: bytes, new: bytes) -> bool:
+    """Do the files ``old`` and ``new`` differ, and only in the issues' ``lease_until``?"""
+    if old == new:
+        return False
+    before = old.decode("utf-8", "replace").splitlines()
+    after = new.decode("utf-8", "replace").splitlines()
+    return len(before) == len(after) and all(
+        a == b or without_lease(a) == without_lease(b) for a, b in zip(before, after, strict=True)
+    )
+
+
 def uncommitted(database: Mapping[str, str], committed: Iterable[bytes]) -> list[str]:
     """The ids whose line in the database's export (``database``: id -> canonical line) is in
-    none of the ``committed`` file contents: changes that exist only in the database."""
+    none of the ``committed`` file contents, leases aside: changes that exist only in the
+    database (a renewed lease is not one: the tracker commit never commits leases alone)."""
     known: dict[str, set[str]] = {}
     for content in committed:
         for issue_id, line in line_ids(content).items():
             known.setdefault(issue_id, set()).add(line)
-    return sorted(i for i, line in database.items() if line not in known.get(i, ()))
+
+    def missing(issue_id: str, line: str) -> bool:
+        lines = known.get(issue_id, set())
+        if line in lines:  # the common case, without parsing
+            return False
+        return without_lease(line) not in {without_lease(other) for other in lines}
+
+    return sorted(i for i, line in database.items() if missing(i, line))
 
 
 def adds_only_known_lines(old: bytes, new: bytes, database: Mapping[str, str]) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError, ValidationError
 from shopfloor.tracker import ids, store
-from shopfloor.tracker.clock import bump, parse_when
+from shopfloor.tracker.clock import bump, iso, parse_when, renewal_due
 from shopfloor.tracker.schema import (
     BLOCKING_DEP_TYPES,
     COLUMN_FIELDS,
@@ -302,6 +302,16 @@ def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: 
 def claim_next(conn: sqlite3.Connection, actor: str, now: str, until: str) -> Issue | None:
     top = store.ready_ids(conn, now, limit=1)
     return claim(conn, top[0], actor, now, until) if top else None
+
+
+def renew(conn: sqlite3.Connection, issue_id: str, actor: str, now_s: float, lease_s: float) -> bool:
+    """Keep ``actor``'s claim: renewed only when less than half of its lease is left
+    (``clock.renewal_due``); for anyone but the holder, as ``claim``. True if it wrote."""
+    row = conn.execute("SELECT status, assignee, lease_until FROM issues WHERE id = ?", (issue_id,)).fetchone()
+    if row is not None and row[0] == "in_progress" and row[1] == actor and not renewal_due(row[2], now_s, lease_s):
+        return False
+    claim(conn, issue_id, actor, iso(now_s), iso(now_s + lease_s))
+    return True
 
 
 def heartbeat(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: str) -> Issue:

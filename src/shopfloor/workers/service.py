@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -203,10 +204,11 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
 
 
 def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
+    """Hold the claim (a refusal if someone else holds it); renewed only when half of it is gone."""
     from shopfloor.tracker import writes
 
     with tracker.write() as conn:
-        writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+        writes.renew(conn, issue_id, tracker.actor, time.time(), lease_s)
 
 
 def _spawn(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> terminal.Launched:

@@ -219,8 +219,10 @@ class Shim:
             self.state.context_window = found[1] or self.state.context_window
 
     def keep_lease(self) -> None:
-        """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker."""
+        """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker;
+        only when less than half of it is left (``clock.renewal_due``), as the floor does."""
         from shopfloor.tracker import writes
+        from shopfloor.tracker.clock import renewal_due
 
         interval = max(1.0, self.spec.lease_s / 3)
         conn = db.connect(self.spec.db_file, create=False)
@@ -228,6 +230,9 @@ class Shim:
             while not self.finished.wait(interval):
                 now = time.time()
                 try:
+                    row = conn.execute("SELECT lease_until FROM issues WHERE id = ?", (self.spec.issue,)).fetchone()
+                    if row is not None and not renewal_due(row[0], now, self.spec.lease_s):
+                        continue
                     with db.transaction(conn):
                         writes.heartbeat(conn, self.spec.issue, self.spec.actor, iso(now), iso(now + self.spec.lease_s))
                 except Exception as exc:  # a locked or failing database must not end the renewals

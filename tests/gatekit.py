@@ -80,8 +80,8 @@ def candidate(runner: Runner, branch: str, files: dict[str, str | None]) -> str:
     return branch
 
 
-def gate(runner: Runner, rev: str, *args: str) -> dict[str, Any]:
-    done = runner("gate", "run", rev, "--json", *args, check=False)
+def gate(runner: Runner, rev: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = runner("gate", "run", rev, "--json", *args, check=False, env=env)
     assert done.returncode in (0, 1), done.stderr
     report: dict[str, Any] = __import__("json").loads(done.stdout)
     assert done.returncode == (0 if report["verdict"] == "pass" else 1)

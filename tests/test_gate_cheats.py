@@ -5,6 +5,7 @@ base's failures. Real git, the real CLI, real pytest and ruff."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,22 @@ def test_pytest_findings_must_account_for_every_failure_pytest_counted(tail: str
     assert (found is None) is opaque
     if found is not None:
         assert [f.test for f in found] == ["t.py::test_a", "t.py::test_b[x - y]"]
+
+
+def test_the_callers_environment_cannot_steer_a_check_or_poison_the_cache(sf: Runner, tmp_path: Path) -> None:
+    indebted(sf)
+    # A directory whose sitecustomize breaks every test of the tree it is imported beside.
+    poison = tmp_path / "poison"
+    poison.mkdir()
+    (poison / "sitecustomize.py").write_text("import calc\ncalc.add = lambda a, b: 0\n")
+    steer = {"PYTHONPATH": str(poison), "PYTEST_ADDOPTS": "-k test_add_zero"}
+    # Gating main with the poison must not cache main's baseline as "test_add already fails".
+    main_alone = gate(sf, "main", env=steer)
+    assert check(main_alone, "tests")["preexisting"] == 1  # only test_known_broken, as without it
+    broken = candidate(sf, "broken", {"calc.py": "import os\n" + CALC.replace("a + b", "a - b")})
+    # And PYTEST_ADDOPTS cannot deselect the test the change broke.
+    steered = gate(sf, broken, env=steer)
+    assert steered["verdict"] == "fail" and "tests/test_calc.py::test_add" in {
+        f["test"] for f in check(steered, "tests")["findings"] if f["new"]
+    }
+    assert gate(sf, broken)["verdict"] == "fail"

@@ -30,13 +30,23 @@ def jobs() -> int:
     return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
 
 
+# Variables that steer a check from outside the tree: whoever calls the gate (an agent, too)
+# could make a broken tree pass with them, and the verdict is cached for everyone. The rules
+# for the tools live in the target's committed files; the caller's environment adds none.
+STEERING = (
+    *("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE"),
+    *("PYTHONWARNINGS", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "NODE_OPTIONS"),
+)
+
+
 def check_env(worktree: Path) -> dict[str, str]:
-    """The caller's environment, with the checked-out tree first on Python's import path: an
-    editable install of the main tree (``pip install -e .``) must not stand in for the candidate."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_")}
-    first = [str(worktree / "src"), str(worktree)]
-    env["PYTHONPATH"] = os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")])])
+    """The caller's environment without what steers the checks, with the checked-out tree alone
+    on Python's import path: an editable install of the main tree (``pip install -e .``) must not
+    stand in for the candidate, and a caller's PYTHONPATH must not add modules of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_") and k not in STEERING}
+    env["PYTHONPATH"] = os.pathsep.join([str(worktree / "src"), str(worktree)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
     return env
 
 

@@ -169,7 +169,7 @@ def test_what_gate_init_does_with_a_check_from_its_result_on_the_target() -> Non
     assert baseline.action == BASELINE and baseline.preexisting == 1 and baseline.kept
     missing = action_for(lint, result("error", "command not found: flake8: install it, or fix the check's argv\n"))
     assert missing.action == MISSING and not missing.kept
-    assert missing.reason.startswith("tool missing on the target (command not found: flake8: install it")
+    assert missing.reason.startswith("tool missing here (not installed) (command not found: flake8: install it")
     no_module = action_for(tests, result("error", "/usr/bin/python: No module named pytest\nno readable junit XML"))
     assert no_module.action == MISSING
     assert action_for(lint, result("fail", "something went wrong")).action == CANNOT

@@ -72,7 +72,7 @@ def test_gate_init_keeps_a_failing_linter_as_a_baseline_and_drops_a_missing_tool
     assert "running flake8" in done.stderr  # progress, while the checks run
     assert config_checks(sf) == ["flake8", "pytest"]  # the dropped check is not in force ...
     text = (sf.cwd / ".shopfloor" / "config.toml").read_text()
-    assert "# dropped by `shopfloor gate init`: tool missing on the target (command not found: mypy" in text
+    assert "# dropped by `shopfloor gate init`: tool missing here (not installed) (command not found: mypy" in text
     assert '# name = "mypy"' in text  # ... but left in the file, commented out, with the reason
     assert "ruff" not in config_checks(sf)
     # --json, and with mypy on PATH it is kept; the target's results were cached by the first run.

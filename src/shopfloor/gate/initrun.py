@@ -58,7 +58,8 @@ class Tried:
     def reason(self) -> str:
         """Why a dropped check is off: the action and the line of output that says why."""
         detail = why_line(self.excerpt)
-        return f"{self.action.removeprefix('dropped: ')} on the target" + (f" ({detail})" if detail else "")
+        where = "here (not installed)" if self.action == MISSING else "on the target"
+        return f"{self.action.removeprefix('dropped: ')} {where}" + (f" ({detail})" if detail else "")
 
     def as_json(self) -> dict[str, Any]:
         return {

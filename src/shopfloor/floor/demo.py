@@ -264,7 +264,8 @@ class Demo:
             return 1
         print(
             "\nAll expected outcomes happened: 7 issues merged through the gate and the queue (one after a second "
-            "pass, one after a handoff), one spiral blocked. Next: `shopfloor --help`, and the README."
+            "pass, one after a handoff), one spiral blocked. Next: `shopfloor demo --keep` keeps the sample "
+            "repository to look around in; `shopfloor --help`, and the README."
         )
         return 0
 

@@ -44,7 +44,8 @@ def turn_bash(command: str) -> dict[str, Any]:
     return {"tool": {"name": "Bash", "input": {"command": command}}, "usage": {"input_tokens": 1000}}
 
 
-def test_the_failing_report_names_the_exception_the_test_and_every_new_lint_finding(floor: Runner) -> None:
+def indebted_project(floor: Runner) -> tuple[Path, str]:
+    """The calc project with an unused import on main (lint debt) and a lint + tests gate; its root and base."""
     root = floor.cwd
     (root / "calc.py").write_text(DEBT + CALC)
     (root / "tests").mkdir()
@@ -54,7 +55,11 @@ def test_the_failing_report_names_the_exception_the_test_and_every_new_lint_find
     config.write_text(config.read_text() + GATE)
     floor.git("add", "-A")
     floor.git("commit", "-qm", "a project with lint debt and a gate")
-    base = floor.git("rev-parse", "main")
+    return root, floor.git("rev-parse", "main")
+
+
+def test_the_failing_report_names_the_exception_the_test_and_every_new_lint_finding(floor: Runner) -> None:
+    root, base = indebted_project(floor)
     issue = floor.json("create", "Make add faster", "-p", "1")["id"]
     first = [
         turn_write("calc.py", BROKEN),
@@ -97,16 +102,7 @@ def test_the_failing_report_names_the_exception_the_test_and_every_new_lint_find
 
 
 def test_an_agent_that_changes_nothing_is_told_so_and_never_lands_an_empty_commit(floor: Runner) -> None:
-    root = floor.cwd
-    (root / "calc.py").write_text(DEBT + CALC)  # main fails lint by itself: that is not the agent's
-    (root / "tests").mkdir()
-    (root / "tests" / "test_calc.py").write_text(TESTS)
-    (root / "pyproject.toml").write_text(PYPROJECT)
-    config = root / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + GATE)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a project with lint debt and a gate")
-    base = floor.git("rev-parse", "main")
+    root, base = indebted_project(floor)  # main fails lint by itself: that is not the agent's
     issue = floor.json("create", "Add and remove a helper", "-p", "1")["id"]
     net_empty = [
         turn_write("helper.py", "X = 1\n"),

@@ -494,6 +494,10 @@ def test_an_agent_may_not_close_or_reopen_an_issue_by_any_command(floor: Runner)
     assert floor.json("show", sid)["status"] == "closed"
     floor("update", sid, "-s", "open")  # so may a person (and an agent may still block its issue)
     floor("update", sid, "-s", "blocked", actor=agent)
+    # Setting it open again would release the floor's claim, and its committed work would never be gated.
+    released = floor("update", sid, "-s", "open", actor=agent, check=False)
+    assert released.returncode == 4 and "may not set an issue's status to open" in released.stderr
+    assert floor.json("show", sid)["status"] == "blocked"
     prime = floor("prime").stdout
     assert "shopfloor done" in prime and "Agents cannot close or reopen issues" in prime
     assert "close ID --reason" not in prime.split("## When you finish")[1].split("\n- ")[1]

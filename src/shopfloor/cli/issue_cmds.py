@@ -207,6 +207,9 @@ def cmd_update(args: argparse.Namespace) -> int:
         _refuse_agent(tracker, "close an issue")
     elif args.status is not None and store.get(tracker.conn, tracker.resolve(args.id))["status"] == "closed":
         _refuse_agent(tracker, "reopen an issue")
+    elif args.status not in (None, "blocked"):
+        # Setting it open would release the floor's claim: its committed work would never be gated.
+        _refuse_agent(tracker, f"set an issue's status to {args.status} (only to blocked, when stuck)")
     changes = _fields_from(args)
     if args.title is not None:
         changes["title"] = text_arg(args.title, "title")

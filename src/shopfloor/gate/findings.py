@@ -78,6 +78,7 @@ _PYTEST_STATS = re.compile(r"^=*\s*(?P<counts>\d+ [^=]*?|no tests ran) in \d+(?:
 _PYTEST_FAILED_COUNT = re.compile(r"(?:^|, )(\d+) (?:failed|errors?)\b")
 _PYTEST_SECTION = re.compile(r"^_{3,} (?:ERROR at \w+ of |ERROR collecting )?(.+?) _{3,}$")
 _PYTEST_E = re.compile(r"^E {1,}(.*)$")
+_RAISED = re.compile(r"^(?:assert\b|[\w.]*(?:Error|Exception|Failed|Exit|Interrupt|Warning)\b)")
 _PYTEST_WHERE = re.compile(r"^(\S+\.py):(\d+): (\w[\w.]*)$")
 _GO_FAIL = re.compile(r"^\s*--- FAIL: (\S+)")
 # path:line[:col]: rest (flake8, ruff concise, mypy, pylint, pyright's --outputjson aside, go vet, eslint unix)
@@ -186,7 +187,9 @@ def _pytest(check: str, lines: list[str], report: tuple[int, int], roots: tuple[
         out.append(
             Finding(
                 check,
-                _clip(message or (detail[-1] if detail else kind.lower())),
+                # The exception or assertion itself, from its E lines: pytest cuts its summary line to
+                # the terminal's width, after a long test id to almost nothing.
+                _clip(next((d for d in detail if _RAISED.match(d)), None) or message or kind.lower()),
                 path=path,
                 line=line,
                 code=kind,

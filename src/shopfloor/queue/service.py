@@ -287,7 +287,8 @@ class _Pass:
             _merged(self.tracker, fresh, fresh.tested or last.tested)
             self.report.landed.append(entry.id)
         same_tree = f" (the tree gated as {gated[:10]})" if gated and gated != last.tested else ""
-        self.progress(f"landed {', '.join(str(e.id) for e in part)} on {self.target} at {last.tested[:10]}{same_tree}")
+        what = ", ".join(f"{e.issue or e.branch} (entry {e.id})" for e in part)
+        self.progress(f"landed {what} on {self.target} at {last.tested[:10]}{same_tree}")
 
     def _final_messages(self, part: Sequence[Entry]) -> None:
         """Rebuild the gated commits with the passing gate run named in their messages: the same

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from shopfloor.gate import tricks
 from shopfloor.gate.config import GateConfig
-from shopfloor.gate.diffs import FileDiff, Weakening, changed_lines, matches, weakening
+from shopfloor.gate.diffs import FileDiff, Weakening, changed_lines, weakening
 from shopfloor.gate.junit import Counts, fewer
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.signature import signature
@@ -27,12 +28,17 @@ def _result(name: str, problems: list[str], bad: str = "fail") -> CheckResult:
 
 
 def protected_files(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:
-    touched = sorted(
-        p
-        for p, d in files.items()
-        if matches(p, config.protected) or (d.old_path and matches(d.old_path, config.protected))
-    )
-    return _result("protected-files", [f"touches a protected file: {p}" for p in touched], bad="needs-approval")
+    """Protected files touched in any directory, and symlinks added or changed → approval."""
+    return _result("protected-files", tricks.protected(files, config.protected), bad="needs-approval")
+
+
+def suppressions(files: dict[str, FileDiff], exempt: bool) -> CheckResult:
+    """Lint, type and coverage suppressions the change adds (``# noqa``, ``# type: ignore``, ...)."""
+    found = tricks.suppressions(files)
+    if exempt:
+        excerpt = "exempt: the issue is labelled allow-suppressions" + "".join(f"\n{p}" for p in found)
+        return CheckResult("suppressions", "pass", excerpt=excerpt[:4000], builtin=True)
+    return _result("suppressions", found)
 
 
 def diff_size(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:

@@ -16,36 +16,83 @@ from typing import Any
 from shopfloor.configfile import argv_list, string_list
 from shopfloor.errors import ValidationError
 
+# A pattern without a slash names a file in ANY directory (matched on the path's last component,
+# whatever its case): pytest, ruff, mypy, flake8 and coverage read the settings files of every
+# directory they visit. A pattern with a slash is a glob from the root (``**`` spans directories).
 DEFAULT_PROTECTED = (
     # The gate's own rules, CI and hooks.
     ".shopfloor/config.toml",
     ".ci/**",
     ".github/**",
+    ".circleci/**",
+    ".buildkite/**",
+    ".woodpecker/**",
     ".gitlab-ci.yml",
+    ".gitlab/**",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    "Jenkinsfile",
+    ".drone.yml",
+    "appveyor.yml",
+    ".woodpecker.yml",
     ".githooks/**",
-    ".husky/**",
+    "**/.husky/**",
     ".pre-commit-config.yaml",
+    ".pre-commit-config.yml",
     "Makefile",
+    "GNUmakefile",
     # Files the checks' tools read their settings from: editing them can switch a check off.
+    # Python: pytest, ruff, flake8, pylint, mypy, pyright, coverage, tox, nox, setuptools.
     "pyproject.toml",
     "setup.cfg",
     "tox.ini",
+    "noxfile.py",
     "pytest.ini",
-    "mypy.ini",
-    ".mypy.ini",
+    ".pytest.ini",
+    "pytest.toml",
+    ".pytest.toml",
+    "conftest.py",
     "ruff.toml",
     ".ruff.toml",
-    "**/conftest.py",
+    ".flake8",
+    ".pylintrc",
+    "pylintrc",
+    "mypy.ini",
+    ".mypy.ini",
+    "pyrightconfig.json",
+    ".coveragerc",
+    # Python start-up files and bytecode: they run before, or instead of, the source.
+    "sitecustomize.py",
+    "usercustomize.py",
+    "*.pth",
+    "*.pyc",
+    "*.pyo",
+    "**/__pycache__/**",
+    # JavaScript and TypeScript: npm, ESLint, Prettier, tsc, Jest, Vitest.
     "package.json",
-    "tsconfig*.json",
+    ".npmrc",
     ".eslintrc*",
     "eslint.config.*",
+    ".eslintignore",
+    ".prettierrc*",
+    "prettier.config.*",
+    ".prettierignore",
+    "tsconfig*.json",
+    "jsconfig*.json",
     "jest.config.*",
     "vitest.config.*",
+    "vitest.workspace.*",
+    "vite.config.*",
+    # Rust and Go.
     "Cargo.toml",
-    ".cargo/**",
+    "**/.cargo/**",
     "clippy.toml",
+    ".clippy.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
     "go.mod",
+    "go.work",
     ".golangci.*",
 )
 DEFAULT_TEST_PATHS = (
@@ -71,8 +118,8 @@ _GATE_KEYS = {
     "builtins",
 }
 # Bumped when the way results are judged changes, so cached verdicts of older rules are not replayed.
-RULES_VERSION = 2
-BUILTINS = ("complexity", "tests-not-weakened", "protected-files", "secrets", "diff-size")
+RULES_VERSION = 3
+BUILTINS = ("complexity", "tests-not-weakened", "protected-files", "secrets", "diff-size", "suppressions")
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,12 @@ class FileDiff:
     old_path: str | None = None
     added: list[tuple[int, str]] = field(default_factory=list)  # (line number in the new file, text)
     removed: list[str] = field(default_factory=list)
+    mode: str | None = None  # the new side's git mode when the patch names it ("120000": a symlink)
 
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+# The header lines that name the new side's mode: a new file, a mode change, or an unchanged one.
+_MODE = re.compile(r"^(?:new file mode |new mode |index [0-9a-f]+\.\.[0-9a-f]+ )([0-7]{6})$")
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
@@ -57,10 +60,12 @@ def parse_unified(text: str) -> dict[str, FileDiff]:
     """
     files: dict[str, FileDiff] = {}
     current: FileDiff | None = None
-    line_no = 0
+    line_no, mode = 0, None
     for line in text.split("\n"):
         if line.startswith("diff --git "):
-            current = None
+            current, mode = None, None
+        elif current is None and (found_mode := _MODE.match(line)):
+            mode = found_mode.group(1)
         elif line.startswith("--- ") and current is None:
             old = unquote(line[4:])
             current = FileDiff(path="", old_path=None if old == "/dev/null" else old.removeprefix("a/"))
@@ -77,6 +82,8 @@ def parse_unified(text: str) -> dict[str, FileDiff]:
                 current = first
             else:
                 files[current.path] = current
+            if mode is not None and new != "/dev/null":
+                current.mode = mode
         elif current is not None and current.path and (match := _HUNK.match(line)):
             line_no = int(match.group(1))
         elif current is not None and current.path and line.startswith("+"):
@@ -134,7 +141,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    # DOTALL: a "**" spans a directory whose name holds a newline as it spans any other.
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def matches(path: str, patterns: tuple[str, ...] | list[str]) -> bool:

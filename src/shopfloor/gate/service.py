@@ -29,6 +29,7 @@ from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs
 
 EXEMPT_LABEL = "allow-test-changes"
+SUPPRESSIONS_LABEL = "allow-suppressions"  # exempt from the suppressions built-in
 APPROVED_LABEL = "approved"
 Progress = Callable[[str], None]
 
@@ -72,15 +73,16 @@ def selected(
     return run, skipped
 
 
-def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int | None, bool, bool]:
-    """(issue id, vibe, exempt from tests-not-weakened, approved), trusting only what people set."""
+def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int | None, bool, bool, bool]:
+    """(issue id, vibe, exempt from tests-not-weakened, approved, exempt from suppressions),
+    trusting only what people set."""
     if issue is None:
-        return None, None, False, False
+        return None, None, False, False, False
     from shopfloor.gate.trust import trusted_facts
 
     issue_id = tracker.resolve(issue)
     vibe, labels = trusted_facts(tracker.conn, issue_id)
-    return issue_id, vibe, EXEMPT_LABEL in labels, APPROVED_LABEL in labels
+    return issue_id, vibe, EXEMPT_LABEL in labels, APPROVED_LABEL in labels, SUPPRESSIONS_LABEL in labels
 
 
 def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
@@ -136,7 +138,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     repo = repo_of(tracker)
     commit, tree = gitio.resolve(repo, request.rev, "revision")
     base_name, base_commit, config = resolve_base(repo, request.base)
-    issue_id, vibe, exempt, approved = _issue_facts(tracker, request.issue)
+    issue_id, vibe, exempt, approved, allow_suppressions = _issue_facts(tracker, request.issue)
     plan = plan_for(vibe)
     _sweep(tracker, repo)
     fork = gitio.merge_base(repo, base_commit, commit)
@@ -188,7 +190,9 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     configured = [computed.get(c.name) or cache[c.name] for c in to_run]
     junit_checks = [c.name for c in to_run if c.junit]
     baseline = None if itself else _counts([on_base[n] for n in junit_checks if n in on_base])
-    built = _builtins(repo, commit, fork, files, config, baseline, _counts(configured), exempt, cache, progress)
+    built = _builtins(
+        repo, commit, fork, files, config, baseline, _counts(configured), exempt, cache, progress, allow_suppressions
+    )
     if empty:
         built.append(no_change(base_name, fork))
     if truncated:
@@ -331,10 +335,12 @@ def _builtins(
     exempt: bool,
     cache: dict[str, CheckResult],
     progress: Progress,
+    allow_suppressions: bool = False,
 ) -> list[CheckResult]:
     out = []
     for name in config.builtins:
-        if name in cache and name != "tests-not-weakened":
+        # The exemptions come from the issue's labels, which change: those two are never replayed.
+        if name in cache and name not in ("tests-not-weakened", "suppressions"):
             out.append(cache[name])
             continue
         if name == "protected-files":
@@ -343,6 +349,8 @@ def _builtins(
             out.append(builtins.diff_size(files, config))
         elif name == "secrets":
             out.append(builtins.secrets(files))
+        elif name == "suppressions":
+            out.append(builtins.suppressions(files, allow_suppressions))
         elif name == "complexity":
             out.append(
                 builtins.complexity(

@@ -131,6 +131,16 @@ def test_suppressions_are_counted_per_file_and_kind_so_an_edited_line_keeps_its_
     assert suppressions(parse_unified(patch)) == ["m.py:10: adds a suppression (# type: ignore): y = 1  # type: ignore"]
 
 
+def test_a_suppression_in_prose_or_the_tracker_file_is_only_words() -> None:
+    def added(path: str) -> str:
+        return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,0 +2 @@\n+drop the # noqa on calc.py\n"
+
+    assert suppressions(parse_unified(added("README.md") + added(".shopfloor/issues.jsonl"))) == []
+    assert suppressions(parse_unified(added("calc.py"))) == [
+        "calc.py:2: adds a suppression (# noqa): drop the # noqa on calc.py"
+    ]
+
+
 def test_a_newline_in_a_directory_name_does_not_hide_a_protected_name() -> None:
     patch = (
         'diff --git "a/x\\ny/conftest.py" "b/x\\ny/conftest.py"\nnew file mode 100644\nindex 0..1\n'

@@ -181,7 +181,13 @@ def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
         pass  # no target yet (no commit): HEAD alone
     names, contents = [], []
     for rev in dict.fromkeys(revs):
-        done = subprocess.run(["git", "show", f"{rev}:{TRACKER_PATH}"], cwd=repo, capture_output=True, check=False)
+        ref = rev if rev == "HEAD" else f"refs/heads/{rev}"  # the target branch, never a tag of its name
+        done = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", "show", f"{ref}:{TRACKER_PATH}"],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
         if done.returncode == 0:
             names.append(rev)
             contents.append(done.stdout)

@@ -9,11 +9,26 @@ from pathlib import Path
 from shopfloor.errors import NotFoundError, ShopfloorError
 
 CONFIG_PATH = ".shopfloor/config.toml"
+# Every git command shopfloor runs on a repository a candidate can write to runs without hooks:
+# a candidate's own hooks (a husky-style ``core.hooksPath=.githooks`` committed with the work)
+# must never run during gating or landing (post-checkout, post-commit, post-merge,
+# reference-transaction, post-rewrite ...).
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 
 
-def git(repo: Path, *args: str, check: bool = True, text: bool = True) -> subprocess.CompletedProcess[str]:
+def branch_ref(name: str) -> str:
+    """The full ref of the branch ``name``: a tag or remote-tracking ref of the same name never stands in."""
+    return name if name.startswith("refs/heads/") else f"refs/heads/{name}"
+
+
+def git(
+    repo: Path, *args: str, check: bool = True, text: bool = True, hooks_off: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run git in ``repo`` with hooks disabled (``hooks_off=False`` only to ask where hooks live)."""
     try:
-        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=text, check=False)
+        done = subprocess.run(
+            ["git", *(NO_HOOKS if hooks_off else ()), *args], cwd=repo, capture_output=True, text=text, check=False
+        )
     except FileNotFoundError:
         raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
     if check and done.returncode != 0:
@@ -35,9 +50,39 @@ def resolve(repo: Path, rev: str, what: str) -> tuple[str, str]:
     return commit, tree
 
 
+def resolve_branch(repo: Path, name: str, what: str) -> tuple[str, str]:
+    """(commit sha, tree sha) of the branch ``name`` (``refs/heads/<name>``), never a tag or a
+    remote-tracking ref that happens to share its name."""
+    if not name or name.startswith("-") or any(c in name for c in "\0\n"):
+        raise NotFoundError(f"{what} {name!r} is not a branch name: give a branch")
+    full = f"{branch_ref(name)}^{{commit}}"
+    done = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", full, check=False)
+    if done.returncode != 0:
+        raise NotFoundError(f"unknown {what} {name!r}: there is no branch of that name (git branch)")
+    commit = done.stdout.strip()
+    tree = git(repo, "rev-parse", f"{commit}^{{tree}}").stdout.strip()
+    return commit, tree
+
+
+def is_branch(repo: Path, name: str) -> bool:
+    """Whether ``refs/heads/<name>`` exists."""
+    if not name or name.startswith("-") or any(c in name for c in "\0\n"):
+        return False
+    done = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", branch_ref(name), check=False)
+    return done.returncode == 0
+
+
+def resolve_named(repo: Path, rev: str, what: str) -> tuple[str, str]:
+    """Like ``resolve``, but a name that is a branch is the branch (``refs/heads/<rev>``), even
+    when a tag or remote-tracking ref shares it; anything else (a sha, a tag) as given."""
+    if is_branch(repo, rev):
+        return resolve_branch(repo, rev, what)
+    return resolve(repo, rev, what)
+
+
 def show(repo: Path, commit: str, path: str) -> str | None:
     """A file's text at ``commit``, or None if it does not exist there (binary content is replaced)."""
-    done = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=repo, capture_output=True, check=False)
+    done = subprocess.run(["git", *NO_HOOKS, "show", f"{commit}:{path}"], cwd=repo, capture_output=True, check=False)
     if done.returncode != 0:
         return None
     return done.stdout.decode("utf-8", "replace")
@@ -58,7 +103,7 @@ def diff(repo: Path, base: str, rev: str) -> tuple[str, str, bool]:
     """(name-status -z, unified patch with no context, truncated?) between two commits."""
     status = git(repo, *_DIFF, "--name-status", "-z", base, rev, "--").stdout
     proc = subprocess.Popen(
-        ["git", *_DIFF, "-U0", base, rev, "--"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ["git", *NO_HOOKS, *_DIFF, "-U0", base, rev, "--"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert proc.stdout is not None
     data = proc.stdout.read(MAX_DIFF_BYTES + 1)
@@ -73,8 +118,8 @@ def diff(repo: Path, base: str, rev: str) -> tuple[str, str, bool]:
 
 def add_worktree(repo: Path, path: Path, commit: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # No hooks: a candidate's post-checkout hook (core.hooksPath inside the tree) must not run.
-    git(repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--quiet", "--detach", "--force", str(path), commit)
+    # No hooks (``git`` adds NO_HOOKS): a candidate's post-checkout hook must not run.
+    git(repo, "worktree", "add", "--quiet", "--detach", "--force", str(path), commit)
 
 
 def remove_worktree(repo: Path, path: Path) -> None:

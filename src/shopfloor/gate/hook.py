@@ -60,7 +60,8 @@ def script(executable: str) -> str:
 
 
 def install(repo: Path, *, force: bool) -> Path:
-    hooks = Path(gitio.git(repo, "rev-parse", "--git-path", "hooks").stdout.strip())
+    # Where this repository's own hooks live: the one git call that must see core.hooksPath.
+    hooks = Path(gitio.git(repo, "rev-parse", "--git-path", "hooks", hooks_off=False).stdout.strip())
     if not hooks.is_absolute():
         hooks = repo / hooks
     hook = hooks / "pre-push"

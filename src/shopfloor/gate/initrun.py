@@ -167,11 +167,8 @@ def target_of(repo: Path, then: str = "run `shopfloor gate init`") -> tuple[str,
         name, commit, _ = resolve_base(repo, None)
     except NotFoundError:
         # No gate config names a target yet: the branch the gate would fall back to.
-        name = (
-            "main" if gitio.git(repo, "rev-parse", "--verify", "--quiet", "main", check=False).returncode == 0 else ""
-        )
-        name = name or gitio.default_branch(repo)
-        commit, _ = gitio.resolve(repo, name, "target")
+        name = "main" if gitio.is_branch(repo, "main") else gitio.default_branch(repo)
+        commit, _ = gitio.resolve_branch(repo, name, "target")
     _, tree = gitio.resolve(repo, commit, "target")
     return name, commit, tree
 

@@ -88,20 +88,23 @@ def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int |
 def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
     """The base's name, commit and rules: --base, else the configured target (read from the
     repository's main branch, or its default branch when there is no main)."""
+    # Branches are named in full (refs/heads/<name>): a tag or remote-tracking ref named like
+    # the target never stands in for it. A --base that is not a branch (a sha, a tag) is
+    # taken as the person gave it.
     if wanted:
-        commit, _ = gitio.resolve(repo, wanted, "base")
+        commit, _ = gitio.resolve_named(repo, wanted, "base")
         return wanted, commit, load_config(repo, commit, wanted)
     first = "main"
     try:
-        commit, _ = gitio.resolve(repo, first, "base")
+        commit, _ = gitio.resolve_branch(repo, first, "base")
     except NotFoundError:
         first = gitio.default_branch(repo)
-        commit, _ = gitio.resolve(repo, first, "base")
+        commit, _ = gitio.resolve_branch(repo, first, "base")
     config = load_config(repo, commit, first)
     if config.target != first and not _names_target(repo, commit):
         return first, commit, config  # no target configured: the default branch is the target
     if config.target != first:
-        commit, _ = gitio.resolve(repo, config.target, "base (gate.target)")
+        commit, _ = gitio.resolve_branch(repo, config.target, "base (gate.target)")
         config = load_config(repo, commit, config.target)
         first = config.target if config.target else first
     return first, commit, config
@@ -136,7 +139,7 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
 def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> dict[str, Any]:
     started = time.monotonic()
     repo = repo_of(tracker)
-    commit, tree = gitio.resolve(repo, request.rev, "revision")
+    commit, tree = gitio.resolve_named(repo, request.rev, "revision")  # a branch before a tag of its name
     base_name, base_commit, config = resolve_base(repo, request.base)
     issue_id, vibe, exempt, approved, allow_suppressions = _issue_facts(tracker, request.issue)
     plan = plan_for(vibe)

@@ -49,7 +49,7 @@ def queue_worktree(repo: Path, root: Path, onto: str) -> Path:
 
 def reset_to(worktree: Path, commit: str) -> None:
     gitio.git(worktree, "cherry-pick", "--abort", check=False)
-    gitio.git(worktree, "-c", "core.hooksPath=/dev/null", "checkout", "--quiet", "--force", "--detach", commit)
+    gitio.git(worktree, "checkout", "--quiet", "--force", "--detach", commit)  # no hooks: gitio.git adds NO_HOOKS
     gitio.git(worktree, "clean", "-ffdxq")
 
 
@@ -60,12 +60,13 @@ def apply(worktree: Path, target: str, head: str, landed: Sequence[str] = ()) ->
     ancestors of the target): their commits are not replayed again."""
     tip = gitio.git(worktree, "rev-parse", "HEAD").stdout.strip()
     if gitio.git(worktree, "merge-base", "--is-ancestor", tip, head, check=False).returncode == 0:
-        gitio.git(worktree, "-c", "core.hooksPath=/dev/null", "checkout", "--quiet", "--detach", head)
+        gitio.git(worktree, "checkout", "--quiet", "--detach", head)
         return head  # already on top of the stack: its own commits land as they are
-    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", target, tip, *landed).stdout.split()
+    on_target = gitio.branch_ref(target)
+    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", on_target, tip, *landed).stdout.split()
     if merges:  # replaying only the non-merge commits would drop what the merges hold
         return Conflict((f"merge commit {merges[0][:10]} (rebase the branch onto {target} without merges)",))
-    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", target, tip, *landed).stdout.split()
+    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", on_target, tip, *landed).stdout.split()
     for commit in commits:
         done = gitio.git(
             worktree, *IDENTITY, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit, check=False
@@ -97,7 +98,7 @@ def commit_tree(repo: Path, tree: str, parent: str, message: str, author: Person
         GIT_COMMITTER_EMAIL=QUEUE_EMAIL,
     )
     done = subprocess.run(
-        ["git", "commit-tree", tree, "-p", parent, "-F", "-"],
+        ["git", *gitio.NO_HOOKS, "commit-tree", tree, "-p", parent, "-F", "-"],
         cwd=repo,
         input=message.encode("utf-8"),
         env=env,
@@ -127,7 +128,7 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
     checked_out = _checkout_of(repo, target)
     if checked_out is None:
         done = gitio.git(
-            repo, "update-ref", "-m", "shopfloor queue: land", f"refs/heads/{target}", new, expected, check=False
+            repo, "update-ref", "-m", "shopfloor queue: land", gitio.branch_ref(target), new, expected, check=False
         )
         if done.returncode != 0:
             raise ConflictError(f"{target} moved while the queue was testing: testing again")
@@ -135,7 +136,7 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
     current = gitio.git(checked_out, "rev-parse", "HEAD").stdout.strip()
     if current != expected:
         raise ConflictError(f"{target} moved while the queue was testing: testing again")
-    done = gitio.git(checked_out, "-c", "core.hooksPath=/dev/null", "merge", "--quiet", "--ff-only", new, check=False)
+    done = gitio.git(checked_out, "merge", "--quiet", "--ff-only", new, check=False)
     if done.returncode != 0:
         from shopfloor.queue.service import StuckTarget
 
@@ -150,7 +151,7 @@ def _checkout_of(repo: Path, branch: str) -> Path | None:
     listing = gitio.git(repo, "worktree", "list", "--porcelain").stdout.split("\n\n")
     for block in listing:
         lines = block.splitlines()
-        if f"branch refs/heads/{branch}" in lines:
+        if f"branch {gitio.branch_ref(branch)}" in lines:
             return Path(next(line for line in lines if line.startswith("worktree ")).removeprefix("worktree "))
     return None
 
@@ -159,5 +160,6 @@ def is_ancestor(repo: Path, commit: str, of: str) -> bool:
     return gitio.git(repo, "merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
 
 
-def tip(repo: Path, target: str) -> str:
-    return gitio.resolve(repo, target, "target")[0]
+def tip(repo: Path, branch: str) -> str:
+    """The commit the branch ``branch`` (``refs/heads/<branch>``, never a tag of that name) points at."""
+    return gitio.resolve_branch(repo, branch, "branch")[0]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.gate.gitio import NO_HOOKS, branch_ref
 from shopfloor.tracker import jsonl, store, sync, syncstate
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only, leases_only
@@ -58,7 +59,9 @@ class Outcome:
 
 def _git(repo: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
     try:
-        done = subprocess.run(["git", *args], cwd=repo, input=data, env=env, capture_output=True, check=False)
+        done = subprocess.run(
+            ["git", *NO_HOOKS, *args], cwd=repo, input=data, env=env, capture_output=True, check=False
+        )
     except FileNotFoundError:
         raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
     if done.returncode != 0:
@@ -87,7 +90,7 @@ def checkout_of(repo: Path, branch: str) -> Path | None:
     listing = _git(repo, "worktree", "list", "--porcelain").decode("utf-8", "replace").split("\n\n")
     for block in listing:
         lines = block.splitlines()
-        if f"branch refs/heads/{branch}" in lines:
+        if f"branch {branch_ref(branch)}" in lines:
             return Path(next(line for line in lines if line.startswith("worktree ")).removeprefix("worktree "))
     return None
 

@@ -31,7 +31,10 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     if not cwd.is_dir():
         raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
+        done = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args], cwd=cwd, capture_output=True, text=True, check=False
+        )
     except FileNotFoundError:
         raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
     if check and done.returncode != 0:
@@ -39,6 +42,11 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
         raise ShopfloorError(f"git {' '.join(args[:2])} failed: {worst}")
     return done
+
+
+def _ref(name: str) -> str:
+    """A branch named in full (``refs/heads/<name>``), so a tag of the same name never stands in; HEAD stays."""
+    return name if name == "HEAD" or name.startswith("refs/") else f"refs/heads/{name}"
 
 
 def workspace_root(main_tree: Path) -> Path:
@@ -134,7 +142,7 @@ def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing i
 
 
 def unmerged_commits(main_tree: Path, branch: str, target: str = "HEAD") -> int:
-    out = _git(main_tree, "rev-list", "--count", f"{target}..{branch}").stdout.strip()
+    out = _git(main_tree, "rev-list", "--count", _ref(branch), "--not", _ref(target)).stdout.strip()
     return int(out or 0)
 
 
@@ -153,8 +161,8 @@ def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str =
     ahead = unmerged_commits(main_tree, branch, target)
     # Commits made on a detached HEAD belong to no branch: they would be lost with the worktree.
     head = _git(path, "rev-parse", "HEAD").stdout.strip()
-    target_sha = _git(main_tree, "rev-parse", "--verify", f"{target}^{{commit}}").stdout.strip()  # the main tree's
-    stray = int(_git(main_tree, "rev-list", "--count", head, "--not", target_sha, branch).stdout.strip() or 0)
+    target_sha = _git(main_tree, "rev-parse", "--verify", f"{_ref(target)}^{{commit}}").stdout.strip()
+    stray = int(_git(main_tree, "rev-list", "--count", head, "--not", target_sha, _ref(branch)).stdout.strip() or 0)
     if (dirty or ahead or stray) and not force:
         parts = (
             "uncommitted changes" if dirty else "",

@@ -52,14 +52,27 @@ def diff_size(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:
 
 
 def tests_not_weakened(
-    files: dict[str, FileDiff], config: GateConfig, base: Counts | None, candidate: Counts | None, exempt: bool
+    files: dict[str, FileDiff],
+    config: GateConfig,
+    base: Counts | None,
+    candidate: Counts | None,
+    exempt: bool,
+    new: Reader | None = None,
+    old: Reader | None = None,
 ) -> CheckResult:
+    """What the diff removes (``diffs.weakening``), what the test code now does (assertions that
+    cannot fail, patches of pytest's reporting, fewer parametrized cases: ``testcode``, when the
+    texts can be read), and the junit counts."""
     if exempt:
         return CheckResult(
             "tests-not-weakened", "pass", excerpt="exempt: the issue is labelled allow-test-changes", builtin=True
         )
     found: Weakening = weakening(files, config.test_paths)
     problems = found.evidence()
+    if new is not None and old is not None:
+        from shopfloor.gate import testcode
+
+        problems += testcode.evidence(files, config.test_paths, new, old)
     if base is not None and candidate is not None:
         problems += fewer(base, candidate)
     return _result("tests-not-weakened", problems)

@@ -24,7 +24,7 @@ from shopfloor.gate.diffs import combine as combine_diff
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
-from shopfloor.gate.verdict import after_retry, combine, plan_for
+from shopfloor.gate.verdict import after_retry, combine, own_tests, plan_for
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs
 
@@ -187,7 +187,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
             on_base = _on_base(tracker, repo, fork, fork_tree, config, to_run, computed, run_dir, progress)
             added = {path: {n for n, _ in diff.added} for path, diff in files.items()}
             computed = {n: judge(r, on_base.get(n), added) for n, r in computed.items()}
-            computed |= _retry(repo, commit, fresh, computed, on_base, added, run_dir, progress)
+            computed |= _retry(repo, commit, fresh, computed, on_base, added, run_dir, progress, config.test_paths)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     configured = [computed.get(c.name) or cache[c.name] for c in to_run]
@@ -292,8 +292,10 @@ def _retry(
     added: dict[str, set[int]],
     run_dir: Path,
     progress: Progress,
+    test_paths: tuple[str, ...] = (),
 ) -> dict[str, CheckResult]:
-    """A check that still fails after the differential runs once more: passing then makes it flaky."""
+    """A check that still fails after the differential runs once more: passing then makes it
+    flaky, unless what failed is the change's own test code (``_own_failure``)."""
     again = [c for c in fresh if computed[c.name].status == "fail"]
     if not again:
         return {}
@@ -305,12 +307,33 @@ def _retry(
     out = {}
     for check in again:
         first, then = computed[check.name], second.get(check.name)
-        if then is not None and after_retry(first.status, then.status) == "flaky":
+        own = _own_failure(first, set(added), test_paths) if then is not None and then.status == "pass" else None
+        if own:
+            note = f"{first.note}; " if first.note else ""
+            out[check.name] = replace(first, note=f"{note}passed when run again, but not forgiven as flaky: {own}")
+        elif then is not None and after_retry(first.status, then.status) == "flaky":
             # The first failure is the evidence; the counts are those of the passing run.
             out[check.name] = replace(
                 then, status="flaky", excerpt=first.excerpt, signature=first.signature, findings=first.findings
             )
     return out
+
+
+def _own_failure(first: CheckResult, changed: set[str], test_paths: tuple[str, ...]) -> str | None:
+    """Why a check's first failure is the change's own test code, or None.
+
+    A failing test (a finding with a test id) new in the change, in a file the change added or
+    modified; or, when the output holds no findings to tell, a change to test code at all."""
+    if first.findings is None:
+        touched = sorted(p for p in changed if matches(p, test_paths) or p.rsplit("/", 1)[-1] == "conftest.py")
+        if touched:
+            return f"its output names no tests and the change touches test code ({', '.join(touched[:3])})"
+        return None
+    tests = [f.test for f in first.findings if f.test and f.new is not False]
+    own = own_tests(tests, changed)
+    if own:
+        return f"the failing test(s) are the change's own: {', '.join(own[:5])}"
+    return None
 
 
 def _gate_root(tracker: Tracker) -> Path:
@@ -361,7 +384,17 @@ def _builtins(
                 )
             )
         elif name == "tests-not-weakened":
-            out.append(builtins.tests_not_weakened(files, config, base, candidate, exempt))
+            out.append(
+                builtins.tests_not_weakened(
+                    files,
+                    config,
+                    base,
+                    candidate,
+                    exempt,
+                    lambda p: gitio.show(repo, commit, p),
+                    lambda p: gitio.show(repo, fork, p),
+                )
+            )
     for result in out:
         progress(f"{result.name}: {result.status}")
     return out

@@ -3,7 +3,8 @@
 ``pass`` only when every counted check passed; ``fail`` when any failed, errored or timed
 out; ``needs-approval`` when nothing failed but a check asks for a human (protected files,
 a large diff) or the issue's vibe level requires approval. A check that failed once and
-passed when run again is ``flaky``: recorded, not counted against the change.
+passed when run again is ``flaky``: recorded, not counted against the change, unless what
+failed is a test the change added or touched (``own_tests``).
 """
 
 from __future__ import annotations
@@ -38,11 +39,28 @@ def combine(statuses: list[str], approval_required: bool = False) -> str:
     return "pass"
 
 
-def after_retry(first: str, second: str | None) -> str:
-    """A failing check is run once more: passing then makes it flaky, else the first status stands."""
-    if first == "fail" and second == "pass":
+def after_retry(first: str, second: str | None, own: bool = False) -> str:
+    """A failing check is run once more: passing then makes it flaky, else the first status stands.
+
+    ``own``: what failed is the change's own test code (a test it added, or one in a file it
+    modified). Such a test passing on the retry is not forgiven: a test written to fail once
+    and pass the second time would otherwise hide whatever its first failure showed."""
+    if first == "fail" and second == "pass" and not own:
         return "flaky"
     return first
+
+
+def own_tests(tests: list[str], changed: set[str]) -> list[str]:
+    """The failing tests (pytest node ids, ``path::name``) in a file the change added or modified.
+
+    A node id is relative to the directory pytest ran from, so a changed path that ends with
+    the id's file counts too."""
+    out = []
+    for test in tests:
+        where = test.split("::", 1)[0]
+        if any(path == where or path.endswith("/" + where) for path in changed):
+            out.append(test)
+    return out
 
 
 def fails_on_base_too(check: dict[str, object]) -> bool:

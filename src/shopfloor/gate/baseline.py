@@ -10,6 +10,7 @@ forked from the same commit reuses them, and ``gate init`` seeds them on the tar
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from shopfloor.gate import records
 from shopfloor.gate.config import Check
 from shopfloor.gate.differential import split
+from shopfloor.gate.environment import fingerprint
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.results import CheckResult
 from shopfloor.tracker.service import Tracker
@@ -36,16 +38,22 @@ def results_on(
     """``checks`` run on ``commit`` by itself (from the cache where it has them)."""
     if not checks:
         return {}
-    cache = records.cached_baseline(tracker.conn, tree, checks)
+    salt = env_salt(checks)
+    cache = records.cached_baseline(tracker.conn, tree, checks, salt)
     missing = [c for c in checks if c.name not in cache]
     if missing:
         names = ", ".join(c.name for c in missing)
         progress(f"running {names} on {commit[:10]} by itself (kept as that tree's baseline) ...")
         run_dir.mkdir(parents=True, exist_ok=True)
         fresh = run_on(repo, commit, missing, run_dir, progress, False)
-        records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now())
+        records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now(), salt)
         cache |= {r.name: r for r in fresh}
     return cache
+
+
+def env_salt(checks: list[Check]) -> str:
+    """The fingerprint of the environment ``checks`` run in (part of every cache key)."""
+    return fingerprint(dict(os.environ), tuple(sorted({n for c in checks for n in c.env})))
 
 
 def finding_signature(name: str, keys: list[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from shopfloor.configfile import argv_list, string_list
@@ -116,6 +116,7 @@ _GATE_KEYS = {
     "protected",
     "test_paths",
     "builtins",
+    "env",
 }
 # Bumped when the way results are judged changes, so cached verdicts of older rules are not replayed.
 RULES_VERSION = 3
@@ -131,6 +132,7 @@ class Check:
     setup: tuple[tuple[str, ...], ...] = ()
     fast: bool = False  # part of the fast subset (vibe 4-5)
     junit: bool = False  # argv holds "{junit}": where the runner writes its junit XML
+    env: tuple[str, ...] = ()  # the caller's variables it may see besides PATH and the locale ([gate] env)
 
     @property
     def hash(self) -> str:
@@ -215,7 +217,11 @@ def parse(text: str, where: str) -> GateConfig:
     raw_checks = gate.get("check", [])
     if not isinstance(raw_checks, list):
         raise ValidationError(f"{where}: gate checks are [[gate.check]] tables")
-    checks = tuple(_check(raw, n, where) for n, raw in enumerate(raw_checks, start=1))
+    env = tuple(string_list(gate.get("env", []), "gate.env", where))
+    bad = [name for name in env if not name or not all(c.isalnum() or c == "_" for c in name)]
+    if bad:
+        raise ValidationError(f"{where}: gate.env names environment variables: {bad[0]!r} is not one")
+    checks = tuple(replace(_check(raw, n, where), env=env) for n, raw in enumerate(raw_checks, start=1))
     names = [c.name for c in checks]
     clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(BUILTINS)))
     if clash:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shopfloor.gate import gitio, runner
 from shopfloor.gate.config import Check
+from shopfloor.gate.environment import check_env, guard_dir, scrub_bytecode
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import after_retry
 
@@ -28,26 +29,6 @@ def jobs() -> int:
     """How many checks run at once: the number of cores, or $SHOPFLOOR_GATE_JOBS."""
     wanted = os.environ.get(JOBS_ENV, "")
     return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
-
-
-# Variables that steer a check from outside the tree: whoever calls the gate (an agent, too)
-# could make a broken tree pass with them, and the verdict is cached for everyone. The rules
-# for the tools live in the target's committed files; the caller's environment adds none.
-STEERING = (
-    *("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE"),
-    *("PYTHONWARNINGS", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "NODE_OPTIONS"),
-)
-
-
-def check_env(worktree: Path) -> dict[str, str]:
-    """The caller's environment without what steers the checks, with the checked-out tree alone
-    on Python's import path: an editable install of the main tree (``pip install -e .``) must not
-    stand in for the candidate, and a caller's PYTHONPATH must not add modules of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPFLOOR_") and k not in STEERING}
-    env["PYTHONPATH"] = os.pathsep.join([str(worktree / "src"), str(worktree)])
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONNOUSERSITE"] = "1"
-    return env
 
 
 def _setups(checks: list[Check], worktree: Path, env: dict[str, str], progress: Progress) -> dict[str, CheckResult]:
@@ -79,7 +60,9 @@ def run_on(
         return []
     worktree = run_dir / "wt"
     gitio.add_worktree(repo, worktree, commit)
-    env = check_env(worktree)
+    scrub_bytecode(worktree)
+    named = tuple(sorted({name for check in checks for name in check.env}))
+    env = check_env(worktree, guard_dir(run_dir), named)
     try:
         failed_setup = _setups(checks, worktree, env, progress)
 

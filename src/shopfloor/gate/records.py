@@ -79,14 +79,15 @@ def list_runs(conn: sqlite3.Connection, issue: str | None, limit: int) -> list[d
 BASELINE = "baseline"  # the base_tree column of a result that is a fact about one tree alone
 
 
-def cached_baseline(conn: sqlite3.Connection, tree: str, checks: list[Check]) -> dict[str, CheckResult]:
+def cached_baseline(conn: sqlite3.Connection, tree: str, checks: list[Check], salt: str) -> dict[str, CheckResult]:
     """Results of ``checks`` on ``tree`` by itself, each keyed by the check's own definition (so
-    changing one check, or adding another, does not throw the others' base results away)."""
+    changing one check, or adding another, does not throw the others' base results away) and
+    ``salt``, the fingerprint of the environment the checks ran in."""
     out = {}
     for check in checks:
         row = conn.execute(
             "SELECT result FROM gate_cache WHERE tree = ? AND base_tree = ? AND config_hash = ? AND check_name = ?",
-            (tree, BASELINE, check.hash, check.name),
+            (tree, BASELINE, f"{check.hash}.{salt}", check.name),
         ).fetchone()
         if row:
             out[check.name] = CheckResult.from_json(json.loads(row[0]))
@@ -94,7 +95,7 @@ def cached_baseline(conn: sqlite3.Connection, tree: str, checks: list[Check]) ->
 
 
 def remember_baseline(
-    conn: sqlite3.Connection, tree: str, checks: list[Check], results: list[CheckResult], now: str
+    conn: sqlite3.Connection, tree: str, checks: list[Check], results: list[CheckResult], now: str, salt: str
 ) -> None:
     by_name = {c.name: c for c in checks}
     keep = [r for r in results if r.status in ("pass", "fail") and r.name in by_name]
@@ -102,5 +103,5 @@ def remember_baseline(
         conn.executemany(
             "INSERT OR REPLACE INTO gate_cache (tree, base_tree, config_hash, check_name, result, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(tree, BASELINE, by_name[r.name].hash, r.name, json.dumps(r.as_json()), now) for r in keep],
+            [(tree, BASELINE, f"{by_name[r.name].hash}.{salt}", r.name, json.dumps(r.as_json()), now) for r in keep],
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 from shopfloor.errors import NotFoundError
 from shopfloor.gate import builtins, gitio, records
-from shopfloor.gate.baseline import judge, results_on
+from shopfloor.gate.baseline import env_salt, judge, results_on
 from shopfloor.gate.config import Check, GateConfig, parse
 from shopfloor.gate.diffs import FileDiff, matches
 from shopfloor.gate.diffs import combine as combine_diff
@@ -171,7 +171,9 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         skipped = [CheckResult(c.name, "skipped", excerpt="the branch holds no change") for c in config.checks]
     else:
         to_run, skipped = selected(config, files, plan.fast_only, request.every_check or itself)
-    cache = records.cached(tracker.conn, tree, fork_tree, config.hash) if request.use_cache else {}
+    # Results depend on the rules and on the environment the checks see (gate.environment).
+    cache_key = f"{config.hash}.{env_salt(list(config.checks))}"
+    cache = records.cached(tracker.conn, tree, fork_tree, cache_key) if request.use_cache else {}
     fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
     # pytest, mypy) must find the candidate's files, not the main tree's.
@@ -180,7 +182,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     try:
         computed = {r.name: r for r in run_on(repo, commit, fresh, run_dir, progress, False)}
         if itself:
-            records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now())
+            salt = env_salt(fresh)
+            records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now(), salt)
             computed = {n: _as_target(r) for n, r in computed.items()}
             on_base: dict[str, CheckResult] = {}
         else:
@@ -209,7 +212,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         tracker.conn,
         tree,
         fork_tree,
-        config.hash,
+        cache_key,
         [*computed.values(), *(b for b in built if b.name not in cache)],
         tracker.now(),
     )
@@ -225,6 +228,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         "base_commit": base_commit,
         "merge_base": fork,
         "config_hash": config.hash,
+        "env": cache_key.rsplit(".", 1)[-1],
         "issue": issue_id,
         "attempt": request.attempt,
         "vibe": vibe,
@@ -279,7 +283,7 @@ def _on_base(
     need = [c for c in to_run if (c.name in computed and computed[c.name].status == "fail") or (c.junit and weakening)]
     # Base results already known (the target gated by itself, an earlier candidate) also show
     # what a passing change fixed.
-    known = records.cached_baseline(tracker.conn, fork_tree, to_run)
+    known = records.cached_baseline(tracker.conn, fork_tree, to_run, env_salt(to_run))
     return known | results_on(tracker, repo, fork, fork_tree, need, run_dir / "base", progress)
 
 

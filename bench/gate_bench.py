@@ -315,6 +315,37 @@ def parsing(work: Path, env: dict[str, str], runs: int, rows: list[Row]) -> dict
     return out
 
 
+def large_file(repo: Path, env: dict[str, str], runs: int, plain: float, rows: list[Row]) -> dict[str, float]:
+    """A candidate that adds a 70 MB text file: gated (not read; diff-size asks a person), against
+    the plain candidate's gate in the same process."""
+    run(["git", "checkout", "-q", "-b", "huge", "cand"], repo, env)
+    line = b"a line of generated data that nobody should read through, " * 2 + b"\n"
+    with (repo / "huge.txt").open("wb") as handle:
+        for _ in range(70 * 1024 * 1024 // len(line)):
+            handle.write(line)
+    run(["git", "add", "huge.txt"], repo, env)
+    run(["git", "commit", "-qm", "a 70 MB file"], repo, env)
+    run(["git", "checkout", "-q", "main"], repo, env)
+    timings = []
+    for _ in range(runs):
+        took, report = gate_report(repo, env, "huge", "--no-cache")
+        size = next(c for c in report["checks"] if c["name"] == "diff-size")
+        if "huge.txt" not in size["excerpt"] or report["verdict"] != "needs-approval":
+            raise SystemExit(f"the 70 MB file should be flagged, unread: {json.dumps(size)[:2000]}")
+        timings.append(took)
+    big = statistics.median(timings)
+    rows.append(
+        (
+            "gate run, candidate adds a 70 MB file",
+            f"{big:.2f} s",
+            "<= 10 s (was 4.5 min)",
+            f"x{big / plain:.2f} the plain candidate's gate ({plain:.2f} s), n={runs}",
+            "PASS" if big <= 10 else "FAIL",
+        )
+    )
+    return {"large_file_s": big}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke run)")
@@ -367,6 +398,7 @@ def main() -> int:
         out.update(direct_s=d, gate_s=g, cached_s=cached, serial_s=serial)
         out.update(differential(work, env, modules, runs, plain=(d, g), rows=rows))
         out.update(parsing(work, env, runs * 2 + 1, rows))
+        out.update(large_file(repo, env, max(3, runs // 2), g, rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rendered = table(rows)

@@ -41,9 +41,13 @@ def suppressions(files: dict[str, FileDiff], exempt: bool) -> CheckResult:
     return _result("suppressions", found)
 
 
-def diff_size(files: dict[str, FileDiff], config: GateConfig) -> CheckResult:
+def diff_size(files: dict[str, FileDiff], config: GateConfig, too_large: dict[str, int] | None = None) -> CheckResult:
+    """Too many changed lines or files, or files too large to read (``too_large``: path -> bytes)."""
     lines, count = changed_lines(files), len(files)
-    problems = []
+    problems = [
+        f"{path}: {size:,} bytes, over max_file_bytes ({config.max_file_bytes:,}): not read by the gate"
+        for path, size in sorted((too_large or {}).items())
+    ]
     if lines > config.max_changed_lines:
         problems.append(f"{lines} changed lines, over the limit of {config.max_changed_lines}")
     if count > config.max_changed_files:

@@ -117,6 +117,7 @@ _GATE_KEYS = {
     "test_paths",
     "builtins",
     "env",
+    "max_file_bytes",
 }
 # Bumped when the way results are judged changes, so cached verdicts of older rules are not replayed.
 RULES_VERSION = 3
@@ -149,6 +150,7 @@ class GateConfig:
     complexity_ratchet: int = 25
     max_changed_lines: int = 2000
     max_changed_files: int = 60
+    max_file_bytes: int = 5_000_000  # a changed file larger than this is not read: a person approves it
     protected: tuple[str, ...] = DEFAULT_PROTECTED
     test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
     builtins: tuple[str, ...] = BUILTINS
@@ -239,6 +241,7 @@ def parse(text: str, where: str) -> GateConfig:
         complexity_ratchet=_int(gate, "complexity_ratchet", 25, where),
         max_changed_lines=_int(gate, "max_changed_lines", 2000, where),
         max_changed_files=_int(gate, "max_changed_files", 60, where),
+        max_file_bytes=_int(gate, "max_file_bytes", 5_000_000, where),
         protected=tuple(string_list(gate.get("protected", list(DEFAULT_PROTECTED)), "gate.protected", where)),
         test_paths=tuple(string_list(gate.get("test_paths", list(DEFAULT_TEST_PATHS)), "gate.test_paths", where)),
         builtins=builtins,

@@ -99,11 +99,27 @@ MAX_DIFF_BYTES = 64 * 1024 * 1024
 _DIFF = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--text", "-M"]
 
 
-def diff(repo: Path, base: str, rev: str) -> tuple[str, str, bool]:
-    """(name-status -z, unified patch with no context, truncated?) between two commits."""
+def blob_sizes(repo: Path, rev: str) -> dict[str, int]:
+    """The size in bytes of every file at ``rev`` (one ``ls-tree``; nothing is read)."""
+    out: dict[str, int] = {}
+    for entry in git(repo, "ls-tree", "-r", "-l", "-z", rev).stdout.split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        if path and len(fields) == 4 and fields[3].isdigit():
+            out[path] = int(fields[3])
+    return out
+
+
+def diff(repo: Path, base: str, rev: str, skip: tuple[str, ...] = ()) -> tuple[str, str, bool]:
+    """(name-status -z, unified patch with no context, truncated?) between two commits; the
+    patch leaves out the files in ``skip`` (too large to read), which name-status still lists."""
     status = git(repo, *_DIFF, "--name-status", "-z", base, rev, "--").stdout
+    excluded = [f":(exclude,literal){path}" for path in skip]
     proc = subprocess.Popen(
-        ["git", *NO_HOOKS, *_DIFF, "-U0", base, rev, "--"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ["git", *NO_HOOKS, *_DIFF, "-U0", base, rev, "--", *excluded],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
     data = proc.stdout.read(MAX_DIFF_BYTES + 1)

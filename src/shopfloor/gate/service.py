@@ -160,7 +160,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     # Gating the base by itself: there is no change to blame, so every check runs (whatever its
     # paths) and each is reported as it is on the base, without the differential.
     itself = commit == base_commit
-    name_status, patch, truncated = gitio.diff(repo, fork, commit)
+    too_large = _too_large(repo, fork, commit, config.max_file_bytes)
+    name_status, patch, truncated = gitio.diff(repo, fork, commit, tuple(too_large))
     files = combine_diff(name_status, patch)
     empty = request.require_change and tree == fork_tree
     if empty:
@@ -196,8 +197,9 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     configured = [computed.get(c.name) or cache[c.name] for c in to_run]
     junit_checks = [c.name for c in to_run if c.junit]
     baseline = None if itself else _counts([on_base[n] for n in junit_checks if n in on_base])
+    counts = _counts(configured)
     built = _builtins(
-        repo, commit, fork, files, config, baseline, _counts(configured), exempt, cache, progress, allow_suppressions
+        repo, commit, fork, files, config, baseline, counts, exempt, cache, progress, allow_suppressions, too_large
     )
     if empty:
         built.append(no_change(base_name, fork))
@@ -241,6 +243,16 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     }
     report["id"] = records.record_run(tracker.conn, report, tracker.now())
     return report
+
+
+def _too_large(repo: Path, fork: str, commit: str, limit: int) -> dict[str, int]:
+    """Files the candidate changed whose new content is over ``limit`` bytes: their diff is never
+    read (a 70 MB file made the secrets scan alone take minutes); diff-size asks a person."""
+    big = {path: size for path, size in gitio.blob_sizes(repo, commit).items() if size > limit}
+    if not big:
+        return {}
+    changed = gitio.git(repo, "diff", "--name-only", "-z", "--no-renames", fork, commit, "--").stdout.split("\0")
+    return {path: big[path] for path in changed if path in big}
 
 
 def no_change(base: str, fork: str) -> CheckResult:
@@ -366,6 +378,7 @@ def _builtins(
     cache: dict[str, CheckResult],
     progress: Progress,
     allow_suppressions: bool = False,
+    too_large: dict[str, int] | None = None,
 ) -> list[CheckResult]:
     out = []
     for name in config.builtins:
@@ -376,7 +389,7 @@ def _builtins(
         if name == "protected-files":
             out.append(builtins.protected_files(files, config))
         elif name == "diff-size":
-            out.append(builtins.diff_size(files, config))
+            out.append(builtins.diff_size(files, config, too_large))
         elif name == "secrets":
             out.append(builtins.secrets(files))
         elif name == "suppressions":

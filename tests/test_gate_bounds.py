@@ -1,0 +1,28 @@
+"""Resource bounds (issue 11, part 6): a changed file over [gate] max_file_bytes is never read by
+the gate; diff-size names it, and a person approves it."""
+
+from __future__ import annotations
+
+from conftest import Runner
+from gatekit import GATE, candidate, check, gate, make_project, status
+
+KEY = 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+
+
+def test_a_file_over_max_file_bytes_is_not_read_and_needs_approval(sf: Runner) -> None:
+    make_project(sf, gate=GATE.replace('target = "main"', 'target = "main"\nmax_file_bytes = 2000'))
+    big = candidate(sf, "big", {"data/blob.txt": "filler line\n" * 300 + KEY})
+    report = gate(sf, big)
+    size = check(report, "diff-size")
+    assert report["verdict"] == "needs-approval" and size["status"] == "needs-approval"
+    assert f"data/blob.txt: {3600 + len(KEY):,} bytes, over max_file_bytes (2,000): not read by the gate" in size["excerpt"]
+    assert status(report)["secrets"] == "pass"  # its content was never read
+    # The same secret in a file under the limit is read, and found.
+    small = candidate(sf, "small", {"data/small.txt": KEY})
+    assert status(gate(sf, small))["secrets"] == "fail"
+
+
+def test_max_file_bytes_must_be_a_whole_number(sf: Runner) -> None:
+    make_project(sf, gate=GATE.replace('target = "main"', 'target = "main"\nmax_file_bytes = "big"'))
+    done = sf("gate", "run", "main", check=False)
+    assert done.returncode == 2 and "max_file_bytes must be a whole number" in done.stderr

@@ -144,7 +144,7 @@ class Check:
 
 @dataclass(frozen=True)
 class GateConfig:
-    target: str = "main"
+    target: str = ""  # empty: none configured, the repository's main (or default) branch is the target
     checks: tuple[Check, ...] = ()
     complexity_max: int = 15
     complexity_ratchet: int = 25
@@ -228,8 +228,8 @@ def parse(text: str, where: str) -> GateConfig:
     clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(BUILTINS)))
     if clash:
         raise ValidationError(f"{where}: check names must be unique and not a built-in's: {', '.join(clash)}")
-    target = gate.get("target", "main")
-    if not isinstance(target, str) or not target:
+    target = gate.get("target", "")
+    if not isinstance(target, str) or ("target" in gate and not target):
         raise ValidationError(f"{where}: gate.target must be a branch name")
     builtins = tuple(string_list(gate.get("builtins", list(BUILTINS)), "gate.builtins", where))
     if set(builtins) - set(BUILTINS):

@@ -99,15 +99,27 @@ MAX_DIFF_BYTES = 64 * 1024 * 1024
 _DIFF = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--text", "-M"]
 
 
-def blob_sizes(repo: Path, rev: str) -> dict[str, int]:
-    """The size in bytes of every file at ``rev`` (one ``ls-tree``; nothing is read)."""
-    out: dict[str, int] = {}
-    for entry in git(repo, "ls-tree", "-r", "-l", "-z", rev).stdout.split("\0"):
-        meta, _, path = entry.partition("\t")
-        fields = meta.split()
-        if path and len(fields) == 4 and fields[3].isdigit():
-            out[path] = int(fields[3])
-    return out
+def changed_sizes(repo: Path, base: str, rev: str) -> dict[str, int]:
+    """The size in bytes of each file ``rev`` adds or changes since ``base``, from the objects'
+    headers (``diff --raw`` and ``cat-file --batch-check``): no content is read."""
+    fields = git(repo, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, rev, "--").stdout.split("\0")
+    blobs: dict[str, str] = {}  # path -> its blob at rev
+    for meta, path in zip(fields[::2], fields[1::2], strict=False):
+        parts = meta.lstrip(":").split()
+        if len(parts) == 5 and parts[1] not in ("000000", "160000") and set(parts[3]) != {"0"}:
+            blobs[path] = parts[3]
+    if not blobs:
+        return {}
+    done = subprocess.run(
+        ["git", *NO_HOOKS, "cat-file", "--batch-check=%(objectname) %(objectsize)"],
+        cwd=repo,
+        input="\n".join(sorted(set(blobs.values()))) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    size = {sha: int(n) for sha, n in (line.split() for line in done.stdout.splitlines()) if n.isdigit()}
+    return {path: size[sha] for path, sha in blobs.items() if sha in size}
 
 
 def diff(repo: Path, base: str, rev: str, skip: tuple[str, ...] = ()) -> tuple[str, str, bool]:

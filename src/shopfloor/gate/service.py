@@ -101,24 +101,11 @@ def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
         first = gitio.default_branch(repo)
         commit, _ = gitio.resolve_branch(repo, first, "base")
     config = load_config(repo, commit, first)
-    if config.target != first and not _names_target(repo, commit):
-        return first, commit, config  # no target configured: the default branch is the target
-    if config.target != first:
+    if config.target and config.target != first:
         commit, _ = gitio.resolve_branch(repo, config.target, "base (gate.target)")
         config = load_config(repo, commit, config.target)
         first = config.target if config.target else first
     return first, commit, config
-
-
-def _names_target(repo: Path, commit: str) -> bool:
-    """Whether the config at ``commit`` sets ``[gate] target`` itself (not the default ``main``)."""
-    import tomllib
-
-    try:
-        gate = tomllib.loads(gitio.show(repo, commit, gitio.CONFIG_PATH) or "").get("gate", {})
-    except tomllib.TOMLDecodeError:
-        return True  # load_config has already refused it
-    return isinstance(gate, dict) and "target" in gate
 
 
 def _sweep(tracker: Tracker, repo: Path) -> None:
@@ -248,11 +235,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
 def _too_large(repo: Path, fork: str, commit: str, limit: int) -> dict[str, int]:
     """Files the candidate changed whose new content is over ``limit`` bytes: their diff is never
     read (a 70 MB file made the secrets scan alone take minutes); diff-size asks a person."""
-    big = {path: size for path, size in gitio.blob_sizes(repo, commit).items() if size > limit}
-    if not big:
-        return {}
-    changed = gitio.git(repo, "diff", "--name-only", "-z", "--no-renames", fork, commit, "--").stdout.split("\0")
-    return {path: big[path] for path in changed if path in big}
+    return {path: size for path, size in gitio.changed_sizes(repo, fork, commit).items() if size > limit}
 
 
 def no_change(base: str, fork: str) -> CheckResult:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,26 @@ def check(report: dict[str, Any], name: str) -> dict[str, Any]:
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids whose command line holds ``marker``. Checks run in a pid namespace of their own, so
+    a pid a check writes down is not the one seen here: tests find their processes by a marker."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as source:
+                if marker.encode() in source.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def gone_soon(marker: str, within_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not processes_with(marker)

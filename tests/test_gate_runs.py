@@ -7,18 +7,23 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import Runner
-from gatekit import candidate, check, gate, status
+from gatekit import candidate, check, gate, gone_soon, processes_with, status
 
 PY = sys.executable
 
 
-def setup_gate(runner: Runner, checks: list[dict]) -> None:
-    lines = ["", "[gate]", 'builtins = ["tests-not-weakened", "protected-files", "diff-size"]']
+def setup_gate(runner: Runner, checks: list[dict], writable: tuple[str, ...] | None = None) -> None:
+    """The checks, confined as the gate always confines them; they may also write the test's
+    directory (``writable``, by default the repository's parent), where they leave evidence."""
+    shared = [str(runner.cwd.parent)] if writable is None else list(writable)
+    lines = ["", "[sandbox]", f"writable = {json.dumps(shared)}"]
+    lines += ["[gate]", 'builtins = ["tests-not-weakened", "protected-files", "diff-size"]']
     for item in checks:
         lines.append("[[gate.check]]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in item.items()]
@@ -39,7 +44,9 @@ def test_a_check_that_fails_once_and_then_passes_is_flaky_not_a_defect(sf: Runne
         f"import pathlib, sys; p = pathlib.Path({str(counter)!r}); n = len(p.read_text()) if p.exists() else 0; "
         "p.write_text('x' * (n + 1)); sys.exit(1 if n == 0 else 0)"
     )
-    setup_gate(sf, [{"name": "wobbly", "argv": [PY, "-c", script], "timeout": 60}])
+    # The counter lives outside the checkout: the sandbox lets a check write there only when the
+    # target's [sandbox] writable names it.
+    setup_gate(sf, [{"name": "wobbly", "argv": [PY, "-c", script], "timeout": 60}], writable=(str(tmp_path),))
     report = gate(sf, change(sf))
     assert status(report)["wobbly"] == "flaky" and report["verdict"] == "pass"
     # Exactly three runs: the candidate's failure, the base (is it the base's failure too?), the retry.
@@ -67,17 +74,16 @@ def test_independent_checks_run_at_the_same_time(sf: Runner, tmp_path: Path) -> 
 
 
 def test_a_timeout_kills_the_whole_process_group(sf: Runner, tmp_path: Path) -> None:
-    pid_file = tmp_path / "child.pid"
-    hang = ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; wait"]
+    marker = f"hang-{uuid.uuid4().hex}"
+    started = tmp_path / "started"
+    sleeper = f"{PY} -c 'import time; time.sleep(300)' {marker}"
+    hang = ["sh", "-c", f"{sleeper} & touch {started}; wait"]
     setup_gate(sf, [{"name": "hang", "argv": hang, "timeout": 1}])
     report = gate(sf, change(sf))
     assert status(report)["hang"] == "timeout" and report["verdict"] == "fail"
     assert "timed out after 1 s" in check(report, "hang")["excerpt"]
-    child = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{child}")  # the background sleep died with its group
+    assert started.exists()
+    assert gone_soon(marker)  # the background sleeper died with its group
 
 
 def test_a_missing_command_is_an_error_that_names_it(sf: Runner) -> None:
@@ -204,7 +210,9 @@ def test_approve_records_who_approved(sf: Runner) -> None:
 
 def test_a_terminated_gate_kills_its_checks_and_removes_its_worktree(sf: Runner, tmp_path: Path) -> None:
     pid_file = tmp_path / "check.pid"
-    setup_gate(sf, [{"name": "slow", "argv": ["sh", "-c", f"echo $$ > {pid_file}; sleep 300"], "timeout": 600}])
+    marker = f"slow-{uuid.uuid4().hex}"
+    slow = ["sh", "-c", f"echo $$ > {pid_file}; exec {PY} -c 'import time; time.sleep(300)' {marker}"]
+    setup_gate(sf, [{"name": "slow", "argv": slow, "timeout": 600}])
     rev = change(sf)
     gate_proc = subprocess.Popen(
         ["shopfloor", "gate", "run", rev], cwd=sf.cwd, env=sf.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -212,12 +220,11 @@ def test_a_terminated_gate_kills_its_checks_and_removes_its_worktree(sf: Runner,
     deadline = time.monotonic() + 30
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    check_pid = int(pid_file.read_text())
+    while not processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(marker)
     gate_proc.terminate()
     assert gate_proc.wait(timeout=30) != 0
-    deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{check_pid}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{check_pid}")
+    assert gone_soon(marker)
     assert sf.git("worktree", "list").count("\n") == 0
     assert not any((sf.cwd.parent / "repo.floor" / ".gate").iterdir())

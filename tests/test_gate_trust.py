@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import Runner
-from gatekit import CALC, TESTS, candidate, check, gate, make_project, status
+from gatekit import CALC, TESTS, candidate, check, gate, gone_soon, make_project, status
 
 
 @pytest.fixture
@@ -74,21 +73,17 @@ def test_the_cache_is_not_replayed_after_the_base_rules_change(project: Runner) 
 
 
 def test_a_passing_check_leaves_no_process_behind(sf: Runner, tmp_path: Path) -> None:
-    pid_file = tmp_path / "bg.pid"
+    marker = f"bg-{uuid.uuid4().hex}"
     config = sf.cwd / ".shopfloor" / "config.toml"
     config.write_text(
         config.read_text()
         + '\n[gate]\nbuiltins = []\n[[gate.check]]\nname = "bg"\n'
-        + f'argv = ["sh", "-c", "sleep 300 & echo $! > {pid_file}"]\n'
+        + f'argv = ["sh", "-c", "sh -c \\"sleep 300; true\\" {marker} & sleep 0.3"]\n'
     )
     sf.git("add", "-A")
     sf.git("commit", "-qm", "gate")
     assert gate(sf, "HEAD")["verdict"] == "pass"
-    child = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{child}")
+    assert gone_soon(marker)
 
 
 def test_an_agent_cannot_exempt_or_approve_its_own_issue(project: Runner) -> None:

@@ -44,6 +44,8 @@ class Aider:
     install = "pip install aider-chat==0.86.2 (or: pipx install aider-chat)"
     checked_version = "0.86.2"
     default_context_window: int | None = None
+    credentials: tuple[str, ...] = (".aider.conf.yml",)
+    state_env: tuple[str, ...] = ()
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         text = f"{system_extra}\n\n{prompt}" if system_extra else prompt

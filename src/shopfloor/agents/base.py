@@ -98,6 +98,10 @@ class AgentAdapter(Protocol):
     install: str  # how to install it, for the error when it is missing
     checked_version: str  # the CLI version whose --help the flags were checked against
     default_context_window: int | None  # used when neither config nor the agent's reports give one
+    # In a sandbox HOME is a private directory: these files under the user's HOME (the CLI's login)
+    # are shown there read-only, and these variables, when set, name state directories it may write.
+    credentials: tuple[str, ...]
+    state_env: tuple[str, ...]
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]: ...
 

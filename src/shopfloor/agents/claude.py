@@ -34,6 +34,8 @@ class ClaudeCode:
     install = "npm install -g @anthropic-ai/claude-code@2.1.197"
     checked_version = "2.1.197"
     default_context_window: int | None = None
+    credentials: tuple[str, ...] = (".claude/.credentials.json",)
+    state_env: tuple[str, ...] = ("CLAUDE_CONFIG_DIR",)
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "-p", *_FLAGS]

@@ -35,6 +35,8 @@ class CodexCLI:
     install = "npm install -g @openai/codex@0.171.0"
     checked_version = "0.171.0"
     default_context_window: int | None = None
+    credentials: tuple[str, ...] = (".codex/auth.json", ".codex/config.toml")
+    state_env: tuple[str, ...] = ("CODEX_HOME",)
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "exec", *_FLAGS]

@@ -22,6 +22,8 @@ class CommandAgent:
     install = 'set [agents.command] argv = ["your-cli", "--prompt", "{prompt}"] in .shopfloor/config.toml'
     checked_version = "any"
     default_context_window: int | None = None
+    credentials: tuple[str, ...] = ()
+    state_env: tuple[str, ...] = ()
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         if not opts.argv:

@@ -35,6 +35,8 @@ class GeminiCLI:
     install = "npm install -g @google/gemini-cli@0.61.0"
     checked_version = "0.61.0"
     default_context_window: int | None = DEFAULT_WINDOW  # when neither config nor the agent says
+    credentials: tuple[str, ...] = (".gemini/oauth_creds.json", ".gemini/settings.json", ".gemini/google_accounts.json")
+    state_env: tuple[str, ...] = ("GEMINI_CLI_HOME",)
 
     def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
         text = f"{system_extra}\n\n{prompt}" if system_extra else prompt

@@ -23,6 +23,8 @@ class ScriptedAgent:
     install = "nothing to install: it ships with shopfloor"
     checked_version = "shopfloor"
     default_context_window: int | None = None
+    credentials: tuple[str, ...] = ()
+    state_env: tuple[str, ...] = ("SHOPFLOOR_SCRIPTED_HOME",)
 
     def _base(self, binary: str, opts: AgentOptions) -> list[str]:
         scenario = opts.scenario

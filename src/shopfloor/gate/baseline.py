@@ -53,7 +53,10 @@ def results_on(
 
 def env_salt(checks: list[Check]) -> str:
     """The fingerprint of the environment ``checks`` run in (part of every cache key)."""
-    return fingerprint(dict(os.environ), tuple(sorted({n for c in checks for n in c.env})))
+    from shopfloor.gate.confine import mode
+
+    named = tuple(sorted({n for c in checks for n in c.env}))
+    return f"{fingerprint(dict(os.environ), named)}-{mode()}"
 
 
 def finding_signature(name: str, keys: list[str]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from shopfloor.configfile import argv_list, string_list
 from shopfloor.errors import ValidationError
+from shopfloor.sandbox.config import parse as sandbox_config
 
 # A pattern without a slash names a file in ANY directory (matched on the path's last component,
 # whatever its case): pytest, ruff, mypy, flake8 and coverage read the settings files of every
@@ -134,6 +135,7 @@ class Check:
     fast: bool = False  # part of the fast subset (vibe 4-5)
     junit: bool = False  # argv holds "{junit}": where the runner writes its junit XML
     env: tuple[str, ...] = ()  # the caller's variables it may see besides PATH and the locale ([gate] env)
+    writable: tuple[str, ...] = ()  # directories it may write besides its checkout ([sandbox] writable)
 
     @property
     def hash(self) -> str:
@@ -223,7 +225,10 @@ def parse(text: str, where: str) -> GateConfig:
     bad = [name for name in env if not name or not all(c.isalnum() or c == "_" for c in name)]
     if bad:
         raise ValidationError(f"{where}: gate.env names environment variables: {bad[0]!r} is not one")
-    checks = tuple(replace(_check(raw, n, where), env=env) for n, raw in enumerate(raw_checks, start=1))
+    writable = sandbox_config(data, where).writable
+    checks = tuple(
+        replace(_check(raw, n, where), env=env, writable=writable) for n, raw in enumerate(raw_checks, start=1)
+    )
     names = [c.name for c in checks]
     clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(BUILTINS)))
     if clash:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shopfloor.gate import gitio, runner
 from shopfloor.gate.config import Check
+from shopfloor.gate.confine import prefix as sandbox_prefix
 from shopfloor.gate.environment import check_env, guard_dir, scrub_bytecode
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import after_retry
@@ -31,7 +32,9 @@ def jobs() -> int:
     return int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, os.cpu_count() or 1)
 
 
-def _setups(checks: list[Check], worktree: Path, env: dict[str, str], progress: Progress) -> dict[str, CheckResult]:
+def _setups(
+    checks: list[Check], worktree: Path, env: dict[str, str], confined: list[str], progress: Progress
+) -> dict[str, CheckResult]:
     """Run each distinct setup once, in order; returns an error result for each check whose setup failed."""
     failed: dict[str, CheckResult] = {}
     done: dict[tuple[tuple[str, ...], ...], tuple[runner.Outcome, str]] = {}
@@ -41,7 +44,7 @@ def _setups(checks: list[Check], worktree: Path, env: dict[str, str], progress: 
         if check.setup not in done:
             progress(f"setting up for {check.name} ...")
             started = time.monotonic()
-            outcome, out = runner.run_setup(check, worktree, env)
+            outcome, out = runner.run_setup(check, worktree, env, confined)
             done[check.setup] = (outcome, out.text())
             if outcome.status != "pass":
                 failed[check.name] = runner.finish(check.name, outcome.status, outcome.code, out.text(), started)
@@ -64,16 +67,18 @@ def run_on(
     named = tuple(sorted({name for check in checks for name in check.env}))
     env = check_env(worktree, guard_dir(run_dir), named)
     try:
-        failed_setup = _setups(checks, worktree, env, progress)
+        writable = tuple(sorted({path for check in checks for path in check.writable}))
+        confined = sandbox_prefix(repo, worktree, run_dir, env, writable)
+        failed_setup = _setups(checks, worktree, env, confined, progress)
 
         def one(check: Check) -> CheckResult:
             if check.name in failed_setup:
                 return failed_setup[check.name]
             progress(f"running {check.name} ...")
-            result = runner.run_check(check, worktree, run_dir, env)
+            result = runner.run_check(check, worktree, run_dir, env, confined=confined)
             if retry and result.status == "fail":
                 progress(f"{check.name} failed; running it once more to tell a flaky check from a failing one")
-                again = runner.run_check(check, worktree, run_dir, env, attempt=2)
+                again = runner.run_check(check, worktree, run_dir, env, attempt=2, confined=confined)
                 if after_retry(result.status, again.status) == "flaky":
                     # The first failure is the evidence; the counts are those of the passing run.
                     result = replace(again, status="flaky", excerpt=result.excerpt, signature=result.signature)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,13 +93,26 @@ class Outcome:
     code: int | None
 
 
-def run_argv(argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dict[str, str]) -> Outcome:
+def _missing(command: str, cwd: Path, env: dict[str, str]) -> bool:
+    """Whether a command is not found (checked before a sandbox runs it: bwrap would report it as a failure)."""
+    if "/" in command:
+        return not (cwd / command).exists()
+    return shutil.which(command, path=env.get("PATH", os.defpath)) is None
+
+
+def run_argv(
+    argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dict[str, str], confined: Sequence[str] = ()
+) -> Outcome:
+    """Run ``argv`` in its own process group; ``confined`` is a sandbox's argv prefix (or empty)."""
     if _CANCELLED.is_set():
         out.note("cancelled: the gate was interrupted\n")
         return Outcome("error", None)
+    if confined and _missing(argv[0], cwd, env):
+        out.note(f"command not found: {argv[0]}: install it, or fix the check's argv\n")
+        return Outcome("error", None)
     try:
         proc = subprocess.Popen(
-            argv,
+            [*confined, *argv],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -144,22 +159,24 @@ def _pump(stream: object, out: Output) -> None:
         out.add(chunk)
 
 
-def run_setup(check: Check, cwd: Path, env: dict[str, str]) -> tuple[Outcome, Output]:
+def run_setup(check: Check, cwd: Path, env: dict[str, str], confined: Sequence[str] = ()) -> tuple[Outcome, Output]:
     out = Output()
     for setup in check.setup:
-        outcome = run_argv(list(setup), cwd, out, check.timeout_s, env)
+        outcome = run_argv(list(setup), cwd, out, check.timeout_s, env, confined)
         if outcome.status != "pass":
             return Outcome("error" if outcome.status == "fail" else outcome.status, outcome.code), out
     return Outcome("pass", 0), out
 
 
-def run_check(check: Check, cwd: Path, run_dir: Path, env: dict[str, str], attempt: int = 1) -> CheckResult:
+def run_check(
+    check: Check, cwd: Path, run_dir: Path, env: dict[str, str], attempt: int = 1, confined: Sequence[str] = ()
+) -> CheckResult:
     """The check itself (its setup has run); the result carries an excerpt, a signature and junit counts."""
     junit = run_dir / f"{check.name}.{attempt}.junit.xml"
     started = time.monotonic()
     out = Output()
     argv = [part.replace("{junit}", str(junit)) for part in check.argv]
-    outcome = run_argv(argv, cwd, out, check.timeout_s, env)
+    outcome = run_argv(argv, cwd, out, check.timeout_s, env, confined)
     status = outcome.status
     counts = read_counts(junit) if check.junit else None
     if check.junit and counts is None and status in ("pass", "fail"):

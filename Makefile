@@ -8,7 +8,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 NPM_PREFIX := $(VENV)/npm
 CLAUDE := $(NPM_PREFIX)/node_modules/.bin/claude
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean bwrap-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,21 @@ $(CLAUDE):
 		echo "npm not found: the Claude Code tests will fail; install it with: apt-get install nodejs npm"; \
 	fi
 
-test: $(STAMP) $(CLAUDE)
+# bubblewrap: agents and the gate's checks run in its sandbox. Installed when apt-get can (as root);
+# otherwise the tests that need it fail and name the package.
+bwrap-check:
+	@command -v bwrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing bubblewrap (apt-get install bubblewrap) ..."; \
+			(apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+			 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) \
+			|| echo "could not install bubblewrap: the sandbox tests will fail; install it with: apt-get install bubblewrap"; \
+		else \
+			echo "bubblewrap is not installed: the sandbox tests will fail; install it with: sudo apt-get install bubblewrap"; \
+		fi; \
+	}
+
+test: $(STAMP) $(CLAUDE) bwrap-check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

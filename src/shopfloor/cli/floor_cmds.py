@@ -17,6 +17,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
+    _require_sandbox()
     if not args.builtins_only:
         _require_configured_checks(tracker)
     cfg = FloorConfig(
@@ -41,6 +42,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         _print_metrics(figures)
     return 0
+
+
+def _require_sandbox() -> None:
+    """No bubblewrap, no floor (before anything is claimed): agents would run with the user's
+    powers. --no-sandbox runs them so on purpose, and says so."""
+    from shopfloor.sandbox import bwrap
+    from shopfloor.sandbox.config import enabled
+
+    if enabled():
+        bwrap.require()
+    else:
+        print(
+            "warning: --no-sandbox: agents and checks run with your full powers (they can move main); "
+            "every attempt records it",
+            file=sys.stderr,
+        )
 
 
 def _require_configured_checks(tracker: Any) -> None:
@@ -152,15 +169,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     listed = service.list_workers(tracker)
     queue = entries.listing(tracker.conn, None)
     counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
+    unconfined = [w.name for w in listed if not _sandboxed(w.log_dir)]
     if args.json:
         print_json(
             {
                 "workers": [w.as_json() for w in listed],
                 "queue": [e.as_json() for e in queue if e.state not in ("merged",)],
                 "issues": counts,
+                "unconfined": unconfined,
             }
         )
         return 0
+    if unconfined:
+        print(f"warning: running without a sandbox (--no-sandbox): {', '.join(unconfined)}")
     print("workers:" if listed else "workers: none")
     for w in listed:
         print(f"  {w.name:<14} {w.issue:<12} {w.state:<9} {_bar(w.context_used):<17} {w.last_event or '-'}")
@@ -170,6 +191,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {e.id:>4} {e.state:<14} {e.branch}")
     print("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
+
+
+def _sandboxed(log_dir: str) -> bool:
+    """Whether the worker's agent was started in a sandbox (its launch spec holds the bwrap prefix)."""
+    from pathlib import Path
+
+    from shopfloor.errors import ShopfloorError
+    from shopfloor.workers.spec import SPEC_NAME, read
+
+    try:
+        return bool(read(Path(log_dir) / SPEC_NAME).sandbox)
+    except ShopfloorError:
+        return True  # no spec (yet): nothing runs unconfined from it
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

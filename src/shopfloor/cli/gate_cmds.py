@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from typing import Any
@@ -43,8 +44,15 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
     from shopfloor.gate.service import GateRequest, run
 
     tracker = open_tracker(args)
+    # Run from inside a worker, it is the agent's own check: advisory, never a verdict the floor uses.
+    advisory = bool(os.environ.get("SHOPFLOOR_WORKER"))
     request = GateRequest(
-        rev=args.rev, base=args.base, issue=args.issue, attempt=args.attempt, use_cache=not args.no_cache
+        rev=args.rev,
+        base=args.base,
+        issue=args.issue,
+        attempt=args.attempt,
+        use_cache=not args.no_cache,
+        advisory=advisory,
     )
 
     def progress(line: str) -> None:
@@ -59,6 +67,11 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _render(report)
+    if advisory:
+        print(
+            "note: an advisory run (started inside a worker): the floor gates your branch itself when you are done",
+            file=sys.stderr,
+        )
     from shopfloor.gate.drift import drift_warning
     from shopfloor.gate.gitio import CONFIG_PATH
     from shopfloor.workers.service import main_tree

@@ -108,6 +108,14 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _no_sandbox(p: Any, who: str) -> None:
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help=f"run {who} without the bubblewrap sandbox (a warning is recorded; also SHOPFLOOR_SANDBOX=off)",
+    )
+
+
 class _Skipped:
     """Stands in for the parsers of commands that were not invoked: building all of them
     costs milliseconds, so only the invoked command's parser is built."""
@@ -293,6 +301,7 @@ def build_parser(only: str | None = None) -> _Parser:
 
 def _floor_parsers(sub: Any, only: str | None) -> None:
     p = _add(sub, "run", "floor_cmds:cmd_run", "run the floor: workers on ready issues, gate, refine, land", only)
+    _no_sandbox(p, "agents and checks")
     p.add_argument("--workers", type=_limit, default=3, help="parallel workers (default 3)")
     p.add_argument("--agent", default="claude", help="agent CLI for the workers (default claude)")
     p.add_argument("--until-idle", action="store_true", help="stop when nothing is ready, running or queued")
@@ -343,6 +352,7 @@ def _queue_parsers(sub: Any, only: str | None) -> None:
     p = _add(qsub, "list", "queue_cmds:cmd_queue_list", "list queue entries (open ones; --all for every one)")
     p.add_argument("--all", action="store_true", help="include merged entries")
     p = _add(qsub, "run", "queue_cmds:cmd_queue_run", "land queued entries: rebase, gate the exact tree, fast-forward")
+    _no_sandbox(p, "the gate's checks")
     p.add_argument("--once", action="store_true", help="one pass, then stop")
     p.add_argument("--until-empty", action="store_true", help="stop when nothing is queued")
     p.add_argument("--batch", type=_limit, default=4, help="entries tested together (default 4; 1: one at a time)")
@@ -357,6 +367,7 @@ def _gate_parsers(sub: Any, only: str | None) -> None:
     gate = _add(sub, "gate", "", "re-check a change independently: configured and built-in checks, one verdict", only)
     gsub = gate.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
     p = _add(gsub, "run", "gate_cmds:cmd_gate_run", "gate a revision (exit 0 only for a pass verdict)")
+    _no_sandbox(p, "the checks")
     p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="the candidate (default HEAD)")
     p.add_argument("--base", help="the target whose rules apply and which the change is compared with (default main)")
     p.add_argument("--issue", metavar="ID", help="the issue the change is for (its vibe level and labels apply)")
@@ -368,6 +379,7 @@ def _gate_parsers(sub: Any, only: str | None) -> None:
     p.add_argument("--issue", metavar="ID", help="only runs for this issue")
     p.add_argument("-n", "--limit", type=_limit, default=20, help="at most N runs (default 20)")
     p = _add(gsub, "init", "gate_cmds:cmd_gate_init", "propose the checks the project uses, try them, write them")
+    _no_sandbox(p, "the checks")
     p.add_argument("--force", action="store_true", help="replace an existing [gate] section")
     p.add_argument("--no-run", action="store_true", help="write the proposed checks without trying them on the target")
     p = _add(gsub, "install", "gate_cmds:cmd_gate_install", "install a git pre-push hook that gates every push")
@@ -384,6 +396,7 @@ def _worker_parsers(sub: Any, only: str | None) -> None:
     wsub = worker.add_subparsers(metavar="ACTION", parser_class=_Parser, required=True)
     terminal_help = "tmux (default when installed) or detached (no window; also $SHOPFLOOR_TERMINAL)"
     p = _add(wsub, "start", "worker_cmds:cmd_worker_start", "claim an issue and start an agent on it in its worktree")
+    _no_sandbox(p, "the agent")
     p.add_argument("issue", metavar="ISSUE")
     p.add_argument("--agent", default="claude", help="which agent CLI (claude, scripted, command, ...; default claude)")
     p.add_argument("--prompt-extra", metavar="TEXT", help="text added to the prompt (- reads stdin)")
@@ -472,6 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json = False
     if not hasattr(args, "actor"):
         args.actor = None
+    if getattr(args, "no_sandbox", False):
+        os.environ["SHOPFLOOR_SANDBOX"] = "off"  # for this process and what it starts (the gate, the floor)
     module_name, func_name = handler.split(":")
     try:
         _check_args(parser, args)

@@ -33,6 +33,8 @@ class Attempt:
     failed_checks: str | None
     handoff: int
     outcome: str | None
+    sandbox: str = "none"  # "bwrap", or "none": the agent ran unconfined (--no-sandbox)
+    refused: str | None = None  # JSON list: what the floor's channel refused the agent
 
     def facts(self) -> AttemptFacts:
         return AttemptFacts(
@@ -44,7 +46,7 @@ class Attempt:
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        for key in ("signatures", "passing", "failed_checks"):
+        for key in ("signatures", "passing", "failed_checks", "refused"):
             out[key] = json.loads(out[key] or "[]")
         out["handoff"] = bool(out["handoff"])
         return out
@@ -63,12 +65,13 @@ def begin(
     vibe: int,
     now: str,
     handoff: bool = False,
+    sandbox: str = "bwrap",
 ) -> None:
     with db.transaction(conn):
         conn.execute(
-            "INSERT OR IGNORE INTO attempts (issue, worker, generation, agent, vibe, started_at, handoff) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (issue, worker, generation, agent, vibe, now, int(handoff)),
+            "INSERT OR IGNORE INTO attempts (issue, worker, generation, agent, vibe, started_at, handoff, sandbox) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (issue, worker, generation, agent, vibe, now, int(handoff), sandbox),
         )
 
 

@@ -136,6 +136,22 @@ def _claude() -> str | None:
     return found if found and shutil.which("node") else None
 
 
+def _sandbox_note() -> bool:
+    """Whether agents run confined: the demo uses bubblewrap when it works here, and says so either way."""
+    from shopfloor.errors import ShopfloorError
+    from shopfloor.sandbox import bwrap
+
+    try:
+        bwrap.require()
+    except ShopfloorError as exc:
+        print(
+            f"\n# {exc}.\n# The demo runs its agents unconfined (--no-sandbox); install bubblewrap to see the sandbox."
+        )
+        return False
+    print("\n# Each agent runs in a bubblewrap sandbox: it can write only its own workspace.")
+    return True
+
+
 class Demo:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -219,6 +235,7 @@ class Demo:
             print(f"\n# Workers run the real Claude Code ({claude}) against the scripted model server.")
         else:
             print("\n# Workers run the pure-Python scripted agent (Node or the Claude Code CLI is not available).")
+        confined = _sandbox_note()
         try:
             print("\n# The floor: 3 workers, until nothing is ready, running or queued.")
             self.sf(
@@ -230,6 +247,7 @@ class Demo:
                 "--terminal",
                 "detached",
                 "--until-idle",
+                *(() if confined else ("--no-sandbox",)),
                 show=True,
                 SHOPFLOOR_ACTOR="floor",
                 **extra,

@@ -34,6 +34,7 @@ def results_on(
     checks: list[Check],
     run_dir: Path,
     progress: Progress,
+    remember: bool = True,
 ) -> dict[str, CheckResult]:
     """``checks`` run on ``commit`` by itself (from the cache where it has them)."""
     if not checks:
@@ -46,7 +47,8 @@ def results_on(
         progress(f"running {names} on {commit[:10]} by itself (kept as that tree's baseline) ...")
         run_dir.mkdir(parents=True, exist_ok=True)
         fresh = run_on(repo, commit, missing, run_dir, progress, False)
-        records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now(), salt)
+        if remember:  # never from an advisory run
+            records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now(), salt)
         cache |= {r.name: r for r in fresh}
     return cache
 

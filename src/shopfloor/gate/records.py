@@ -37,7 +37,7 @@ def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> in
     with db.transaction(conn):
         cursor = conn.execute(
             "INSERT INTO gate_runs (rev, commit_sha, tree, base, base_sha, config_hash, verdict, issue, attempt, "
-            "cached, duration_s, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "cached, duration_s, report, created_at, advisory) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report["rev"],
                 report["commit"],
@@ -52,6 +52,7 @@ def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> in
                 report["duration_s"],
                 json.dumps(report),
                 now,
+                int(bool(report.get("advisory"))),
             ),
         )
     return int(cursor.lastrowid or 0)
@@ -65,15 +66,18 @@ def get_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
 
 
 def list_runs(conn: sqlite3.Connection, issue: str | None, limit: int) -> list[dict[str, Any]]:
-    sql = "SELECT id, rev, commit_sha, verdict, issue, cached, duration_s, created_at FROM gate_runs"
+    sql = "SELECT id, rev, commit_sha, verdict, issue, cached, duration_s, created_at, advisory FROM gate_runs"
     params: list[Any] = []
     if issue:
         sql += " WHERE issue = ?"
         params.append(issue)
     sql += " ORDER BY id DESC LIMIT ?"
     params.append(limit)
-    keys = ("id", "rev", "commit", "verdict", "issue", "cached", "duration_s", "created_at")
-    return [dict(zip(keys, row, strict=True)) for row in conn.execute(sql, params)]
+    keys = ("id", "rev", "commit", "verdict", "issue", "cached", "duration_s", "created_at", "advisory")
+    runs = [dict(zip(keys, row, strict=True)) for row in conn.execute(sql, params)]
+    for run in runs:
+        run["advisory"] = bool(run["advisory"])
+    return runs
 
 
 BASELINE = "baseline"  # the base_tree column of a result that is a fact about one tree alone

@@ -19,6 +19,7 @@ from shopfloor.errors import NotFoundError
 from shopfloor.gate import builtins, gitio, records
 from shopfloor.gate.baseline import env_salt, judge, results_on
 from shopfloor.gate.config import Check, GateConfig, parse
+from shopfloor.gate.confine import mode as sandbox_mode
 from shopfloor.gate.diffs import FileDiff, matches
 from shopfloor.gate.diffs import combine as combine_diff
 from shopfloor.gate.execute import run_on
@@ -43,6 +44,9 @@ class GateRequest:
     use_cache: bool = True
     every_check: bool = False  # run checks whatever their paths (gating a target by itself)
     require_change: bool = False  # an agent's attempt: a branch with no change is a failure, not the base
+    # Started from inside a worker (an agent's own run): recorded, shown, never cached, and never
+    # read by the floor or the queue, which run their own gates.
+    advisory: bool = False
 
 
 def _quiet(_: str) -> None:
@@ -161,7 +165,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         to_run, skipped = selected(config, files, plan.fast_only, request.every_check or itself)
     # Results depend on the rules and on the environment the checks see (gate.environment).
     cache_key = f"{config.hash}.{env_salt(list(config.checks))}"
-    cache = records.cached(tracker.conn, tree, fork_tree, cache_key) if request.use_cache else {}
+    trusted = not request.advisory
+    cache = records.cached(tracker.conn, tree, fork_tree, cache_key) if request.use_cache and trusted else {}
     fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
     # pytest, mypy) must find the candidate's files, not the main tree's.
@@ -170,12 +175,13 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     try:
         computed = {r.name: r for r in run_on(repo, commit, fresh, run_dir, progress, False)}
         if itself:
-            salt = env_salt(fresh)
-            records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now(), salt)
+            if trusted:
+                salt = env_salt(fresh)
+                records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now(), salt)
             computed = {n: _as_target(r) for n, r in computed.items()}
             on_base: dict[str, CheckResult] = {}
         else:
-            on_base = _on_base(tracker, repo, fork, fork_tree, config, to_run, computed, run_dir, progress)
+            on_base = _on_base(tracker, repo, fork, fork_tree, config, to_run, computed, run_dir, progress, trusted)
             added = {path: {n for n, _ in diff.added} for path, diff in files.items()}
             computed = {n: judge(r, on_base.get(n), added) for n, r in computed.items()}
             computed |= _retry(repo, commit, fresh, computed, on_base, added, run_dir, progress, config.test_paths)
@@ -197,14 +203,15 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
             )
         )
     everything = configured + skipped + built
-    records.remember(
-        tracker.conn,
-        tree,
-        fork_tree,
-        cache_key,
-        [*computed.values(), *(b for b in built if b.name not in cache)],
-        tracker.now(),
-    )
+    if trusted:
+        records.remember(
+            tracker.conn,
+            tree,
+            fork_tree,
+            cache_key,
+            [*computed.values(), *(b for b in built if b.name not in cache)],
+            tracker.now(),
+        )
     verdict = combine([r.status for r in everything], plan.approval and not approved)
     if verdict == "needs-approval" and approved:
         verdict = "pass"  # a person has approved what needed approval
@@ -224,6 +231,8 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         "approval_required": plan.approval,
         "approved": approved,
         "cached": request.use_cache and bool(cache) and not fresh,
+        "advisory": request.advisory,
+        "sandbox": sandbox_mode(),
         "itself": itself,
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [r.as_json() for r in everything],
@@ -271,6 +280,7 @@ def _on_base(
     computed: dict[str, CheckResult],
     run_dir: Path,
     progress: Progress,
+    trusted: bool = True,
 ) -> dict[str, CheckResult]:
     """The base's results of the checks that need them: those the candidate failed (to split
     findings into new and old), and the junit checks (tests-not-weakened compares counts)."""
@@ -279,7 +289,7 @@ def _on_base(
     # Base results already known (the target gated by itself, an earlier candidate) also show
     # what a passing change fixed.
     known = records.cached_baseline(tracker.conn, fork_tree, to_run, env_salt(to_run))
-    return known | results_on(tracker, repo, fork, fork_tree, need, run_dir / "base", progress)
+    return known | results_on(tracker, repo, fork, fork_tree, need, run_dir / "base", progress, remember=trusted)
 
 
 def _retry(

@@ -19,8 +19,11 @@ INSTALL = "install bubblewrap (apt-get install bubblewrap), or pass --no-sandbox
 _WORKS: dict[str, str | None] = {}  # bwrap path -> None when it works, else why not
 
 
+BINARY_ENV = "SHOPFLOOR_BWRAP"  # the bwrap to use, when it is not the one on PATH
+
+
 def locate() -> str | None:
-    return shutil.which("bwrap")
+    return shutil.which(os.environ.get(BINARY_ENV) or "bwrap")
 
 
 def _probe(binary: str) -> str | None:

@@ -294,6 +294,19 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """Containment: each attempt says whether its agent ran in a sandbox and what the floor
+    refused it; a gate run an agent started itself is advisory (never cached, never a verdict)."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE attempts ADD COLUMN sandbox TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE attempts ADD COLUMN refused TEXT;
+        ALTER TABLE gate_runs ADD COLUMN advisory INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -302,6 +315,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 )
 LATEST = len(MIGRATIONS)
 

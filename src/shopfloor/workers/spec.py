@@ -37,6 +37,7 @@ class LaunchSpec:
     session_id: str | None = None  # the session a restart resumes
     base_tokens: int = 0  # spent by earlier runs of this worker
     base_cost_usd: float = 0.0
+    sandbox: list[str] = field(default_factory=list)  # the bwrap prefix; empty: unconfined (--no-sandbox)
 
 
 def write(spec: LaunchSpec) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -475,7 +477,7 @@ def test_an_agent_cannot_close_its_issue_its_work_is_gated_and_the_queue_closes_
     assert f"{sid}: merged; its worker is removed" in done.stdout
     # The agent was told why, and what to do instead.
     session = next(s for s in scripted_sessions(floor) if sid in s)
-    assert f"worker/{sid} is an agent and may not close an issue" in session and "shopfloor done" in session
+    assert "refused: a worker may not close issues" in session and "shopfloor done" in session
 
 
 def test_an_agent_may_not_close_or_reopen_an_issue_by_any_command(floor: Runner) -> None:
@@ -506,16 +508,28 @@ def test_an_agent_may_not_close_or_reopen_an_issue_by_any_command(floor: Runner)
 def test_an_issue_closed_outside_the_queue_is_not_merged_and_its_branch_is_kept(floor: Runner) -> None:
     setup_gate(floor)
     sid = floor.json("create", "Add g")["id"]
-    # Someone other than the queue closes the issue while its agent works (here the agent itself,
-    # posing as a person: keeping agents from setting their actor is the worker channel's job).
+    # A person closes the issue while its agent works (the agent asks for it, and waits for it:
+    # an agent posing as a person is refused by its worker channel, see test_channel).
+    wait = f"shopfloor comment {sid} 'close me'; until shopfloor show {sid} --json | grep -q '\"status\": \"closed\"'"
     turns = [
         *write_commit("g.txt", "g\n", "add g")[:2],
-        {"tool": {"name": "Bash", "input": {"command": f"SHOPFLOOR_ACTOR=alice shopfloor close {sid}"}}},
-        {"text": "closed it"},
+        {"tool": {"name": "Bash", "input": {"command": f"{wait}; do sleep 0.2; done"}}},
+        {"text": "it was closed"},
     ]
     scenario = floor.cwd.parent / "outside.json"
     scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+
+    def close_when_asked() -> None:
+        for _ in range(600):
+            if any(c["text"] == "close me" for c in floor.json("show", sid)["comments"]):
+                floor("close", sid, actor="alice")
+                return
+            time.sleep(0.1)
+
+    person = threading.Thread(target=close_when_asked, daemon=True)
+    person.start()
     done = run_floor(floor, scenario)
+    person.join()
     assert f"{sid}: closed by alice without landing; its branch floor/{sid} is kept" in done.stdout, done.stdout
     assert f"{sid}: merged" not in done.stdout
     assert floor.git("show", f"floor/{sid}:g.txt") == "g"  # the work is on its branch

@@ -37,7 +37,7 @@ def cmd_dep_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tree(conn: Any, issue_id: str, up: bool, seen: set[str], via: str | None) -> dict[str, Any]:
+def tree(conn: Any, issue_id: str, up: bool, seen: set[str], via: str | None) -> dict[str, Any]:
     issue = store.get(conn, issue_id)
     node: dict[str, Any] = {"id": issue_id, "title": issue["title"], "status": issue["status"], "via": via}
     if issue_id in seen:
@@ -50,25 +50,19 @@ def _tree(conn: Any, issue_id: str, up: bool, seen: set[str], via: str | None) -
         edges = [(r[0], r[1]) for r in rows]
     else:
         edges = [(d["id"], d["type"]) for d in issue["dependencies"]]
-    node["children"] = [_tree(conn, other, up, seen, kind) for other, kind in edges if store.exists(conn, other)]
+    node["children"] = [tree(conn, other, up, seen, kind) for other, kind in edges if store.exists(conn, other)]
     return node
-
-
-def _print_tree(node: dict[str, Any], depth: int = 0) -> None:
-    via = f" [{node['via']}]" if node["via"] else ""
-    again = " (see above)" if node.get("repeated") else ""
-    print(f"{'  ' * depth}{'└─ ' if depth else ''}{node['id']} {node['status']}: {node['title']}{via}{again}")
-    for child in node["children"]:
-        _print_tree(child, depth + 1)
 
 
 def cmd_dep_tree(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    tree = _tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)
+    found = tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)
     if args.json:
-        print_json(tree)
+        print_json(found)
     else:
-        _print_tree(tree)
+        from shopfloor.cli import render
+
+        print("\n".join(render.tree_lines(found)))
     return 0
 
 

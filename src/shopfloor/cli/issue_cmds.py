@@ -149,16 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         from shopfloor.cli import render
 
-        print(render.issue_detail(issue, events))
-        if tried:
-            print("attempts:")
-            for n, a in enumerate(tried, start=1):
-                failed = ", ".join(a["failed_checks"]) or "-"
-                hand = ", after a handoff" if a["handoff"] else ""
-                print(
-                    f"  {n}. {a['agent']} gen {a['generation']}: {a['verdict'] or 'running'} (failed: {failed}), "
-                    f"{a['tokens']:,} tokens, ${a['cost_usd']:.4f}, outcome {a['outcome'] or '-'}{hand}"
-                )
+        print("\n".join([render.issue_detail(issue, events), *render.attempt_lines(tried)]))
     return 0
 
 

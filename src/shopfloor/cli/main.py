@@ -72,7 +72,9 @@ exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 not found, 4 conflict (cl
 someone else, a dependency cycle; `dep cycles` also exits 4 when it finds cycles).
 
 environment: SHOPFLOOR_ACTOR (who acts; else $USER), SHOPFLOOR_DB (database path; default
-<git common dir>/shopfloor/tracker.db), SHOPFLOOR_DEBUG=1 (tracebacks for internal errors).
+<git common dir>/shopfloor/tracker.db), SHOPFLOOR_DEBUG=1 (tracebacks for internal errors),
+SHOPFLOOR_CHANNEL and SHOPFLOOR_TOKEN (set inside a worker: commands go through the floor's
+channel and act as the worker, whatever --actor says).
 """
 LEASE_HELP = "(s, m, h, d or w, from 1s to 365d; default 30m)"
 
@@ -490,6 +492,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     module_name, func_name = handler.split(":")
     try:
         _check_args(parser, args)
+        if os.environ.get("SHOPFLOOR_CHANNEL"):
+            # Inside a worker: through the floor's channel, as the token's worker, never the database.
+            from shopfloor.channel import cli as channel_cli
+
+            if not channel_cli.is_local(handler):
+                return channel_cli.run(handler, args)
         import importlib
 
         module = importlib.import_module(f"shopfloor.cli.{module_name}")

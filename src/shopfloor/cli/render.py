@@ -76,3 +76,41 @@ def issue_detail(issue: Issue, events: Iterable[dict[str, Any]] = ()) -> str:
                 change = f" {e['new']}"
             lines.append(f"  {e['at'][:19]} {e['actor']} {e['kind']}{change}")
     return "\n".join(lines)
+
+
+def attempt_lines(tried: Sequence[dict[str, Any]]) -> list[str]:
+    """``show``'s attempts section, from the attempts' JSON shape."""
+    if not tried:
+        return []
+    lines = ["attempts:"]
+    for n, a in enumerate(tried, start=1):
+        failed = ", ".join(a["failed_checks"]) or "-"
+        hand = ", after a handoff" if a["handoff"] else ""
+        lines.append(
+            f"  {n}. {a['agent']} gen {a['generation']}: {a['verdict'] or 'running'} (failed: {failed}), "
+            f"{a['tokens']:,} tokens, ${a['cost_usd']:.4f}, outcome {a['outcome'] or '-'}{hand}"
+        )
+    return lines
+
+
+def blocked_lines(found: Sequence[tuple[Issue, Sequence[tuple[str, str, str]]]]) -> list[str]:
+    """``blocked``'s human output."""
+    if not found:
+        return ["nothing is blocked"]
+    width = max(len(i["id"]) for i, _ in found)
+    lines = []
+    for issue, blockers in found:
+        lines.append(issue_line(issue, width))
+        why = ", ".join(f"{b} ({s}{', parent' if how == 'parent' else ''})" for b, s, how in blockers)
+        lines.append(f"    blocked by {why}" if why else "    status is blocked")
+    return lines
+
+
+def tree_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """``dep tree``'s human output, from its JSON shape."""
+    via = f" [{node['via']}]" if node["via"] else ""
+    again = " (see above)" if node.get("repeated") else ""
+    lines = [f"{'  ' * depth}{'└─ ' if depth else ''}{node['id']} {node['status']}: {node['title']}{via}{again}"]
+    for child in node["children"]:
+        lines += tree_lines(child, depth + 1)
+    return lines

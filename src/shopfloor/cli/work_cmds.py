@@ -50,13 +50,7 @@ def cmd_blocked(args: argparse.Namespace) -> int:
         return 0
     from shopfloor.cli import render
 
-    if not found:
-        print("nothing is blocked")
-    width = max((len(i["id"]) for i, _ in found), default=0)
-    for issue, blockers in found:
-        print(render.issue_line(issue, width))
-        why = ", ".join(f"{b} ({s}{', parent' if how == 'parent' else ''})" for b, s, how in blockers)
-        print(f"    blocked by {why}" if why else "    status is blocked")
+    print("\n".join(render.blocked_lines(found)))
     return 0
 
 
@@ -152,6 +146,12 @@ Add `--json` to any command for machine-readable output.
   Only a person (`shopfloor close ID --reason ...`) or the merge queue closes an issue.
 - Do not edit or commit `.shopfloor/issues.jsonl`: the tracker reaches git by itself (the
   floor commits it on the target branch; a person runs `shopfloor export --commit`).
+
+## Inside a worker
+- `shopfloor` reaches the tracker through your worker's channel and acts as `worker/<name>`,
+  whatever `--actor` says. You may read issues, comment on your own issue, create issues
+  (linked discovered-from yours), set your own issue to blocked, and say done. The rest
+  (approve, labels, vibe, claiming, closing, other issues, queue, gate) is refused (exit 4).
 
 ## Rules
 - Claim before you work; never work on an issue someone else holds (exit code 4 says so).

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from shopfloor.agents import registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
+from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
+from shopfloor.channel.paths import discard as discard_channel
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker.service import Tracker
@@ -85,6 +87,13 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     return env
 
 
+def _channel_for(log_dir: Path) -> tuple[str, str]:
+    """The worker channel's socket path (short, private; see channel.paths) and a new token."""
+    import secrets
+
+    return str(socket_path(log_dir)), secrets.token_urlsafe(32)
+
+
 def _refuse_existing(tracker: Tracker, name: str) -> None:
     existing = records.find(tracker.conn, name)
     if existing is not None:
@@ -117,6 +126,7 @@ def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: work
     if space is not None and space.created:
         steps.append((f"the worktree {space.path}", lambda: worktrees.discard(main_tree(tracker), space)))
     steps.append((f"the log directory {worker.log_dir}", lambda: shutil.rmtree(worker.log_dir, ignore_errors=True)))
+    steps.append(("the channel directory", lambda: discard_channel(socket_path(worker.log_dir))))
     steps.append((f"the worker row {worker.name}", lambda: records.delete(tracker.conn, worker.name)))
     if not held_before:
         steps.append((f"the claim on {worker.issue}", lambda: _release_issue(tracker, worker.issue, worker.actor)))
@@ -140,6 +150,8 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     log_dir = log_root(tracker) / name
     opts = agent_options(tracker, adapter, dict(os.environ), log_dir)
     env = _agent_env(adapter, opts, name, issue_id, tracker.actor)
+    channel, token = _channel_for(log_dir)
+    env.update({CHANNEL_ENV: channel, TOKEN_ENV: token})  # the agent reaches the tracker only through these
     binary = resolve_binary(adapter, opts, env.get("PATH"))
     prompt = build_prompt(issue, request.prompt_extra)
     config_path = Path(tracker.location.config_path)
@@ -193,6 +205,8 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             lease_s=request.lease_s,
             env=env,
             context_window=opts.context_window,
+            channel=channel,
+            token=token,
         )
         _renew(tracker, issue_id, request.lease_s)  # setup may have taken a while
         launched = _spawn(tracker, worker, spec, kind)
@@ -343,6 +357,7 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)
     shutil.rmtree(worker.log_dir, ignore_errors=True)
+    discard_channel(socket_path(worker.log_dir))
     return wip
 
 

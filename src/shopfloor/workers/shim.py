@@ -72,6 +72,7 @@ class Shim:
         self.stop_signal: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.finished = threading.Event()
+        self.channel: Any = None  # the worker channel's server, while the agent runs
 
     def record(self, **changes: Any) -> bool:
         """Write the row; a database error is reported in the pane, never fatal to the agent."""
@@ -102,6 +103,26 @@ class Shim:
             timer.start()
 
     def run(self) -> int:
+        """Serve the worker's channel (before the agent starts, until it has ended), and run the agent."""
+        if self.spec.channel and self.spec.token:
+            from shopfloor.channel.server import ChannelServer, Grant, configured_trust_labels
+
+            try:
+                grant = Grant(self.spec.name, self.spec.issue, configured_trust_labels(self.spec.db_file))
+                self.channel = ChannelServer(self.spec.channel, self.spec.token, grant, self.spec.db_file).start()
+            except ShopfloorError as exc:
+                return self.finish(None, f"cannot open the worker channel: {exc}")
+        try:
+            return self.run_agent()
+        finally:
+            self.close_channel()
+
+    def close_channel(self) -> None:
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            channel.close()
+
+    def run_agent(self) -> int:
         spec = self.spec
         me = os.getpid()
         self.record(pid=me, pid_start=procs.start_time(me))
@@ -250,6 +271,7 @@ class Shim:
             return ""
 
     def finish(self, code: int | None, start_error: str | None) -> int:
+        self.close_channel()  # the agent has ended: nothing may act as it any more
         state = self.state
         if self.stop_signal is not None:
             outcome, error = "killed", f"stopped by signal {self.stop_signal}"

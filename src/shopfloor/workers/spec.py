@@ -37,6 +37,8 @@ class LaunchSpec:
     session_id: str | None = None  # the session a restart resumes
     base_tokens: int = 0  # spent by earlier runs of this worker
     base_cost_usd: float = 0.0
+    channel: str | None = None  # the worker channel's socket (shopfloor.channel.paths); None: no channel
+    token: str | None = None  # the channel's token: it fixes the actor as worker/<name>
     sandbox: list[str] = field(default_factory=list)  # the bwrap prefix; empty: unconfined (--no-sandbox)
 
 

@@ -1,0 +1,69 @@
+"""The CLI inside a worker: commands go through the channel, never to the database.
+
+When ``$SHOPFLOOR_CHANNEL`` is set, ``shopfloor`` sends each allowed command to the floor over
+the worker's socket, with ``$SHOPFLOOR_TOKEN``, and prints the reply as the command prints
+without a channel (human text, or ``--json``). Commands no worker may run are refused here with
+one line (the server refuses them too). ``--actor`` and ``$SHOPFLOOR_ACTOR`` are ignored: the
+token decides who acts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from shopfloor.channel import policy
+from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV
+from shopfloor.channel.protocol import CODE_REFUSED, Request
+from shopfloor.errors import UsageError
+
+# Arguments that may be ``-`` (read from stdin) in the CLI: read here, sent as text.
+_STDIN_ARGS = ("text", "description")
+_LOCAL_ARGS = ("json", "actor", "lease")
+
+
+def op_of(handler: str) -> str:
+    """``dep_cmds:cmd_dep_tree`` -> ``dep tree``."""
+    return handler.partition(":")[2].removeprefix("cmd_").replace("_", " ")
+
+
+def is_local(handler: str) -> bool:
+    return op_of(handler) in policy.LOCAL_OPS
+
+
+def run(handler: str, args: argparse.Namespace) -> int:
+    from shopfloor.cli.common import text_arg
+
+    path = os.environ.get(CHANNEL_ENV, "")
+    op = op_of(handler)
+    refused = policy.static_refusal(op, vars(args))
+    if refused is not None:
+        print(refused, file=sys.stderr)
+        return CODE_REFUSED
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        raise UsageError(f"${CHANNEL_ENV} is set but ${TOKEN_ENV} is not: run shopfloor from the worker's environment")
+    if getattr(args, "actor", None) is not None:
+        print("note: --actor is ignored inside a worker: its channel token decides who acts", file=sys.stderr)
+    sent = {k: v for k, v in vars(args).items() if not k.startswith("_") and k not in _LOCAL_ARGS}
+    for key in _STDIN_ARGS:
+        if isinstance(sent.get(key), str):
+            sent[key] = text_arg(sent[key], key)
+    if op == "done" and not sent.get("id"):
+        sent["id"] = os.environ.get("SHOPFLOOR_ISSUE") or None
+    from shopfloor.channel.client import call
+
+    reply = call(path, Request(op=op, args=sent, token=token))
+    for line in reply.notices:
+        print(line, file=sys.stderr)
+    if not reply.ok:
+        message = reply.error or "error"
+        print(message if message.startswith("refused: ") else f"error: {message}", file=sys.stderr)
+        return reply.code
+    if args.json:
+        sys.stdout.write(json.dumps(reply.result, ensure_ascii=False) + "\n")
+    elif reply.text:
+        print(reply.text)
+    return CODE_REFUSED if op == "dep cycles" and reply.result else 0  # as `dep cycles` exits when it finds some

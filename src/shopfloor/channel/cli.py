@@ -10,14 +10,16 @@ token decides who acts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from typing import Any
 
 from shopfloor.channel import policy
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV
 from shopfloor.channel.protocol import CODE_REFUSED, Request
-from shopfloor.errors import UsageError
+from shopfloor.errors import ShopfloorError, UsageError
 
 # Arguments that may be ``-`` (read from stdin) in the CLI: read here, sent as text.
 _STDIN_ARGS = ("text", "description")
@@ -33,6 +35,19 @@ def is_local(handler: str) -> bool:
     return op_of(handler) in policy.LOCAL_OPS
 
 
+def _sent(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(args).items() if not k.startswith("_") and k not in _LOCAL_ARGS}
+
+
+def _tell_the_floor(path: str, op: str, sent: dict[str, Any]) -> None:
+    """Send a refused operation to the server anyway: it refuses it again (the same policy) and
+    records the refusal for the attempt. Unreachable or not, the refusal stands."""
+    from shopfloor.channel.client import call
+
+    with contextlib.suppress(ShopfloorError, OSError, TypeError, ValueError):
+        call(path, Request(op=op, args=sent, token=os.environ.get(TOKEN_ENV, "")))
+
+
 def run(handler: str, args: argparse.Namespace) -> int:
     from shopfloor.cli.common import text_arg
 
@@ -40,6 +55,7 @@ def run(handler: str, args: argparse.Namespace) -> int:
     op = op_of(handler)
     refused = policy.static_refusal(op, vars(args))
     if refused is not None:
+        _tell_the_floor(path, op, _sent(args))  # so the attempt records what was tried
         print(refused, file=sys.stderr)
         return CODE_REFUSED
     token = os.environ.get(TOKEN_ENV)
@@ -47,7 +63,7 @@ def run(handler: str, args: argparse.Namespace) -> int:
         raise UsageError(f"${CHANNEL_ENV} is set but ${TOKEN_ENV} is not: run shopfloor from the worker's environment")
     if getattr(args, "actor", None) is not None:
         print("note: --actor is ignored inside a worker: its channel token decides who acts", file=sys.stderr)
-    sent = {k: v for k, v in vars(args).items() if not k.startswith("_") and k not in _LOCAL_ARGS}
+    sent = _sent(args)
     for key in _STDIN_ARGS:
         if isinstance(sent.get(key), str):
             sent[key] = text_arg(sent[key], key)

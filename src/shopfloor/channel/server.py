@@ -8,11 +8,13 @@ and runs on a database connection of its own (SQLite connections belong to one t
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import socketserver
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,14 +68,22 @@ def configured_trust_labels(db_file: str) -> frozenset[str]:
 class Channel:
     """The service behind the socket: answers request lines for one grant."""
 
-    def __init__(self, token: str, grant: Grant, db_file: str) -> None:
+    def __init__(self, token: str, grant: Grant, db_file: str, on_refusal: Callable[[str], None] | None = None) -> None:
         if not token:
             raise ShopfloorError("the worker channel needs a token")
         self.token = token.encode("utf-8")
         self.grant = grant
         self.db_file = db_file
+        self.on_refusal = on_refusal  # told each refusal line, so the attempt can record what was refused
 
     def answer(self, data: bytes) -> Reply:
+        reply = self._answer(data)
+        if reply.code == CODE_REFUSED and reply.error and self.on_refusal is not None:
+            with contextlib.suppress(Exception):  # recording is best effort: the refusal itself holds
+                self.on_refusal(reply.error)
+        return reply
+
+    def _answer(self, data: bytes) -> Reply:
         try:
             request = decode_request(data)
         except ProtocolError as exc:
@@ -176,9 +186,16 @@ class _Server(socketserver.ThreadingUnixStreamServer):
 class ChannelServer:
     """The channel on its socket, served from a daemon thread until ``close``."""
 
-    def __init__(self, path: str | os.PathLike[str], token: str, grant: Grant, db_file: str) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        token: str,
+        grant: Grant,
+        db_file: str,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = Path(path)
-        self.channel = Channel(token, grant, db_file)
+        self.channel = Channel(token, grant, db_file, on_refusal)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._inode: int | None = None

@@ -92,6 +92,8 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
     for key in ("signatures", "passing", "failed_checks"):
         if key in changes and not isinstance(changes[key], str):
             changes[key] = json.dumps(sorted(changes[key]))
+    if "refused" in changes and not isinstance(changes["refused"], str):
+        changes["refused"] = json.dumps(list(changes["refused"]))  # in the order they happened
     sets = ", ".join(f"{key} = ?" for key in changes)
     with db.transaction(conn):
         conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])

@@ -106,8 +106,10 @@ def complexity(files: dict[str, FileDiff], config: GateConfig, new: Reader, old:
             # Blamed only for what the change did: a function over the limit that it added, or
             # made more complex; touching a function that was already over it is not a defect.
             grew = fn.cyclomatic_complexity > was.get(fn.name, 0)
-            if fn.cyclomatic_complexity > config.complexity_max and grew and touched & set(
-                range(fn.start_line, fn.end_line + 1)
+            if (
+                fn.cyclomatic_complexity > config.complexity_max
+                and grew
+                and touched & set(range(fn.start_line, fn.end_line + 1))
             ):
                 before_fn = f", was {was[fn.name]}" if fn.name in was else ""
                 problems.append(

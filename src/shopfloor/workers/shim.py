@@ -14,6 +14,7 @@ agent (SIGKILL after a grace period) and records the worker as killed.
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -34,6 +35,7 @@ from shopfloor.workers import procs, records
 from shopfloor.workers.progress import describe, printable
 from shopfloor.workers.spec import LaunchSpec, read
 
+REFUSALS = "refused.jsonl"  # one line per request the worker channel refused
 MAX_LINE = 1 << 20  # longer lines are split, and their pieces reported as malformed
 EXIT_POLL_S = 1.0  # while the agent is quiet, check this often whether it has exited
 DRAIN_S = 0.5  # after the agent exits, read what is left for at most this long
@@ -109,13 +111,22 @@ class Shim:
 
             try:
                 grant = Grant(self.spec.name, self.spec.issue, configured_trust_labels(self.spec.db_file))
-                self.channel = ChannelServer(self.spec.channel, self.spec.token, grant, self.spec.db_file).start()
+                self.channel = ChannelServer(
+                    self.spec.channel, self.spec.token, grant, self.spec.db_file, self.note_refusal
+                ).start()
             except ShopfloorError as exc:
                 return self.finish(None, f"cannot open the worker channel: {exc}")
         try:
             return self.run_agent()
         finally:
             self.close_channel()
+
+    def note_refusal(self, line: str) -> None:
+        """What the channel refused this agent, kept for the floor's attempt record (``refusals``)."""
+        record = {"generation": self.spec.generation, "at": iso(time.time()), "refused": line[:500]}
+        with (self.log_dir / REFUSALS).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+        self.pane.say(line)
 
     def close_channel(self) -> None:
         channel, self.channel = self.channel, None
@@ -130,7 +141,7 @@ class Shim:
         try:
             with (self.log_dir / "stderr.log").open("ab") as stderr:
                 self.proc = subprocess.Popen(
-                    spec.argv,
+                    [*spec.sandbox, *spec.argv],
                     cwd=spec.cwd,
                     env=spec.env,
                     stdin=subprocess.DEVNULL,
@@ -298,6 +309,23 @@ class Shim:
         )
         self.pane.say(f"worker {outcome} (exit status {code})" + (f": {error.splitlines()[0]}" if error else ""))
         return 0 if outcome == "done" else 1
+
+
+def refusals(log_dir: str, generation: int) -> list[str]:
+    """The refusal lines the channel gave the agent in ``generation`` (oldest first)."""
+    found = []
+    try:
+        with open(os.path.join(log_dir, REFUSALS), encoding="utf-8") as source:
+            for line in source:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record.get("generation") == generation:
+                    found.append(str(record.get("refused", "")))
+    except OSError:
+        return []
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

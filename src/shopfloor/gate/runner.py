@@ -72,8 +72,10 @@ def kill_all() -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _kill_group(pgid: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def _kill_group(pgid: int, confined: bool = False) -> None:
+    """SIGTERM, a grace period, then SIGKILL. A sandbox's group is killed at once: the init of its
+    pid namespace ignores SIGTERM from outside, and the whole namespace dies with it anyway."""
+    for sig in (signal.SIGKILL,) if confined else (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
@@ -129,7 +131,7 @@ def run_argv(
     with _LIVE_LOCK:
         _LIVE.add(proc.pid)
     if _CANCELLED.is_set():  # interrupted while this one was being started
-        _kill_group(proc.pid)
+        _kill_group(proc.pid, bool(confined))
     assert proc.stdout is not None
     reader = threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True)
     reader.start()
@@ -137,14 +139,14 @@ def run_argv(
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
+            _kill_group(proc.pid, bool(confined))
             proc.wait()
             reader.join(timeout=5)
             out.note(f"\ntimed out after {timeout_s:g} s: the check's process group was killed\n")
             return Outcome("timeout", None)
         return Outcome("pass" if code == 0 else "fail", code)
     finally:
-        _kill_group(proc.pid)  # whatever the check started in its group goes with it
+        _kill_group(proc.pid, bool(confined))  # whatever the check started in its group goes with it
         reader.join(timeout=5)
         with _LIVE_LOCK:
             _LIVE.discard(proc.pid)

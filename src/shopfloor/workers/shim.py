@@ -176,6 +176,9 @@ class Shim:
     def stop_leftovers(self) -> None:
         """Processes the agent started in its group must not outlive it (nor hold the worktree)."""
         assert self.proc is not None
+        if self.spec.sandbox:  # the sandbox's pid namespace dies with its init, which ignores SIGTERM
+            procs.signal_group(self.proc.pid, signal.SIGKILL)
+            return
         procs.signal_group(self.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + KILL_GRACE_S
         while procs.group_alive(self.proc.pid) and time.monotonic() < deadline:

@@ -205,8 +205,8 @@ def test_worker_start_runs_claude_code_to_a_commit_and_reads_its_usage(floor: Ru
     finally:
         server.stop()
     assert worker["state"] == "done", (worker, pane_log(worker))
-    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}") == "Say hello"
-    assert floor.git("show", f"floor/{sid}:hello.txt") == "hello"
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}", cwd=worktree) == "Say hello"  # in its clone
+    assert floor.git("show", f"floor/{sid}:hello.txt", cwd=worktree) == "hello"
     listed = {w["name"]: w for w in floor.json("worker", "list")}[sid]
     assert listed["tokens"] >= 3000 + 3500 + 4000 + 96000
     window = listed["context_window"]

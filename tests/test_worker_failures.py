@@ -73,8 +73,9 @@ def test_an_agent_that_crashes_is_failed_with_its_stderr_and_its_work_saved(floo
     assert worker["state"] == "failed" and worker["exit_code"] == -9
     assert "fatal: out of memory" in worker["error"]
     assert worker["wip_commit"]
-    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}").startswith(f"wip: {sid}")
-    assert floor.git("show", f"floor/{sid}:half.txt") == "half done"
+    space = Path(worker["worktree"])
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}", cwd=space).startswith(f"wip: {sid}")
+    assert floor.git("show", f"floor/{sid}:half.txt", cwd=space) == "half done"
     listing = floor("worker", "list").stdout
     assert "failed" in listing and "exited with status -9" in listing
 
@@ -114,7 +115,7 @@ def test_a_workspace_directory_that_cannot_be_written_is_one_error(floor: Runner
     sid = issue(floor)
     (floor.cwd.parent / "repo.floor").write_text("a file where the worktree directory should be\n")
     done = try_start(floor, sid)
-    assert done.returncode == 1 and "cannot create the worktree directory" in done.stderr
+    assert done.returncode == 1 and "cannot create the workspace directory" in done.stderr
     assert floor.json("show", sid)["status"] == "open" and sid not in workers(floor)
 
 

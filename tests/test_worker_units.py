@@ -73,7 +73,7 @@ def test_a_pid_is_alive_only_with_its_own_start_time_and_not_as_a_zombie() -> No
     child.wait()
 
 
-def test_an_existing_worktree_is_reused_and_a_stranger_directory_refused(tmp_path: Path, monkeypatch) -> None:
+def test_an_existing_workspace_is_reused_and_a_stranger_directory_refused(tmp_path: Path, monkeypatch) -> None:
     from conftest import base_env
     from shopfloor.workspace import worktrees
 
@@ -86,5 +86,5 @@ def test_an_existing_worktree_is_reused_and_a_stranger_directory_refused(tmp_pat
     again = worktrees.ensure(repo, "t-1")
     assert first.created and first.new_branch and not again.created and again.path == first.path
     (tmp_path / "r.floor" / "t-2").mkdir()
-    with pytest.raises(ConflictError, match="not a git worktree"):
+    with pytest.raises(ConflictError, match="not a shared clone of this repository"):
         worktrees.ensure(repo, "t-2")

@@ -51,7 +51,9 @@ def test_a_scripted_worker_commits_on_its_branch_and_reports_usage(floor: Runner
     worktree = Path(worker["worktree"])
     assert not str(worktree).startswith(str(floor.cwd) + "/")  # outside the main tree
     assert (worktree / "hello.txt").read_text() == "hi\n"
-    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}") == "add hello"
+    # The commit is in the worker's clone; the main repository sees it once the floor fetches it back.
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}", cwd=worktree) == "add hello"
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}") != "add hello"
     assert floor.json("show", sid)["status"] == "in_progress"  # claimed for the actor
     raw = (Path(worker["log_dir"]) / "events.jsonl").read_text().splitlines()
     assert json.loads(raw[0])["type"] == "system" and json.loads(raw[-1])["type"] == "result"
@@ -102,7 +104,7 @@ def test_a_worker_outlives_its_tmux_server_and_is_rediscovered(floor: Runner) ->
     worker = wait_for(floor, sid)
     assert worker["state"] == "done"
     assert (Path(worker["worktree"]) / "late.txt").exists()
-    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}").startswith(f"wip: {sid}")
+    assert floor.git("log", "-1", "--format=%s", f"floor/{sid}", cwd=Path(worker["worktree"])).startswith(f"wip: {sid}")
 
 
 def test_a_worker_whose_shim_vanished_is_lost_and_its_orphaned_agent_stopped(floor: Runner) -> None:
@@ -124,7 +126,10 @@ def test_a_worker_whose_shim_vanished_is_lost_and_its_orphaned_agent_stopped(flo
     from shopfloor.workers import procs
 
     assert not procs.is_alive(running["agent_pid"], running["agent_pid_start"])
-    assert worker["wip_commit"] and floor.git("show", f"floor/{sid}:partial.txt") == "partial"
+    assert (
+        worker["wip_commit"]
+        and floor.git("show", f"floor/{sid}:partial.txt", cwd=Path(worker["worktree"])) == "partial"
+    )
 
 
 def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(floor: Runner) -> None:
@@ -144,7 +149,8 @@ def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(flo
     first = workers(floor)[sid]
     killed = floor.json("worker", "kill", sid)
     assert killed["state"] == "killed" and killed["wip_commit"]
-    assert floor.git("show", "--stat", "--format=%s", killed["wip_commit"]).startswith(f"wip: {sid}")
+    wip = floor.git("show", "--stat", "--format=%s", killed["wip_commit"], cwd=Path(killed["worktree"]))
+    assert wip.startswith(f"wip: {sid}")
     restarted = floor.json("worker", "restart", sid)
     assert restarted["generation"] == 2
     done = wait_for(floor, sid)
@@ -155,7 +161,7 @@ def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(flo
     assert Path(done["worktree"]).exists()
     floor("worker", "rm", sid, "--force")
     assert not Path(done["worktree"]).exists() and sid not in workers(floor)
-    assert floor.git("rev-parse", "--verify", f"floor/{sid}")  # the branch and its commits stay
+    assert floor.git("show", f"floor/{sid}:final.txt") == "final"  # brought back: the branch and its commits stay
     assert floor.json("show", sid)["status"] == "open"  # the claim is released
 
 
@@ -247,7 +253,7 @@ def test_an_agent_that_exits_while_its_children_hold_or_flood_the_pipe_is_done(f
     from shopfloor.workers import procs
 
     for name in ("holder.pid", "chatter.pid"):
-        pid = int(floor.git("show", f"floor/{sid}:{name}"))
+        pid = int(floor.git("show", f"floor/{sid}:{name}", cwd=Path(worker["worktree"])))
         deadline = time.monotonic() + 10
         while procs.start_time(pid) is not None and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,4 +1,4 @@
-"""Worker workspaces with real git: safe names, worktrees outside the tree, no lost work."""
+"""Worker workspaces with real git: safe names, clones outside the tree, no lost work."""
 
 from __future__ import annotations
 
@@ -41,11 +41,12 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_create_puts_a_worktree_beside_the_main_tree_on_its_branch(repo: Path) -> None:
+def test_create_puts_a_clone_beside_the_main_tree_on_its_branch(repo: Path) -> None:
     space = worktrees.create(repo, "sf-a3f8")
     assert space.path == (repo.parent / "project.floor" / "sf-a3f8").resolve()
     assert git(space.path, "branch", "--show-current") == "floor/sf-a3f8"
-    assert str(space.path) in git(repo, "worktree", "list")
+    assert (space.path / ".git").is_dir() and git(repo, "worktree", "list").count("\n") == 0  # a clone
+    assert git(repo, "rev-parse", "floor/sf-a3f8") == git(repo, "rev-parse", "main")  # made in main too
     assert not str(space.path).startswith(str(repo.resolve()) + "/")
     hostile = worktrees.create(repo, "../../etc/passwd; rm -rf ~")
     assert hostile.path.parent == (repo.parent / "project.floor").resolve()
@@ -85,7 +86,7 @@ def test_committed_but_unlanded_work_needs_force_and_keeps_the_branch(repo: Path
     assert git(repo, "show", "floor/sf-3:done.txt") == "done"
 
 
-def test_clean_merged_worktree_is_removed(repo: Path) -> None:
+def test_clean_merged_workspace_is_removed(repo: Path) -> None:
     space = worktrees.create(repo, "sf-4")
     assert worktrees.remove(repo, "sf-4") is None
     assert not space.path.exists()

@@ -170,8 +170,8 @@ class Demo:
         print("\nDone. Every step above ran the real CLI against a real git repository.")
 
     def workers(self) -> None:
-        """A worker: the built-in scripted agent (no Node, no model) in its own worktree and branch."""
-        self.say("A worker runs an agent on one issue, in its own git worktree on branch floor/<id>.")
+        """A worker: the built-in scripted agent (no Node, no model) in its own clone and branch."""
+        self.say("A worker runs an agent on one issue, in its own git clone on branch floor/<id>.")
         issue = json.loads(self.sf("create", "Add a changelog", "-p", "1", "--json", show=False))["id"]
         print(f'$ shopfloor create "Add a changelog" -p 1\n{issue}')
         scenario = self.repo.parent / "scenario.json"
@@ -186,9 +186,10 @@ class Demo:
             time.sleep(0.1)
         self.sf("worker", "list")
         self.sf("worker", "peek", issue)
-        self.git("log", "--oneline", "-2", f"floor/{issue}", show=True)
         self.say("Its branch holds work that is not merged yet, so removing the worker is refused (exit 4).")
         self.sf("worker", "rm", issue)
+        self.say("That check brought the branch back from the worker's clone into this repository:")
+        self.git("log", "--oneline", "-2", f"floor/{issue}", show=True)
 
 
 def changelog_scenario(issue: str) -> dict[str, object]:

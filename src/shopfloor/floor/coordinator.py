@@ -85,6 +85,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
     if attempt is None or attempt.ended_at:
         return
     progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
+    _bring_back(tracker, worker, progress)
     request = GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id), require_change=True)
     report = gate_run(tracker, request)
     failing = [c for c in report["checks"] if c["status"] in ("fail", "error", "timeout")]
@@ -110,6 +111,23 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         outcome="queued" if report["verdict"] == "pass" else "failed",
     )
     after_gate(tracker, worker, report, cfg, progress)
+
+
+def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:
+    """Fetch the worker's branch from its workspace (a clone) into the main repository, so the
+    gate sees what the agent committed, its wip commit included. If that fails (the agent
+    deleted its branch), the gate judges what the main repository holds, and says so."""
+    from pathlib import Path
+
+    from shopfloor.workers.service import main_tree
+    from shopfloor.workspace.worktrees import fetch_back
+
+    if not Path(worker.worktree).is_dir():
+        return
+    try:
+        fetch_back(main_tree(tracker), worker.issue)
+    except ShopfloorError as exc:
+        progress(f"{worker.issue}: {exc}; gating {worker.branch} as the main repository has it")
 
 
 def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: FloorConfig, progress: Progress) -> None:

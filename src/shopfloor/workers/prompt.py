@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 PROTOCOL = """\
-You are a shopfloor worker. You work alone in your own git worktree, on branch {branch}, for
-issue {issue}. Rules:
+You are a shopfloor worker. You work alone in your own clone of the repository, on
+branch {branch}, for issue {issue}. Rules:
 - Change only what the issue needs. Commit your work on {branch} with git when it is done;
-  do not push, do not switch or create branches, do not touch other worktrees.
+  do not push (the floor fetches your branch), do not switch or create branches.
 - Run the project's tests before you commit. An independent gate re-checks every commit.
 - Use `shopfloor show {issue}` for the issue and `shopfloor comment {issue} TEXT` to record
   findings. When you are done, run `shopfloor done --summary TEXT` and end your turn with a

@@ -352,7 +352,6 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
         worker = kill(tracker, worker)
     wip = worktrees.remove(main_tree(tracker), worker.issue, force=force) if Path(worker.worktree).exists() else None
     wip = wip or worker.wip_commit  # the kill above (or the agent's end) may have saved it
-    worktrees.prune(main_tree(tracker))
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)

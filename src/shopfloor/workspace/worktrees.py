@@ -1,13 +1,22 @@
-"""Git worktrees for workers: create one per issue, remove it without ever losing work.
+"""Worker workspaces: a clone per issue that the worker owns, brought back by the floor.
 
-The worktrees live in a per-repository directory beside the main working tree
+Each workspace is ``git clone --shared`` of the main repository, beside the main working tree
 (``<parent>/<repo>.floor/<issue>``), never inside it, so pytest, ruff and other tools run in
-the main tree do not recurse into them.
+the main tree do not recurse into it. It is a clone and not a ``git worktree`` because
+worktrees share the main repository's refs: from a worktree an agent can move ``main`` with
+one ``git update-ref``. A clone has its own refs, index and config, and reads the main
+repository's objects through ``objects/info/alternates``, so it costs little disk.
+
+The agent's commits therefore stay in its clone until the floor brings them back with
+``fetch_back``: a fetch run in the main repository, hooks off, that writes exactly one ref,
+``refs/heads/floor/<issue>``. The floor calls it before it reads that branch (to gate it,
+count its unmerged commits, or remove the workspace); the agent never does.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +25,7 @@ from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.workspace.naming import branch_for, safe_name
 
 WIP_PREFIX = "wip: "
+WIP_REFS = "refs/floor-wip/"  # what only a detached HEAD or a stray branch of a removed workspace reached
 
 
 @dataclass(frozen=True)
@@ -23,8 +33,8 @@ class Workspace:
     issue: str
     branch: str
     path: Path
-    created: bool = False  # this call made the worktree
-    new_branch: bool = False  # ... and the branch
+    created: bool = False  # this call made the clone
+    new_branch: bool = False  # ... and the branch in the main repository
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -32,6 +42,7 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
     try:
         # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
+        # Children (the upload-pack of a fetch from a workspace) inherit this through the environment.
         done = subprocess.run(
             ["git", "-c", "core.hooksPath=/dev/null", *args], cwd=cwd, capture_output=True, text=True, check=False
         )
@@ -45,8 +56,15 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 def _ref(name: str) -> str:
-    """A branch named in full (``refs/heads/<name>``), so a tag of the same name never stands in; HEAD stays."""
-    return name if name == "HEAD" or name.startswith("refs/") else f"refs/heads/{name}"
+    """A branch named in full (``refs/heads/<name>``), so a tag of the same name never stands in;
+    HEAD, full ref names and full commit ids stay."""
+    full_sha = len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name)
+    return name if name == "HEAD" or full_sha or name.startswith("refs/") else f"refs/heads/{name}"
+
+
+def _sha(cwd: Path, rev: str) -> str | None:
+    done = _git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def workspace_root(main_tree: Path) -> Path:
@@ -62,66 +80,125 @@ def path_for(main_tree: Path, issue_id: str) -> Path:
 
 
 def create(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
-    """A worktree on ``floor/<issue>``; reusing the branch only if it was made for this issue."""
-    branch = branch_for(issue_id)
+    """A clone on ``floor/<issue>``; reusing the branch only if it was made for this issue."""
     path = path_for(main_tree, issue_id)
     if path.exists():
         raise ConflictError(f"{path} already exists: remove it with the worker's rm, or pick another issue")
-    return _add(main_tree, issue_id, branch, path, base)
+    return _add(main_tree, issue_id, branch_for(issue_id), path, base)
 
 
 def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
-    """The issue's worktree, reusing one left from an earlier worker (``created`` tells which)."""
+    """The issue's clone, reusing one left from an earlier worker (``created`` tells which)."""
     branch = branch_for(issue_id)
     path = path_for(main_tree, issue_id)
     if not path.exists():
         return _add(main_tree, issue_id, branch, path, base)
-    listed = _git(main_tree, "worktree", "list", "--porcelain").stdout.splitlines()
-    if f"worktree {path}" not in listed:
-        raise ConflictError(f"{path} exists but is not a git worktree of this repository: move it away and retry")
-    current = _git(path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
-    if current != branch:
-        raise ConflictError(f"the worktree {path} is on {current or 'a detached HEAD'}, not {branch}: check it out")
+    _check_clone(main_tree, path)
+    current = _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
+    if current != f"refs/heads/{branch}":
+        on = current.removeprefix("refs/heads/") or "a detached HEAD"
+        raise ConflictError(f"the workspace {path} is on {on}, not {branch}: check it out there")
     return Workspace(issue_id, branch, path)
 
 
+def _objects_dir(main_tree: Path) -> str:
+    common = _git(main_tree, "rev-parse", "--path-format=absolute", "--git-common-dir").stdout.strip()
+    return os.path.realpath(os.path.join(common, "objects"))
+
+
+def _check_clone(main_tree: Path, path: Path) -> None:
+    """Refuse a directory that is not a clone of this repository made by ``_add``."""
+    dotgit = path / ".git"
+    if dotgit.is_file():
+        raise ConflictError(
+            f"{path} is a git worktree (from an older shopfloor), not a clone: land or save its work, "
+            f"`git worktree remove {path}`, and retry"
+        )
+    try:
+        lines = (dotgit / "objects" / "info" / "alternates").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    wanted = _objects_dir(main_tree)
+    if not any(os.path.realpath(os.path.join(dotgit, "objects", line.strip())) == wanted for line in lines):
+        raise ConflictError(f"{path} exists but is not a shared clone of this repository: move it away and retry")
+
+
 def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> Workspace:
+    ref = f"refs/heads/{branch}"
     owner = _git(main_tree, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
-    exists = _git(main_tree, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0
-    if exists and owner and owner != issue_id:
+    existing = _sha(main_tree, ref)
+    if existing and owner and owner != issue_id:
         raise ConflictError(f"branch {branch} belongs to issue {owner}, not {issue_id}: rename or delete it first")
+    start = existing or _sha(main_tree, _ref(base))
+    if start is None:
+        raise ShopfloorError(f"the base {base} is not a commit in {main_tree}: commit something first")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ShopfloorError(
-            f"cannot create the worktree directory {path.parent} ({exc.strerror}): fix its permissions"
+            f"cannot create the workspace directory {path.parent} ({exc.strerror}): fix its permissions"
         ) from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise ShopfloorError(f"cannot create worktrees in {path.parent}: it is not writable; fix its permissions")
-    args = (
-        ["worktree", "add", "--quiet", str(path), branch]
-        if exists
-        else ["worktree", "add", "--quiet", "-b", branch, str(path), base]
-    )
-    _git(main_tree, *args)
-    _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
-    return Workspace(issue_id, branch, path, created=True, new_branch=not exists)
+        raise ShopfloorError(f"cannot create workspaces in {path.parent}: it is not writable; fix its permissions")
+    if not existing:
+        _git(main_tree, "update-ref", ref, start, "")  # only if still absent: two starts cannot both make it
+    space = Workspace(issue_id, branch, path, created=True, new_branch=not existing)
+    try:
+        _git(path.parent, "clone", "--shared", "--no-checkout", "--quiet", str(main_tree.resolve()), str(path))
+        _git(path, "checkout", "--quiet", "--no-track", "-B", branch, start)
+        _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
+    except ShopfloorError:
+        discard(main_tree, space)
+        raise
+    return space
 
 
 def discard(main_tree: Path, space: Workspace) -> None:
-    """Undo ``ensure`` after a failed start: only for a worktree it just made, holding no work."""
-    _git(main_tree, "worktree", "remove", "--force", str(space.path), check=False)
+    """Undo ``ensure`` after a failed start: only for a clone it just made, holding no work."""
+    if space.created:
+        shutil.rmtree(space.path, ignore_errors=True)
     if space.new_branch:
-        _git(main_tree, "branch", "-D", space.branch, check=False)
+        _git(main_tree, "update-ref", "-d", f"refs/heads/{space.branch}", check=False)
         _git(main_tree, "config", "--remove-section", f"branch.{space.branch}", check=False)
 
 
-def prune(main_tree: Path) -> None:
-    """Forget worktrees whose directories were deleted by hand, so their paths can be used again."""
-    _git(main_tree, "worktree", "prune", check=False)
+def _fetch(main_tree: Path, workspace: Path, *refspecs: str) -> None:
+    """Fetch exactly ``refspecs`` from the workspace into the main repository: no tags, no
+    FETCH_HEAD, no submodules, no hooks."""
+    _git(
+        main_tree,
+        "fetch",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        "--quiet",
+        str(workspace),
+        *refspecs,
+    )
 
 
-def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing its worktree") -> str | None:
+def fetch_back(main_tree: Path, issue_id: str) -> str:
+    """Bring the worker's branch from its workspace into the main repository; return its tip.
+
+    Run by the floor, never by the agent. Forced, since the agent may rewrite its own branch;
+    ``refs/heads/floor/<issue>`` is the only ref it writes in the main repository.
+    """
+    path = path_for(main_tree, issue_id)
+    branch = branch_for(issue_id)
+    ref = f"refs/heads/{branch}"
+    if not (path / ".git").is_dir():
+        raise ShopfloorError(f"no workspace for {issue_id} at {path}: there is nothing to bring back")
+    tip = _sha(path, ref)
+    if tip is None:
+        raise ShopfloorError(f"the workspace {path} has no branch {branch}: there is nothing to bring back")
+    try:
+        _fetch(main_tree, path, f"+{ref}:{ref}")
+    except ShopfloorError as exc:
+        raise ShopfloorError(f"could not bring {branch} back from {path}: {exc}") from None
+    return tip
+
+
+def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing its workspace") -> str | None:
     """Commit everything uncommitted as ``wip: <issue>``; return the commit, or None if clean."""
     if not _git(workspace, "status", "--porcelain").stdout.strip():
         return None
@@ -142,41 +219,73 @@ def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing i
 
 
 def unmerged_commits(main_tree: Path, branch: str, target: str = "HEAD") -> int:
+    """Commits on ``branch`` not in ``target``, as the main repository sees them (``fetch_back`` first)."""
     out = _git(main_tree, "rev-list", "--count", _ref(branch), "--not", _ref(target)).stdout.strip()
     return int(out or 0)
 
 
-def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str = "HEAD") -> str | None:
-    """Remove the issue's worktree without losing work.
+def _strays(path: Path, branch: str, target_sha: str) -> dict[str, int]:
+    """Commits in the workspace that neither ``branch``, the target nor the main repository's refs
+    (as cloned) reach: on a detached HEAD (key ``HEAD``) or on other local branches."""
+    heads = _git(path, "for-each-ref", "--format=%(refname)", "refs/heads/").stdout.split()
+    detached = _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0
+    found: dict[str, int] = {}
+    for tip in (["HEAD"] if detached else []) + [h for h in heads if h != f"refs/heads/{branch}"]:
+        args = ["rev-list", "--count", tip, "--not", target_sha, "--remotes"]
+        if _sha(path, f"refs/heads/{branch}"):
+            args.append(f"refs/heads/{branch}")
+        count = int(_git(path, *args).stdout.strip() or 0)
+        if count:
+            found[tip] = count
+    return found
 
-    Unmerged work (uncommitted changes, or commits not in ``target``) is refused unless
-    ``force``, and then changes nothing. With ``force``, uncommitted changes are first saved
-    as a ``wip:`` commit; the branch is always kept. Returns the wip commit, if one was made.
+
+def _stray_name(tip: str) -> str:
+    return "a detached HEAD" if tip == "HEAD" else f"{tip.removeprefix('refs/heads/')} (only in the workspace)"
+
+
+def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str = "HEAD") -> str | None:
+    """Bring the branch back, then delete the issue's workspace without losing work.
+
+    Unmerged work (uncommitted changes, commits not in ``target``, commits only a detached HEAD
+    or another local branch of the workspace reaches) is refused unless ``force``, and then
+    changes nothing but the fetched branch. With ``force``, uncommitted changes are first saved
+    as a ``wip:`` commit and brought back; the branch is always kept, and what only a detached
+    HEAD or another branch reached is kept under ``refs/floor-wip/<issue>...``. Returns the wip
+    commit, if one was made.
     """
     path = path_for(main_tree, issue_id)
     if not path.exists():
-        raise ShopfloorError(f"no worktree for {issue_id} at {path}")
+        raise ShopfloorError(f"no workspace for {issue_id} at {path}")
+    _check_clone(main_tree, path)
     branch = branch_for(issue_id)
+    on_branch = _sha(path, f"refs/heads/{branch}") is not None
+    if on_branch:
+        fetch_back(main_tree, issue_id)
     dirty = bool(_git(path, "status", "--porcelain").stdout.strip())
-    ahead = unmerged_commits(main_tree, branch, target)
-    # Commits made on a detached HEAD belong to no branch: they would be lost with the worktree.
-    head = _git(path, "rev-parse", "HEAD").stdout.strip()
-    target_sha = _git(main_tree, "rev-parse", "--verify", f"{_ref(target)}^{{commit}}").stdout.strip()
-    stray = int(_git(main_tree, "rev-list", "--count", head, "--not", target_sha, _ref(branch)).stdout.strip() or 0)
-    if (dirty or ahead or stray) and not force:
+    target_sha = _sha(main_tree, _ref(target))
+    if target_sha is None:
+        raise ShopfloorError(f"{target} is not a commit in {main_tree}")
+    ahead = unmerged_commits(main_tree, branch, target_sha) if _sha(main_tree, f"refs/heads/{branch}") else 0
+    strays = _strays(path, branch, target_sha)
+    if (dirty or ahead or strays) and not force:
         parts = (
             "uncommitted changes" if dirty else "",
             f"{ahead} commit(s) not in {target}" if ahead else "",
-            f"{stray} commit(s) on a detached HEAD" if stray else "",
+            *(f"{n} commit(s) on {_stray_name(tip)}" for tip, n in strays.items()),
         )
         raise ConflictError(
             f"{branch} has unmerged work ({', '.join(p for p in parts if p)}): land it first, or pass --force "
             "(changes are saved as a wip: commit and the branch is kept)"
         )
     wip = save_wip(path, issue_id) if dirty else None
-    if stray or (wip and _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0):
-        # Keep what only a detached HEAD reaches under a ref of its own, so it stays reachable.
-        keep = f"refs/floor-wip/{safe_name(issue_id)}"
-        _git(main_tree, "update-ref", keep, wip or head)
-    _git(main_tree, "worktree", "remove", "--force", str(path))
+    if wip and _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
+        strays["HEAD"] = 1
+    if on_branch and wip:
+        fetch_back(main_tree, issue_id)
+    keep = WIP_REFS + safe_name(issue_id)
+    specs = [f"+{tip}:{keep if tip == 'HEAD' else keep + '-branches/' + tip[11:]}" for tip in strays]
+    if specs:
+        _fetch(main_tree, path, *specs)  # keep what the branch does not reach, so it stays reachable
+    shutil.rmtree(path)
     return wip

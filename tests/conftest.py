@@ -36,6 +36,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         GIT_COMMITTER_EMAIL="test@example.com",
         GIT_CONFIG_NOSYSTEM="1",
         SHOPFLOOR_ACTOR="tester",
+        # The scripted agent's sessions, where tests read them: an agent's HOME is private in its
+        # sandbox, and this variable names the state directory the sandbox lets it write.
+        SHOPFLOOR_SCRIPTED_HOME=str(tmp_path / "home" / ".shopfloor" / "scripted"),
         PATH=f"{SHOPFLOOR.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     (tmp_path / "home").mkdir(exist_ok=True)

@@ -39,12 +39,13 @@ def project(runner: Runner, files: dict[str, str]) -> None:
 
 
 def path_without(tmp_path: Path, *missing: str) -> str:
-    """A PATH holding git, sh, python and the venv's tools, except ``missing``."""
+    """A PATH holding git, sh, bwrap, python and the venv's tools, except ``missing``."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(parents=True)
     venv = Path(sys.executable).parent
     tools = {name: str(venv / name) for name in ("flake8", "mypy", "black", "isort", "ruff")}
     tools |= {"git": shutil.which("git") or "git", "sh": shutil.which("sh") or "sh"}
+    tools |= {"bwrap": shutil.which("bwrap") or "bwrap"}  # checks run in the sandbox
     tools |= {"python": sys.executable, "python3": sys.executable}
     for name, target in tools.items():
         if name not in missing:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Runner
-from gatekit import CALC, TESTS, candidate, check, gate, make_project, status
+from gatekit import CALC, GATE, TESTS, candidate, check, gate, make_project, status
 from shopfloor.gate.diffs import parse_unified
 from shopfloor.gate.testcode import (
     evidence,
@@ -131,8 +131,14 @@ def test_big_numbers() -> None:
 """
 
 
+def shared(tmp_path: Path) -> str:
+    """The target's config lets checks keep a counter in the test's directory: a confined check
+    can write nothing outside its checkout otherwise (and a flaky-by-design change then fails twice)."""
+    return GATE + f'\n[sandbox]\nwritable = ["{tmp_path}"]\n'
+
+
 def test_a_new_test_that_fails_once_and_passes_the_retry_is_a_failure(sf: Runner, tmp_path: Path) -> None:
-    make_project(sf)
+    make_project(sf, shared(tmp_path))
     counter = tmp_path / "runs"
     broken = CALC.replace("return a + b", "return a + b if a < 100 else 0")
     files = {"calc.py": broken, "tests/test_big.py": FLAKY_NEW.format(counter=str(counter))}
@@ -164,7 +170,7 @@ def test_add_zero() -> None:
 
 
 def test_a_touched_test_that_fails_once_and_passes_the_retry_is_a_failure(sf: Runner, tmp_path: Path) -> None:
-    make_project(sf)
+    make_project(sf, shared(tmp_path))
     files = {"calc.py": MINUS, "tests/test_calc.py": FLAKY_TOUCHED.format(counter=str(tmp_path / "runs"))}
     report = gate(sf, candidate(sf, "touched", files))
     tests = check(report, "tests")

@@ -164,6 +164,7 @@ def test_a_flaky_check_does_not_keep_a_branch_out(sf: Runner, tmp_path: Path) ->
     config.write_text(
         config.read_text() + f'\n[gate]\nbuiltins = []\n[[gate.check]]\nname = "wobbly"\n'
         f'argv = ["python3", "-c", {json.dumps(flaky)}]\n'
+        f'[sandbox]\nwritable = ["{tmp_path}"]\n'  # the counter lives outside the confined checkout
     )
     sf.git("add", "-A")
     sf.git("commit", "-qm", "gate")

@@ -29,7 +29,8 @@ def locate() -> str | None:
 def _probe(binary: str) -> str | None:
     argv = bwrap_argv(binary, Confinement(workdir="/tmp", hidden=("/tmp",)))
     try:
-        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30, check=False)
+        # /bin/sh by its path: the caller's PATH may hold nothing but the tools it needs.
+        done = subprocess.run([*argv, "/bin/sh", "-c", ":"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     if done.returncode == 0:

@@ -212,5 +212,7 @@ def test_worker_start_runs_claude_code_to_a_commit_and_reads_its_usage(floor: Ru
     window = listed["context_window"]
     assert window and listed["context_used"] == (4000 + 96000) / window  # Claude Code's own usage report
     assert listed["session_id"] and listed["agent"] == "claude"
-    transcript = Path(ClaudeCode().transcript_path(floor.env["HOME"], str(worktree), listed["session_id"]))
+    # In its sandbox the agent's HOME is private, in the worker's log directory (`home/`).
+    private_home = str(Path(listed["log_dir"]) / "home")
+    transcript = Path(ClaudeCode().transcript_path(private_home, str(worktree), listed["session_id"]))
     assert context_from_transcript(transcript.read_text().splitlines()) == 4000 + 96000

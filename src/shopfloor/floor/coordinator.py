@@ -27,9 +27,11 @@ from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts, notes
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
+from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
+from shopfloor.workers.shim import refusals
 
 Progress = Callable[[str], None]
 MAX_CRASHES = 3  # restarts within CRASH_WINDOW_S that make a crash loop
@@ -109,6 +111,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         passing={c["name"] for c in report["checks"] if c["status"] in ("pass", "flaky")},
         failed_checks={c["name"] for c in failing},
         outcome="queued" if report["verdict"] == "pass" else "failed",
+        refused=refusals(worker.log_dir, worker.generation),  # what the worker channel refused this pass
     )
     after_gate(tracker, worker, report, cfg, progress)
 
@@ -173,7 +176,18 @@ def handoff_note(tracker: Tracker, worker: Worker) -> str:
 def _begin(tracker: Tracker, row: Worker, *, handoff: bool = False) -> None:
     """Record the start of an attempt for the worker's current generation."""
     vibe = int(_issue(tracker, row.issue).get("vibe") or 3)
-    attempts.begin(tracker.conn, row.issue, row.name, row.generation, row.agent, vibe, tracker.now(), handoff=handoff)
+    sandbox = "bwrap" if sandbox_enabled() else "none"  # --no-sandbox: every attempt says so
+    attempts.begin(
+        tracker.conn,
+        row.issue,
+        row.name,
+        row.generation,
+        row.agent,
+        vibe,
+        tracker.now(),
+        handoff=handoff,
+        sandbox=sandbox,
+    )
 
 
 def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> Worker:

@@ -56,12 +56,16 @@ def stop_agent(worker: Worker) -> None:
         _wait(lambda: agent_alive(worker), AGENT_GRACE_S)
 
 
-def _save(worker: Worker, why: str) -> tuple[str | None, str | None]:
-    """Save uncommitted work; returns (wip commit, problem)."""
+def _save(tracker: Tracker, worker: Worker, why: str) -> tuple[str | None, str | None]:
+    """Save uncommitted work, and bring the branch into the main repository; returns (wip
+    commit, problem)."""
     if not Path(worker.worktree).is_dir():
         return None, f"the worktree {worker.worktree} is gone"
     try:
-        return worktrees.save_wip(Path(worker.worktree), worker.issue, why), None
+        wip = worktrees.save_wip(Path(worker.worktree), worker.issue, why)
+        common = Path(tracker.location.common_dir).resolve()
+        worktrees.fetch_back(common.parent if common.name == ".git" else common, worker.issue)
+        return wip, None
     except ShopfloorError as exc:
         return None, f"could not save uncommitted work: {exc}"
 
@@ -79,7 +83,7 @@ def reconcile(tracker: Tracker, worker: Worker) -> Worker:
     if agent_alive(fresh):
         stop_agent(fresh)
         why += f"; its agent (pid {fresh.agent_pid}) was left without an owner and has been stopped"
-    wip, problem = _save(fresh, "uncommitted when its shim was lost")
+    wip, problem = _save(tracker, fresh, "uncommitted when its shim was lost")
     records.update(
         tracker.conn,
         fresh.name,
@@ -108,7 +112,7 @@ def kill(tracker: Tracker, worker: Worker) -> Worker:
     fresh = records.get(tracker.conn, worker.name)  # re-read: the agent's pid may be newer than ours
     stop_agent(fresh)
     if fresh.state not in FINAL_STATES and fresh.generation == worker.generation:
-        wip, problem = _save(fresh, "uncommitted when the worker was killed")
+        wip, problem = _save(tracker, fresh, "uncommitted when the worker was killed")
         records.update(
             tracker.conn,
             fresh.name,

@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shopfloor.agents import registry
@@ -22,6 +22,7 @@ from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
 from shopfloor.channel.paths import discard as discard_channel
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs, records, terminal
 from shopfloor.workers.liveness import is_running, kill, reconcile
@@ -44,6 +45,8 @@ class StartRequest:
     prompt_extra: str | None = None
     terminal: str | None = None
     lease_s: float = 30 * 60.0
+    # False: the agent runs unconfined (--no-sandbox, SHOPFLOOR_SANDBOX=off), and every attempt says so.
+    sandbox: bool = field(default_factory=sandbox_enabled)
 
 
 def main_tree(tracker: Tracker) -> Path:
@@ -85,6 +88,32 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     # ignores labels and vibe changes an agent makes to its own issue (see gate.trust).
     env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=f"worker/{worker}")
     return env
+
+
+def _confine(
+    tracker: Tracker, adapter: AgentAdapter, workspace: Path, log_dir: Path, env: dict[str, str], channel: str
+) -> list[str]:
+    """The bwrap prefix for the agent; ``env`` gets its private HOME and TMPDIR."""
+    from shopfloor.channel.paths import prepare
+    from shopfloor.sandbox.config import parse as sandbox_config
+    from shopfloor.workers.confine import worker_prefix
+
+    config_path = Path(tracker.location.config_path)
+    hidden = (
+        os.path.dirname(os.path.abspath(tracker.location.db_file)),
+        str(worktrees.workspace_root(main_tree(tracker))),
+    )
+    argv, changes = worker_prefix(
+        adapter,
+        sandbox_config(read_toml(config_path), str(config_path)),
+        workspace=workspace,
+        log_dir=log_dir,
+        hidden=hidden,
+        env=env,
+        channel_dir=str(prepare(channel).parent),  # made now: the sandbox binds only what exists
+    )
+    env.update(changes)
+    return argv
 
 
 def _channel_for(log_dir: Path) -> tuple[str, str]:
@@ -190,6 +219,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
         for item in setup.copy_files(workspace_config, root, space.path):
             tracker.notices.append(f"warning: workspace.copy: {item} does not exist in {root}; not copied")
         setup.run_setup(workspace_config, space.path, env, log_dir / "setup.log")
+        sandbox = _confine(tracker, adapter, space.path, log_dir, env, channel) if request.sandbox else []
         spec = LaunchSpec(
             name=name,
             issue=issue_id,
@@ -205,6 +235,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             lease_s=request.lease_s,
             env=env,
             context_window=opts.context_window,
+            sandbox=sandbox,
             channel=channel,
             token=token,
         )

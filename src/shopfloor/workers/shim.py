@@ -128,6 +128,19 @@ class Shim:
             out.write(json.dumps(record) + "\n")
         self.pane.say(line)
 
+    def bring_back(self) -> None:
+        """Fetch the worker's branch into the main repository as soon as the agent has ended, so
+        `git log floor/<issue>` there shows its work. The shim is the floor's process, outside
+        the sandbox; the fetch writes only ``refs/heads/floor/<issue>``, hooks off."""
+        from shopfloor.workspace.worktrees import fetch_back
+
+        common = Path(self.spec.db_file).resolve().parent.parent
+        main = common.parent if common.name == ".git" else common
+        try:
+            fetch_back(main, self.spec.issue)
+        except ShopfloorError as exc:
+            self.pane.say(f"warning: {exc}")
+
     def close_channel(self) -> None:
         channel, self.channel = self.channel, None
         if channel is not None:
@@ -169,6 +182,8 @@ class Shim:
             self.pane.say(f"error: {failure}")
             procs.signal_group(self.proc.pid, signal.SIGTERM)
         code = self.proc.wait()
+        if self.spec.sandbox and 128 < code < 128 + 65:
+            code = 128 - code  # bwrap exits 128 + N for a child killed by signal N: report it as Popen would
         self.finished.set()
         self.stop_leftovers()
         return self.finish(code, failure)
@@ -307,6 +322,7 @@ class Shim:
             error = (error + "\n" if error else "") + f"could not save uncommitted work: {exc}"
         if wip:
             self.pane.say(f"saved uncommitted work as {wip[:12]}")
+        self.bring_back()
         self.record(
             **self.totals(), state=outcome, exit_code=code, error=error, wip_commit=wip, ended_at=iso(time.time())
         )

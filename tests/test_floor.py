@@ -246,7 +246,8 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     worker = None
     while time.monotonic() < deadline:
         listed = floor.json("worker", "list")
-        if listed and listed[0]["state"] == "running" and listed[0]["agent_pid"]:
+        # Killed once it has written x.txt (and sleeps): before that there is nothing to save.
+        if listed and listed[0]["agent_pid"] and (Path(listed[0]["worktree"]) / "x.txt").exists():
             worker = listed[0]
             break
         time.sleep(0.1)

@@ -203,3 +203,27 @@ def test_the_advisory_flag_is_in_the_report_json(sf: Runner) -> None:
     report = gate(sf, "main")
     assert report["advisory"] is False
     assert sf.json("gate", "show", str(report["id"]))["advisory"] is False
+
+
+def test_a_workers_confinement_is_its_workspace_a_private_home_and_its_own_channel() -> None:
+    from shopfloor.agents import registry
+    from shopfloor.sandbox.config import SandboxConfig
+    from shopfloor.workers.confine import worker_confinement
+
+    confinement, changes = worker_confinement(
+        registry.get("claude"),
+        SandboxConfig(network=False, writable=("/cache",)),
+        workspace=Path("/r.floor/t-1"),
+        log_dir=Path("/r/.git/shopfloor/workers/t-1"),
+        hidden=("/r/.git/shopfloor", "/r.floor"),
+        env={"HOME": "/home/u", "CLAUDE_CONFIG_DIR": "/home/u/.claude-work", "PATH": "/usr/bin"},
+        channel_dir="/tmp/sf-0/abcd1234",
+    )
+    home = "/r/.git/shopfloor/workers/t-1/home"
+    assert changes == {"HOME": home, "TMPDIR": "/r/.git/shopfloor/workers/t-1/tmp"}
+    assert confinement.workdir == "/r.floor/t-1" and not confinement.network
+    assert set(confinement.writable) == {home, changes["TMPDIR"], "/home/u/.claude-work", "/cache"}
+    assert set(confinement.hidden) == {"/r/.git/shopfloor", "/r.floor", "/tmp/sf-0"}  # the other channels too
+    assert ("/tmp/sf-0/abcd1234", "/tmp/sf-0/abcd1234") in confinement.readonly
+    assert ("/home/u/.claude/.credentials.json", f"{home}/.claude/.credentials.json") in confinement.readonly
+    assert ("/home/u/.gitconfig", f"{home}/.gitconfig") in confinement.readonly

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 from shopfloor.agents.base import AgentAdapter
-from shopfloor.sandbox.bwrap import prefix
 from shopfloor.sandbox.config import SandboxConfig
 from shopfloor.sandbox.policy import Confinement
 
@@ -50,20 +49,3 @@ def worker_confinement(
         network=config.network,
     )
     return confinement, {"HOME": str(home), "TMPDIR": str(tmp)}
-
-
-def worker_prefix(
-    adapter: AgentAdapter,
-    config: SandboxConfig,
-    *,
-    workspace: Path,
-    log_dir: Path,
-    hidden: tuple[str, ...],
-    env: dict[str, str],
-    channel_dir: str | None = None,
-) -> tuple[list[str], dict[str, str]]:
-    """The bwrap argv prefix for the agent, and its environment changes (checks bwrap works)."""
-    confinement, changes = worker_confinement(
-        adapter, config, workspace=workspace, log_dir=log_dir, hidden=hidden, env=env, channel_dir=channel_dir
-    )
-    return prefix(confinement), changes

@@ -95,15 +95,16 @@ def _confine(
 ) -> list[str]:
     """The bwrap prefix for the agent; ``env`` gets its private HOME and TMPDIR."""
     from shopfloor.channel.paths import prepare
+    from shopfloor.sandbox.bwrap import prefix
     from shopfloor.sandbox.config import parse as sandbox_config
-    from shopfloor.workers.confine import worker_prefix
+    from shopfloor.workers.confine import worker_confinement
 
     config_path = Path(tracker.location.config_path)
     hidden = (
         os.path.dirname(os.path.abspath(tracker.location.db_file)),
         str(worktrees.workspace_root(main_tree(tracker))),
     )
-    argv, changes = worker_prefix(
+    confinement, changes = worker_confinement(
         adapter,
         sandbox_config(read_toml(config_path), str(config_path)),
         workspace=workspace,
@@ -112,6 +113,7 @@ def _confine(
         env=env,
         channel_dir=str(prepare(channel).parent),  # made now: the sandbox binds only what exists
     )
+    argv = prefix(confinement)  # checks that bwrap works before the agent's env changes
     env.update(changes)
     return argv
 

@@ -7,6 +7,7 @@ import json
 import sys
 
 from shopfloor.errors import ValidationError
+from shopfloor.inputs import TEXT_LIMIT, read_at_most
 from shopfloor.tracker.schema import check_text
 from shopfloor.tracker.service import Tracker
 
@@ -14,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-MAX_STDIN = 10 * 1024 * 1024
+MAX_STDIN = TEXT_LIMIT
 
 
 def open_tracker(args: argparse.Namespace) -> Tracker:
@@ -37,9 +38,7 @@ def text_arg(value: str | None, what: str) -> str | None:
     if value is None:
         return None
     if value == "-":
-        data = sys.stdin.buffer.read(MAX_STDIN + 1)
-        if len(data) > MAX_STDIN:
-            raise ValidationError(f"{what} on stdin is over {MAX_STDIN} bytes: shorten it")
+        data = read_at_most(sys.stdin.buffer, MAX_STDIN, f"the {what} on stdin", "shorten it")
         try:
             value = data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -148,7 +148,10 @@ def cmd_gate_pre_push(args: argparse.Namespace) -> int:
     with contextlib.suppress(ShopfloorError):  # no target branch yet: the default stands
         target = resolve_base(repo, None)[0]
     tips = worker_tips(repo)
-    for push in parse_lines(sys.stdin.read()):
+    from shopfloor.inputs import PLAN_LIMIT, read_at_most
+
+    pushed = read_at_most(sys.stdin.buffer, PLAN_LIMIT, "the pushed refs on stdin", "push fewer refs at once")
+    for push in parse_lines(pushed.decode("utf-8", "replace")):
         reason = refusal(push, target, tips)
         if reason:
             print(f"error: {reason}", file=sys.stderr)

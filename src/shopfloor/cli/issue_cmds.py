@@ -74,14 +74,16 @@ def cmd_create(args: argparse.Namespace) -> int:
 def _create_from_file(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from shopfloor.inputs import PLAN_LIMIT, read_at_most, read_file
     from shopfloor.tracker import planfile
 
+    fix = "split the plan into smaller files"
     if args.file == "-":
-        data, name = sys.stdin.buffer.read(), "<stdin>"
+        data, name = read_at_most(sys.stdin.buffer, PLAN_LIMIT, "the plan on stdin", fix), "<stdin>"
     else:
         path = Path(args.file)
         try:
-            data, name = path.read_bytes(), str(path)
+            data, name = read_file(str(path), PLAN_LIMIT, fix), str(path)
         except OSError as exc:
             raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     drafts = planfile.parse_plan(data, name)

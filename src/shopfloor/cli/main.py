@@ -520,6 +520,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "error: the tracker database stayed locked for 60 s: another process holds it; retry", file=sys.stderr
             )
             return EXIT_ERROR
+        if isinstance(exc, sqlite3.DatabaseError):
+            from shopfloor.tracker import db
+
+            if db.is_corruption(exc):  # a damaged page read after connect: the same line as at connect
+                print(f"error: {db.corrupt_error(_database_path(), exc)}", file=sys.stderr)
+                return EXIT_ERROR
         if os.environ.get("SHOPFLOOR_DEBUG"):
             raise
         print(
@@ -527,3 +533,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def _database_path() -> str:
+    """The tracker database this command used, for an error message (never raises)."""
+    try:
+        from shopfloor.tracker.locate import locate
+
+        return locate().db_file
+    except Exception:
+        return "(the tracker database)"

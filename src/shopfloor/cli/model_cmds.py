@@ -12,12 +12,13 @@ from shopfloor.errors import ShopfloorError, UsageError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from shopfloor.inputs import PLAN_LIMIT, read_file
     from shopfloor.models.scenario import parse_scenario
     from shopfloor.models.server import ScriptedModelServer
 
     path = Path(args.scenario)
     try:
-        data = path.read_bytes()
+        data = read_file(str(path), PLAN_LIMIT, "give a smaller scenario")
     except OSError as exc:
         raise UsageError(f"cannot read the scenario {path} ({exc.strerror}): give an existing JSON file") from None
     scripts = parse_scenario(data, str(path))

@@ -94,7 +94,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     tracker = Tracker.open(args.actor, auto_import=False)
     path = Path(args.input) if args.input else tracker.location.jsonl_path
-    plan = sync.import_file(tracker.conn, path, tracker.actor, tracker.now(), dry_run=args.dry_run)
+    from shopfloor.inputs import IMPORT_LIMIT
+
+    limit = IMPORT_LIMIT if args.input else None  # the tracker's own file is as big as it is
+    plan = sync.import_file(tracker.conn, path, tracker.actor, tracker.now(), dry_run=args.dry_run, limit=limit)
     if args.json:
         print_json({"path": str(path), "dry_run": args.dry_run, **plan.as_json()})
         return 0

@@ -342,17 +342,23 @@ def connect(path: str | PathLike[str], *, create: bool) -> sqlite3.Connection:
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
-            raise CorruptDatabaseError(
-                f"the tracker database {path} is corrupt ({exc}): run `shopfloor doctor --fix` to rebuild it "
-                "from .shopfloor/issues.jsonl",
-                str(exc),
-            ) from None
+            raise corrupt_error(path, exc) from None
         if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
             raise ShopfloorError(
                 f"cannot use the tracker database {path} ({exc}): check its permissions and free disk space"
             ) from None
         raise
     return conn
+
+
+def corrupt_error(path: str, exc: sqlite3.DatabaseError) -> CorruptDatabaseError:
+    """The one message for a damaged database, whenever SQLite notices (at connect, or at a page
+    read later): rebuild it from the JSONL with ``doctor --fix``."""
+    return CorruptDatabaseError(
+        f"the tracker database {path} is corrupt ({exc}): run `shopfloor doctor --fix` to rebuild it "
+        "from .shopfloor/issues.jsonl",
+        str(exc),
+    )
 
 
 def is_corruption(exc: sqlite3.DatabaseError) -> bool:

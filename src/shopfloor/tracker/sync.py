@@ -236,14 +236,16 @@ def import_file(
     *,
     dry_run: bool = False,
     only_if_changed: bool = False,
+    limit: int | None = None,
 ) -> ImportPlan:
     """Import ``path`` all-or-nothing: a bad line raises before anything is written.
 
+    ``limit`` bounds a file a person named (``import -i``).
     ``only_if_changed`` (auto-import) skips the work when the database is already in step
     with this exact content once it holds the write lock.
     """
     try:
-        data, info = syncstate.read_with_stat(str(path))
+        data, info = syncstate.read_with_stat(str(path), limit)
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file: check the path (`shopfloor export` writes the tracker's)") from None
     except OSError as exc:

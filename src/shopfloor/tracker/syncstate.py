@@ -17,12 +17,18 @@ def digest(data: bytes) -> str:
     return blake2b(data, digest_size=32).hexdigest()
 
 
-def read_with_stat(path: str) -> tuple[bytes, os.stat_result]:
-    """The file's content and the stat of exactly that content (not of a later version)."""
+def read_with_stat(path: str, limit: int | None = None) -> tuple[bytes, os.stat_result]:
+    """The file's content and the stat of exactly that content (not of a later version);
+    with a ``limit``, a file over it is refused without reading more than the limit."""
+    from shopfloor.inputs import read_at_most
+
     for _ in range(5):
         with open(path, "rb") as handle:
             before = os.fstat(handle.fileno())
-            data = handle.read()
+            if limit is None:
+                data = handle.read()
+            else:
+                data = read_at_most(handle, limit, path, "split it, or import it in parts")
         try:
             after = os.stat(path)
         except FileNotFoundError:

@@ -273,8 +273,9 @@ def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: 
         raise store.not_found(conn, issue_id)
     status, holder = row
     if status == "in_progress" and holder == actor:
+        # A renewal is no event: the lease is current state, and the history keeps claims, expiries
+        # and releases (older databases keep their ``lease_renewed`` events, shown as they were).
         conn.execute("UPDATE issues SET lease_until = ? WHERE id = ?", (until, issue_id))
-        event(conn, issue_id, actor, "lease_renewed", now, "lease_until", None, until)
         return store.get(conn, issue_id)
     if status == "in_progress" and holder:
         raise ConflictError(

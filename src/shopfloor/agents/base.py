@@ -134,3 +134,22 @@ def decode_event(line: str) -> dict[str, Any] | AgentEvent | None:
     if not isinstance(record, dict):
         return AgentEvent("error", {"message": f"unexpected event: {line[:200]}"})
     return record
+
+
+_INPUT_KEYS = ("command", "cmd", "file_path", "path", "notebook_path", "pattern", "url", "query", "description")
+MAX_TOOL_INPUT = 200  # kept in the event: enough for a one-line view, never a file's content
+
+
+def tool_input(value: Any) -> str:
+    """The part of a tool call a person watching wants to see (the command run, the file written),
+    as one short line; never the bulk of it (a Write's content). Untrusted: ``progress.printable``
+    it before a terminal sees it."""
+    if isinstance(value, dict):
+        picked = next((value[k] for k in _INPUT_KEYS if isinstance(value.get(k), (str, list)) and value[k]), None)
+        if picked is None:
+            picked = next((v for v in value.values() if isinstance(v, str) and v), "")
+        value = picked
+    if isinstance(value, list):
+        value = " ".join(str(part) for part in value)
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= MAX_TOOL_INPUT else text[: MAX_TOOL_INPUT - 1] + "…"

@@ -18,7 +18,7 @@ import os
 import re
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event
+from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_input
 
 _FLAGS = ("--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions")
 
@@ -77,7 +77,8 @@ class ClaudeCode:
         events = []
         for block in message.get("content") or []:
             if block.get("type") == "tool_use":
-                events.append(AgentEvent("tool_use", {"name": block.get("name"), "id": block.get("id")}))
+                data = {"name": block.get("name"), "id": block.get("id"), "input": tool_input(block.get("input"))}
+                events.append(AgentEvent("tool_use", data))
             elif block.get("type") == "text":
                 events.append(AgentEvent("text", {"text": block.get("text", "")}))
         usage = message.get("usage")

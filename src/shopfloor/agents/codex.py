@@ -23,7 +23,7 @@ import json
 import os
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event
+from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_input
 
 _FLAGS = ("--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox")
 _TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search")
@@ -74,7 +74,9 @@ class CodexCLI:
     def _item(self, item: dict[str, Any]) -> list[AgentEvent]:
         kind = item.get("type")
         if kind in _TOOL_ITEMS:
-            return [AgentEvent("tool_use", {"name": kind, "id": item.get("id")})]
+            changed = [c.get("path") for c in item.get("changes") or [] if isinstance(c, dict)]
+            shown = tool_input(item.get("command") or changed or item.get("query") or "")
+            return [AgentEvent("tool_use", {"name": kind, "id": item.get("id"), "input": shown})]
         if kind == "agent_message":
             return [AgentEvent("text", {"text": str(item.get("text", ""))})]
         if kind == "error":

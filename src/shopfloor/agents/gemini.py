@@ -23,7 +23,7 @@ import json
 import os
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event
+from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_input
 
 _FLAGS = ("--output-format", "stream-json", "--yolo", "--skip-trust")
 DEFAULT_WINDOW = 1_048_576
@@ -58,7 +58,8 @@ class GeminiCLI:
         if kind == "message" and record.get("role") == "assistant":
             return [AgentEvent("text", {"text": str(record.get("content", ""))})]
         if kind == "tool_use":
-            return [AgentEvent("tool_use", {"name": record.get("tool_name"), "id": record.get("tool_id")})]
+            data = {"name": record.get("tool_name"), "id": record.get("tool_id")}
+            return [AgentEvent("tool_use", {**data, "input": tool_input(record.get("parameters"))})]
         if kind == "error":
             return [AgentEvent("error", {"message": str(record.get("message", ""))})]
         if kind == "result":

@@ -174,7 +174,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(
             {
                 "workers": [w.as_json() for w in listed],
-                "queue": [e.as_json() for e in queue if e.state not in ("merged",)],
+                "queue": [e.as_json() for e in entries.live(queue)],
+                "queue_stuck": [e.as_json() for e in entries.stuck(queue)],
                 "issues": counts,
                 "unconfined": unconfined,
             }
@@ -185,9 +186,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("workers:" if listed else "workers: none")
     for w in listed:
         print(f"  {w.name:<14} {w.issue:<12} {w.state:<9} {_bar(w.context_used):<17} {w.last_event or '-'}")
-    waiting = [e for e in queue if e.state != "merged"]
-    print(f"queue: {len(waiting)} waiting, {sum(1 for e in queue if e.state == 'merged')} merged")
-    for e in waiting:
+    waiting, stuck = entries.live(queue), entries.stuck(queue)
+    merged = sum(1 for e in queue if e.state == "merged")
+    print(f"queue: {len(waiting)} waiting" + (f", {len(stuck)} stuck" if stuck else "") + f", {merged} merged")
+    for e in waiting + stuck:
         print(f"  {e.id:>4} {e.state:<14} {e.branch}")
     print("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0

@@ -86,13 +86,15 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     worker = service.find(tracker, args.worker)
     session = worker.tmux_session
-    if session and terminal.session_exists(session):
+    interactive = sys.stdin.isatty()  # tmux attaches only a terminal; a pipe or a script gets the log
+    if interactive and session and terminal.session_exists(session):
         argv = terminal.attach_argv(session)
         sys.stdout.flush()
         os.execvp(argv[0], argv)
     # No terminal (detached, or tmux is gone): follow the progress log until the worker ends.
     log = Path(worker.log_dir) / "pane.log"
-    print(f"(no tmux window for {worker.name}: following {log}; Ctrl-C stops)", file=sys.stderr)
+    why = "no tmux window" if interactive else "not a terminal"
+    print(f"({why} for {worker.name}: following {log}; Ctrl-C stops)", file=sys.stderr)
     position = 0
     while True:
         try:

@@ -98,3 +98,21 @@ def landed_heads(conn: sqlite3.Connection, branch: str) -> list[str]:
 def delete(conn: sqlite3.Connection, entry_id: int) -> None:
     with db.transaction(conn):
         conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,))
+
+
+LIVE_STATES = ("queued", "testing", "needs-approval")  # entries the queue will still act on
+
+
+def live(queue: list[Entry]) -> list[Entry]:
+    """Entries still in the queue's hands; merged ones are history."""
+    return [e for e in queue if e.state in LIVE_STATES]
+
+
+def stuck(queue: list[Entry]) -> list[Entry]:
+    """Failed or conflicting entries that are their branch's latest: an earlier round that the
+    branch was queued again after (a conflict the floor resolved, then merged) is history."""
+    latest: dict[str, Entry] = {}
+    for e in queue:
+        if e.branch not in latest or e.id > latest[e.branch].id:
+            latest[e.branch] = e
+    return [e for e in latest.values() if e.state in ("failed", "conflict")]

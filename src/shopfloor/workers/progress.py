@@ -7,6 +7,7 @@ import re
 from shopfloor.agents.base import AgentEvent, SessionState
 
 MAX_TEXT = 160
+MAX_TOOL = 120  # a tool call with its input (the command, the file), one line
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -15,9 +16,9 @@ def printable(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
-def _short(text: str) -> str:
+def _short(text: str, limit: int = MAX_TEXT) -> str:
     line = " ".join(text.split())
-    return line if len(line) <= MAX_TEXT else line[: MAX_TEXT - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def describe(event: AgentEvent, state: SessionState) -> str | None:
@@ -25,7 +26,10 @@ def describe(event: AgentEvent, state: SessionState) -> str | None:
     if event.kind == "started":
         return f"session {data.get('session_id') or '?'} started (model {data.get('model') or '?'})"
     if event.kind == "tool_use":
-        return f"tool  {data.get('name') or '?'}"
+        shown = f"tool  {_short(printable(str(data.get('name') or '?')))}"
+        if data.get("input"):
+            shown += f": {_short(printable(str(data['input'])))}"
+        return shown if len(shown) <= MAX_TOOL else shown[: MAX_TOOL - 1] + "…"
     if event.kind == "text":
         text = str(data.get("text") or "")
         return f"text  {_short(text)}" if text.strip() else None

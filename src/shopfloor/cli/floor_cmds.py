@@ -20,6 +20,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _require_sandbox()
     if not args.builtins_only:
         _require_configured_checks(tracker)
+    from shopfloor.workers import logview
+
+    logview.prune(tracker)  # drops the logs of long-closed issues; a bad [floor] keep_logs_days stops here
     cfg = FloorConfig(
         workers=args.workers,
         agent=args.agent,

@@ -146,6 +146,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     from shopfloor.floor import attempts
 
     tried = [a.as_json() for a in attempts.of_issue(tracker.conn, issue["id"])]
+    from shopfloor.workers import logview
+
+    runs = logview.runs_of(tracker, issue["id"])
+    for item, run in zip(tried, logview.match([(a["worker"], a["generation"]) for a in tried], runs), strict=True):
+        item["log"] = str(run.path) if run else None
     if args.json:
         print_json({**public(issue, comments=True), "events": events, "attempts": tried})
     else:

@@ -49,6 +49,7 @@ COMMANDS = [
     "run",
     "status",
     "metrics",
+    "logs",
     "demo",
     "done",
 ]
@@ -339,6 +340,10 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
     )
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
+    p = _add(sub, "logs", "log_cmds:cmd_logs", "what an issue's agents did and said: each attempt's logs", only)
+    p.add_argument("id", metavar="ID", help="the issue")
+    p.add_argument("--attempt", type=_limit, metavar="N", help="only attempt N (1 is the first)")
+    p.add_argument("--follow", action="store_true", help="then follow the live worker's progress until it ends")
     p = _add(sub, "done", "floor_cmds:cmd_done", "an agent says its work on the issue is done and committed", only)
     p.add_argument("id", nargs="?", help="the issue (default: $SHOPFLOOR_ISSUE, set inside a worker)")
     p.add_argument("--summary", help="what was done, recorded as a comment")

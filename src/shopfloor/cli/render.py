@@ -90,6 +90,8 @@ def attempt_lines(tried: Sequence[dict[str, Any]]) -> list[str]:
             f"  {n}. {a['agent']} gen {a['generation']}: {a['verdict'] or 'running'} (failed: {failed}), "
             f"{a['tokens']:,} tokens, ${a['cost_usd']:.4f}, outcome {a['outcome'] or '-'}{hand}"
         )
+        if a.get("log"):
+            lines.append(f"     log {a['log']}")
     return lines
 
 

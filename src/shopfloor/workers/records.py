@@ -74,7 +74,9 @@ def insert(conn: sqlite3.Connection, worker: Worker) -> None:
 
 
 def not_found(name: str) -> NotFoundError:
-    return NotFoundError(f"no worker {name!r}: list them with `shopfloor worker list`")
+    return NotFoundError(
+        f"no worker {name!r}: list them with `shopfloor worker list` (a removed worker's logs: `shopfloor logs ISSUE`)"
+    )
 
 
 def get(conn: sqlite3.Connection, name: str) -> Worker:

@@ -24,7 +24,7 @@ from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import procs, records, terminal
+from shopfloor.workers import archive, procs, records, terminal
 from shopfloor.workers.liveness import is_running, kill, reconcile
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
@@ -242,6 +242,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             token=token,
         )
         _renew(tracker, issue_id, request.lease_s)  # setup may have taken a while
+        archive.record_prompt(log_dir, worker.generation, prompt, tracker.now(), "start")
         launched = _spawn(tracker, worker, spec, kind)
     except BaseException:
         _undo_start(tracker, worker, held_before, space)
@@ -333,9 +334,10 @@ def restart(
     kind = terminal.choose(terminal_kind or ("tmux" if worker.tmux_session else "detached"))
     argv = None
     if worker.session_id and not fresh:
-        argv = adapter.resume_argv(binary, worker.session_id, prompt or restart_prompt(worker.issue), opts)
+        sent = prompt or restart_prompt(worker.issue)
+        argv = adapter.resume_argv(binary, worker.session_id, sent, opts)
     if argv is None:
-        first = f"{spec.prompt}\n\n{prompt}" if prompt else spec.prompt
+        sent = first = f"{spec.prompt}\n\n{prompt}" if prompt else spec.prompt
         argv = adapter.start_argv(binary, first, spec.system_extra, opts)
     _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
@@ -366,6 +368,8 @@ def restart(
     )
     row = records.get(tracker.conn, worker.name)
     try:
+        how = "resume" if spec.session_id else "fresh"
+        archive.record_prompt(Path(worker.log_dir), generation, sent, tracker.now(), how)
         return _launch(tracker, row, spec, kind)
     except BaseException as exc:
         records.update(
@@ -388,9 +392,22 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)
+    _archive_logs(tracker, worker)
     shutil.rmtree(worker.log_dir, ignore_errors=True)
     discard_channel(socket_path(worker.log_dir))
     return wip
+
+
+def _archive_logs(tracker: Tracker, worker: Worker) -> None:
+    """Keep what the agent did and said (``workers.archive``) before its log directory goes."""
+    if not Path(worker.log_dir).is_dir():
+        return
+    meta = {"issue": worker.issue, "worker": worker.name, "agent": worker.agent, "archived_at": tracker.now()}
+    root = archive.root_of(tracker.location.db_file)
+    try:
+        archive.archive(Path(worker.log_dir), root, worker.name, worker.generation, meta)
+    except OSError as exc:
+        tracker.notices.append(f"warning: could not archive the logs of {worker.name} ({exc}); they are removed")
 
 
 def _release_issue(tracker: Tracker, issue_id: str, holder: str) -> None:

@@ -1,0 +1,152 @@
+"""An issue's agent logs, readable: every run of its agents, archived or live (``shopfloor logs``).
+
+Runs are numbered in the order they happened (archived runs first, then the live worker's);
+on the floor each run is one attempt (an attempt row carries the worker and generation).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shopfloor.tracker.service import Tracker
+from shopfloor.workers import archive, records
+from shopfloor.workers.archive import Range, Run
+from shopfloor.workers.progress import printable
+
+MAX_READ = 8 << 20  # the last 8 MiB of a log is shown
+PROMPT_CHARS = 160
+STDERR_LINES = 20
+
+
+def runs_of(tracker: Tracker, issue_id: str) -> list[Run]:
+    from shopfloor.workspace.naming import safe_name
+
+    name = safe_name(issue_id)
+    runs = archive.archived_runs(archive.root_of(tracker.location.db_file), name)
+    worker = records.find(tracker.conn, name)
+    if worker is not None and Path(worker.log_dir).is_dir():
+        meta = {"issue": worker.issue, "worker": worker.name, "agent": worker.agent}
+        runs += archive.live_runs(Path(worker.log_dir), worker.generation, meta)
+    return runs
+
+
+def read_range(path: Path, span: Range) -> str:
+    try:
+        with path.open("rb") as source:
+            end = span[1] if span[1] is not None else source.seek(0, 2)
+            start = max(span[0], end - MAX_READ)
+            source.seek(start)
+            return source.read(max(0, end - start)).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _event_lines(run: Run) -> list[str]:
+    """The run's events.jsonl told through its agent's adapter, as the pane shows them."""
+    from shopfloor.agents import registry
+    from shopfloor.agents.base import SessionState
+    from shopfloor.errors import ShopfloorError
+    from shopfloor.workers.progress import describe
+
+    try:
+        adapter = registry.get(str(run.meta.get("agent") or ""))
+    except ShopfloorError:
+        return []
+    state = SessionState()
+    lines = []
+    for line in read_range(run.path / "events.jsonl", run.ranges["events.jsonl"]).splitlines():
+        for event in adapter.parse_line(line):
+            state.apply(event)
+            text = describe(event, state)
+            if text:
+                lines.append(text)
+    return lines
+
+
+def lines_of(run: Run) -> list[str]:
+    """What the agent did and said in this run: the prompts it was sent, its progress lines
+    (pane.log, or its events when the pane is empty), and the end of its stderr."""
+    lines = []
+    for prompt in run.prompts:
+        text = " ".join(str(prompt.get("prompt") or "").split())
+        short = text if len(text) <= PROMPT_CHARS else text[: PROMPT_CHARS - 1] + "…"
+        lines.append(f"prompt ({prompt.get('how') or '?'}, {str(prompt.get('at') or '?')[:19]}): {short}")
+    pane = read_range(run.path / "pane.log", run.ranges["pane.log"]).splitlines()
+    lines += pane or _event_lines(run)
+    stderr = read_range(run.path / "stderr.log", run.ranges["stderr.log"]).splitlines()
+    lines += [f"stderr {line}" for line in stderr[-STDERR_LINES:]]
+    for line in read_range(run.path / "refused.jsonl", run.ranges["refused.jsonl"]).splitlines():
+        try:
+            lines.append(f"refused {json.loads(line).get('refused', '')}")
+        except (ValueError, AttributeError):
+            continue
+    return [printable(line) for line in lines]
+
+
+def header(number: int, run: Run) -> str:
+    where = "live" if run.live else "archived"
+    agent = run.meta.get("agent") or "?"
+    return f"== attempt {number}: {agent} gen {run.generation} ({where}) {run.path}"
+
+
+def as_json(number: int, run: Run) -> dict[str, Any]:
+    return {
+        "attempt": number,
+        "generation": run.generation,
+        "worker": run.meta.get("worker"),
+        "agent": run.meta.get("agent"),
+        "live": run.live,
+        "path": str(run.path),
+        "lines": lines_of(run),
+    }
+
+
+def match(attempt_keys: Sequence[tuple[str, int]], runs: Sequence[Run]) -> list[Run | None]:
+    """Each attempt's run (pure): the first run not yet taken of the same worker and generation."""
+    taken: set[int] = set()
+    found: list[Run | None] = []
+    for worker, generation in attempt_keys:
+        pick = next(
+            (
+                i
+                for i, run in enumerate(runs)
+                if i not in taken and run.meta.get("worker") == worker and run.generation == generation
+            ),
+            None,
+        )
+        if pick is not None:
+            taken.add(pick)
+        found.append(None if pick is None else runs[pick])
+    return found
+
+
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def prune(tracker: Tracker) -> list[str]:
+    """Drop the archives of issues closed for longer than ``[floor] keep_logs_days``."""
+    from shopfloor.floor import settings
+
+    root = archive.root_of(tracker.location.db_file)
+    if not root.is_dir():
+        return []
+    keep = settings.load(tracker.location.config_path).keep_logs_days
+
+    def closed(issue_id: str) -> tuple[bool, float | None]:
+        row = tracker.conn.execute("SELECT status, closed_at FROM issues WHERE id = ?", (issue_id,)).fetchone()
+        if row is None:
+            return False, None
+        return True, _epoch(row[1]) if row[0] == "closed" else None
+
+    return archive.prune(root, closed, keep, time.time())

@@ -116,3 +116,34 @@ def test_the_archive_of_a_long_closed_issue_is_pruned(floor: Runner) -> None:
     gone = floor("logs", sid, check=False)
     assert gone.returncode == 3 and "no agent logs" in gone.stderr
     assert not archive_of(floor, sid).exists()
+
+
+def test_a_log_directory_splits_into_runs_at_each_recorded_prompt() -> None:
+    from shopfloor.workers.archive import SPLIT, split
+
+    def at(events: int, pane: int) -> dict[str, int]:
+        return {name: 0 for name in SPLIT} | {"events.jsonl": events, "pane.log": pane}
+
+    records = [
+        {"generation": 1, "prompt": "start", "offsets": at(0, 0)},
+        {"generation": 2, "prompt": "the gate's report", "offsets": at(500, 80)},
+        {"generation": 3, "prompt": "a handoff note", "offsets": at(900, 120)},
+    ]
+    runs = split(records, 3)
+    assert [(g, r["events.jsonl"], r["pane.log"], [p["prompt"] for p in ps]) for g, r, ps in runs] == [
+        (1, (0, 500), (0, 80), ["start"]),
+        (2, (500, 900), (80, 120), ["the gate's report"]),
+        (3, (900, None), (120, None), ["a handoff note"]),
+    ]
+    assert [g for g, _, _ in split([], 4)] == [4]  # logs from before prompts were recorded: one run
+
+
+def test_only_long_closed_or_long_forgotten_issues_lose_their_logs() -> None:
+    from shopfloor.workers.archive import expired
+
+    day, now = 86400.0, 100 * 86400.0
+    assert expired(now - 15 * day, True, now, now, 14)  # closed 15 days ago
+    assert not expired(now - 13 * day, True, now - 20 * day, now, 14)  # closed 13 days ago
+    assert not expired(None, True, now - 400 * day, now, 14)  # open: kept, however old its files
+    assert expired(None, False, now - 15 * day, now, 14)  # not in the tracker, files 15 days old
+    assert not expired(None, False, now - day, now, 14)

@@ -207,6 +207,18 @@ def _newest(path: Path) -> float:
     return newest
 
 
+def _issue_of(issue_dir: Path) -> str | None:
+    """The issue an archive directory is of, from the first of its runs that says."""
+    for meta in sorted(issue_dir.glob(f"[0-9]*/{META}")):
+        try:
+            issue = json.loads(meta.read_text(encoding="utf-8")).get("issue")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(issue, str) and issue:
+            return issue
+    return None
+
+
 def prune(root: Path, closed: Callable[[str], tuple[bool, float | None]], keep_days: float, now_s: float) -> list[str]:
     """Remove the archives of issues closed for longer than ``keep_days``; returns their issue ids.
     ``closed(issue_id)`` is (the issue exists, when it closed or None). Cheap: one directory
@@ -217,12 +229,12 @@ def prune(root: Path, closed: Callable[[str], tuple[bool, float | None]], keep_d
     except OSError:
         return []
     for issue_dir in issue_dirs:
-        runs = archived_runs(root, issue_dir.name)
-        issue = next((str(r.meta["issue"]) for r in runs if r.meta.get("issue")), None)
+        issue = _issue_of(issue_dir)
         known, closed_at = closed(issue) if issue else (False, None)
         if closed_at is None and known:
-            continue
-        if expired(closed_at, known, _newest(issue_dir), now_s, keep_days):
+            continue  # an open issue keeps its logs
+        newest = _newest(issue_dir) if closed_at is None else 0.0
+        if expired(closed_at, known, newest, now_s, keep_days):
             shutil.rmtree(issue_dir, ignore_errors=True)
             removed.append(issue or issue_dir.name)
     return removed

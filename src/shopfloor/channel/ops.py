@@ -81,7 +81,9 @@ def list_(tracker: Tracker, args: dict[str, Any]) -> Outcome:
         labels=_strs(args, "label"),
         limit=_int(args, "limit", None),
     )
-    return [public(i) for i in issues], render.issue_lines(issues, "no issues match")
+    from shopfloor.floor.reasons import list_output
+
+    return list_output(tracker.conn, issues, "no issues match")
 
 
 def ready(tracker: Tracker, args: dict[str, Any]) -> Outcome:
@@ -90,12 +92,9 @@ def ready(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def blocked(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    found = store.blocked(tracker.conn)
-    result = [
-        {**public(issue), "blocked_by": [{"id": b, "status": s, "via": how} for b, s, how in blockers]}
-        for issue, blockers in found
-    ]
-    return result, "\n".join(render.blocked_lines(found))
+    from shopfloor.floor.reasons import blocked_output
+
+    return blocked_output(tracker.conn, store.blocked(tracker.conn))
 
 
 def search(tracker: Tracker, args: dict[str, Any]) -> Outcome:

@@ -107,6 +107,8 @@ def refusal(
 
 
 def _update_refusal(args: Mapping[str, Any], own_issue: str) -> str | None:
+    if args.get("more_ids"):
+        return _refused(f"a worker updates only its own issue {own_issue}, one id")
     if args.get("claim"):
         return _refused("a worker may not claim issues; the floor assigns work")
     if args.get("vibe") is not None:

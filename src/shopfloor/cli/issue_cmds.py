@@ -174,12 +174,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         labels=args.label,
         limit=args.limit,
     )
-    if args.json:
-        print_json([public(i) for i in issues])
-    else:
-        from shopfloor.cli import render
+    from shopfloor.floor.reasons import list_output
 
-        print(render.issue_lines(issues, "no issues match"))
+    shown, text = list_output(tracker.conn, issues, "no issues match")
+    if args.json:
+        print_json(shown)
+    else:
+        print(text)
     return 0
 
 
@@ -201,9 +202,13 @@ def _refuse_agent(tracker: Tracker, what: str) -> None:
 def cmd_update(args: argparse.Namespace) -> int:
     lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
+    more = getattr(args, "more_ids", None) or []
+    if more and args.claim:
+        raise UsageError("--claim takes one issue: claim them one at a time")
+    ids = list(dict.fromkeys(tracker.resolve(i) for i in [args.id, *more]))  # all known, or nothing changes
     if args.status == "closed":
         _refuse_agent(tracker, "close an issue")
-    elif args.status is not None and store.get(tracker.conn, tracker.resolve(args.id))["status"] == "closed":
+    elif args.status is not None and any(store.get(tracker.conn, i)["status"] == "closed" for i in ids):
         _refuse_agent(tracker, "reopen an issue")
     elif args.status not in (None, "blocked"):
         # Setting it open would release the floor's claim: its committed work would never be gated.
@@ -217,6 +222,8 @@ def cmd_update(args: argparse.Namespace) -> int:
         changes["metadata"] = args.metadata
     if not changes and not args.claim:
         raise UsageError("nothing to update: give a field option (e.g. --status, -p) or --claim")
+    if len(ids) > 1:
+        return _update_many(tracker, ids, changes, args.json)
     with tracker.write() as conn:
         issue_id = tracker.resolve(args.id)
         changed = writes.update(conn, issue_id, changes, tracker.actor, tracker.now()) if changes else []
@@ -229,6 +236,18 @@ def cmd_update(args: argparse.Namespace) -> int:
         print(f"claimed {issue_id} for {tracker.actor} until {issue['lease_until']}")
     else:
         print(f"updated {issue_id}: {', '.join(changed) if changed else 'nothing changed'}")
+    return 0
+
+
+def _update_many(tracker: Tracker, ids: list[str], changes: dict[str, Any], as_json: bool) -> int:
+    """The same changes to several issues in one transaction: a refusal for one changes none."""
+    with tracker.write() as conn:
+        changed = {i: writes.update(conn, i, changes, tracker.actor, tracker.now()) for i in ids}
+    if as_json:
+        print_json([public(i) for i in store.fetch(tracker.conn, ids)])
+    else:
+        for issue_id, fields in changed.items():
+            print(f"updated {issue_id}: {', '.join(fields) if fields else 'nothing changed'}")
     return 0
 
 
@@ -264,7 +283,11 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     return _change_each(
-        args, lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()), "reopened", "was not closed", "reopen an issue"
+        args,
+        lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()),
+        "reopened",
+        "was not closed (a blocked issue gets another try with `shopfloor retry ID`)",
+        "reopen an issue",
     )
 
 

@@ -47,6 +47,7 @@ COMMANDS = [
     "approve",
     "queue",
     "run",
+    "retry",
     "status",
     "metrics",
     "logs",
@@ -198,8 +199,9 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--all", action="store_true", help="include closed issues")
     p.add_argument("-n", "--limit", type=_limit, help="at most N issues")
 
-    p = _add(sub, "update", "issue_cmds:cmd_update", "change an issue's fields, or claim it", only)
+    p = _add(sub, "update", "issue_cmds:cmd_update", "change issues' fields, or claim one", only)
     p.add_argument("id")
+    p.add_argument("more_ids", nargs="*", metavar="ID", help="more issues to change the same way (all or none)")
     p.add_argument("--title", help="new title")
     p.add_argument("-s", "--status", help="open, blocked or deferred (to work on it use --claim; to close it, `close`)")
     _issue_fields(p, create=False)
@@ -338,6 +340,13 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         action="store_true",
         help="run even though the target's gate has no configured check (only the built-ins judge changes)",
     )
+    p = _add(sub, "retry", "retry_cmds:cmd_retry", "give blocked, spiralled or failed issues another try", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument(
+        "--fresh", action="store_true", help="start from the target; the old branch is kept as floor/ID-tryN"
+    )
+    p.add_argument("--agent", help="the agent for the new series (default: the one `run --agent` names)")
+    p.add_argument("--note", help="guidance for the next agent, shown to it first (- to read it from stdin)")
     _add(sub, "status", "floor_cmds:cmd_status", "the floor at a glance: workers, queue, counts", only)
     _add(sub, "metrics", "floor_cmds:cmd_metrics", "yield: first-pass, second passes, failures by check, cost", only)
     p = _add(sub, "logs", "log_cmds:cmd_logs", "what an issue's agents did and said: each attempt's logs", only)

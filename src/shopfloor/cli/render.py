@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,11 +21,13 @@ def issue_line(issue: Issue, id_width: int = 0) -> str:
     return f"{mark} {issue['id']:<{id_width}}  P{issue['priority']} {issue['type']:<7} {issue['title']}{labels}{who}"
 
 
-def issue_lines(issues: Sequence[Issue], empty: str) -> str:
+def issue_lines(issues: Sequence[Issue], empty: str, why: Mapping[str, str] | None = None) -> str:
+    """One line per issue; a blocked one with a recorded reason (``why``) says it after ``⊘``."""
     if not issues:
         return empty
     width = max(len(i["id"]) for i in issues)
-    return "\n".join(issue_line(i, width) for i in issues)
+    why = why or {}
+    return "\n".join(issue_line(i, width) + (f"  ⊘ {why[i['id']]}" if i["id"] in why else "") for i in issues)
 
 
 def _block(title: str, text: str | None) -> list[str]:
@@ -86,8 +88,9 @@ def attempt_lines(tried: Sequence[dict[str, Any]]) -> list[str]:
     for n, a in enumerate(tried, start=1):
         failed = ", ".join(a["failed_checks"]) or "-"
         hand = ", after a handoff" if a["handoff"] else ""
+        series = f" (try {a['series']})" if a.get("series", 1) > 1 else ""  # after `shopfloor retry`
         lines.append(
-            f"  {n}. {a['agent']} gen {a['generation']}: {a['verdict'] or 'running'} (failed: {failed}), "
+            f"  {n}. {a['agent']} gen {a['generation']}{series}: {a['verdict'] or 'running'} (failed: {failed}), "
             f"{a['tokens']:,} tokens, ${a['cost_usd']:.4f}, outcome {a['outcome'] or '-'}{hand}"
         )
         if a.get("log"):
@@ -95,16 +98,20 @@ def attempt_lines(tried: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def blocked_lines(found: Sequence[tuple[Issue, Sequence[tuple[str, str, str]]]]) -> list[str]:
-    """``blocked``'s human output."""
+def blocked_lines(
+    found: Sequence[tuple[Issue, Sequence[tuple[str, str, str]]]], why: Mapping[str, str] | None = None
+) -> list[str]:
+    """``blocked``'s human output; ``why``: the floor's reason for an issue it blocked."""
+    why = why or {}
     if not found:
         return ["nothing is blocked"]
     width = max(len(i["id"]) for i, _ in found)
     lines = []
     for issue, blockers in found:
         lines.append(issue_line(issue, width))
-        why = ", ".join(f"{b} ({s}{', parent' if how == 'parent' else ''})" for b, s, how in blockers)
-        lines.append(f"    blocked by {why}" if why else "    status is blocked")
+        by = ", ".join(f"{b} ({s}{', parent' if how == 'parent' else ''})" for b, s, how in blockers)
+        reason = f": {why[issue['id']]}" if issue["id"] in why else ""
+        lines.append(f"    blocked by {by}" if by else f"    status is blocked{reason}")
     return lines
 
 

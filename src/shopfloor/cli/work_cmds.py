@@ -39,18 +39,13 @@ def cmd_ready(args: argparse.Namespace) -> int:
 
 def cmd_blocked(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    found = store.blocked(tracker.conn)
-    if args.json:
-        print_json(
-            [
-                {**public(issue), "blocked_by": [{"id": b, "status": s, "via": how} for b, s, how in blockers]}
-                for issue, blockers in found
-            ]
-        )
-        return 0
-    from shopfloor.cli import render
+    from shopfloor.floor.reasons import blocked_output
 
-    print("\n".join(render.blocked_lines(found)))
+    shown, text = blocked_output(tracker.conn, store.blocked(tracker.conn))
+    if args.json:
+        print_json(shown)
+        return 0
+    print(text)
     return 0
 
 

@@ -35,6 +35,7 @@ class Attempt:
     outcome: str | None
     sandbox: str = "none"  # "bwrap", or "none": the agent ran unconfined (--no-sandbox)
     refused: str | None = None  # JSON list: what the floor's channel refused the agent
+    series: int = 1  # which series of attempts (migration 9): `shopfloor retry` starts the next
 
     def facts(self) -> AttemptFacts:
         return AttemptFacts(
@@ -54,6 +55,13 @@ class Attempt:
 
 COLUMNS = tuple(Attempt.__dataclass_fields__)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM attempts"
+# The issue's current series: 1, or the latest `shopfloor retry` started (table ``retries``).
+_CURRENT = "(SELECT COALESCE(MAX(series), 1) FROM retries WHERE retries.issue = attempts.issue)"
+
+
+def current_series(conn: sqlite3.Connection, issue: str) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(series), 1) FROM retries WHERE issue = ?", (issue,)).fetchone()
+    return int(row[0])
 
 
 def begin(
@@ -69,19 +77,32 @@ def begin(
 ) -> None:
     with db.transaction(conn):
         conn.execute(
-            "INSERT OR IGNORE INTO attempts (issue, worker, generation, agent, vibe, started_at, handoff, sandbox) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (issue, worker, generation, agent, vibe, now, int(handoff), sandbox),
+            "INSERT OR IGNORE INTO attempts "
+            "(issue, worker, generation, agent, vibe, started_at, handoff, sandbox, series) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (issue, worker, generation, agent, vibe, now, int(handoff), sandbox, current_series(conn, issue)),
         )
 
 
 def of_worker(conn: sqlite3.Connection, worker: str, generation: int) -> Attempt | None:
-    row = conn.execute(f"{_SELECT} WHERE worker = ? AND generation = ?", (worker, generation)).fetchone()
+    """The worker generation's attempt in its issue's current series (an old series' attempt of a
+    worker with the same name and generation is history, never this worker's)."""
+    row = conn.execute(
+        f"{_SELECT} WHERE worker = ? AND generation = ? AND series = {_CURRENT}", (worker, generation)
+    ).fetchone()
     return Attempt(*row) if row else None
 
 
 def of_issue(conn: sqlite3.Connection, issue: str) -> list[Attempt]:
+    """Every attempt at the issue, of every series: its whole history."""
     return [Attempt(*r) for r in conn.execute(f"{_SELECT} WHERE issue = ? ORDER BY id", (issue,))]
+
+
+def of_series(conn: sqlite3.Connection, issue: str) -> list[Attempt]:
+    """The attempts of the issue's current series: what spiral detection and crash counts judge."""
+    return [
+        Attempt(*r) for r in conn.execute(f"{_SELECT} WHERE issue = ? AND series = {_CURRENT} ORDER BY id", (issue,))
+    ]
 
 
 def all_attempts(conn: sqlite3.Connection) -> list[Attempt]:

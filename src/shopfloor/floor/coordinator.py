@@ -144,7 +144,7 @@ def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: Fl
         progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
         return
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
-    facts = [a.facts() for a in attempts.of_issue(tracker.conn, worker.issue) if a.ended_at]
+    facts = [a.facts() for a in attempts.of_series(tracker.conn, worker.issue) if a.ended_at]
     why = spiral(facts, cfg.max_attempts)
     if why:
         if attempt is not None:  # before the comment, which lists every attempt's outcome
@@ -230,7 +230,7 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     current = attempt.id if attempt is not None else None
     nudged_before = any(
-        a.outcome == "nudged" and a.id != current for a in attempts.of_issue(tracker.conn, worker.issue)
+        a.outcome == "nudged" and a.id != current for a in attempts.of_series(tracker.conn, worker.issue)
     )
     if attempt is not None and not attempt.ended_at:
         attempts.finish(
@@ -242,7 +242,7 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
             cost_usd=worker.cost_usd,
             session_id=worker.session_id,
         )
-    restarted_before = sum(1 for a in attempts.of_issue(tracker.conn, worker.issue) if a.outcome == "restarted")
+    restarted_before = sum(1 for a in attempts.of_series(tracker.conn, worker.issue) if a.outcome == "restarted")
     if nudged_before and restarted_before >= 2:
         _block(tracker, worker, f"it went silent again after a nudge and {restarted_before} fresh restarts", progress)
         return True
@@ -368,7 +368,7 @@ def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
 
     recent = [
         a
-        for a in attempts.of_issue(tracker.conn, worker.issue)
+        for a in attempts.of_series(tracker.conn, worker.issue)
         if (a.outcome or "").startswith("crashed") and a.ended_at and time.time() - at(a.ended_at) <= CRASH_WINDOW_S
     ]
     crashes = len(recent)
@@ -463,8 +463,9 @@ def briefing(tracker: Tracker, issue_id: str) -> str:
     """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
     and how to use the tracker (``shopfloor prime``)."""
     from shopfloor.cli.work_cmds import PRIME
+    from shopfloor.floor import retry
 
-    parts = [history(tracker, issue_id)]
+    parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id)]  # a person's note first
     agents_md = tracker.location.worktree / "AGENTS.md"
     try:
         text = agents_md.read_text(encoding="utf-8", errors="replace")[:MAX_AGENTS_MD]
@@ -476,6 +477,7 @@ def briefing(tracker: Tracker, issue_id: str) -> str:
 
 
 def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:
+    from shopfloor.floor import retry
     from shopfloor.tracker import writes
 
     started = 0
@@ -485,8 +487,9 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
         if issue is None:
             break
         extra = briefing(tracker, issue["id"])
+        agent = retry.agent_for(tracker.conn, issue["id"]) or cfg.agent  # `shopfloor retry --agent` picks one
         try:
-            row = workers.start(tracker, workers.StartRequest(issue["id"], cfg.agent, extra, cfg.terminal, cfg.lease_s))
+            row = workers.start(tracker, workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s))
         except ShopfloorError as exc:
             _comment(tracker, issue["id"], f"The floor could not start a worker: {exc}")
             with tracker.write() as conn:

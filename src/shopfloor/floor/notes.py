@@ -28,7 +28,8 @@ def history(rows: Sequence[Attempt], heading: str = BRIEFING) -> str:
     lines = [heading]
     for n, a in enumerate(ended, start=1):
         failed = ", ".join(a.as_json()["failed_checks"]) or "-"
-        lines.append(f"- attempt {n}: gate {a.verdict or '?'} (failed: {failed}), outcome {a.outcome or '?'}")
+        series = f" (try {a.series})" if a.series > 1 else ""  # after `shopfloor retry`
+        lines.append(f"- attempt {n}{series}: gate {a.verdict or '?'} (failed: {failed}), outcome {a.outcome or '?'}")
     return "\n".join(lines)
 
 
@@ -55,7 +56,9 @@ def gate_summary(report: dict[str, Any], limit: int = SUMMARY_LINES) -> list[str
 
 def block_comment(why: str, rows: Sequence[Attempt], report: dict[str, Any] | None = None) -> str:
     """The comment that blocks an issue: why, the last gate run's failures, and the attempts."""
-    parts = [f"The floor stopped this issue: {why}."]
+    from shopfloor.floor.reasons import STOPPED
+
+    parts = [f"{STOPPED}{why}."]
     if report is not None:
         parts.append("\n".join(gate_summary(report)))
     tried = history(rows, "What was tried:")

@@ -307,6 +307,31 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """Retries: an issue's attempts come in series; ``shopfloor retry`` starts a new one (a row
+    in ``retries``), so spiral detection counts only the current series and a new worker of the
+    same name and generation never reuses an old series' attempt."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE attempts ADD COLUMN series INTEGER NOT NULL DEFAULT 1;
+        DROP INDEX attempts_worker;
+        CREATE UNIQUE INDEX attempts_worker ON attempts(worker, generation, series);
+        CREATE TABLE retries (
+          issue TEXT NOT NULL,
+          series INTEGER NOT NULL,
+          actor TEXT NOT NULL,
+          at TEXT NOT NULL,
+          fresh INTEGER NOT NULL DEFAULT 0,
+          agent TEXT,
+          note TEXT,
+          kept_branch TEXT,
+          PRIMARY KEY (issue, series)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -316,6 +341,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 )
 LATEST = len(MIGRATIONS)
 

@@ -1,0 +1,71 @@
+"""Why an issue is blocked, as ``list`` and ``blocked`` show it (one line).
+
+The floor blocks an issue with a comment that starts with one of ``PREFIXES`` (``notes.block_comment``,
+or a worker that could not start); the latest such comment is the reason. An issue a person set
+to blocked without one has no recorded reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+STOPPED = "The floor stopped this issue: "
+NOT_STARTED = "The floor could not start a worker: "
+PREFIXES = (STOPPED, NOT_STARTED)
+WIDTH = 100  # characters of the reason shown on one line
+
+
+def one_line(text: str, width: int = WIDTH) -> str:
+    """The comment's first line without the floor's prefix, at most ``width`` characters (pure)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if line.startswith(STOPPED):
+        line = line.removeprefix(STOPPED).removesuffix(".")
+    elif line.startswith(NOT_STARTED):
+        line = "could not start a worker: " + line.removeprefix(NOT_STARTED)
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def latest(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, str]:
+    """Each issue's latest block reason, for the issues that have one."""
+    wanted = list(dict.fromkeys(issue_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" for _ in wanted)
+    like = " OR ".join("text LIKE ? || '%'" for _ in PREFIXES)
+    rows = conn.execute(
+        f"SELECT issue, text FROM comments WHERE issue IN ({marks}) AND ({like}) ORDER BY created_at, id",
+        (*wanted, *PREFIXES),
+    )
+    out: dict[str, str] = {}
+    for issue, text in rows:
+        out[issue] = one_line(text)  # later rows win
+    return out
+
+
+def list_output(conn: sqlite3.Connection, issues: list[Any], empty: str) -> tuple[list[dict[str, Any]], str]:
+    """``list``'s JSON and text, a blocked issue with its reason (the CLI and the worker channel)."""
+    from shopfloor.cli import render
+    from shopfloor.tracker.schema import public
+
+    why = latest(conn, [i["id"] for i in issues if i["status"] == "blocked"])
+    shown = [{**public(i), **({"blocked_reason": why[i["id"]]} if i["id"] in why else {})} for i in issues]
+    return shown, render.issue_lines(issues, empty, why)
+
+
+def blocked_output(conn: sqlite3.Connection, found: list[Any]) -> tuple[list[dict[str, Any]], str]:
+    """``blocked``'s JSON and text: what blocks each issue, or the floor's reason."""
+    from shopfloor.cli import render
+    from shopfloor.tracker.schema import public
+
+    why = latest(conn, [i["id"] for i, _ in found if i["status"] == "blocked"])
+    shown = [
+        {
+            **public(issue),
+            "blocked_by": [{"id": b, "status": s, "via": how} for b, s, how in blockers],
+            "reason": why.get(issue["id"]),
+        }
+        for issue, blockers in found
+    ]
+    return shown, "\n".join(render.blocked_lines(found, why))

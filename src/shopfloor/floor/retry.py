@@ -1,0 +1,165 @@
+"""``shopfloor retry``: another series of attempts for a blocked, spiralled or failed issue.
+
+A retry adds a row to ``retries`` (migration 9): the issue's series number goes up by one, so
+spiral detection and crash counts judge only the attempts of the new series, while the old
+attempts stay in its history (``show``) and in the briefing of the next agent. A person's
+``--note`` is recorded as their comment and shown to that agent first. ``--fresh`` starts from
+the target: the old ``floor/<id>`` branch is kept as ``floor/<id>-try<N>``, never deleted.
+
+Every id is checked before anything changes (``plan``); the changes follow (``apply``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.floor import attempts
+from shopfloor.tracker.service import Tracker
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shopfloor.workers.records import Worker
+
+
+@dataclass(frozen=True)
+class Plan:
+    issue: str
+    series: int  # the new series
+    worker: Worker | None  # a finished worker of the old series, removed first (its branch kept)
+
+
+def refusal(issue_id: str, status: str, live: str | None, tried: bool) -> str | None:
+    """Why ``issue_id`` cannot be retried, or None (pure). ``live`` names a live worker's state."""
+    if status == "closed":
+        return f"{issue_id} is closed: `shopfloor reopen {issue_id}` to work on it again"
+    if live is not None:
+        return (
+            f"{issue_id} is {status} with a live worker ({live}): let the floor finish, or stop it with "
+            f"`shopfloor worker kill {issue_id}` and retry"
+        )
+    if status != "blocked" and not tried:
+        return (
+            f"{issue_id} is {status} with no attempt in its current series to retry: "
+            "the floor takes it when it is ready"
+        )
+    return None
+
+
+def kept_name(branch: str, old_series: int, taken: set[str]) -> str:
+    """The name the old branch is kept under (pure): ``<branch>-try<N>``, never one that exists."""
+    name = f"{branch}-try{old_series}"
+    n = 1
+    while name in taken:
+        n += 1
+        name = f"{branch}-try{old_series}.{n}"
+    return name
+
+
+def agent_for(conn: sqlite3.Connection, issue_id: str) -> str | None:
+    """The agent ``retry --agent`` chose for the issue's current series, if any."""
+    row = conn.execute("SELECT agent FROM retries WHERE issue = ? ORDER BY series DESC LIMIT 1", (issue_id,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def briefing_note(conn: sqlite3.Connection, issue_id: str) -> str:
+    """A person's note for the current series, as the first thing its agent reads ('' if none)."""
+    row = conn.execute(
+        "SELECT actor, note, series FROM retries WHERE issue = ? ORDER BY series DESC LIMIT 1", (issue_id,)
+    ).fetchone()
+    if not row or not row[1]:
+        return ""
+    actor, note, series = row
+    return (
+        f"A person ({actor}) gave this issue another try (try {series}) after earlier attempts failed, "
+        f"and says:\n{note}"
+    )
+
+
+def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
+    """Check every id; raises on the first that cannot be retried (nothing has changed yet)."""
+    from shopfloor.tracker import store
+    from shopfloor.workers import records
+    from shopfloor.workers.liveness import is_running, reconcile
+    from shopfloor.workspace.naming import safe_name
+
+    if agent is not None:
+        from shopfloor.agents import registry
+
+        registry.get(agent)  # an unknown agent is a usage error, before anything changes
+    out = []
+    for issue_id in dict.fromkeys(tracker.resolve(i) for i in ids):
+        issue = store.get(tracker.conn, issue_id)
+        worker = records.find(tracker.conn, safe_name(issue_id))
+        if worker is not None:
+            worker = reconcile(tracker, worker)
+        live = worker.state if worker is not None and is_running(worker) else None
+        tried = worker is not None or bool(attempts.of_series(tracker.conn, issue_id))  # a finished worker
+        why = refusal(issue_id, issue["status"], live, tried)
+        if why:
+            raise ConflictError(why)
+        out.append(Plan(issue_id, attempts.current_series(tracker.conn, issue_id) + 1, worker))
+    return out
+
+
+def _keep_branch(tracker: Tracker, issue_id: str, old_series: int) -> str | None:
+    """Rename ``floor/<id>`` to ``floor/<id>-try<N>`` (its workspace must be gone); None if absent."""
+    from shopfloor.gate.gitio import git
+    from shopfloor.workers.service import main_tree
+    from shopfloor.workspace import worktrees
+    from shopfloor.workspace.naming import branch_for
+
+    root = main_tree(tracker)
+    if worktrees.path_for(root, issue_id).exists():
+        worktrees.remove(root, issue_id, force=True)  # uncommitted work is saved as a wip: commit
+    branch = branch_for(issue_id)
+    if git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode != 0:
+        return None
+    taken = set(git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split())
+    kept = kept_name(branch, old_series, taken)
+    done = git(root, "branch", "-m", branch, kept, check=False)
+    if done.returncode != 0:
+        raise ShopfloorError(f"could not keep {branch} as {kept}: {done.stderr.strip()}")
+    return kept
+
+
+def apply(
+    tracker: Tracker, plans: list[Plan], fresh: bool, agent: str | None, note: str | None
+) -> list[dict[str, Any]]:
+    """Start each planned issue's new series: remove its finished worker, keep the old branch
+    aside with ``fresh``, record the retry and the note, and set it open (ready for the floor)."""
+    from shopfloor.tracker import writes
+    from shopfloor.workers import service as workers
+
+    out = []
+    for item in plans:
+        if item.worker is not None:
+            workers.remove(tracker, item.worker, force=True)  # the branch is kept; uncommitted work saved
+        kept = _keep_branch(tracker, item.issue, item.series - 1) if fresh else None
+        now = tracker.now()
+        text = f"Retry: try {item.series}" + (f", from the target (the old branch is kept as {kept})" if kept else "")
+        text += f", with the agent {agent}" if agent else ""
+        text += f".\n{note}" if note else "."
+        with tracker.write() as conn:
+            conn.execute(
+                "INSERT INTO retries (issue, series, actor, at, fresh, agent, note, kept_branch) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.issue, item.series, tracker.actor, now, int(fresh), agent, note, kept),
+            )
+            writes.add_comment(conn, item.issue, text, tracker.actor, now)
+            writes.update(conn, item.issue, {"status": "open"}, tracker.actor, now)
+        out.append(
+            {
+                "id": item.issue,
+                "series": item.series,
+                "status": "open",
+                "fresh": fresh,
+                "kept_branch": kept,
+                "agent": agent,
+                "note": note,
+                "removed_worker": item.worker.name if item.worker is not None else None,
+            }
+        )
+    return out

@@ -118,6 +118,23 @@ def test_the_archive_of_a_long_closed_issue_is_pruned(floor: Runner) -> None:
     assert not archive_of(floor, sid).exists()
 
 
+def test_a_start_whose_setup_fails_keeps_what_the_setup_printed(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    setup = """["sh", "-c", "echo installing; echo 'no such package: lefpad' >&2; exit 3"]"""
+    config.write_text(config.read_text() + f"\n[workspace]\nsetup = [{setup}]\n")
+    floor.git("commit", "-qam", "setup")
+    sid = issue(floor)
+    failed = floor(
+        "worker", "start", sid, "--agent", "scripted", "--terminal", "detached", check=False,
+        env={"SHOPFLOOR_SCENARIO": str(scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}]))},
+    )  # fmt: skip
+    assert failed.returncode != 0 and "exit code 3" in failed.stderr, failed.stderr
+    shown = floor("logs", sid).stdout
+    assert "== attempt 1: scripted gen 1 (its start failed, archived)" in shown, shown
+    assert "setup  installing" in shown and "setup  no such package: lefpad" in shown
+    assert floor.json("show", sid)["attempts"] == []
+
+
 def test_a_log_directory_splits_into_runs_at_each_recorded_prompt() -> None:
     from shopfloor.workers.archive import SPLIT, split
 

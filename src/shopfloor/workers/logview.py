@@ -72,6 +72,9 @@ def lines_of(run: Run) -> list[str]:
     """What the agent did and said in this run: the prompts it was sent, its progress lines
     (pane.log, or its events when the pane is empty), and the end of its stderr."""
     lines = []
+    if run.meta.get("failed_start"):  # the start failed in its setup: what the setup printed
+        setup = read_range(run.path / "setup.log", (0, None)).splitlines()
+        lines += [f"setup  {line}" for line in setup[-STDERR_LINES:]]
     for prompt in run.prompts:
         text = " ".join(str(prompt.get("prompt") or "").split())
         short = text if len(text) <= PROMPT_CHARS else text[: PROMPT_CHARS - 1] + "…"
@@ -90,6 +93,8 @@ def lines_of(run: Run) -> list[str]:
 
 def header(number: int, run: Run) -> str:
     where = "live" if run.live else "archived"
+    if run.meta.get("failed_start"):
+        where = "its start failed, archived"
     agent = run.meta.get("agent") or "?"
     return f"== attempt {number}: {agent} gen {run.generation} ({where}) {run.path}"
 
@@ -115,7 +120,10 @@ def match(attempt_keys: Sequence[tuple[str, int]], runs: Sequence[Run]) -> list[
             (
                 i
                 for i, run in enumerate(runs)
-                if i not in taken and run.meta.get("worker") == worker and run.generation == generation
+                if i not in taken
+                and not run.meta.get("failed_start")  # never an attempt
+                and run.meta.get("worker") == worker
+                and run.generation == generation
             ),
             None,
         )

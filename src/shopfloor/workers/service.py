@@ -156,6 +156,7 @@ def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: work
     steps: list[tuple[str, Callable[[], object]]] = []
     if space is not None and space.created:
         steps.append((f"the worktree {space.path}", lambda: worktrees.discard(main_tree(tracker), space)))
+    steps.append(("the setup log", lambda: _archive_logs(tracker, worker, failed_start=True)))  # `shopfloor logs`
     steps.append((f"the log directory {worker.log_dir}", lambda: shutil.rmtree(worker.log_dir, ignore_errors=True)))
     steps.append(("the channel directory", lambda: discard_channel(socket_path(worker.log_dir))))
     steps.append((f"the worker row {worker.name}", lambda: records.delete(tracker.conn, worker.name)))
@@ -398,11 +399,16 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
     return wip
 
 
-def _archive_logs(tracker: Tracker, worker: Worker) -> None:
-    """Keep what the agent did and said (``workers.archive``) before its log directory goes."""
-    if not Path(worker.log_dir).is_dir():
+def _archive_logs(tracker: Tracker, worker: Worker, *, failed_start: bool = False) -> None:
+    """Keep what the agent did and said (``workers.archive``) before its log directory goes; of a
+    start that failed, what its setup printed (when it printed anything)."""
+    setup_log = Path(worker.log_dir) / "setup.log"
+    if not Path(worker.log_dir).is_dir() or (failed_start and not (setup_log.is_file() and setup_log.stat().st_size)):
         return
-    meta = {"issue": worker.issue, "worker": worker.name, "agent": worker.agent, "archived_at": tracker.now()}
+    meta: dict[str, object] = {"issue": worker.issue, "worker": worker.name, "agent": worker.agent}
+    meta["archived_at"] = tracker.now()
+    if failed_start:
+        meta["failed_start"] = True
     root = archive.root_of(tracker.location.db_file)
     try:
         archive.archive(Path(worker.log_dir), root, worker.name, worker.generation, meta)

@@ -84,6 +84,11 @@ def test_a_spiralled_issue_retried_with_a_note_lands_and_keeps_its_history(floor
 def test_retry_fresh_starts_from_the_target_and_keeps_the_old_branch(floor: Runner) -> None:
     sid = spiral_to_blocked(floor)
     old_tip = floor.git("rev-parse", f"floor/{sid}")
+    entry = floor.json("queue", "add", f"floor/{sid}")["id"]  # a person queued the old branch meanwhile
+    waits = floor("retry", sid, "--fresh", check=False)
+    assert waits.returncode == 4 and f"waits in the merge queue (entry {entry}, queued)" in waits.stderr
+    assert floor.git("rev-parse", f"floor/{sid}") == old_tip  # nothing changed
+    floor("queue", "remove", str(entry))
     out = floor("retry", sid, "--fresh").stdout
     assert out.strip() == f"{sid}: try 2 is ready for the floor, from the target (old branch kept as floor/{sid}-try1)"
     assert floor.git("rev-parse", f"floor/{sid}-try1") == old_tip
@@ -187,3 +192,30 @@ def test_a_block_reason_is_the_floors_latest_and_one_line(sf: Runner) -> None:
     reason = sf.json("blocked")[0]["reason"]
     assert reason.startswith("could not start a worker: xxx") and len(reason) == 100 and reason.endswith("…")
     assert sf("blocked").stdout.splitlines()[-1] == f"    status is blocked: {reason}"
+
+
+def test_a_retry_after_the_queue_refused_counts_only_its_own_queue_rounds(floor: Runner) -> None:
+    setup_gate(floor)
+    first = floor.json("create", "A", "-p", "1")["id"]
+    second = floor.json("create", "B", "-p", "1")["id"]
+    scripts = [  # B's agent does nothing about the conflict it is sent back with: blocked
+        {"match": first, "turns": write_commit("same.txt", "from a\n", "add a")},
+        {"match": second, "turns": write_commit("same.txt", "from b\n", "add b")},
+    ]
+    refused = floor.cwd.parent / "refused.json"
+    refused.write_text(json.dumps({"scripts": scripts}))
+    env = {"SHOPFLOOR_SCENARIO": str(refused)}
+    floor(
+        "run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle", env=env, check=False
+    )
+    assert floor.json("show", second)["status"] == "blocked"
+    floor("retry", second, "--note", "rebase on main")
+    # The new session first ends as it is: its branch head is the one the queue refused before,
+    # which, counted with the old rounds, would block it at once. Sent back, it rebases and lands.
+    rebase = "git reset -q --hard origin/main && printf 'from b\\n' > same.txt && git commit -qam 'add b again'"
+    turns = [{"text": "as it is"}, {"tool": {"name": "Bash", "input": {"command": rebase}}}, {"text": "rebased"}]
+    again = floor.cwd.parent / "again.json"
+    again.write_text(json.dumps({"scripts": [{"match": second, "turns": turns}]}))
+    done = run_floor(floor, again)
+    assert floor.json("show", second)["status"] == "closed", done.stdout
+    assert floor.git("show", "main:same.txt") == "from b"

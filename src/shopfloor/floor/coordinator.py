@@ -559,9 +559,11 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
 
 
 def _queued(tracker: Tracker, worker: Worker) -> bool:
+    from shopfloor.floor.retry import series_start
     from shopfloor.queue import entries
 
-    return any(e.branch == worker.branch for e in entries.listing(tracker.conn, None))
+    since = series_start(tracker.conn, worker.issue)  # an entry of an earlier series is not this pass's
+    return any(e.branch == worker.branch and e.created_at >= since for e in entries.listing(tracker.conn, None))
 
 
 def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> dict[str, Any]:
@@ -574,9 +576,11 @@ def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> dict[str, Any]:
 def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
     """A pass the queue could not land (a conflict, or a failure on the rebased tree) goes back to the
     same session with the queue's reason; a merged or approval-waiting one is left alone."""
+    from shopfloor.floor.retry import series_start
     from shopfloor.queue import entries
 
-    mine = [e for e in entries.listing(tracker.conn, None) if e.branch == worker.branch]
+    since = series_start(tracker.conn, worker.issue)  # rounds of an earlier series (before a retry) do not count
+    mine = [e for e in entries.listing(tracker.conn, None) if e.branch == worker.branch and e.created_at >= since]
     if not mine or mine[-1].state not in ("conflict", "failed"):
         return
     entry = mine[-1]

@@ -31,10 +31,13 @@ class Plan:
     worker: Worker | None  # a finished worker of the old series, removed first (its branch kept)
 
 
-def refusal(issue_id: str, status: str, live: str | None, tried: bool) -> str | None:
-    """Why ``issue_id`` cannot be retried, or None (pure). ``live`` names a live worker's state."""
+def refusal(issue_id: str, status: str, live: str | None, tried: bool, queued: str | None = None) -> str | None:
+    """Why ``issue_id`` cannot be retried, or None (pure). ``live`` names a live worker's state,
+    ``queued`` an open merge-queue entry of its branch."""
     if status == "closed":
         return f"{issue_id} is closed: `shopfloor reopen {issue_id}` to work on it again"
+    if queued is not None:
+        return f"{issue_id} waits in the merge queue ({queued}): let it land or fail first (`shopfloor queue list`)"
     if live is not None:
         return (
             f"{issue_id} is {status} with a live worker ({live}): let the floor finish, or stop it with "
@@ -64,6 +67,12 @@ def agent_for(conn: sqlite3.Connection, issue_id: str) -> str | None:
     return str(row[0]) if row and row[0] else None
 
 
+def series_start(conn: sqlite3.Connection, issue_id: str) -> str:
+    """When the issue's current series began: its latest retry, or '' (the first series)."""
+    row = conn.execute("SELECT MAX(at) FROM retries WHERE issue = ?", (issue_id,)).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
 def briefing_note(conn: sqlite3.Connection, issue_id: str) -> str:
     """A person's note for the current series, as the first thing its agent reads ('' if none)."""
     row = conn.execute(
@@ -80,10 +89,11 @@ def briefing_note(conn: sqlite3.Connection, issue_id: str) -> str:
 
 def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
     """Check every id; raises on the first that cannot be retried (nothing has changed yet)."""
+    from shopfloor.queue import entries
     from shopfloor.tracker import store
     from shopfloor.workers import records
     from shopfloor.workers.liveness import is_running, reconcile
-    from shopfloor.workspace.naming import safe_name
+    from shopfloor.workspace.naming import branch_for, safe_name
 
     if agent is not None:
         from shopfloor.agents import registry
@@ -97,7 +107,9 @@ def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
             worker = reconcile(tracker, worker)
         live = worker.state if worker is not None and is_running(worker) else None
         tried = worker is not None or bool(attempts.of_series(tracker.conn, issue_id))  # a finished worker
-        why = refusal(issue_id, issue["status"], live, tried)
+        entry = entries.open_for_branch(tracker.conn, branch_for(issue_id))
+        queued = f"entry {entry.id}, {entry.state}" if entry is not None else None
+        why = refusal(issue_id, issue["status"], live, tried, queued)
         if why:
             raise ConflictError(why)
         out.append(Plan(issue_id, attempts.current_series(tracker.conn, issue_id) + 1, worker))

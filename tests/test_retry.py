@@ -89,14 +89,24 @@ def test_retry_fresh_starts_from_the_target_and_keeps_the_old_branch(floor: Runn
     assert waits.returncode == 4 and f"waits in the merge queue (entry {entry}, queued)" in waits.stderr
     assert floor.git("rev-parse", f"floor/{sid}") == old_tip  # nothing changed
     floor("queue", "remove", str(entry))
-    out = floor("retry", sid, "--fresh").stdout
-    assert out.strip() == f"{sid}: try 2 is ready for the floor, from the target (old branch kept as floor/{sid}-try1)"
+    typo = floor("retry", sid, "--fresh", "--agent", "cluade", check=False)
+    assert typo.returncode == 2 and "unknown agent 'cluade'" in typo.stderr
+    assert floor.json("show", sid)["status"] == "blocked"
+    out = floor("retry", sid, "--fresh", "--agent", "scripted").stdout
+    assert out.strip() == (
+        f"{sid}: try 2 is ready for the floor, from the target (old branch kept as floor/{sid}-try1), agent scripted"
+    )
     assert floor.git("rev-parse", f"floor/{sid}-try1") == old_tip
     assert floor.git("rev-parse", "--verify", "--quiet", f"refs/heads/floor/{sid}", check=False) == ""
     main_before = floor.git("rev-parse", "main")
 
-    done = run_floor(floor, passing(floor, sid, "fresh.json"))
+    # The floor runs another agent (one that fails at once), but this new series asked for scripted.
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + '\n[agents.command]\nargv = ["sh", "-c", "exit 1"]\n')
+    env = {"SHOPFLOOR_SCENARIO": str(passing(floor, sid, "fresh.json"))}
+    done = floor("run", "--workers", "1", "--agent", "command", "--terminal", "detached", "--until-idle", env=env)
     assert floor.json("show", sid)["status"] == "closed", done.stdout
+    assert floor.json("show", sid)["attempts"][-1]["agent"] == "scripted"
     # The new branch grew from main, not from the old attempts: none of their commits are in it.
     new_log = floor.git("log", "--format=%s", f"floor/{sid}")
     assert "add d" not in new_log.splitlines() and "retry d" not in new_log.splitlines(), new_log

@@ -229,3 +229,13 @@ def test_a_retry_after_the_queue_refused_counts_only_its_own_queue_rounds(floor:
     done = run_floor(floor, again)
     assert floor.json("show", second)["status"] == "closed", done.stdout
     assert floor.git("show", "main:same.txt") == "from b"
+
+
+def test_a_worker_updates_only_its_own_issue_even_with_several_ids() -> None:
+    from shopfloor.channel import policy
+
+    def refusal(**args: Any) -> str | None:
+        return policy.refusal("update", args, "t-own", "w", policy.trust_labels([]))
+
+    assert refusal(id="t-own", more_ids=[], status="blocked") is None
+    assert "only its own issue t-own, one id" in (refusal(id="t-own", more_ids=["t-other"], status="blocked") or "")

@@ -80,5 +80,5 @@ def test_transcript_context_skips_sidechains_and_garbage() -> None:
 
 def test_registry_knows_claude_and_names_the_known_ones_otherwise() -> None:
     assert registry.get("claude").name == "claude"
-    with pytest.raises(UsageError, match="known agents are aider, claude, codex, command, gemini, scripted"):
+    with pytest.raises(UsageError, match=r"\(known: aider, claude, codex, command, gemini, scripted\)"):
         registry.get("gpt-pilot")

@@ -71,7 +71,9 @@ def test_a_backlog_lands_in_order_with_a_second_pass_and_a_spiral(floor: Runner)
         "--until-idle",
         "--json",
         env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        check=False,
     )
+    assert done.returncode == 1, done.stderr  # it blocked an issue
     metrics = json.loads(done.stdout)
     status = {i: floor.json("show", i)["status"] for i in (first, second, refine, stuck)}
     assert status == {first: "closed", second: "closed", refine: "closed", stuck: "blocked"}, done.stderr
@@ -403,7 +405,9 @@ def test_a_branch_the_queue_keeps_refusing_is_blocked_not_looped(floor: Runner) 
         "detached",
         "--until-idle",
         env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        check=False,
     )
+    assert done.returncode == 1, done.stderr  # it blocked an issue
     assert floor.json("show", first)["status"] == "closed"
     blocked = floor.json("show", second)
     assert blocked["status"] == "blocked", done.stdout[-2000:]
@@ -448,11 +452,14 @@ def scripted_sessions(floor: Runner) -> list[str]:
     return [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
 
 
-def run_floor(floor: Runner, scenario: Path, *extra: str) -> Any:
-    return floor(
+def run_floor(floor: Runner, scenario: Path, *extra: str, blocks: bool = False) -> Any:
+    done = floor(
         "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle", *extra,
-        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        env={"SHOPFLOOR_SCENARIO": str(scenario)}, check=False,
     )  # fmt: skip
+    # A run that ends with issues it blocked exits 1 (its summary says which and why), otherwise 0.
+    assert done.returncode == (1 if blocks else 0), done.stdout + done.stderr
+    return done
 
 
 def test_an_agent_cannot_close_its_issue_its_work_is_gated_and_the_queue_closes_it(floor: Runner) -> None:
@@ -547,7 +554,7 @@ def test_a_spiral_blocks_with_the_failing_finding_and_the_last_gate_run(floor: R
     turns = write_commit("d.txt", "d FIXME\n", "add d") + write_commit("d.txt", "d FIXME again\n", "retry d")
     scenario = floor.cwd.parent / "spiral.json"
     scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
-    done = run_floor(floor, scenario, "--max-attempts", "2")
+    done = run_floor(floor, scenario, "--max-attempts", "2", blocks=True)
     shown = floor.json("show", sid)
     assert shown["status"] == "blocked", done.stdout
     assert [a["outcome"] for a in shown["attempts"]] == ["failed", "spiral"]

@@ -115,10 +115,10 @@ def test_an_agent_that_changes_nothing_is_told_so_and_never_lands_an_empty_commi
     scenario.write_text(json.dumps({"scripts": [{"match": issue, "turns": net_empty}]}))
     done = floor(
         "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle",
-        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        env={"SHOPFLOOR_SCENARIO": str(scenario)}, check=False,
     )  # fmt: skip
     shown = floor.json("show", issue)
-    assert shown["status"] == "blocked", done.stderr
+    assert shown["status"] == "blocked" and done.returncode == 1, done.stderr
     assert [a["failed_checks"] for a in shown["attempts"]] == [["change"], ["change"]]
     sessions = [p.read_text() for p in (Path(floor.env["HOME"]) / ".shopfloor" / "scripted").glob("*.json")]
     prompt = next(s for s in sessions if issue in s)

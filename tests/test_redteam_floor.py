@@ -98,7 +98,9 @@ def test_a_cheating_agent_cannot_get_broken_code_onto_main_or_act_as_a_person(fl
         "2",
         "--json",
         env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        check=False,
     )
+    assert done.returncode == 1, done.stderr  # it blocked the cheat
     # The honest change landed; the cheat did not, and main never held its FIXME.
     assert floor.json("show", honest)["status"] == "closed", done.stderr
     shown = floor.json("show", cheat)

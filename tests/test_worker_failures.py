@@ -49,7 +49,7 @@ def test_a_missing_agent_cli_names_the_install_command_and_changes_nothing(floor
 def test_unknown_agent_and_unknown_issue_are_usage_and_not_found(floor: Runner) -> None:
     sid = issue(floor)
     unknown = floor("worker", "start", sid, "--agent", "gpt-pilot", check=False)
-    assert unknown.returncode == 2 and "known agents are" in unknown.stderr
+    assert unknown.returncode == 2 and "(known: " in unknown.stderr
     missing = floor("worker", "start", "t-zzzz", "--agent", "scripted", check=False)
     assert missing.returncode == 3
     assert floor("worker", "peek", "nobody", check=False).returncode == 3

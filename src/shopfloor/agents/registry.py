@@ -21,4 +21,13 @@ def get(name: str) -> AgentAdapter:
     try:
         return ADAPTERS[name]
     except KeyError:
-        raise UsageError(f"unknown agent {name!r}: known agents are {', '.join(sorted(ADAPTERS))}") from None
+        raise UsageError(unknown(name)) from None
+
+
+def unknown(name: str) -> str:
+    """One line for a name that is no agent: the nearest known name, then all of them."""
+    from difflib import get_close_matches
+
+    near = get_close_matches(name, sorted(ADAPTERS), n=1, cutoff=0.5)
+    hint = f": did you mean {near[0]}?" if near else ""
+    return f"unknown agent {name!r}{hint} (known: {', '.join(sorted(ADAPTERS))})"

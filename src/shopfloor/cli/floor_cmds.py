@@ -12,12 +12,16 @@ FLOOR_ACTOR = "floor"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from shopfloor.floor import preflight, summary
     from shopfloor.floor.coordinator import FloorConfig, run
+    from shopfloor.floor.startfail import FloorStopped
 
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
+    # Everything is checked before anything is claimed: a mistake here changes nothing.
     _require_sandbox()
+    preflight.check_agent(tracker, args.agent)
     if not args.builtins_only:
         _require_configured_checks(tracker)
     from shopfloor.workers import logview
@@ -38,13 +42,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"{tracker.now()[11:19]} {line}", file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    run(tracker, cfg, progress)
+    since = summary.mark(tracker.conn)
+    stopped: FloorStopped | None = None
+    try:
+        run(tracker, cfg, progress)
+    except FloorStopped as exc:
+        stopped = exc
     figures = metrics_of(tracker)
+    outcome = summary.of_run(tracker.conn, since)
     if args.json:
-        print_json(figures)
+        print_json({**figures, **outcome.as_json()})
     else:
         _print_metrics(figures)
-    return 0
+        for line in summary.lines(outcome):
+            print(line)
+    if stopped is not None:
+        print(f"error: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    return 1 if outcome.blocked else 0  # a run that blocked issues needs a person
 
 
 def _require_sandbox() -> None:

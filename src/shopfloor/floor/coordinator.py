@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import attempts, notes
+from shopfloor.floor import attempts, notes, startfail
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
 from shopfloor.sandbox.config import enabled as sandbox_enabled
@@ -491,11 +491,10 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
         try:
             row = workers.start(tracker, workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s))
         except ShopfloorError as exc:
-            _comment(tracker, issue["id"], f"The floor could not start a worker: {exc}")
-            with tracker.write() as conn:
-                writes.update(conn, issue["id"], {"status": "blocked"}, tracker.actor, tracker.now())
-            progress(f"{issue['id']}: could not start a worker ({exc}); blocked")
-            continue
+            # Back to open, not blocked; the next turn tries again; the 3rd failure in a row stops the floor.
+            startfail.put_back(tracker, issue["id"], exc, progress)
+            break
+        startfail.started(tracker)
         _begin(tracker, row)
         progress(f"{issue['id']}: started {row.agent} worker {row.name}")
         started += 1
@@ -552,7 +551,7 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     waiting = {e.branch for e in entries.listing(tracker.conn, ("needs-approval",))}
     working = [w for w in busy if w.branch not in waiting]
-    active = bool(working or started or queued)
+    active = bool(working or started or queued or startfail.pending(tracker))
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
     return active

@@ -24,7 +24,7 @@ from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import archive, procs, records, terminal
+from shopfloor.workers import archive, procs, records, selfpath, terminal
 from shopfloor.workers.liveness import is_running, kill, reconcile
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
@@ -87,6 +87,9 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     # The agent acts in the tracker as worker/<name>, never as the person who started it: the gate
     # ignores labels and vibe changes an agent makes to its own issue (see gate.trust).
     env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=f"worker/{worker}")
+    # The agent runs the same `shopfloor` as the floor (`done`, `comment`, the handoff note), even
+    # when that one lives in a virtualenv the person's PATH does not name.
+    env["PATH"] = selfpath.path_first(env.get("PATH"), selfpath.own_dir())
     return env
 
 
@@ -185,6 +188,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     channel, token = _channel_for(log_dir)
     env.update({CHANNEL_ENV: channel, TOKEN_ENV: token})  # the agent reaches the tracker only through these
     binary = resolve_binary(adapter, opts, env.get("PATH"))
+    selfpath.require_reachable(env)
     prompt = build_prompt(issue, request.prompt_extra)
     config_path = Path(tracker.location.config_path)
     workspace_config = setup.parse(read_toml(config_path), config_path)

@@ -1,0 +1,73 @@
+"""Workers that fail to start: the issue goes back to ``open``, never ``blocked``.
+
+A start fails for reasons of the machine, not of the issue (the agent's CLI missing, a
+``[workspace] setup`` that fails, a full disk): blocking the issue would lose a backlog to one
+typo. The floor puts the issue back with a comment saying why, and tries again on a later turn;
+after ``MAX_IN_A_ROW`` failed starts with no successful one between them it stops, naming the
+last reason, because nothing it does will start a worker until a person fixes the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shopfloor.errors import EXIT_ERROR, ShopfloorError
+from shopfloor.tracker.service import Tracker
+
+MAX_IN_A_ROW = 3
+
+# Failed starts in a row, per tracker database, in this process (the floor's run).
+_streak: dict[str, int] = {}
+
+
+class FloorStopped(ShopfloorError):
+    """The floor cannot start workers: a person must fix the cause first."""
+
+    exit_code = EXIT_ERROR
+
+
+def comment_for(error: str) -> str:
+    return (
+        f"The floor could not start a worker for this issue, so it is open again (not blocked): {error}. "
+        "The floor tries it again; if the cause is the machine's, fix it and run `shopfloor run` again."
+    )
+
+
+def stop_reason(count: int, issue_id: str, error: str) -> str:
+    return (
+        f"the floor stopped: {count} workers in a row failed to start; the last one ({issue_id}): {error}. "
+        "Fix that, then run `shopfloor run` again (the issues are open, not blocked)"
+    )
+
+
+def put_back(tracker: Tracker, issue_id: str, error: ShopfloorError, progress: Callable[[str], None]) -> None:
+    """Return ``issue_id`` (claimed by the floor) to open with a comment; raise ``FloorStopped`` at
+    the ``MAX_IN_A_ROW``-th failed start in a row."""
+    from shopfloor.tracker import writes
+
+    text = str(error).rstrip(".")
+    with tracker.write() as conn:
+        writes.add_comment(conn, issue_id, comment_for(text), tracker.actor, tracker.now())
+        row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
+        if row is not None and row[0] == "in_progress" and row[1] == tracker.actor:
+            writes.update(conn, issue_id, {"status": "open"}, tracker.actor, tracker.now())
+    key = tracker.location.db_file
+    _streak[key] = _streak.get(key, 0) + 1
+    progress(f"{issue_id}: could not start a worker ({text}); back to open")
+    if _streak[key] >= MAX_IN_A_ROW:
+        raise FloorStopped(stop_reason(_streak[key], issue_id, text))
+
+
+def started(tracker: Tracker) -> None:
+    """A worker started: the streak of failures is over."""
+    _streak.pop(tracker.location.db_file, None)
+
+
+def pending(tracker: Tracker) -> bool:
+    """A start failed, none succeeded since, and an issue is ready: the floor has work it has not
+    started yet (``--until-idle`` goes on, and the next turn tries again)."""
+    from shopfloor.tracker import store
+
+    if _streak.get(tracker.location.db_file, 0) == 0:
+        return False
+    return bool(store.ready_ids(tracker.conn, tracker.now(), limit=1))

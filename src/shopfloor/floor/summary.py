@@ -1,0 +1,77 @@
+"""What one ``shopfloor run`` did, read back from the tracker's events: what landed, what it
+blocked and why, and what a person runs next. ``mark`` before the run, ``of_run`` after it."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+BLOCK_PREFIX = "The floor stopped this issue: "
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    landed: list[dict[str, str]]  # {id, title, commit reason}
+    blocked: list[dict[str, str]]  # {id, title, reason}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"landed": self.landed, "blocked": self.blocked}
+
+
+def mark(conn: sqlite3.Connection) -> int:
+    """The last event before the run: everything after it is the run's."""
+    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    return int(row[0])
+
+
+def reason_of(comment: str | None) -> str:
+    """A block reason from the comment that blocked the issue: its first line, without the preamble."""
+    if not comment:
+        return "no reason recorded"
+    line = comment.strip().splitlines()[0] if comment.strip() else ""
+    if line.startswith(BLOCK_PREFIX):
+        line = line[len(BLOCK_PREFIX) :]
+    return line.rstrip(".") or "no reason recorded"
+
+
+def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
+    """Issues closed by a landing, and issues blocked (and still blocked), after event ``since``."""
+    landed = []
+    for issue_id, title, reason in conn.execute(
+        "SELECT DISTINCT i.id, i.title, i.close_reason FROM events e JOIN issues i ON i.id = e.issue "
+        "WHERE e.seq > ? AND e.kind = 'closed' AND i.status = 'closed' AND i.close_reason LIKE 'merged to %' "
+        "ORDER BY i.closed_at, i.id",
+        (since,),
+    ):
+        landed.append({"id": issue_id, "title": title, "reason": reason})
+    blocked = []
+    for issue_id, title, at in conn.execute(
+        "SELECT i.id, i.title, MAX(e.seq) FROM events e JOIN issues i ON i.id = e.issue "
+        "WHERE e.seq > ? AND e.field = 'status' AND e.new = 'blocked' AND i.status = 'blocked' "
+        "GROUP BY i.id ORDER BY i.id",
+        (since,),
+    ):
+        # The comment made with the block (the floor comments, then blocks, in one transaction).
+        row = conn.execute(
+            "SELECT c.text FROM events e JOIN comments c ON c.issue = e.issue AND c.id = e.new "
+            "WHERE e.issue = ? AND e.kind = 'commented' AND e.seq < ? ORDER BY e.seq DESC LIMIT 1",
+            (issue_id, at),
+        ).fetchone()
+        blocked.append({"id": issue_id, "title": title, "reason": reason_of(row[0] if row else None)})
+    return RunOutcome(landed, blocked)
+
+
+def lines(outcome: RunOutcome) -> list[str]:
+    """The summary a person reads at the end of the run."""
+    out = [f"landed {len(outcome.landed)}" + (":" if outcome.landed else "")]
+    out += [f"  {i['id']}  {i['title']}  ({i['reason']})" for i in outcome.landed]
+    if outcome.blocked:
+        out.append(f"blocked {len(outcome.blocked)}:")
+        out += [f"  {i['id']}  {i['title']}: {i['reason']}" for i in outcome.blocked]
+        first = outcome.blocked[0]["id"]
+        out.append(
+            f"next: `shopfloor show {first}` for what was tried, then `shopfloor retry {first}` "
+            "(with --note to guide the agent) to give it another series of attempts"
+        )
+    return out

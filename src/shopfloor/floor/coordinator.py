@@ -21,10 +21,11 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import attempts, notes, startfail
+from shopfloor.floor import attempts, notes, notify, startfail
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
 from shopfloor.sandbox.config import enabled as sandbox_enabled
@@ -110,7 +111,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
         signatures={c["signature"] for c in failing if c["signature"]},
         passing={c["name"] for c in report["checks"] if c["status"] in ("pass", "flaky")},
         failed_checks={c["name"] for c in failing},
-        outcome="queued" if report["verdict"] == "pass" else "failed",
+        outcome="queued" if report["verdict"] in QUEUED_VERDICTS else "failed",
         refused=refusals(worker.log_dir, worker.generation),  # what the worker channel refused this pass
     )
     after_gate(tracker, worker, report, cfg, progress)
@@ -133,15 +134,23 @@ def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:
         progress(f"{worker.issue}: {exc}; gating {worker.branch} as the main repository has it")
 
 
+# Verdicts whose change goes to the queue: a pass lands; a change that needs a person's approval
+# waits there for `shopfloor approve` (sending it back to the agent would only make it spiral).
+QUEUED_VERDICTS = ("pass", "needs-approval")
+
+
 def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: FloorConfig, progress: Progress) -> None:
     """What follows a recorded gate verdict. Idempotent, so a coordinator killed right after
     recording the attempt does it again on its next turn (see ``turn``)."""
-    if report["verdict"] == "pass":
+    if report["verdict"] in QUEUED_VERDICTS:
         from shopfloor.queue.service import add
 
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
-        progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
+        if report["verdict"] == "pass":
+            progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
+        else:  # nothing for the agent to fix: the queue holds it until a person approves it
+            progress(f"{worker.issue}: gate needs approval (run {report['id']}); `shopfloor approve {worker.issue}`")
         return
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     facts = [a.facts() for a in attempts.of_series(tracker.conn, worker.issue) if a.ended_at]
@@ -206,6 +215,8 @@ def _block(
     with tracker.write() as conn:
         writes.add_comment(conn, worker.issue, text, tracker.actor, tracker.now())
         writes.update(conn, worker.issue, {"status": "blocked"}, tracker.actor, tracker.now())
+    title = str(_issue(tracker, worker.issue).get("title", ""))
+    notify.emit(notify.kind_of_block(why), issue=worker.issue, title=title, reason=why)
     try:
         workers.remove(tracker, workers.find(tracker, worker.name), force=True)
     except ShopfloorError as exc:
@@ -549,7 +560,10 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     started = _fill(tracker, cfg, len(busy), progress)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
-    waiting = {e.branch for e in entries.listing(tracker.conn, ("needs-approval",))}
+    approvals = entries.listing(tracker.conn, ("needs-approval",))
+    for entry in approvals:
+        notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
+    waiting = {e.branch for e in approvals}
     working = [w for w in busy if w.branch not in waiting]
     active = bool(working or started or queued or startfail.pending(tracker))
     if publisher is not None:
@@ -604,8 +618,18 @@ def _queue_result(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: 
 def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
     interval = cfg.tracker_interval_s
     publisher = TrackerPublisher(interval) if interval is not None else None
-    while True:
-        active = turn(tracker, cfg, progress, publisher)
-        if cfg.until_idle and not active:
-            return
-        time.sleep(cfg.poll_s)
+    notify.install(Path(tracker.location.config_path), str(workers.main_tree(tracker)), progress)
+    try:
+        while True:
+            active = turn(tracker, cfg, progress, publisher)
+            if cfg.until_idle and not active:
+                notify.emit("idle", counts=_counts(tracker))
+                return
+            time.sleep(cfg.poll_s)
+    except KeyboardInterrupt:
+        notify.emit("stopped", reason="interrupted", counts=_counts(tracker))
+        raise
+
+
+def _counts(tracker: Tracker) -> dict[str, int]:
+    return dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())

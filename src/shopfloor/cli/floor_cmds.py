@@ -19,6 +19,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
+    from pathlib import Path
+
+    from shopfloor.floor.lock import acquire
+
+    held = acquire(Path(tracker.location.db_file).parent)  # one coordinator per repository; kept to the end
     # Everything is checked before anything is claimed: a mistake here changes nothing.
     _require_sandbox()
     preflight.check_agent(tracker, args.agent)
@@ -56,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_metrics(figures)
         for line in summary.lines(outcome):
             print(line)
+    held.close()
     if stopped is not None:
         print(f"error: {stopped}", file=sys.stderr)
         return stopped.exit_code

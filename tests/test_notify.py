@@ -129,3 +129,19 @@ def test_the_pure_parts() -> None:
         parse({"notify": {"cmd": ["x"]}}, "c.toml")
     with pytest.raises(ValidationError, match="must name a program"):
         parse({"notify": {"command": []}}, "c.toml")
+
+
+def test_a_floor_stopped_by_failed_starts_tells_the_person_why(floor: Runner) -> None:
+    log = floor.cwd.parent / "notified.jsonl"
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    notify = f"\n[notify]\ncommand = {json.dumps([sys.executable, '-c', RECORDER, str(log)])}\n"
+    config.write_text(config.read_text() + '\n[workspace]\nsetup = [["false"]]\n' + notify)
+    floor.git("commit", "-qam", "a setup that fails, and notify")
+    floor.json("create", "never starts")
+    done = floor(
+        "run", "--agent", "scripted", "--builtins-only", "--terminal", "detached", "--until-idle", check=False,
+        env=quiet(floor),
+    )  # fmt: skip
+    assert done.returncode != 0
+    stopped = [e for e in events(log) if e["event"] == "stopped"]
+    assert len(stopped) == 1 and "setup" in stopped[0]["reason"], events(log)

@@ -629,6 +629,9 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
     except KeyboardInterrupt:
         notify.emit("stopped", reason="interrupted", counts=_counts(tracker))
         raise
+    except startfail.FloorStopped as exc:
+        notify.emit("stopped", reason=str(exc), counts=_counts(tracker))
+        raise
 
 
 def _counts(tracker: Tracker) -> dict[str, int]:

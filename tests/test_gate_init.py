@@ -151,7 +151,15 @@ def test_gate_init_refuses_an_existing_gate_and_force_replaces_only_the_gate_tab
 FLOOR = ["run", "--agent", "scripted", "--terminal", "detached", "--until-idle", "--workers", "1"]
 
 
+def with_scenario(runner: Runner) -> None:
+    """`run` checks its agent before it claims: the scripted agent needs a scenario to start."""
+    path = runner.cwd.parent / "nothing.json"
+    path.write_text(json.dumps({"scripts": [{"match": "nothing", "turns": [{"text": "done"}]}]}))
+    runner.env["SHOPFLOOR_SCENARIO"] = str(path)
+
+
 def test_the_floor_refuses_to_start_until_the_target_has_a_configured_check(sf: Runner) -> None:
+    with_scenario(sf)
     project(sf, {"app.py": "VALUE = 1\n"})
     refused = sf(*FLOOR, check=False)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
@@ -208,6 +216,7 @@ def test_init_and_gate_init_keep_the_gate_out_of_a_gitignore_that_hides_dotfiles
 
 def test_on_a_master_only_repository_the_target_is_master(bare_runner: Runner) -> None:
     runner = bare_runner
+    with_scenario(runner)
     runner.git("checkout", "-q", "-b", "master")
     runner("init", "--prefix", "t")
     project(runner, {"setup.cfg": "[flake8]\n", "app.py": "VALUE = 1\n"})

@@ -152,8 +152,9 @@ def test_a_floor_run_reaches_git_a_pull_and_a_fresh_clone_show_the_final_statuse
     done = floor(
         "run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle",
         "--tracker-interval", "2", "--max-attempts", "2",
-        env={"SHOPFLOOR_SCENARIO": str(scenario)},
+        env={"SHOPFLOOR_SCENARIO": str(scenario)}, check=False,
     )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # it blocked an issue: a person is needed
     elapsed = time.monotonic() - started
     final = {clean: "closed", refine: "closed", stuck: "blocked"}
     assert {i: floor.json("show", i)["status"] for i in final} == final, done.stdout + done.stderr
@@ -227,12 +228,16 @@ def test_no_tracker_commits_leaves_main_alone(floor: Runner) -> None:
     before = floor.git("rev-parse", "main")
     floor.json("create", "an idea")
     floor("update", floor.json("list")[0]["id"], "--defer-until", "+3d")
-    floor("run", "--agent", "scripted", "--terminal", "detached", "--until-idle", "--no-tracker-commits")
+    scenario = floor.cwd.parent / "nothing.json"  # nothing is ready: the agent is never started
+    scenario.write_text(json.dumps({"scripts": [{"match": "nothing", "turns": [{"text": "done"}]}]}))
+    run = ("run", "--agent", "scripted", "--terminal", "detached", "--until-idle")
+    env = {"SHOPFLOOR_SCENARIO": str(scenario)}
+    floor(*run, "--no-tracker-commits", env=env)
     assert floor.git("rev-parse", "main") == before
-    floor("run", "--agent", "scripted", "--terminal", "detached", "--until-idle")
+    floor(*run, env=env)
     after = tracker_commits(floor)
     assert len(after) == 1 and floor.git("rev-parse", "main") == after[0]  # committed once, when idle
-    floor("run", "--agent", "scripted", "--terminal", "detached", "--until-idle")
+    floor(*run, env=env)
     assert tracker_commits(floor) == after  # nothing changed: nothing committed
 
 

@@ -120,6 +120,13 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
         conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
 
 
+def discard(conn: sqlite3.Connection, attempt_id: int) -> None:
+    """Forget an attempt that never happened (its worker never launched): a later worker of the
+    same name and generation must begin a pass of its own, not find this one ended."""
+    with db.transaction(conn):
+        conn.execute("DELETE FROM attempts WHERE id = ? AND ended_at IS NULL", (attempt_id,))
+
+
 def mark_merged(conn: sqlite3.Connection, issue: str) -> None:
     """The issue landed: its pass that waited in the queue (outcome ``queued``) is ``merged``.
     Runs inside the caller's transaction (the queue's, as it closes the issue)."""

@@ -370,6 +370,10 @@ def _handoff_written(tracker: Tracker, worker: Worker, cfg: FloorConfig, progres
 
 def _crashed(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+    if startfail.never_launched(tracker, worker, progress):
+        if attempt is not None:
+            attempts.discard(tracker.conn, attempt.id)
+        return
     if attempt is not None and not attempt.ended_at:
         attempts.finish(tracker.conn, attempt.id, ended_at=tracker.now(), outcome=f"crashed ({worker.state})")
     from datetime import datetime

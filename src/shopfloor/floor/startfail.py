@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers.records import Worker
 
 MAX_IN_A_ROW = 3
 
@@ -71,3 +72,23 @@ def pending(tracker: Tracker) -> bool:
     if _streak.get(tracker.location.db_file, 0) == 0:
         return False
     return bool(store.ready_ids(tracker.conn, tracker.now(), limit=1))
+
+
+def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], None]) -> bool:
+    """A worker whose start died before it wrote its launch spec (the coordinator was killed
+    during its setup): there is no agent to restart. Remove it, the claim with it, so the next
+    turn starts the issue again; True when that is what happened."""
+    from pathlib import Path
+
+    from shopfloor.workers import service as workers
+    from shopfloor.workers.spec import SPEC_NAME
+
+    if (Path(worker.log_dir) / SPEC_NAME).exists():
+        return False
+    try:
+        workers.remove(tracker, worker, force=True)
+    except ShopfloorError as exc:
+        progress(f"{worker.issue}: its worker never started and could not be removed ({exc})")
+        return True
+    progress(f"{worker.issue}: its worker never started (interrupted during its start); starting it again")
+    return True

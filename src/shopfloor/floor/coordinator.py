@@ -26,6 +26,7 @@ from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts, notes, notify, startfail
+from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
 from shopfloor.sandbox.config import enabled as sandbox_enabled
@@ -66,18 +67,6 @@ def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
 
     with tracker.write() as conn:
         writes.add_comment(conn, issue_id, text, tracker.actor, tracker.now())
-
-
-def history(tracker: Tracker, issue_id: str) -> str:
-    """What earlier attempts did and why they failed: so an agent does not repeat a dead end."""
-    return notes.history(attempts.of_issue(tracker.conn, issue_id))
-
-
-def report_text(report: dict[str, Any]) -> str:
-    """The gate's findings as a follow-up prompt for the agent."""
-    from shopfloor.gate.report import for_agent
-
-    return for_agent(report)
 
 
 def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg: FloorConfig) -> None:
@@ -224,12 +213,6 @@ def _block(
     progress(f"{worker.issue}: blocked ({why})")
 
 
-NUDGE = (
-    "shopfloor: your session went quiet for a long time and was stopped. Carry on with the issue from where you "
-    "are: check `git status`, finish the work, commit it on your branch, and end your turn."
-)
-
-
 def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> bool:
     """No event for ``stall_s``: nudge once (end the session, resume it with a nudge), then restart fresh."""
     from datetime import datetime
@@ -314,11 +297,6 @@ def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
             attempts.finish(tracker.conn, row.id, outcome=WRITING_NOTE)
 
 
-HANDOFF_REQUEST = (
-    "shopfloor: your context window is nearly full, so this session ends now. Write a handoff note for the next "
-    "session with `shopfloor comment {issue} -` (the note on stdin): what is done, the next step, and the dead "
-    "ends to avoid. Commit any work first. Then end your turn."
-)
 WRITING_NOTE = "writing-handoff"
 SAID_DONE = "said-done"
 
@@ -469,26 +447,6 @@ def _cleanup(tracker: Tracker, all_workers: list[Worker], progress: Progress) ->
         except ShopfloorError:
             unlanded = 1  # cannot tell: say it is kept (it is)
         progress(notes.closed_without_queue(worker.issue, _closer(tracker, worker.issue), worker.branch, unlanded))
-
-
-MAX_AGENTS_MD = 20_000
-
-
-def briefing(tracker: Tracker, issue_id: str) -> str:
-    """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
-    and how to use the tracker (``shopfloor prime``)."""
-    from shopfloor.cli.work_cmds import PRIME
-    from shopfloor.floor import retry
-
-    parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id)]  # a person's note first
-    agents_md = tracker.location.worktree / "AGENTS.md"
-    try:
-        text = agents_md.read_text(encoding="utf-8", errors="replace")[:MAX_AGENTS_MD]
-        parts.append(f"The repository's AGENTS.md says:\n{text}")
-    except OSError:
-        pass
-    parts.append(PRIME)
-    return "\n\n".join(p for p in parts if p.strip())
 
 
 def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shopfloor.agents.windows import known_window
+
 EVENT_KINDS = ("started", "tool_use", "text", "usage", "cost", "done", "error")
 
 
@@ -39,7 +41,9 @@ class SessionState:
     session_id: str | None = None
     model: str | None = None
     context_tokens: int = 0  # of the latest main-chain model turn
-    context_window: int | None = None
+    context_window: int | None = None  # the agent's own report, else [agents.X] context_window
+    model_window: int | None = None  # the model's known size (agents.windows), once the model is named
+    default_window: int | None = None  # the adapter's, when nothing else says
     tokens: int = 0  # tokens processed over the session (input incl. cache, and output)
     cost_usd: float = 0.0
     tool_uses: int = 0
@@ -50,17 +54,24 @@ class SessionState:
     turn_tokens: dict[str, int] = field(default_factory=dict)  # per model message, until a total is reported
 
     @property
+    def window(self) -> int | None:
+        """The context window: the agent's report > config > the model's known size > the adapter's default."""
+        return self.context_window or self.model_window or self.default_window
+
+    @property
     def context_used(self) -> float | None:
         """The fraction of the context window in use, or None before the window is known."""
-        if not self.context_window:
+        window = self.window
+        if not window:
             return None
-        return self.context_tokens / self.context_window
+        return self.context_tokens / window
 
     def apply(self, event: AgentEvent) -> None:
         data = event.data
         if event.kind == "started":
             self.session_id = data.get("session_id") or self.session_id
             self.model = data.get("model") or self.model
+            self.model_window = known_window(self.model) or self.model_window
             self.context_window = data.get("context_window") or self.context_window
         elif event.kind == "tool_use":
             self.tool_uses += 1

@@ -26,7 +26,6 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.models.scenario import Settings, Turn, content_blocks, next_turn, parse_scenario, parse_settings
 
 HOME_ENV = "SHOPFLOOR_SCRIPTED_HOME"
-MODEL = "scripted-model"
 BASH_TIMEOUT_S = 600.0
 
 
@@ -124,7 +123,7 @@ class Session:
                     "message": {
                         "id": message_id,
                         "role": "assistant",
-                        "model": MODEL,
+                        "model": self.settings.model,
                         "content": blocks,
                         "usage": usage,
                     },
@@ -163,7 +162,7 @@ class Session:
             "total_cost_usd": cost,
             "usage": totals,
             "modelUsage": {
-                MODEL: {
+                settings.model: {
                     "inputTokens": totals["input_tokens"],
                     "outputTokens": totals["output_tokens"],
                     "cacheReadInputTokens": totals["cache_read_input_tokens"],
@@ -209,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             "subtype": "init",
             "session_id": session_id,
             "cwd": str(cwd),
-            "model": MODEL,
+            "model": settings.model,
             "tools": ["Write", "Edit", "Read", "Bash"],
         }
     )

@@ -185,51 +185,26 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from shopfloor.cli.worker_cmds import _bar
-    from shopfloor.queue import entries
-    from shopfloor.workers import service
+    from shopfloor.cli import status_view
 
+    watching = args.watch or args.interval is not None or args.count is not None  # either implies --watch
+    if args.interval is not None and not 0.1 <= args.interval <= 3600:
+        from shopfloor.errors import UsageError
+
+        raise UsageError(f"--interval {args.interval:g} is out of range: give 0.1 to 3600 seconds")
     tracker = open_tracker(args)
-    listed = service.list_workers(tracker)
-    queue = entries.listing(tracker.conn, None)
-    counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
-    unconfined = [w.name for w in listed if not _sandboxed(w.log_dir)]
-    if args.json:
-        print_json(
-            {
-                "workers": [w.as_json() for w in listed],
-                "queue": [e.as_json() for e in entries.live(queue)],
-                "queue_stuck": [e.as_json() for e in entries.stuck(queue)],
-                "issues": counts,
-                "unconfined": unconfined,
-            }
+    if watching:
+        interval = 2.0 if args.interval is None else args.interval
+        terminal = sys.stdout.isatty() and not args.json
+        return status_view.watch(
+            lambda: status_view.take(tracker), sys.stdout, interval, args.count, terminal=terminal, json_lines=args.json
         )
-        return 0
-    if unconfined:
-        print(f"warning: running without a sandbox (--no-sandbox): {', '.join(unconfined)}")
-    print("workers:" if listed else "workers: none")
-    for w in listed:
-        print(f"  {w.name:<14} {w.issue:<12} {w.state:<9} {_bar(w.context_used):<17} {w.last_event or '-'}")
-    waiting, stuck = entries.live(queue), entries.stuck(queue)
-    merged = sum(1 for e in queue if e.state == "merged")
-    print(f"queue: {len(waiting)} waiting" + (f", {len(stuck)} stuck" if stuck else "") + f", {merged} merged")
-    for e in waiting + stuck:
-        print(f"  {e.id:>4} {e.state:<14} {e.branch}")
-    print("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    snap = status_view.take(tracker)
+    if args.json:
+        print_json(status_view.as_json(snap))
+    else:
+        print("\n".join(status_view.lines(snap)))
     return 0
-
-
-def _sandboxed(log_dir: str) -> bool:
-    """Whether the worker's agent was started in a sandbox (its launch spec holds the bwrap prefix)."""
-    from pathlib import Path
-
-    from shopfloor.errors import ShopfloorError
-    from shopfloor.workers.spec import SPEC_NAME, read
-
-    try:
-        return bool(read(Path(log_dir) / SPEC_NAME).sandbox)
-    except ShopfloorError:
-        return True  # no spec (yet): nothing runs unconfined from it
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

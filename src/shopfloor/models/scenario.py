@@ -14,9 +14,9 @@ A scenario file is JSON::
          {"text": "Done.", "usage": {"input_tokens": 1500, "output_tokens": 10,
                                      "cache_read_input_tokens": 30000}}]}]}
 
-Optional top-level keys ``context_window`` and ``usd_per_mtok`` ({"input": .., "output": ..})
-set what the pure-Python ``scripted`` agent reports. Turn N answers the request that already
-holds N assistant messages. Past the last turn, and
+Optional top-level keys ``context_window``, ``usd_per_mtok`` ({"input": .., "output": ..}) and
+``model`` (the model it names, as Claude Code does) set what the pure-Python ``scripted`` agent
+reports. Turn N answers the request that already holds N assistant messages. Past the last turn, and
 for prompts no script matches, the model ends the turn with a short text saying so.
 """
 
@@ -97,6 +97,7 @@ class Settings:
     context_window: int = 200_000
     usd_per_mtok_input: float = 0.0
     usd_per_mtok_output: float = 0.0
+    model: str = DEFAULT_MODEL
 
 
 def parse_settings(data: bytes, path: str) -> Settings:
@@ -109,7 +110,10 @@ def parse_settings(data: bytes, path: str) -> Settings:
         k not in ("input", "output") or not isinstance(v, int | float) or v < 0 for k, v in price.items()
     ):
         raise ValidationError(f'{path}: usd_per_mtok must look like {{"input": 3, "output": 15}}')
-    return Settings(window, float(price.get("input", 0)), float(price.get("output", 0)))
+    model = raw.get("model", DEFAULT_MODEL)
+    if not isinstance(model, str) or not model.strip():
+        raise ValidationError(f'{path}: model must be a model name, e.g. "claude-sonnet-4-5"')
+    return Settings(window, float(price.get("input", 0)), float(price.get("output", 0)), model)
 
 
 def _text_of(content: Any) -> str:

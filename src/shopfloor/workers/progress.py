@@ -35,7 +35,7 @@ def describe(event: AgentEvent, state: SessionState) -> str | None:
         return f"text  {_short(text)}" if text.strip() else None
     if event.kind == "usage":
         used = state.context_used
-        share = f" ({used:.1%} of {state.context_window:,})" if used is not None and state.context_window else ""
+        share = f" ({used:.1%} of {state.window:,})" if used is not None and state.window else ""
         return f"usage context {state.context_tokens:,} tokens{share}, {state.tokens:,} so far"
     if event.kind == "cost":
         return f"cost  ${state.cost_usd:.4f}, {state.tokens:,} tokens"
@@ -43,4 +43,19 @@ def describe(event: AgentEvent, state: SessionState) -> str | None:
         return "done  " + ("with an error" if data.get("is_error") else "success")
     if event.kind == "error":
         return f"warning: {_short(str(data.get('message') or ''))}"
+    return None
+
+
+_QUIET = ("usage", "cost")  # bookkeeping: a worker's last event is what it did, not what it counted
+
+
+def headline(events: list[AgentEvent], state: SessionState) -> str | None:
+    """The worker's last event for ``status`` (the tool and its input, a text, done): the latest
+    of ``events`` that says what the agent did, as one printable line; None when they only count."""
+    for event in reversed(events):
+        if event.kind not in _QUIET:
+            text = describe(event, state)
+            if text:
+                line = printable(" ".join(text.split()))
+                return line if len(line) <= MAX_TOOL else line[: MAX_TOOL - 1] + "…"
     return None

@@ -67,7 +67,7 @@ def agent_options(tracker: Tracker, adapter: AgentAdapter, env: dict[str, str], 
     opts = parse(read_toml(path), adapter.name, path)
     if opts.scenario is None and env.get(SCENARIO_ENV):
         opts = replace(opts, scenario=os.path.abspath(env[SCENARIO_ENV]))
-    return replace(opts, state_dir=str(log_dir), context_window=opts.context_window or adapter.default_context_window)
+    return replace(opts, state_dir=str(log_dir))  # the adapter's default window comes last (SessionState.window)
 
 
 def resolve_binary(adapter: AgentAdapter, opts: AgentOptions, path_env: str | None) -> str:

@@ -32,7 +32,7 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db
 from shopfloor.tracker.clock import iso
 from shopfloor.workers import procs, records
-from shopfloor.workers.progress import describe, printable
+from shopfloor.workers.progress import describe, headline, printable
 from shopfloor.workers.spec import LaunchSpec, read
 
 REFUSALS = "refused.jsonl"  # one line per request the worker channel refused
@@ -69,7 +69,11 @@ class Shim:
         self.conn = db.connect(spec.db_file, create=False)
         self.adapter = registry.get(spec.agent)
         # A restart resumes the same session: keep its id, and add to what earlier runs spent.
-        self.state = SessionState(session_id=spec.session_id, context_window=spec.context_window)
+        self.state = SessionState(
+            session_id=spec.session_id,
+            context_window=spec.context_window,
+            default_window=self.adapter.default_context_window,
+        )
         self.pane = Pane(self.log_dir / "pane.log", sys.stdout if sys.stdout and sys.stdout.isatty() else None)
         self.stop_signal: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -89,7 +93,7 @@ class Shim:
         return {
             "session_id": state.session_id,
             "context_tokens": state.context_tokens,
-            "context_window": state.context_window,
+            "context_window": state.window,
             "context_used": state.context_used,
             "tokens": self.spec.base_tokens + state.tokens,
             "cost_usd": self.spec.base_cost_usd + state.cost_usd,
@@ -252,7 +256,9 @@ class Shim:
                 self.pane.say(text)
         if any(e.kind in ("usage", "done") and "context_tokens" not in e.data for e in events):
             self.context_from_files()
-        self.record(**self.totals(), last_event=events[-1].kind, last_event_at=iso(time.time()))
+        latest = headline(events, self.state)  # what a person watching wants: the tool and its input
+        shown = {"last_event": latest} if latest else {}
+        self.record(**self.totals(), **shown, last_event_at=iso(time.time()))
 
     def context_from_files(self) -> None:
         """For CLIs that report context use only in their session files (Codex, Gemini)."""

@@ -1,0 +1,142 @@
+"""``shopfloor status`` and ``status --watch``: one snapshot of the floor, its lines, and the refresh loop.
+
+``take`` reads the tracker; ``lines`` and ``as_json`` are pure functions of a snapshot, so what a
+person sees is testable without a terminal. ``watch`` redraws in place on a terminal (ANSI home,
+erase), and elsewhere (a pipe, a file) prints one snapshot per interval after a blank line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from shopfloor.queue.entries import Entry
+from shopfloor.workers.progress import printable
+from shopfloor.workers.records import Worker
+
+LAST_EVENT_WIDTH = 72  # the last event's share of a status line; the stored one is longer
+HOME, ERASE_LINE, ERASE_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: str  # when it was taken (ISO 8601, UTC)
+    workers: tuple[Worker, ...]
+    queue: tuple[Entry, ...]  # every entry: live, stuck and merged are told apart when shown
+    counts: dict[str, int]  # issues by status
+    unconfined: tuple[str, ...]  # workers whose agent runs without a sandbox
+
+
+def take(tracker: Any) -> Snapshot:
+    """The floor now: workers (their liveness reconciled), the queue, issue counts."""
+    from shopfloor.queue import entries
+    from shopfloor.workers import service
+
+    listed = service.list_workers(tracker)
+    counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
+    return Snapshot(
+        at=tracker.now(),
+        workers=tuple(listed),
+        queue=tuple(entries.listing(tracker.conn, None)),
+        counts=counts,
+        unconfined=tuple(w.name for w in listed if not _sandboxed(w.log_dir)),
+    )
+
+
+def as_json(snap: Snapshot) -> dict[str, Any]:
+    from shopfloor.queue import entries
+
+    queue = list(snap.queue)
+    return {
+        "at": snap.at,
+        "workers": [w.as_json() for w in snap.workers],
+        "queue": [e.as_json() for e in entries.live(queue)],
+        "queue_stuck": [e.as_json() for e in entries.stuck(queue)],
+        "issues": snap.counts,
+        "unconfined": list(snap.unconfined),
+    }
+
+
+def _short(text: str | None, width: int) -> str:
+    line = printable(" ".join((text or "-").split()))  # the agent's words: no escape sequence reaches a terminal
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def lines(snap: Snapshot) -> list[str]:
+    """What ``status`` prints for ``snap``: workers, the queue (live entries only), issue counts."""
+    from shopfloor.cli.worker_cmds import _bar
+    from shopfloor.queue import entries
+
+    out = []
+    if snap.unconfined:
+        out.append(f"warning: running without a sandbox (--no-sandbox): {', '.join(snap.unconfined)}")
+    out.append("workers:" if snap.workers else "workers: none")
+    for w in snap.workers:
+        last = _short(w.last_event, LAST_EVENT_WIDTH)
+        out.append(f"  {w.name:<14} {w.issue:<12} {w.agent:<8} {w.state:<8} {_bar(w.context_used):<17} {last}")
+    queue = list(snap.queue)
+    waiting, stuck = entries.live(queue), entries.stuck(queue)
+    merged = sum(1 for e in queue if e.state == "merged")
+    out.append(f"queue: {len(waiting)} waiting" + (f", {len(stuck)} stuck" if stuck else "") + f", {merged} merged")
+    out.extend(f"  {e.id:>4} {e.state:<14} {e.branch}" for e in waiting + stuck)
+    out.append("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(snap.counts.items())))
+    return out
+
+
+def header(snap: Snapshot, interval: float) -> str:
+    return f"shopfloor status at {snap.at[11:19]} (every {interval:g}s; Ctrl-C ends)"
+
+
+def frame(snap: Snapshot, interval: float, terminal: bool) -> str:
+    """One refresh as text: on a terminal it redraws the screen from the top, elsewhere it follows
+    the previous snapshot after a blank line."""
+    body = [header(snap, interval), *lines(snap)]
+    if terminal:
+        return HOME + "".join(line + ERASE_LINE + "\n" for line in body) + ERASE_BELOW
+    return "\n".join(body) + "\n"
+
+
+def watch(
+    snapshot: Callable[[], Snapshot],
+    out: IO[str],
+    interval: float,
+    count: int | None,
+    *,
+    terminal: bool,
+    json_lines: bool = False,
+) -> int:
+    """Show a snapshot every ``interval`` seconds, ``count`` times (None: until Ctrl-C, which ends it quietly)."""
+    import json
+
+    shown = 0
+    try:
+        while count is None or shown < count:
+            started = time.monotonic()
+            snap = snapshot()
+            if json_lines:
+                text = json.dumps(as_json(snap), ensure_ascii=False) + "\n"
+            else:
+                text = ("" if terminal or shown == 0 else "\n") + frame(snap, interval, terminal)
+            out.write(text)
+            out.flush()
+            shown += 1
+            if count is None or shown < count:
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _sandboxed(log_dir: str) -> bool:
+    """Whether the worker's agent was started in a sandbox (its launch spec holds the bwrap prefix)."""
+    from pathlib import Path
+
+    from shopfloor.errors import ShopfloorError
+    from shopfloor.workers.spec import SPEC_NAME, read
+
+    try:
+        return bool(read(Path(log_dir) / SPEC_NAME).sandbox)
+    except ShopfloorError:
+        return True  # no spec (yet): nothing runs unconfined from it

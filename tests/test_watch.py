@@ -124,6 +124,8 @@ def test_a_snapshot_renders_workers_live_queue_entries_and_counts() -> None:
     drawn = frame(snap, 0.5, terminal=True)  # redrawn in place: from the top, each line erased to its end
     assert drawn.startswith(HOME) and drawn.endswith(ERASE_BELOW)
     assert drawn.count(ERASE_LINE) == len(shown) + 1
+    narrow = frame(snap, 0.5, terminal=True, width=40)  # a wrapped line would push the next redraw down
+    assert max(len(line.removesuffix(ERASE_LINE)) for line in narrow.removeprefix(HOME).splitlines()) == 40
 
 
 def test_status_watch_shows_a_running_workers_context_share_and_then_what_changed(floor: Runner) -> None:

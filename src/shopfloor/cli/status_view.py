@@ -7,6 +7,7 @@ erase), and elsewhere (a pipe, a file) prints one snapshot per interval after a 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,12 +90,14 @@ def header(snap: Snapshot, interval: float) -> str:
     return f"shopfloor status at {snap.at[11:19]} (every {interval:g}s; Ctrl-C ends)"
 
 
-def frame(snap: Snapshot, interval: float, terminal: bool) -> str:
-    """One refresh as text: on a terminal it redraws the screen from the top, elsewhere it follows
-    the previous snapshot after a blank line."""
+def frame(snap: Snapshot, interval: float, terminal: bool, width: int = 0) -> str:
+    """One refresh as text: on a terminal it redraws the screen from the top, each line cut to
+    ``width`` (a wrapped line would push the next refresh down), elsewhere it follows the
+    previous snapshot after a blank line."""
     body = [header(snap, interval), *lines(snap)]
     if terminal:
-        return HOME + "".join(line + ERASE_LINE + "\n" for line in body) + ERASE_BELOW
+        cut = [line[:width] if width > 0 else line for line in body]
+        return HOME + "".join(line + ERASE_LINE + "\n" for line in cut) + ERASE_BELOW
     return "\n".join(body) + "\n"
 
 
@@ -118,7 +121,8 @@ def watch(
             if json_lines:
                 text = json.dumps(as_json(snap), ensure_ascii=False) + "\n"
             else:
-                text = ("" if terminal or shown == 0 else "\n") + frame(snap, interval, terminal)
+                width = shutil.get_terminal_size().columns if terminal else 0
+                text = ("" if terminal or shown == 0 else "\n") + frame(snap, interval, terminal, width)
             out.write(text)
             out.flush()
             shown += 1

@@ -143,4 +143,4 @@ def test_the_command_agent_leaves_placeholders_inside_the_prompt_alone() -> None
     argv = registry.get("command").start_argv(
         "", "title with {system} and {prompt}", "SYS", AgentOptions(argv=("t", "{prompt}"))
     )
-    assert argv == ["t", "title with {system} and {prompt}"]
+    assert argv == ["t", "SYS\n\ntitle with {system} and {prompt}"]  # no {system}: the protocol goes first

@@ -7,7 +7,8 @@ completions API: ``--message=<text>``, ``--yes-always``, ``--no-pretty``,
 ``--chat-history-file`` / ``--input-history-file`` (kept in the worker's log directory, not
 the worktree, so they are never committed). aider commits its own edits. ``--yes-always``
 does not run shell commands. There is no session id and no system-prompt flag: the
-protocol goes in front of the message, and a restart starts a new chat.
+protocol goes in front of the message, and a restart starts a new chat. A long message is read
+with ``--message-file=/dev/stdin`` (the shim gives stdin a file; see ``agents.launch``).
 
 Its output is text, so each line is a ``text`` event; ``Tokens: 2.4k sent, 45 received.
 Cost: $0.0064 message, $0.0064 session.`` lines give usage and cost. aider exits 0 even when
@@ -46,10 +47,14 @@ class Aider:
     default_context_window: int | None = None
     credentials: tuple[str, ...] = (".aider.conf.yml",)
     state_env: tuple[str, ...] = ()
+    stdin_prompt = "all"  # no system-prompt flag: the protocol goes in front of the prompt
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        text = f"{system_extra}\n\n{prompt}" if system_extra else prompt
-        argv = [binary, f"--message={text}", *_FLAGS]
+    def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        if prompt is None:  # the whole message (protocol included: see agents.launch) is on stdin
+            argv = [binary, "--message-file=/dev/stdin", *_FLAGS]
+        else:
+            text = f"{system_extra}\n\n{prompt}" if system_extra else prompt
+            argv = [binary, f"--message={text}", *_FLAGS]
         if opts.state_dir:
             argv += [
                 "--chat-history-file",
@@ -59,7 +64,7 @@ class Aider:
             ]
         return argv
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str] | None:
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str] | None:
         return None
 
     def env(self) -> dict[str, str]:

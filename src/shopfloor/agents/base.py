@@ -113,10 +113,16 @@ class AgentAdapter(Protocol):
     # are shown there read-only, and these variables, when set, name state directories it may write.
     credentials: tuple[str, ...]
     state_env: tuple[str, ...]
+    # How a long prompt reaches it (agents.launch): given prompt=None, start_argv/resume_argv build
+    # an argv that reads it from stdin. "prompt": stdin carries the prompt, the system text stays in
+    # argv; "all": stdin carries the system text, then the prompt; "": the CLI cannot read stdin.
+    stdin_prompt: str
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]: ...
+    def start_argv(
+        self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions
+    ) -> list[str]: ...
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str] | None:
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str] | None:
         """The argv continuing the same session, or None if the CLI cannot."""
         ...
 

@@ -4,7 +4,8 @@ Flags checked against ``claude --help`` of version 2.1.197, and run end to end a
 scripted model server: ``-p`` (a switch: the prompt is the positional argument, after ``--``
 so a prompt starting with ``-`` stays a prompt), ``--output-format stream-json`` (which needs
 ``--verbose``), ``--dangerously-skip-permissions`` (refused as root unless ``IS_SANDBOX=1``),
-``--append-system-prompt=<text>``, ``--resume=<session id>``.
+``--append-system-prompt=<text>``, ``--resume=<session id>``. With no positional prompt, ``-p``
+reads the prompt from stdin (how a long prompt arrives; see ``agents.launch``).
 
 Context in use is input + cache_creation + cache_read tokens of the latest main-chain
 assistant turn; the window comes from the result's ``modelUsage`` (1,000,000 for the
@@ -23,6 +24,11 @@ from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_i
 _FLAGS = ("--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions")
 
 
+def _positional(prompt: str | None) -> list[str]:
+    """`-p` is a switch; the prompt is positional, fenced by `--`. None: it comes on stdin."""
+    return [] if prompt is None else ["--", prompt]
+
+
 def context_tokens(usage: dict[str, Any]) -> int:
     keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     return sum(int(usage.get(k) or 0) for k in keys)
@@ -36,15 +42,16 @@ class ClaudeCode:
     default_context_window: int | None = None
     credentials: tuple[str, ...] = (".claude/.credentials.json",)
     state_env: tuple[str, ...] = ("CLAUDE_CONFIG_DIR",)
+    stdin_prompt = "prompt"
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
+    def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "-p", *_FLAGS]
         if system_extra:
             argv.append(f"--append-system-prompt={system_extra}")
-        return [*argv, "--", prompt]  # `-p` is a switch; the prompt is positional, fenced by `--`
+        return [*argv, *_positional(prompt)]
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [binary, "-p", f"--resume={session_id}", *_FLAGS, "--", prompt]
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str]:
+        return [binary, "-p", f"--resume={session_id}", *_FLAGS, *_positional(prompt)]
 
     def env(self) -> dict[str, str]:
         """What the process needs beyond the model address (which the caller passes in)."""

@@ -5,8 +5,9 @@ Flags checked against ``codex exec --help`` and ``codex exec resume --help`` of 
 ``--skip-git-repo-check``, ``--dangerously-bypass-approvals-and-sandbox``, ``-c
 developer_instructions=<TOML string>`` (there is no system-prompt flag; this adds a developer
 message), ``exec resume <thread id> <prompt>``, and ``--`` before the prompt so a prompt that
-starts with ``-`` stays a prompt. stdin must not be an open pipe (codex reads it to EOF); the
-shim gives it /dev/null.
+starts with ``-`` stays a prompt. ``-`` as the prompt reads it from stdin (``exec -``, ``exec
+resume <id> -``): how a long prompt arrives (see ``agents.launch``). Otherwise stdin must not be
+an open pipe (codex reads it to EOF); the shim gives it /dev/null.
 
 Events: ``thread.started`` (the session id), ``item.*`` (commands, file changes, messages),
 ``turn.completed`` whose ``usage`` is a running total for the whole session (input includes
@@ -37,16 +38,17 @@ class CodexCLI:
     default_context_window: int | None = None
     credentials: tuple[str, ...] = (".codex/auth.json", ".codex/config.toml")
     state_env: tuple[str, ...] = ("CODEX_HOME",)
+    stdin_prompt = "prompt"
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
+    def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
         argv = [binary, "exec", *_FLAGS]
         if system_extra:
             # -c takes a TOML value; a JSON string (non-ASCII kept as is) is a valid TOML basic string.
             argv += ["-c", "developer_instructions=" + json.dumps(system_extra, ensure_ascii=False)]
-        return [*argv, "--", prompt]
+        return [*argv, "--", "-" if prompt is None else prompt]  # `-`: read it from stdin
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [binary, "exec", "resume", *_FLAGS, "--", session_id, prompt]
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str]:
+        return [binary, "exec", "resume", *_FLAGS, "--", session_id, "-" if prompt is None else prompt]
 
     def env(self) -> dict[str, str]:
         return {}

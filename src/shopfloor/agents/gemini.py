@@ -5,7 +5,8 @@ Gemini API: ``--prompt=<text>`` (the ``=`` form keeps a prompt that starts with 
 prompt), ``--output-format stream-json``, ``--yolo`` (approve every tool call),
 ``--skip-trust`` (without it an untrusted folder exits 55), ``--resume <session uuid>``.
 There is no flag that adds to the system prompt (``GEMINI_SYSTEM_MD`` replaces it whole), so
-shopfloor's protocol goes in front of the prompt.
+shopfloor's protocol goes in front of the prompt. ``--prompt`` is "appended to input on stdin (if
+any)": a long prompt comes on stdin (the protocol in front of it), and ``--prompt`` says so.
 
 Events: ``init`` (session id, model), ``message`` (assistant text arrives in ``delta``
 chunks), ``tool_use``, ``tool_result``, ``error`` (not fatal), ``result`` with ``status`` and
@@ -27,6 +28,7 @@ from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_i
 
 _FLAGS = ("--output-format", "stream-json", "--yolo", "--skip-trust")
 DEFAULT_WINDOW = 1_048_576
+ON_STDIN = "(Your task is the text above.)"
 
 
 class GeminiCLI:
@@ -37,13 +39,15 @@ class GeminiCLI:
     default_context_window: int | None = DEFAULT_WINDOW  # when neither config nor the agent says
     credentials: tuple[str, ...] = (".gemini/oauth_creds.json", ".gemini/settings.json", ".gemini/google_accounts.json")
     state_env: tuple[str, ...] = ("GEMINI_CLI_HOME",)
+    stdin_prompt = "all"  # no system-prompt flag: the protocol goes in front of the prompt
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        text = f"{system_extra}\n\n{prompt}" if system_extra else prompt
-        return [binary, f"--prompt={text}", *_FLAGS]
+    def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        text = f"{system_extra}\n\n{prompt}" if system_extra and prompt is not None else prompt
+        # None: the protocol and the prompt are on stdin, and --prompt is appended to them
+        return [binary, f"--prompt={ON_STDIN if text is None else text}", *_FLAGS]
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [binary, "--resume", session_id, f"--prompt={prompt}", *_FLAGS]
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str]:
+        return [binary, "--resume", session_id, f"--prompt={ON_STDIN if prompt is None else prompt}", *_FLAGS]
 
     def env(self) -> dict[str, str]:
         return {}

@@ -17,6 +17,10 @@ from shopfloor.errors import UsageError
 SCENARIO_ENV = "SHOPFLOOR_SCENARIO"
 
 
+def _given(prompt: str | None) -> list[str]:
+    return [] if prompt is None else [f"--print={prompt}"]
+
+
 class ScriptedAgent:
     name = "scripted"
     binary = sys.executable
@@ -25,6 +29,7 @@ class ScriptedAgent:
     default_context_window: int | None = None
     credentials: tuple[str, ...] = ()
     state_env: tuple[str, ...] = ("SHOPFLOOR_SCRIPTED_HOME",)
+    stdin_prompt = "prompt"  # as Claude Code: without --print=TEXT it reads the prompt from stdin
 
     def _base(self, binary: str, opts: AgentOptions) -> list[str]:
         scenario = opts.scenario
@@ -35,12 +40,12 @@ class ScriptedAgent:
             )
         return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", os.path.abspath(scenario)]
 
-    def start_argv(self, binary: str, prompt: str, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        argv = [*self._base(binary, opts), f"--print={prompt}"]
+    def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        argv = [*self._base(binary, opts), *_given(prompt)]
         return [*argv, f"--append-system-prompt={system_extra}"] if system_extra else argv
 
-    def resume_argv(self, binary: str, session_id: str, prompt: str, opts: AgentOptions) -> list[str]:
-        return [*self._base(binary, opts), f"--print={prompt}", f"--resume={session_id}"]
+    def resume_argv(self, binary: str, session_id: str, prompt: str | None, opts: AgentOptions) -> list[str]:
+        return [*self._base(binary, opts), *_given(prompt), f"--resume={session_id}"]
 
     def env(self) -> dict[str, str]:
         return {}

@@ -99,13 +99,14 @@ class Session:
         }
         self.turns = 0
         self.last_text = ""
+        self.system = ""  # the --append-system-prompt text it was given, kept so tests can read it
 
     def save(self) -> None:
         """Kept after every turn, as Claude Code keeps its transcript: a killed session can resume."""
         store = sessions_dir()
         store.mkdir(parents=True, exist_ok=True)
         temp = store / f".{self.id}.json.tmp"
-        temp.write_text(json.dumps({"messages": self.messages}), encoding="utf-8")
+        temp.write_text(json.dumps({"messages": self.messages, "system": self.system}), encoding="utf-8")
         os.replace(temp, store / f"{self.id}.json")
 
     def play(self, scripts: Any, cwd: Path) -> None:
@@ -177,10 +178,12 @@ class Session:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripted-agent", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", required=True)
-    parser.add_argument("-p", "--print", dest="prompt", required=True)
+    parser.add_argument("-p", "--print", dest="prompt", help="the prompt (default: read from stdin)")
     parser.add_argument("--resume", metavar="SESSION_ID")
     parser.add_argument("--append-system-prompt", default="")
     args = parser.parse_args(argv)
+    if args.prompt is None:  # as `claude -p` without a positional prompt: a long prompt comes this way
+        args.prompt = sys.stdin.read()
     try:
         data = Path(args.scenario).read_bytes()
         scripts = parse_scenario(data, args.scenario)
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     session = Session(session_id, messages, settings)
+    session.system = args.append_system_prompt
     session.play(scripts, cwd)
     _emit(session.result())
     return 0

@@ -283,7 +283,10 @@ def build_parser(only: str | None = None) -> _Parser:
     p.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
     p = _add(sub, "doctor", "tracker_cmds:cmd_doctor", "check the database, the JSONL and the git setup", only)
     p.add_argument("--fix", action="store_true", help="repair what can be repaired (rebuilds a corrupt database)")
-    _add(sub, "prime", "work_cmds:cmd_prime", "print the instructions an agent needs to use the tracker", only)
+    p = _add(sub, "prime", "work_cmds:cmd_prime", "print the instructions an agent needs to use the tracker", only)
+    p.add_argument(
+        "--worker", action="store_true", help="the worker's form, as the floor's agents get it (default in a worker)"
+    )
     p = _add(
         sub, "merge-driver", "tracker_cmds:cmd_merge_driver", "git merge driver for issues.jsonl (%%O %%A %%B)", only
     )

@@ -110,54 +110,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-PRIME = """\
-# Working with the shopfloor tracker
-
-This repository tracks its work with `shopfloor`. The tracker is the only place work state
-lives: what is ready, who holds what, what was tried, what is done. Use it, not memory.
-Add `--json` to any command for machine-readable output.
-
-## When you start
-- `shopfloor ready --json`: issues with no open blockers, most urgent first.
-- `shopfloor ready --claim --json`: claim the top one atomically (prints `null` if none).
-- `shopfloor show ID`: read the whole issue (description, acceptance, comments, history)
-  before changing anything. Earlier attempts and their failures are in the comments.
-
-## While you work
-- Claimed issues carry a 30-minute lease. Renew it with `shopfloor heartbeat ID` on long
-  work; an expired lease returns the issue to ready for someone else.
-- Record what you learn: `shopfloor comment ID "what I tried, what happened"`.
-- Found more work? `shopfloor create "title" -d "..." --deps discovered-from:ID`.
-  Something must happen first? `shopfloor dep add ID OTHER` (ID depends on OTHER).
-- Stuck on something outside your issue? `shopfloor update ID --status blocked` (this ends
-  your claim) and comment why.
-
-## When you finish
-- Commit your work on your branch.
-- Working under the floor (`$SHOPFLOOR_ISSUE` is set): run `shopfloor done --summary "what
-  was done"` and end your turn. The floor gates your branch; the merge queue lands it and
-  closes the issue. Agents cannot close or reopen issues (exit code 4).
-- Working without the floor: say it is ready for review with `shopfloor comment ID "..."`.
-  Only a person (`shopfloor close ID --reason ...`) or the merge queue closes an issue.
-- Do not edit or commit `.shopfloor/issues.jsonl`: the tracker reaches git by itself (the
-  floor commits it on the target branch; a person runs `shopfloor export --commit`).
-
-## Inside a worker
-- `shopfloor` reaches the tracker through your worker's channel and acts as `worker/<name>`,
-  whatever `--actor` says. You may read issues, comment on your own issue, create issues
-  (linked discovered-from yours), set your own issue to blocked, and say done. The rest
-  (approve, labels, vibe, claiming, closing, other issues, queue, gate) is refused (exit 4).
-
-## Rules
-- Claim before you work; never work on an issue someone else holds (exit code 4 says so).
-- One issue at a time. An issue is done when its acceptance criteria are met and it lands.
-- Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict (claimed, cycle).
-"""
-
-
 def cmd_prime(args: argparse.Namespace) -> int:
+    from shopfloor.instructions import WORKER, for_reader
+
+    text = for_reader(args.worker)
     if args.json:
-        print_json({"instructions": PRIME})
+        print_json({"form": "worker" if text == WORKER else "person", "instructions": text})
     else:
-        print(PRIME, end="")
+        print(text, end="")
     return 0

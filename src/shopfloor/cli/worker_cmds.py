@@ -42,6 +42,9 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
     )
     worker = service.start(tracker, request)
     tracker.flush_notices()
+    from shopfloor.workers.launched import await_launch
+
+    worker = await_launch(tracker, worker)  # an agent that could not be launched is an error here
     if args.json:
         print_json(worker.as_json())
     else:
@@ -128,6 +131,9 @@ def cmd_worker_kill(args: argparse.Namespace) -> int:
 def cmd_worker_restart(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     worker = service.restart(tracker, service.find(tracker, args.worker), args.terminal)
+    from shopfloor.workers.launched import await_launch
+
+    worker = await_launch(tracker, worker)
     if args.json:
         print_json(worker.as_json())
     else:

@@ -38,9 +38,9 @@ MAX_AGENTS_MD = 20_000
 
 def briefing(tracker: Tracker, issue_id: str) -> str:
     """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
-    and how to use the tracker (``shopfloor prime``)."""
-    from shopfloor.cli.work_cmds import PRIME
+    and how to use the tracker: ``shopfloor prime``'s worker form, the one set of instructions."""
     from shopfloor.floor import retry
+    from shopfloor.instructions import WORKER
 
     parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id)]  # a person's note first
     agents_md = tracker.location.worktree / "AGENTS.md"
@@ -49,5 +49,5 @@ def briefing(tracker: Tracker, issue_id: str) -> str:
         parts.append(f"The repository's AGENTS.md says:\n{text}")
     except OSError:
         pass
-    parts.append(PRIME)
+    parts.append(WORKER)
     return "\n\n".join(p for p in parts if p.strip())

@@ -28,7 +28,8 @@ AGENTS_SECTION = """
 ## Issue tracker (shopfloor)
 
 Work in this repository is tracked with shopfloor. Run `shopfloor prime` at the start of a
-session for the commands: find ready work, claim it, record what you did, close it.
+session: it prints how to find work, record what you did, and finish it (inside a floor
+worker, the worker's own rules).
 """
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shopfloor.agents import registry
+from shopfloor.agents import launch, registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
 from shopfloor.channel.paths import discard as discard_channel
@@ -195,7 +195,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     kind = terminal.choose(request.terminal)
     branch = branch_for(issue_id)
     extra = system_extra(issue_id, branch)
-    argv = adapter.start_argv(binary, prompt, extra, opts)  # fails early on a bad template or scenario
+    run = launch.start(adapter, binary, prompt, extra, opts)  # fails early on a bad template or scenario
     root = main_tree(tracker)
     worker = Worker(
         name=name,
@@ -233,7 +233,8 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             actor=tracker.actor,
             agent=adapter.name,
             generation=worker.generation,
-            argv=argv,
+            argv=run.argv,
+            stdin=run.stdin,
             cwd=str(space.path),
             db_file=tracker.location.db_file,
             log_dir=str(log_dir),
@@ -337,13 +338,13 @@ def restart(
     opts = agent_options(tracker, adapter, spec.env, Path(worker.log_dir))
     binary = resolve_binary(adapter, opts, spec.env.get("PATH"))
     kind = terminal.choose(terminal_kind or ("tmux" if worker.tmux_session else "detached"))
-    argv = None
+    run = None
     if worker.session_id and not fresh:
         sent = prompt or restart_prompt(worker.issue)
-        argv = adapter.resume_argv(binary, worker.session_id, sent, opts)
-    if argv is None:
+        run = launch.resume(adapter, binary, worker.session_id, sent, opts)
+    if run is None:
         sent = first = f"{spec.prompt}\n\n{prompt}" if prompt else spec.prompt
-        argv = adapter.start_argv(binary, first, spec.system_extra, opts)
+        run = launch.start(adapter, binary, first, spec.system_extra, opts)
     _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
         worker = kill(tracker, worker)
@@ -365,7 +366,8 @@ def restart(
     spec = replace(
         spec,
         generation=generation,
-        argv=argv,
+        argv=run.argv,
+        stdin=run.stdin,
         session_id=None if fresh else worker.session_id,
         base_tokens=worker.tokens,
         base_cost_usd=worker.cost_usd,

@@ -36,6 +36,7 @@ from shopfloor.workers.progress import describe, headline, printable
 from shopfloor.workers.spec import LaunchSpec, read
 
 REFUSALS = "refused.jsonl"  # one line per request the worker channel refused
+STDIN_FILE = "stdin.txt"  # a long prompt (agents.launch), opened as the agent's stdin
 MAX_LINE = 1 << 20  # longer lines are split, and their pieces reported as malformed
 EXIT_POLL_S = 1.0  # while the agent is quiet, check this often whether it has exited
 DRAIN_S = 0.5  # after the agent exits, read what is left for at most this long
@@ -156,12 +157,12 @@ class Shim:
         self.record(pid=me, pid_start=procs.start_time(me))
         self.pane.say(f"worker {spec.name}: {spec.agent} on {spec.issue} in {spec.cwd}")
         try:
-            with (self.log_dir / "stderr.log").open("ab") as stderr:
+            with (self.log_dir / "stderr.log").open("ab") as stderr, self.stdin() as stdin:
                 self.proc = subprocess.Popen(
                     [*spec.sandbox, *spec.argv],
                     cwd=spec.cwd,
                     env=spec.env,
-                    stdin=subprocess.DEVNULL,
+                    stdin=stdin,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
                     start_new_session=True,
@@ -191,6 +192,16 @@ class Shim:
         self.finished.set()
         self.stop_leftovers()
         return self.finish(code, failure)
+
+    def stdin(self) -> IO[bytes]:
+        """The agent's stdin: /dev/null, or a private file holding a long prompt (agents.launch)."""
+        if self.spec.stdin is None:
+            return open(os.devnull, "rb")
+        path = self.log_dir / STDIN_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(self.spec.stdin.encode("utf-8", "surrogatepass"))
+        return path.open("rb")
 
     def stop_leftovers(self) -> None:
         """Processes the agent started in its group must not outlive it (nor hold the worktree)."""

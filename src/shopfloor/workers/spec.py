@@ -40,6 +40,7 @@ class LaunchSpec:
     channel: str | None = None  # the worker channel's socket (shopfloor.channel.paths); None: no channel
     token: str | None = None  # the channel's token: it fixes the actor as worker/<name>
     sandbox: list[str] = field(default_factory=list)  # the bwrap prefix; empty: unconfined (--no-sandbox)
+    stdin: str | None = None  # a long prompt, fed on the agent's stdin (agents.launch); None: /dev/null
 
 
 def write(spec: LaunchSpec) -> Path:

@@ -88,13 +88,14 @@ def test_a_fixed_branch_lands_as_one_commit_with_trailers_author_and_committer(r
     first = repo.git("rev-parse", f"{name}~1")
     assert repo("gate", "run", first, check=False).returncode == 1  # the first commit alone fails
     base = repo.git("rev-parse", "main")
+    branch_tree = repo.git("rev-parse", f"{name}^{{tree}}")  # the landed branch is deleted (queue.branches)
     repo.json("queue", "add", sid)
     assert len(run_queue(repo)["landed"]) == 1
     entry = repo.json("queue", "list", "--all")[0]
     head = repo.git("rev-parse", "main")
     assert repo.git("rev-list", "--count", f"{base}..main") == "1" and entry["merged"] == head
     assert repo.git("rev-parse", "main^") == base
-    assert repo.git("rev-parse", "main^{tree}") == repo.git("rev-parse", f"{name}^{{tree}}")  # exactly the branch
+    assert repo.git("rev-parse", "main^{tree}") == branch_tree  # exactly the branch
     assert trailers(repo, "main") == {
         "Shopfloor-Issue": sid,
         "Gate-Run": str(entry["gate_run"]),

@@ -103,6 +103,9 @@ def test_retry_fresh_starts_from_the_target_and_keeps_the_old_branch(floor: Runn
     # The floor runs another agent (one that fails at once), but this new series asked for scripted.
     config = floor.cwd / ".shopfloor" / "config.toml"
     config.write_text(config.read_text() + '\n[agents.command]\nargv = ["sh", "-c", "exit 1"]\n')
+    # The new branch is read below, after it landed: keep it (the queue reads this from main).
+    config.write_text(config.read_text() + "\n[queue]\nkeep_branches = true\n")
+    floor.git("commit", "-qm", "keep landed branches", "--", str(config))
     env = {"SHOPFLOOR_SCENARIO": str(passing(floor, sid, "fresh.json"))}
     done = floor("run", "--workers", "1", "--agent", "command", "--terminal", "detached", "--until-idle", env=env)
     assert floor.json("show", sid)["status"] == "closed", done.stdout

@@ -12,6 +12,7 @@ from shopfloor.cli.common import open_tracker, print_json, text_arg
 from shopfloor.errors import UsageError
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.workers import procs, service, terminal
+from shopfloor.workers.ports import label
 from shopfloor.workers.progress import printable
 from shopfloor.workers.records import FINAL_STATES, Worker
 
@@ -27,6 +28,8 @@ def _print_worker(worker: Worker) -> None:
     print(f"{worker.name}  {worker.state}  {worker.agent} on {worker.issue}")
     print(f"  branch    {worker.branch}")
     print(f"  worktree  {worker.worktree}")
+    if worker.port_base is not None:
+        print(f"  ports     {label(worker.port_base, worker.port_count)}  (SHOPFLOOR_PORT_BASE, SHOPFLOOR_PORT_COUNT)")
     print(f"  terminal  {worker.terminal}  (logs: {worker.log_dir})")
 
 
@@ -66,7 +69,11 @@ def cmd_worker_list(args: argparse.Namespace) -> int:
     for w in workers:
         tokens = f"{w.tokens:,} tok" if w.tokens else "-"
         cost = f"${w.cost_usd:.2f}" if w.cost_usd else ""
-        print(f"{w.name:<16} {w.state:<8} {w.agent:<8} {_bar(w.context_used):<17} {tokens:>12} {cost:>7}  {w.worktree}")
+        ports = label(w.port_base, w.port_count)
+        print(
+            f"{w.name:<16} {w.state:<8} {w.agent:<8} {_bar(w.context_used):<17} {tokens:>12} {cost:>7}  "
+            f"ports {ports:<11}  {w.worktree}"
+        )
         if w.state in ("failed", "lost") and w.error:
             print(f"{'':<16} {printable(w.error.splitlines()[0])}")
     return 0
@@ -146,9 +153,15 @@ def cmd_worker_rm(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     worker = service.find(tracker, args.worker)
     wip = service.remove(tracker, worker, force=args.force)
+    from shopfloor.gate.gitio import is_branch
+
+    kept = is_branch(service.main_tree(tracker), worker.branch)  # a landed branch is deleted (queue.branches)
     if args.json:
-        print_json({"name": worker.name, "removed": True, "branch": worker.branch, "wip_commit": wip})
+        print_json(
+            {"name": worker.name, "removed": True, "branch": worker.branch, "branch_kept": kept, "wip_commit": wip}
+        )
     else:
         saved = f"; uncommitted work saved as {wip[:12]}" if wip else ""
-        print(f"removed {worker.name} (branch {worker.branch} kept{saved})")
+        what = "kept" if kept else "landed and deleted"
+        print(f"removed {worker.name} (branch {worker.branch} {what}{saved})")
     return 0

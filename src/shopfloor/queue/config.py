@@ -5,7 +5,8 @@ file, never from a candidate: a branch cannot change how it is landed.
 
 ``strategy = "squash"`` (the default) lands each entry as one commit whose tree is the tree
 the queue gated; ``strategy = "rebase"`` cherry-picks every commit of the branch, so its
-intermediate commits land without being gated on their own.
+intermediate commits land without being gated on their own. A landed ``floor/<issue>`` branch
+is deleted unless ``keep_branches = true``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from shopfloor.errors import ValidationError
 from shopfloor.gate import gitio
 
 STRATEGIES = ("squash", "rebase")
-_KEYS = {"strategy"}
+_KEYS = {"strategy", "keep_branches"}
 
 
 @dataclass(frozen=True)
 class QueueConfig:
     strategy: str = "squash"
+    keep_branches: bool = False  # True: a landed floor/<issue> branch stays (queue.branches)
 
 
 def parse(text: str, where: str) -> QueueConfig:
@@ -37,7 +39,7 @@ def parse(text: str, where: str) -> QueueConfig:
     unknown = set(raw) - _KEYS
     if unknown:
         raise ValidationError(
-            f"{where}: unknown key(s) in [queue]: {', '.join(sorted(unknown))} (known: strategy): "
+            f"{where}: unknown key(s) in [queue]: {', '.join(sorted(unknown))} (known: strategy, keep_branches): "
             "fix it on the target branch"
         )
     strategy = raw.get("strategy", "squash")
@@ -45,7 +47,12 @@ def parse(text: str, where: str) -> QueueConfig:
         raise ValidationError(
             f'{where}: queue.strategy must be "squash" or "rebase", not {strategy!r}: fix it on the target branch'
         )
-    return QueueConfig(strategy=strategy)
+    keep = raw.get("keep_branches", False)
+    if not isinstance(keep, bool):
+        raise ValidationError(
+            f"{where}: queue.keep_branches must be true or false, not {keep!r}: fix it on the target branch"
+        )
+    return QueueConfig(strategy=strategy, keep_branches=keep)
 
 
 def load(repo: Path, commit: str, target: str) -> QueueConfig:

@@ -26,8 +26,8 @@ from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.gate.verdict import red_base
+from shopfloor.queue import branches, entries, squash, stack
 from shopfloor.queue import config as queue_config
-from shopfloor.queue import entries, squash, stack
 from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
 from shopfloor.tracker.service import Tracker
@@ -174,6 +174,11 @@ def recover(tracker: Tracker) -> list[int]:
         target_tip = stack.tip(repo, entry.target)
         if entry.tested and stack.is_ancestor(repo, entry.tested, target_tip):
             _merged(tracker, entry, entry.tested)
+            try:
+                keep = branches.keep_configured(repo, target_tip, entry.target)
+            except ShopfloorError:
+                keep = True  # unreadable settings: keep the branch; the pass that follows says why
+            _delete_branch(repo, entry, keep, lambda _: None)
         else:
             entries.update(
                 tracker.conn, entry.id, tracker.now(), state="queued", detail="re-queued after an interrupted run"
@@ -199,6 +204,13 @@ def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
             mark_merged(conn, entry.issue)
 
 
+def _delete_branch(repo: Path, entry: Entry, keep: bool, progress: Progress) -> None:
+    """A landed floor/<issue> branch goes (``queue.branches``); one that moved since it was queued stays."""
+    reason = branches.after_landing(repo, entry, keep)
+    if reason and reason.startswith("it moved"):
+        progress(f"entry {entry.id}: kept {entry.branch}: {reason}")
+
+
 def _feedback(tracker: Tracker, entry: Entry, text: str) -> None:
     """The issue goes back to its worker with the reason as a comment."""
     from shopfloor.tracker import writes
@@ -221,11 +233,13 @@ class _Pass:
         report: PassReport,
         progress: Progress,
         strategy: str = "squash",
+        keep_branches: bool = False,
     ) -> None:
         self.tracker, self.repo, self.worktree, self.target = tracker, repo, worktree, target
         self.landed_on = [onto]
         self.report, self.progress = report, progress
         self.squash = strategy == "squash"
+        self.keep_branches = keep_branches
         self.facts: dict[int, squash.Facts] = {}  # per entry: its squashed commit's message and author
 
     def test(self, part: Sequence[Entry]) -> bool:
@@ -286,6 +300,7 @@ class _Pass:
             fresh = entries.get(self.tracker.conn, entry.id)
             _merged(self.tracker, fresh, fresh.tested or last.tested)
             self.report.landed.append(entry.id)
+            _delete_branch(self.repo, fresh, self.keep_branches, self.progress)
         same_tree = f" (the tree gated as {gated[:10]})" if gated and gated != last.tested else ""
         what = ", ".join(f"{e.issue or e.branch} (entry {e.id})" for e in part)
         self.progress(f"landed {what} on {self.target} at {last.tested[:10]}{same_tree}")
@@ -353,12 +368,14 @@ def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
     for _attempt in range(5):
         todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
         onto = stack.tip(repo, target)
-        strategy = queue_config.load(repo, onto, target).strategy  # the target's rules, like the gate's
+        settings = queue_config.load(repo, onto, target)  # the target's rules, like the gate's
         worktree = stack.queue_worktree(repo, _root(tracker), onto)
         todo = _drop_conflicts(tracker, worktree, target, onto, todo, report, progress)
         if not todo:
             return report
-        attempt = _Pass(tracker, repo, worktree, target, onto, report, progress, strategy)
+        attempt = _Pass(
+            tracker, repo, worktree, target, onto, report, progress, settings.strategy, settings.keep_branches
+        )
         try:
             land_batch(todo, attempt.test, attempt.land)
             _publish(tracker, target, attempt.landed_on[-1], attempt.landed_on[0])

@@ -332,6 +332,17 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_10(conn: sqlite3.Connection) -> None:
+    """Ports: each worker holds a range of TCP ports (``workers.ports``), unique among the rows."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE workers ADD COLUMN port_base INTEGER;
+        ALTER TABLE workers ADD COLUMN port_count INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -342,6 +353,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 )
 LATEST = len(MIGRATIONS)
 

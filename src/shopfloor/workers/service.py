@@ -139,18 +139,22 @@ def _refuse_existing(tracker: Tracker, name: str) -> None:
         )
 
 
-def _reserve(tracker: Tracker, worker: Worker, lease_s: float) -> None:
-    """Claim the issue and insert the worker's row in one transaction: two starts cannot both win."""
+def _reserve(tracker: Tracker, worker: Worker, lease_s: float, port_base: int, port_count: int) -> Worker:
+    """Claim the issue, take a free range of ports and insert the worker's row in one transaction:
+    two starts cannot both win, nor both get the same ports."""
     from shopfloor.tracker import writes
+    from shopfloor.workers import ports
 
     try:
         with tracker.write() as conn:
             writes.claim(conn, worker.issue, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+            worker = replace(worker, port_base=ports.reserve(conn, port_base, port_count), port_count=port_count)
             records.insert(conn, worker)
     except sqlite3.IntegrityError:
         raise ConflictError(
             f"worker {worker.name} was just started by another process: see `shopfloor worker list`"
         ) from None
+    return worker
 
 
 def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: worktrees.Workspace | None) -> None:
@@ -213,7 +217,8 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
         pid_start=procs.start_time(os.getpid()),
     )
     held_before = issue.get("status") == "in_progress" and issue.get("assignee") == tracker.actor
-    _reserve(tracker, worker, request.lease_s)
+    worker = _reserve(tracker, worker, request.lease_s, workspace_config.port_base, workspace_config.ports_per_worker)
+    env.update(_port_env(worker))  # its setup commands and its agent see its own ports
     space = None
     try:
         space = worktrees.ensure(root, issue_id)
@@ -255,6 +260,12 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
         raise
     # From here the shim runs and owns the worktree: a failure must never undo the start.
     return _record_launch(tracker, worker, launched)
+
+
+def _port_env(worker: Worker) -> dict[str, str]:
+    from shopfloor.workers import ports
+
+    return ports.env(worker.port_base, worker.port_count)
 
 
 def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
@@ -396,6 +407,7 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
         worker = kill(tracker, worker)
     wip = worktrees.remove(main_tree(tracker), worker.issue, force=force) if Path(worker.worktree).exists() else None
     wip = wip or worker.wip_commit  # the kill above (or the agent's end) may have saved it
+    _drop_landed_branch(tracker, worker)
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)
@@ -403,6 +415,17 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
     shutil.rmtree(worker.log_dir, ignore_errors=True)
     discard_channel(socket_path(worker.log_dir))
     return wip
+
+
+def _drop_landed_branch(tracker: Tracker, worker: Worker) -> None:
+    """The removal brought the branch back from the workspace: a branch that landed exactly as it
+    is goes again, as after its landing (``queue.branches``)."""
+    from shopfloor.queue.branches import after_remove
+
+    try:
+        after_remove(tracker.conn, main_tree(tracker), worker.branch)
+    except ShopfloorError as exc:
+        tracker.notices.append(f"warning: could not delete the landed branch {worker.branch} ({exc})")
 
 
 def _archive_logs(tracker: Tracker, worker: Worker, *, failed_start: bool = False) -> None:

@@ -2,7 +2,8 @@
 
 ``copy`` names files or directories of the main working tree (``.env``, ``config/local.yml``)
 that git does not carry into a worktree. ``setup`` is a list of argv lists run in the new
-worktree, in order (``[["npm", "ci"]]``); they are never shell strings.
+worktree, in order (``[["npm", "ci"]]``); they are never shell strings. ``port_base`` and
+``ports_per_worker`` size each worker's own range of ports (``workers.ports``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from shopfloor.configfile import argv_list, section, string_list
 from shopfloor.errors import ShopfloorError, ValidationError
+from shopfloor.workers import ports
 
 DEFAULT_SETUP_TIMEOUT_S = 600.0
 
@@ -24,11 +26,13 @@ class WorkspaceConfig:
     copy: tuple[str, ...] = ()
     setup: tuple[tuple[str, ...], ...] = ()
     setup_timeout_s: float = DEFAULT_SETUP_TIMEOUT_S
+    port_base: int = ports.DEFAULT_BASE  # each worker's own ports (workers.ports)
+    ports_per_worker: int = ports.DEFAULT_COUNT
 
 
 def parse(data: dict[str, Any], path: Path) -> WorkspaceConfig:
     raw = section(data, "workspace", path)
-    unknown = set(raw) - {"copy", "setup", "setup_timeout"}
+    unknown = set(raw) - {"copy", "setup", "setup_timeout", "port_base", "ports_per_worker"}
     if unknown:
         raise ValidationError(f"{path}: unknown key(s) in [workspace]: {', '.join(sorted(unknown))}: fix the file")
     copy = string_list(raw.get("copy", []), "workspace.copy", path)
@@ -43,7 +47,8 @@ def parse(data: dict[str, Any], path: Path) -> WorkspaceConfig:
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 86400:
         raise ValidationError(f"{path}: workspace.setup_timeout must be seconds between 1 and 86400")
     setup = argv_list(raw.get("setup", []), "workspace.setup", path)
-    return WorkspaceConfig(tuple(copy), tuple(tuple(cmd) for cmd in setup), float(timeout))
+    port_base, per_worker = ports.parse(raw, path)
+    return WorkspaceConfig(tuple(copy), tuple(tuple(cmd) for cmd in setup), float(timeout), port_base, per_worker)
 
 
 def copy_files(config: WorkspaceConfig, main_tree: Path, worktree: Path) -> list[str]:

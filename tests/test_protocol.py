@@ -123,7 +123,10 @@ def test_an_agent_that_cannot_read_stdin_is_refused_a_huge_prompt_before_anythin
     assert floor.json("worker", "list") == [] and floor.json("show", sid)["status"] == "open"  # nothing changed
 
 
-def test_worker_start_fails_with_the_reason_when_the_agent_cannot_be_launched(floor: Runner, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", ["on", "off"])
+def test_worker_start_fails_with_the_reason_when_the_agent_cannot_be_launched(
+    floor: Runner, tmp_path: Path, sandbox: str
+) -> None:
     broken = tmp_path / "agent-cli"
     broken.write_text("#!/nonexistent/interpreter\n")  # on PATH and executable, but exec fails
     broken.chmod(0o755)
@@ -131,7 +134,7 @@ def test_worker_start_fails_with_the_reason_when_the_agent_cannot_be_launched(fl
     config.write_text(config.read_text() + f'\n[agents.command]\nargv = ["{broken}", "{{prompt}}"]\n')
     sid = issue(floor, "Add anything")
     done = floor(
-        "worker", "start", sid, "--agent", "command", "--terminal", "detached", env={"SHOPFLOOR_SANDBOX": "off"},
+        "worker", "start", sid, "--agent", "command", "--terminal", "detached", env={"SHOPFLOOR_SANDBOX": sandbox},
         check=False,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout

@@ -191,6 +191,13 @@ class Shim:
             code = 128 - code  # bwrap exits 128 + N for a child killed by signal N: report it as Popen would
         self.finished.set()
         self.stop_leftovers()
+        if self.spec.sandbox and code == 1 and failure is None:
+            from shopfloor.workers.launched import sandbox_exec_failure
+
+            failure = sandbox_exec_failure(self.stderr_tail())
+            if failure is not None:  # bwrap ran, but the agent never started inside it
+                self.record(agent_pid=None, agent_pid_start=None)
+                return self.finish(None, failure)
         return self.finish(code, failure)
 
     def stdin(self) -> IO[bytes]:

@@ -168,7 +168,7 @@ def test_a_refusal_is_one_line_and_changes_nothing(world: Any, args: tuple[str, 
 
 def test_prime_needs_no_channel(world: Any) -> None:
     sf, agent, *_ = world
-    assert agent("prime").stdout == sf("prime").stdout
+    assert agent("prime").stdout == sf("prime", "--worker").stdout  # the worker's form, by itself
 
 
 def _raw(path: Path, data: bytes) -> Reply:

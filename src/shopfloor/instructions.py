@@ -91,5 +91,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused.
 
 
 def for_reader(worker: bool = False) -> str:
-    """The worker's form when asked for, or when run inside a worker; the person's otherwise."""
-    return WORKER if worker or os.environ.get(WORKER_ENV) else PERSON
+    """The worker's form when asked for, or when run inside a worker (its environment names the
+    worker, or its channel); the person's otherwise."""
+    from shopfloor.channel.paths import CHANNEL_ENV
+
+    return WORKER if worker or os.environ.get(WORKER_ENV) or os.environ.get(CHANNEL_ENV) else PERSON

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 from conftest import SHOPFLOOR, Runner
@@ -53,8 +54,9 @@ def test_live_workers_get_disjoint_ranges_their_agents_see_and_a_freed_range_is_
 
 
 def test_parallel_starts_get_distinct_ranges(floor: Runner) -> None:
+    """Six `worker start` at once: each gets its own range (and none fails on a lock another holds)."""
     configure(floor, RECORDER)
-    ids = [issue(floor, f"task {n}") for n in range(4)]
+    ids = [issue(floor, f"task {n}") for n in range(6)]
     procs = [
         subprocess.Popen(
             [str(SHOPFLOOR), "worker", "start", sid, "--agent", "command", "--terminal", "detached", "--json"],
@@ -70,7 +72,7 @@ def test_parallel_starts_get_distinct_ranges(floor: Runner) -> None:
     assert all(p.returncode == 0 for p in procs), results
     started = [json.loads(out) for out, _ in results]
     bases = sorted(w["port_base"] for w in started)
-    assert bases == [20000, 20010, 20020, 20030]  # the defaults: from 20000, 10 ports each
+    assert bases == [20000 + 10 * n for n in range(6)], started  # the defaults: from 20000, 10 ports each
     for sid in ids:
         worker = wait_for(floor, sid)
         assert seen_ports(worker) == f"{worker['port_base']} 10"
@@ -90,3 +92,19 @@ def test_a_bad_ports_per_worker_is_one_clear_error_and_changes_nothing(floor: Ru
     config.write_text(config.read_text().replace("ports_per_worker = 0", "port_base = 65530"))
     done = floor("worker", "start", sid, "--agent", "command", "--terminal", "detached", check=False)
     assert done.returncode != 0 and "workspace.port_base must be a port from 1024 to 65526" in done.stderr
+
+
+def test_a_start_waits_out_a_lock_another_git_holds(floor: Runner) -> None:
+    """Parallel starts each write their branch's owner to .git/config: a moment's lock is waited out."""
+    configure(floor, RECORDER)
+    sid = issue(floor)
+    lock = floor.cwd / ".git" / "config.lock"
+    lock.write_text("")  # what another git process holds while it writes the config
+    timer = threading.Timer(0.5, lock.unlink)
+    timer.start()
+    try:
+        started = start(floor, sid)
+    finally:
+        timer.join()
+    assert started["port_base"] == 20000
+    assert floor.git("config", f"branch.floor/{sid}.shopfloor-issue") == sid

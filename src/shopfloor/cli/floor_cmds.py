@@ -32,7 +32,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from shopfloor.workers import logview
 
     logview.prune(tracker)  # drops the logs of long-closed issues; a bad [floor] keep_logs_days stops here
+    from shopfloor.tracker.clock import parse_duration
+
     cfg = FloorConfig(
+        lease_s=parse_duration(args.lease, "lease"),
         workers=args.workers,
         agent=args.agent,
         max_attempts=args.max_attempts,

@@ -323,6 +323,7 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         help="hand off at this context use (default: the agent's [agents.X] context_limit, 0.40)",
     )
     p.add_argument("--batch", type=_limit, default=4, help="merge-queue batch size (default 4)")
+    p.add_argument("--lease", default="30m", help=f"each claim's lease, renewed while the floor runs {LEASE_HELP}")
     p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
     p.add_argument(
         "--stall-timeout",

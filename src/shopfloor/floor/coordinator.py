@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import attempts, notes, notify, startfail
+from shopfloor.floor import adopt, attempts, notes, notify, startfail
+from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.spiral import spiral
@@ -80,6 +82,7 @@ def _finished_attempt(tracker: Tracker, worker: Worker, progress: Progress, cfg:
     _bring_back(tracker, worker, progress)
     request = GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt.id), require_change=True)
     report = gate_run(tracker, request)
+    faults.point("gate")
     failing = [c for c in report["checks"] if c["status"] in ("fail", "error", "timeout")]
     from shopfloor.gate import gitio
 
@@ -136,6 +139,7 @@ def after_gate(tracker: Tracker, worker: Worker, report: dict[str, Any], cfg: Fl
 
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
+        faults.point("queue")
         if report["verdict"] == "pass":
             progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
         else:  # nothing for the agent to fix: the queue holds it until a person approves it
@@ -263,6 +267,7 @@ def limit_for(tracker: Tracker, cfg: FloorConfig, agent: str) -> float:
 
 
 def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progress) -> None:
+    faults.point("run")
     if _stalled(tracker, worker, cfg, progress):
         return
     current = attempts.of_worker(tracker.conn, worker.name, worker.generation)
@@ -402,53 +407,6 @@ def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = N
     return out
 
 
-def _closed_by_queue(tracker: Tracker, worker: Worker, issue: dict[str, Any]) -> bool:
-    """The issue was closed by the merge queue landing its worker's branch (its close reason
-    names the commit of a merged queue entry of that branch), not by anyone else."""
-    from shopfloor.queue import entries
-
-    reason = issue.get("close_reason") or ""
-    return any(
-        e.branch == worker.branch and reason == f"merged to {e.target} as {e.merged}"
-        for e in entries.listing(tracker.conn, ("merged",))
-    )
-
-
-def _closer(tracker: Tracker, issue_id: str) -> str:
-    row = tracker.conn.execute(
-        "SELECT actor FROM events WHERE issue = ? AND kind = 'closed' ORDER BY seq DESC LIMIT 1", (issue_id,)
-    ).fetchone()
-    return str(row[0]) if row else "someone"
-
-
-def _cleanup(tracker: Tracker, all_workers: list[Worker], progress: Progress) -> None:
-    """Workers of closed issues go (one still running is stopped: a closed issue is no work for
-    the floor); nothing unsaved is ever dropped (removal keeps the branch and saves uncommitted
-    work as a wip: commit). Only a close by the merge queue is "merged": an issue closed by anyone
-    else keeps its branch's unlanded commits, and the floor says so."""
-    for worker in all_workers:
-        issue = _issue(tracker, worker.issue)
-        if issue.get("status") != "closed":
-            continue
-        try:
-            workers.remove(tracker, worker, force=True)
-        except ShopfloorError as exc:
-            progress(f"{worker.issue}: could not remove its worker ({exc})")
-            continue
-        if _closed_by_queue(tracker, worker, issue):
-            progress(f"{worker.issue}: merged; its worker is removed")
-            continue
-        from shopfloor.gate.service import repo_of, resolve_base
-        from shopfloor.workspace.worktrees import unmerged_commits
-
-        repo = repo_of(tracker)
-        try:
-            unlanded = unmerged_commits(repo, worker.branch, resolve_base(repo, None)[0])
-        except ShopfloorError:
-            unlanded = 1  # cannot tell: say it is kept (it is)
-        progress(notes.closed_without_queue(worker.issue, _closer(tracker, worker.issue), worker.branch, unlanded))
-
-
 def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:
     from shopfloor.floor import retry
     from shopfloor.tracker import writes
@@ -459,6 +417,7 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
             issue = writes.claim_next(conn, tracker.actor, tracker.now(), tracker.lease_until(cfg.lease_s))
         if issue is None:
             break
+        faults.point("claim")
         extra = briefing(tracker, issue["id"])
         agent = retry.agent_for(tracker.conn, issue["id"]) or cfg.agent  # `shopfloor retry --agent` picks one
         try:
@@ -468,6 +427,7 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
             startfail.put_back(tracker, issue["id"], exc, progress)
             break
         startfail.started(tracker)
+        faults.point("launch")
         _begin(tracker, row)
         progress(f"{issue['id']}: started {row.agent} worker {row.name}")
         started += 1
@@ -480,7 +440,7 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     from shopfloor.queue import entries
     from shopfloor.queue.service import run_once
 
-    tracker.reclaim_expired()
+    adopt.settle(tracker, cfg.lease_s, progress)  # claims lost while no coordinator ran, starts it never made
     listed = workers.list_workers(tracker)
     for worker in _busy(tracker, listed, cfg.lease_s):
         if attempts.of_worker(tracker.conn, worker.name, worker.generation) is None:
@@ -511,13 +471,15 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
             _finished_attempt(tracker, worker, progress, cfg)
         elif worker.state in ("failed", "lost", "killed"):
             _crashed(tracker, worker, cfg, progress)
-    if entries.listing(tracker.conn, ("queued",)):
+    queued_now = entries.listing(tracker.conn, ("queued",))
+    if queued_now or entries.listing(tracker.conn, ("testing",)):  # testing: a pass killed mid-landing, recovered
         try:
             run_once(tracker, cfg.batch, progress)
         except ConflictError as exc:
-            progress(str(exc))
+            if queued_now:  # a person's `queue run` holds the lock: say so only when the floor has work for it
+                progress(str(exc))
     listed = workers.list_workers(tracker)
-    _cleanup(tracker, listed, progress)
+    cleanup(tracker, listed, progress)
     busy = _busy(tracker, workers.list_workers(tracker))
     started = _fill(tracker, cfg, len(busy), progress)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
@@ -581,6 +543,8 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
     interval = cfg.tracker_interval_s
     publisher = TrackerPublisher(interval) if interval is not None else None
     notify.install(Path(tracker.location.config_path), str(workers.main_tree(tracker)), progress)
+    for line in adopt.adopted(workers.list_workers(tracker)):
+        progress(line)
     try:
         while True:
             active = turn(tracker, cfg, progress, publisher)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopfloor import faults
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
@@ -295,6 +296,7 @@ class _Pass:
         last = entries.get(self.tracker.conn, part[-1].id)
         assert last.tested is not None
         stack.move_target(self.repo, self.target, last.tested, self.landed_on[-1])
+        faults.point("land")
         self.landed_on.append(last.tested)
         for entry in part:
             fresh = entries.get(self.tracker.conn, entry.id)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shopfloor import faults
 from shopfloor.agents import launch, registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
@@ -82,6 +83,7 @@ def resolve_binary(adapter: AgentAdapter, opts: AgentOptions, path_env: str | No
 
 def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: str, actor: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop(faults.FAULT_ENV, None)  # a crash point is for the floor's process, never an agent's
     env.update(adapter.env())
     env.update(dict(opts.env))
     # The agent acts in the tracker as worker/<name>, never as the person who started it: the gate
@@ -228,6 +230,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
             raise ShopfloorError(
                 f"cannot create the worker log directory {log_dir} ({exc.strerror}): check permissions"
             ) from None
+        faults.point("setup")
         for item in setup.copy_files(workspace_config, root, space.path):
             tracker.notices.append(f"warning: workspace.copy: {item} does not exist in {root}; not copied")
         setup.run_setup(workspace_config, space.path, env, log_dir / "setup.log")

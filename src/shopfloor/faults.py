@@ -1,0 +1,28 @@
+"""Named crash points, for the fault-injection tests of the floor's recovery.
+
+``point("gate")`` kills this process with SIGKILL (nothing runs after it: no ``finally``, no
+atexit) when ``SHOPFLOOR_FAULT`` names that point. The tests start ``shopfloor run`` with
+``SHOPFLOOR_FAULT=<point>`` and then start it again without, and check the issue lands exactly
+once, so every state a crash at a named point leaves has a way forward. Unset (always, outside
+those tests), a point costs one environment lookup.
+
+The points of a worker's life, in order: ``claim`` (the issue is claimed, no worker yet),
+``setup`` (the worker row exists, its workspace setup has not run), ``launch`` (the agent was
+launched, no attempt recorded), ``run`` (the agent runs), ``gate`` (the gate run is recorded, the
+attempt's verdict is not), ``queue`` (the change is queued, nothing more), ``land`` (the target
+has moved, the queue entry is not yet merged).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+FAULT_ENV = "SHOPFLOOR_FAULT"
+POINTS = ("claim", "setup", "launch", "run", "gate", "queue", "land")
+
+
+def point(name: str) -> None:
+    """Die here, at once, when the fault-injection test names this point."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,102 @@
+"""What a coordinator finds when it starts (or wakes): the floor as the last one left it.
+
+A coordinator can die anywhere, and stay down longer than a lease. Two states follow that no
+rule of the running loop covers, so each turn settles them (``settle``) right after expired
+leases go back to ready:
+
+- a worker whose issue is no longer claimed (its lease ran out while nobody renewed it, and
+  some command returned it to open): its work is not abandoned, the floor claims the issue
+  again, and the loop carries on with the worker as it is (an agent that finished is gated);
+- an issue the floor claimed but started no worker for (killed between the two): it goes back
+  to open, so it is started again instead of waiting out its lease.
+
+``plan`` decides, from plain rows; ``settle`` acts. ``adopted`` describes the workers a fresh
+coordinator takes over, for its first lines of output.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from shopfloor.errors import ConflictError
+from shopfloor.tracker.service import Tracker
+from shopfloor.workers.records import Worker
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    id: str
+    status: str
+    assignee: str | None
+    lease_until: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    reclaim: tuple[str, ...]  # issues with a worker that nobody holds: the floor claims them again
+    release: tuple[str, ...]  # issues the floor holds with no worker: back to open
+
+
+def plan(worker_issues: Iterable[str], issues: Iterable[IssueRow], floor_actor: str) -> Plan:
+    """Pure: which issues to claim again and which to put back. An open issue nobody holds that
+    has a worker is the floor's again (its lease ran out: expired leases are returned to open
+    first); an issue someone holds is left alone."""
+    with_worker = set(worker_issues)
+    reclaim, release = [], []
+    for row in issues:
+        if row.id in with_worker:
+            if row.status == "open" and row.assignee is None:
+                reclaim.append(row.id)
+        elif row.status == "in_progress" and row.assignee == floor_actor:
+            release.append(row.id)
+    return Plan(tuple(sorted(reclaim)), tuple(sorted(release)))
+
+
+def _rows(conn: sqlite3.Connection) -> list[IssueRow]:
+    found = conn.execute(
+        "SELECT id, status, assignee, lease_until FROM issues WHERE status IN ('open', 'in_progress') "
+        "AND (id IN (SELECT issue FROM workers) OR status = 'in_progress')"
+    ).fetchall()
+    return [IssueRow(*row) for row in found]
+
+
+def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None]) -> Plan:
+    """Return expired leases to ready, then act on ``plan`` for this floor's tracker."""
+    from shopfloor.tracker import writes
+
+    tracker.reclaim_expired()
+    worker_issues = [row[0] for row in tracker.conn.execute("SELECT issue FROM workers")]
+    todo = plan(worker_issues, _rows(tracker.conn), tracker.actor)
+    for issue_id in todo.reclaim:
+        try:
+            with tracker.write() as conn:
+                writes.claim(conn, issue_id, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
+        except ConflictError as exc:  # a blocker was added meanwhile, say: the loop leaves it
+            progress(f"{issue_id}: its worker's issue cannot be claimed again ({exc})")
+            continue
+        progress(f"{issue_id}: its lease ran out while no coordinator ran; claimed again, its worker carries on")
+    for issue_id in todo.release:
+        with tracker.write() as conn:
+            writes.update(conn, issue_id, {"status": "open"}, tracker.actor, tracker.now())
+        progress(f"{issue_id}: claimed by the floor but no worker started (it was stopped); back to open")
+    return todo
+
+
+def adopted(listed: list[Worker]) -> list[str]:
+    """One line per worker a starting coordinator takes over, saying what happens to it next."""
+    nexts = {
+        "running": "its agent runs; watched from here",
+        "starting": "its agent is starting",
+        "done": "its agent finished; gated next",
+    }
+    lines = []
+    for worker in listed:
+        what = nexts.get(worker.state, f"its agent {worker.state}; handled next")
+        lines.append(
+            f"{worker.issue}: adopted worker {worker.name} ({worker.agent}, generation {worker.generation}): {what}"
+        )
+    if lines:
+        lines.insert(0, f"adopting {len(lines)} worker(s) left by an earlier run")
+    return lines

@@ -1,0 +1,69 @@
+"""Workers of closed issues leave the floor; the floor says whether their work landed.
+
+Only a close by the merge queue is "merged": an issue closed by anyone else keeps its branch's
+unlanded commits, and the floor says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shopfloor.errors import ShopfloorError
+from shopfloor.floor import notes
+from shopfloor.tracker.service import Tracker
+from shopfloor.workers import service as workers
+from shopfloor.workers.records import Worker
+
+
+def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
+    from shopfloor.tracker import store
+
+    return store.get(tracker.conn, issue_id)
+
+
+def _closed_by_queue(tracker: Tracker, worker: Worker, issue: dict[str, Any]) -> bool:
+    """The issue was closed by the merge queue landing its worker's branch (its close reason
+    names the commit of a merged queue entry of that branch), not by anyone else."""
+    from shopfloor.queue import entries
+
+    reason = issue.get("close_reason") or ""
+    return any(
+        e.branch == worker.branch and reason == f"merged to {e.target} as {e.merged}"
+        for e in entries.listing(tracker.conn, ("merged",))
+    )
+
+
+def _closer(tracker: Tracker, issue_id: str) -> str:
+    row = tracker.conn.execute(
+        "SELECT actor FROM events WHERE issue = ? AND kind = 'closed' ORDER BY seq DESC LIMIT 1", (issue_id,)
+    ).fetchone()
+    return str(row[0]) if row else "someone"
+
+
+def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str], None]) -> None:
+    """Workers of closed issues go (one still running is stopped: a closed issue is no work for
+    the floor); nothing unsaved is ever dropped (removal keeps the branch and saves uncommitted
+    work as a wip: commit). Only a close by the merge queue is "merged": an issue closed by anyone
+    else keeps its branch's unlanded commits, and the floor says so."""
+    for worker in all_workers:
+        issue = _issue(tracker, worker.issue)
+        if issue.get("status") != "closed":
+            continue
+        try:
+            workers.remove(tracker, worker, force=True)
+        except ShopfloorError as exc:
+            progress(f"{worker.issue}: could not remove its worker ({exc})")
+            continue
+        if _closed_by_queue(tracker, worker, issue):
+            progress(f"{worker.issue}: merged; its worker is removed")
+            continue
+        from shopfloor.gate.service import repo_of, resolve_base
+        from shopfloor.workspace.worktrees import unmerged_commits
+
+        repo = repo_of(tracker)
+        try:
+            unlanded = unmerged_commits(repo, worker.branch, resolve_base(repo, None)[0])
+        except ShopfloorError:
+            unlanded = 1  # cannot tell: say it is kept (it is)
+        progress(notes.closed_without_queue(worker.issue, _closer(tracker, worker.issue), worker.branch, unlanded))

@@ -277,3 +277,48 @@ def test_until_empty_stops_when_a_red_target_blocks_everything(repo: Runner) -> 
     # One gate run, no spinning: the entry's own run already ran the failing check on main (the
     # differential rule), which is how the queue knows main is red by itself.
     assert result["gate_runs"] == 1
+
+
+def test_a_landing_waits_out_a_ref_lock_another_git_holds_for_a_moment(repo: Runner) -> None:
+    import threading
+
+    branch(repo, "feature-a", {"a.txt": "a\n"})
+    repo.json("queue", "add", "feature-a")
+    lock = repo.cwd / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")  # what another git process holds while it moves main
+    timer = threading.Timer(0.5, lock.unlink)
+    timer.start()
+    try:
+        report = run_queue(repo)
+    finally:
+        timer.join()
+    assert report["landed"], report
+    assert states(repo) == {"feature-a": "merged"}
+    assert repo.git("show", "main:a.txt") == "a"
+
+
+def test_a_persons_export_in_the_main_checkout_never_wedges_a_landing_that_changes_the_tracker_file(
+    repo: Runner,
+) -> None:
+    # A branch that commits the tracker file (a fresh export, with a new issue in it) ...
+    repo.git("checkout", "-q", "-b", "with-tracker")
+    sid = repo.json("create", "an issue the branch's export holds")["id"]
+    repo("export")
+    (repo.cwd / "b.txt").write_text("b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "b, and the tracker's export")
+    repo.git("checkout", "-q", "main")
+    repo.json("queue", "add", "with-tracker")
+    # ... while a person runs `shopfloor export` in the main checkout, after another change.
+    other = repo.json("create", "an issue only the person's export holds")["id"]
+    repo("export")
+    mine = (repo.cwd / ".shopfloor" / "issues.jsonl").read_text()
+    assert other in mine and repo.git("status", "--porcelain") == "M .shopfloor/issues.jsonl"
+    report = run_queue(repo)
+    assert report["landed"], report
+    assert states(repo) == {"with-tracker": "merged"}
+    assert sid in repo.git("show", "main:.shopfloor/issues.jsonl")
+    assert repo.git("show", "main:b.txt") == "b" and (repo.cwd / "b.txt").read_text() == "b\n"
+    # The person's file is left as they wrote it: their change on top of the new main.
+    assert (repo.cwd / ".shopfloor" / "issues.jsonl").read_text() == mine
+    assert repo.git("status", "--porcelain") == "M .shopfloor/issues.jsonl"

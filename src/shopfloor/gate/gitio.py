@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from shopfloor import gitlock
 from shopfloor.errors import NotFoundError, ShopfloorError
 
 CONFIG_PATH = ".shopfloor/config.toml"
@@ -25,12 +26,7 @@ def git(
     repo: Path, *args: str, check: bool = True, text: bool = True, hooks_off: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run git in ``repo`` with hooks disabled (``hooks_off=False`` only to ask where hooks live)."""
-    try:
-        done = subprocess.run(
-            ["git", *(NO_HOOKS if hooks_off else ()), *args], cwd=repo, capture_output=True, text=text, check=False
-        )
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    done = gitlock.run(["git", *(NO_HOOKS if hooks_off else ()), *args], repo, text=text)  # a held lock is waited out
     if check and done.returncode != 0:
         lines = (done.stderr or "").strip().splitlines() or ["no message"]
         worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.gate import gitio
+from shopfloor.tracker.trackeronly import TRACKER_PATH
 
 QUEUE_NAME, QUEUE_EMAIL = "shopfloor queue", "queue@shopfloor.invalid"
 IDENTITY = ("-c", f"user.name={QUEUE_NAME}", "-c", f"user.email={QUEUE_EMAIL}")
@@ -136,15 +137,43 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
     current = gitio.git(checked_out, "rev-parse", "HEAD").stdout.strip()
     if current != expected:
         raise ConflictError(f"{target} moved while the queue was testing: testing again")
+    kept = _keep_tracker_edit(checked_out, new)
     done = gitio.git(checked_out, "merge", "--quiet", "--ff-only", new, check=False)
     if done.returncode != 0:
         from shopfloor.queue.service import StuckTarget
+
+        if kept is not None:  # as it was: the person's edit, unstaged
+            gitio.git(checked_out, "update-index", "--cacheinfo", kept)
 
         why = (done.stderr.strip().splitlines() or ["merge --ff-only refused"])[0]
         raise StuckTarget(
             f"cannot fast-forward {target} in {checked_out} ({why}): commit, stash or remove its local changes; "
             "the entries stay queued"
         )
+
+
+def _blob(checkout: Path, spec: str) -> tuple[str, str] | None:
+    """(mode, blob) of ``TRACKER_PATH`` in the index (``spec`` ""), or in commit ``spec``."""
+    if spec:
+        found = gitio.git(checkout, "ls-tree", spec, "--", TRACKER_PATH, check=False).stdout.split()
+    else:
+        found = gitio.git(checkout, "ls-files", "-s", "--", TRACKER_PATH, check=False).stdout.split()
+    return (found[0], found[2] if spec else found[1]) if len(found) >= 3 else None
+
+
+def _keep_tracker_edit(checkout: Path, new: str) -> str | None:
+    """The tracker file in the target's checkout belongs to the floor: a person's unstaged edit
+    of it (a ``shopfloor export`` run there) must not stop a landing that changes it. When that
+    is the case, its index entry is set to the landing's blob, so ``merge --ff-only`` moves the
+    branch and leaves the person's file as it is (then shown as their change on top). Returns
+    the old index entry (``mode,blob,path``) to put back if the merge fails anyway, or None."""
+    head, index, landing = _blob(checkout, "HEAD"), _blob(checkout, ""), _blob(checkout, new)
+    if head is None or index != head or landing is None or landing == head:
+        return None  # no file, a staged change (the person's to commit), or a landing that leaves it alone
+    if not gitio.git(checkout, "diff", "--quiet", "--", TRACKER_PATH, check=False).returncode:
+        return None  # no unstaged edit: the fast-forward writes the file as usual
+    gitio.git(checkout, "update-index", "--cacheinfo", f"{landing[0]},{landing[1]},{TRACKER_PATH}")
+    return f"{head[0]},{head[1]},{TRACKER_PATH}"
 
 
 def _checkout_of(repo: Path, branch: str) -> Path | None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import gitlock
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.workspace.naming import branch_for, safe_name
 
@@ -38,30 +38,12 @@ class Workspace:
     new_branch: bool = False  # ... and the branch in the main repository
 
 
-LOCK_RETRIES = 6  # waits of 0.05 s doubling, about 3 s in all
-
-
-def _locked(stderr: str) -> bool:
-    """A lock another git process holds for a moment (``.git/config`` while parallel starts each
-    write their branch's owner, a ref): the command changed nothing and can simply run again."""
-    return "could not lock" in stderr or (".lock" in stderr and "File exists" in stderr)
-
-
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if not cwd.is_dir():
         raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
-    for attempt in range(LOCK_RETRIES + 1):
-        try:
-            # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
-            # Children (the upload-pack of a fetch from a workspace) inherit this through the environment.
-            done = subprocess.run(
-                ["git", "-c", "core.hooksPath=/dev/null", *args], cwd=cwd, capture_output=True, text=True, check=False
-            )
-        except FileNotFoundError:
-            raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
-        if done.returncode == 0 or attempt == LOCK_RETRIES or not _locked(done.stderr):
-            break
-        time.sleep(0.05 * 2**attempt)
+    # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
+    # Children (the upload-pack of a fetch from a workspace) inherit this through the environment.
+    done = gitlock.run(["git", "-c", "core.hooksPath=/dev/null", *args], cwd)
     if check and done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no message"]
         worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])

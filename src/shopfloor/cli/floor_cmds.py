@@ -12,9 +12,12 @@ FLOOR_ACTOR = "floor"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from shopfloor.floor import preflight, summary
+    import signal
+
+    from shopfloor.floor import preflight, stopping, summary
     from shopfloor.floor.coordinator import FloorConfig, run
     from shopfloor.floor.startfail import FloorStopped
+    from shopfloor.workers import service as workers
 
     if args.actor is None:
         args.actor = FLOOR_ACTOR
@@ -52,10 +55,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     since = summary.mark(tracker.conn)
     stopped: FloorStopped | None = None
+    interrupted: KeyboardInterrupt | None = None
+    stopping.on_sigterm()
     try:
         run(tracker, cfg, progress)
     except FloorStopped as exc:
         stopped = exc
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (stopping.Terminated): the workers run on
+        interrupted = exc
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     figures = metrics_of(tracker)
     outcome = summary.of_run(tracker.conn, since)
     if args.json:
@@ -65,10 +73,41 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in summary.lines(outcome):
             print(line)
     held.close()
+    if interrupted is not None:
+        how = "SIGTERM" if isinstance(interrupted, stopping.Terminated) else "Ctrl-C"
+        running = [w.issue for w in workers.list_workers(tracker) if w.state in ("running", "starting")]
+        print(stopping.parting_words(how, running), file=sys.stderr)
+        return 143 if how == "SIGTERM" else 130
     if stopped is not None:
         print(f"error: {stopped}", file=sys.stderr)
         return stopped.exit_code
     return 1 if outcome.blocked else 0  # a run that blocked issues needs a person
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """End the floor: its coordinator, then every running agent, each with its work saved."""
+    from shopfloor.floor.stopping import stop_floor
+
+    if args.wait <= 0 or args.wait > 3600:
+        print(
+            f"error: --wait must be from 0 to 3600 seconds, not {args.wait:g}: give a number of seconds",
+            file=sys.stderr,
+        )
+        return 2
+    tracker = open_tracker(args)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    done = stop_floor(tracker, args.wait, progress)
+    if args.json:
+        print_json({"coordinator": done.coordinator, "workers": done.workers})
+        return 0
+    if done.coordinator is None and not done.workers:
+        print("nothing to stop: no coordinator runs and no worker is running")
+    else:
+        print(f"stopped {len(done.workers)} worker(s); `shopfloor run` resumes their sessions")
+    return 0
 
 
 def _require_sandbox() -> None:

@@ -48,6 +48,7 @@ COMMANDS = [
     "queue",
     "run",
     "retry",
+    "stop",
     "status",
     "metrics",
     "logs",
@@ -343,6 +344,10 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         "--builtins-only",
         action="store_true",
         help="run even though the target's gate has no configured check (only the built-ins judge changes)",
+    )
+    p = _add(sub, "stop", "floor_cmds:cmd_stop", "stop the floor: its coordinator, then every agent, work saved", only)
+    p.add_argument(
+        "--wait", type=float, default=30.0, metavar="SECONDS", help="for the coordinator to stop, before SIGKILL (30)"
     )
     p = _add(sub, "retry", "retry_cmds:cmd_retry", "give blocked, spiralled or failed issues another try", only)
     p.add_argument("ids", nargs="+", metavar="ID")

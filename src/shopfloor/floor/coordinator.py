@@ -26,7 +26,7 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import adopt, attempts, notes, notify, startfail
+from shopfloor.floor import adopt, attempts, notes, notify, startfail, stopping
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
@@ -460,6 +460,9 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
                 _queue_result(tracker, worker, cfg, progress)
             elif (current.outcome or "").startswith("crashed"):
                 _crashed(tracker, worker, cfg, progress)
+            elif current.outcome == stopping.STOPPED:  # `shopfloor stop` ended it: its session carries on
+                progress(f"{worker.issue}: its worker was stopped by `shopfloor stop`; resuming its session")
+                _restart(tracker, worker, stopping.RESUME, cfg, fresh=False)
             continue
         if worker.state == "done" and current is not None and current.outcome == WRITING_NOTE:
             _handoff_written(tracker, worker, cfg, progress)
@@ -552,8 +555,9 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
                 notify.emit("idle", counts=_counts(tracker))
                 return
             time.sleep(cfg.poll_s)
-    except KeyboardInterrupt:
-        notify.emit("stopped", reason="interrupted", counts=_counts(tracker))
+    except KeyboardInterrupt as exc:
+        how = "SIGTERM" if isinstance(exc, stopping.Terminated) else "interrupted"
+        notify.emit("stopped", reason=how, counts=_counts(tracker))
         raise
     except startfail.FloorStopped as exc:
         notify.emit("stopped", reason=str(exc), counts=_counts(tracker))

@@ -51,6 +51,10 @@ def test_metrics_give_yield_second_passes_failures_and_breakdowns() -> None:
     assert m["cost_per_merged_usd"] == pytest.approx(0.125)
     assert m["by_agent"]["scripted"]["merged"] == 0 and m["by_vibe"]["3"]["first_pass_yield"] == 0.5
     assert compute([], [])["first_pass_yield"] is None
+    # An attempt ended by `shopfloor stop` is no pass: its tokens count, the yield does not change.
+    stopped = [AttemptRow("a", "claude", 3, None, tokens=7, stopped=True), *attempts]
+    again = compute(issues, stopped)
+    assert (again["attempts"], again["first_pass_yield"], again["tokens"]) == (5, 0.5, 257)
 
 
 def test_a_lease_is_renewed_only_when_less_than_half_of_it_is_left() -> None:

@@ -90,6 +90,8 @@ def test_sigterm_and_ctrl_c_leave_workers_running_and_stop_ends_them_with_their_
     outcomes = [a["outcome"] for a in issue["attempts"]]
     assert outcomes[0] == "stopped" and "crashed" not in " ".join(o or "" for o in outcomes)
     assert floor.git("show", "main:a.txt") == "a"
+    figures = floor.json("metrics")  # the stop was a person's, not a failed pass
+    assert (figures["attempts"], figures["first_pass_yield"]) == (1, 1.0)
 
 
 def test_stop_refuses_a_bad_wait_and_changes_nothing(floor: Runner) -> None:

@@ -13,20 +13,41 @@ FLOOR_ACTOR = "floor"
 
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
+    from pathlib import Path
 
-    from shopfloor.floor import preflight, stopping, summary
-    from shopfloor.floor.coordinator import FloorConfig, run
-    from shopfloor.floor.startfail import FloorStopped
-    from shopfloor.workers import service as workers
+    from shopfloor.floor import stopping
+    from shopfloor.floor.lock import acquire
 
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
-    from pathlib import Path
-
-    from shopfloor.floor.lock import acquire
-
     held = acquire(Path(tracker.location.db_file).parent)  # one coordinator per repository; kept to the end
+    stopping.on_sigterm()  # from here on, SIGTERM ends the run as Ctrl-C does, with the same words
+    try:
+        return _run_floor(args, tracker)
+    except KeyboardInterrupt as exc:  # during the checks, before the loop
+        return _parting(tracker, exc)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        held.close()
+
+
+def _parting(tracker: Any, exc: KeyboardInterrupt) -> int:
+    """What a coordinator stopped by Ctrl-C or SIGTERM says: its workers run on, and how to end them."""
+    from shopfloor.floor import stopping
+    from shopfloor.workers import service as workers
+
+    how = "SIGTERM" if isinstance(exc, stopping.Terminated) else "Ctrl-C"
+    running = [w.issue for w in workers.list_workers(tracker) if w.state in ("running", "starting")]
+    print(stopping.parting_words(how, running), file=sys.stderr)
+    return 143 if how == "SIGTERM" else 130
+
+
+def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
+    from shopfloor.floor import preflight, summary
+    from shopfloor.floor.coordinator import FloorConfig, run
+    from shopfloor.floor.startfail import FloorStopped
+
     # Everything is checked before anything is claimed: a mistake here changes nothing.
     _require_sandbox()
     preflight.check_agent(tracker, args.agent)
@@ -56,14 +77,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     since = summary.mark(tracker.conn)
     stopped: FloorStopped | None = None
     interrupted: KeyboardInterrupt | None = None
-    stopping.on_sigterm()
     try:
         run(tracker, cfg, progress)
     except FloorStopped as exc:
         stopped = exc
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (stopping.Terminated): the workers run on
         interrupted = exc
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     figures = metrics_of(tracker)
     outcome = summary.of_run(tracker.conn, since)
     if args.json:
@@ -72,12 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_metrics(figures)
         for line in summary.lines(outcome):
             print(line)
-    held.close()
     if interrupted is not None:
-        how = "SIGTERM" if isinstance(interrupted, stopping.Terminated) else "Ctrl-C"
-        running = [w.issue for w in workers.list_workers(tracker) if w.state in ("running", "starting")]
-        print(stopping.parting_words(how, running), file=sys.stderr)
-        return 143 if how == "SIGTERM" else 130
+        return _parting(tracker, interrupted)
     if stopped is not None:
         print(f"error: {stopped}", file=sys.stderr)
         return stopped.exit_code
@@ -152,6 +167,7 @@ def metrics_of(tracker: Any) -> dict[str, Any]:
 
     from shopfloor.floor import attempts
     from shopfloor.floor.metrics import AttemptRow, IssueRow, compute
+    from shopfloor.floor.stopping import STOPPED
 
     rows = attempts.all_attempts(tracker.conn)
 
@@ -189,6 +205,7 @@ def metrics_of(tracker: Any) -> dict[str, Any]:
             a.tokens,
             a.cost_usd,
             bool(a.handoff),
+            a.outcome == STOPPED,
         )
         for a in rows
     ]

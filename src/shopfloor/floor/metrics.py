@@ -25,6 +25,7 @@ class AttemptRow:
     tokens: int = 0
     cost_usd: float = 0.0
     handoff: bool = False
+    stopped: bool = False  # ended by `shopfloor stop`: its tokens count, but it is no pass of its own
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class _Totals:
 def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, Any]:
     merged = [i for i in issues if i.merged]
     by_issue: dict[str, list[AttemptRow]] = defaultdict(list)
-    for attempt in attempts:
+    passes = [a for a in attempts if not a.stopped]  # a person stopping the floor made no pass
+    for attempt in passes:
         by_issue[attempt.issue].append(attempt)
     first = sum(1 for i in merged if by_issue[i.issue] and by_issue[i.issue][0].verdict == "pass")
     second = sum(1 for i in merged if len(by_issue[i.issue]) == 2)
@@ -56,7 +58,7 @@ def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, An
     cost = sum(a.cost_usd for a in attempts)
     return {
         "merged": len(merged),
-        "attempts": len(attempts),
+        "attempts": len(passes),
         "first_pass_yield": first / len(merged) if merged else None,
         "second_pass_rate": second / len(merged) if merged else None,
         "spirals": sum(1 for i in issues if i.spiral),

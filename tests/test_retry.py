@@ -242,3 +242,19 @@ def test_a_worker_updates_only_its_own_issue_even_with_several_ids() -> None:
 
     assert refusal(id="t-own", more_ids=[], status="blocked") is None
     assert "only its own issue t-own, one id" in (refusal(id="t-own", more_ids=["t-other"], status="blocked") or "")
+
+
+def test_a_spiralled_issue_set_open_by_hand_starts_a_new_series_and_lands(floor: Runner) -> None:
+    """`update -s open` (not `retry`) after a spiral: the floor must not judge the old attempts
+    again (it blocked the issue within a second, rewriting attempt 1's outcome)."""
+    sid = spiral_to_blocked(floor)
+    before = [a["outcome"] for a in floor.json("show", sid)["attempts"]]
+    floor("update", sid, "-s", "open")
+    done = run_floor(floor, passing(floor, sid, "pass.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = floor.json("show", sid)
+    assert shown["status"] == "closed"
+    attempts = shown["attempts"]
+    assert [a["outcome"] for a in attempts[:2]] == before  # the old series is history, unchanged
+    assert attempts[-1]["series"] == 2 and attempts[-1]["outcome"] == "merged"
+    assert any(c["text"].startswith("Try 2: the issue was set open again") for c in shown["comments"])

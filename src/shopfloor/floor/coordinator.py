@@ -418,6 +418,7 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
         if issue is None:
             break
         faults.point("claim")
+        retry.renew_if_over(tracker, issue["id"])  # set open again by a person: its old attempts are history
         extra = briefing(tracker, issue["id"])
         agent = retry.agent_for(tracker.conn, issue["id"]) or cfg.agent  # `shopfloor retry --agent` picks one
         try:

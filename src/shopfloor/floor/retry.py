@@ -175,3 +175,25 @@ def apply(
             }
         )
     return out
+
+
+def renew_if_over(tracker: Tracker, issue_id: str) -> int | None:
+    """The floor starts a worker for an issue whose current series already has attempts and no
+    worker: a person set it back to open (``update -s open``, ``reopen``) after it was blocked or
+    spiralled. Those attempts are over: a new series starts, as ``retry`` (no note) would, so
+    they are history and never judged again (re-blocking it at once). The new series, or None."""
+    from shopfloor.tracker import writes
+
+    if not attempts.of_series(tracker.conn, issue_id):
+        return None
+    series = attempts.current_series(tracker.conn, issue_id) + 1
+    now = tracker.now()
+    with tracker.write() as conn:
+        conn.execute(
+            "INSERT INTO retries (issue, series, actor, at, fresh, agent, note, kept_branch) "
+            "VALUES (?, ?, ?, ?, 0, NULL, NULL, NULL)",
+            (issue_id, series, tracker.actor, now),
+        )
+        text = f"Try {series}: the issue was set open again after its earlier attempts; they are history now."
+        writes.add_comment(conn, issue_id, text, tracker.actor, now)
+    return series

@@ -1,0 +1,116 @@
+"""Benchmark what operating the floor added to every turn and every git call (issue 12).
+
+Run it as ``.venv/bin/python bench/operate_bench.py [--issues 500 --runs 200]``. It builds a
+repository with N issues (a tenth of them claimed by the floor, each with a worker row, as a
+busy floor has) and measures, in this process, the median of ``--runs`` calls of:
+- a turn's first step: ``adopt.settle`` (expired leases back to ready, then the claims lost
+  while no coordinator ran taken again, the claims with no worker released), against the
+  baseline it replaced, ``Tracker.reclaim_expired`` alone;
+- one git command through ``gitlock.run`` (run again while another git holds a lock), against
+  a plain ``subprocess.run`` of the same command: the cost when nothing is locked;
+- one ``shopfloor stop`` with nothing to stop (a process: the CLI's start-up and the lock
+  check), against ``shopfloor --version``-like ``shopfloor prime --json`` start-up.
+Results go to ``bench/results/operate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "operate.json"
+CLI = str(Path(sys.executable).parent / "shopfloor")
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def make_repo(work: Path, issues: int) -> Path:
+    env = {**os.environ, "SHOPFLOOR_ACTOR": "floor", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}  # fmt: skip
+    repo = work / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([CLI, "init", "--prefix", "b"], cwd=repo, env=env, check=True, capture_output=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, env=env, check=True)
+    plan = "".join(json.dumps({"title": f"issue {n}"}) + "\n" for n in range(issues))
+    (work / "plan.jsonl").write_text(plan)
+    subprocess.run([CLI, "create", "-f", str(work / "plan.jsonl")], cwd=repo, env=env, check=True, capture_output=True)
+    return repo
+
+
+def busy_floor(repo: Path, claimed: int) -> None:
+    """Claim ``claimed`` issues for the floor, each with a worker row (no process): a busy floor."""
+    os.chdir(repo)
+    from shopfloor.tracker import writes
+    from shopfloor.tracker.service import Tracker
+
+    tracker = Tracker.open("floor")
+    with tracker.write() as conn:
+        for issue in [r[0] for r in conn.execute("SELECT id FROM issues ORDER BY id LIMIT ?", (claimed,))]:
+            writes.claim(conn, issue, "floor", tracker.now(), tracker.lease_until(1800))
+            conn.execute(
+                "INSERT INTO workers (name, issue, actor, branch, worktree, agent, state, terminal, log_dir, "
+                "started_at) VALUES (?, ?, 'floor', ?, '/nonexistent', 'scripted', 'running', 'detached', "
+                "'/nonexistent', ?)",
+                (issue, issue, f"floor/{issue}", tracker.now()),
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_repo(Path(tmp), args.issues)
+        busy_floor(repo, args.issues // 10)
+        from shopfloor import gitlock
+        from shopfloor.floor import adopt
+        from shopfloor.tracker.service import Tracker
+
+        tracker = Tracker.open("floor")
+        quiet: Callable[[str], None] = lambda _line: None  # noqa: E731
+        settle = median_ms(lambda: adopt.settle(tracker, 1800, quiet), args.runs)
+        reclaim = median_ms(tracker.reclaim_expired, args.runs)
+        argv = ["git", "rev-parse", "HEAD"]
+        wrapped = median_ms(lambda: gitlock.run(argv, repo), args.runs)
+        plain = median_ms(lambda: subprocess.run(argv, cwd=repo, capture_output=True, text=True), args.runs)
+        cli_runs = max(args.runs // 10, 10)
+        stop = median_ms(lambda: subprocess.run([CLI, "stop"], cwd=repo, capture_output=True), cli_runs)
+        prime = median_ms(lambda: subprocess.run([CLI, "prime", "--json"], cwd=repo, capture_output=True), cli_runs)
+    rows = [
+        ("turn's first step: adopt.settle", "reclaim_expired alone", settle, reclaim),
+        ("git rev-parse through gitlock.run", "plain subprocess.run", wrapped, plain),
+        ("`shopfloor stop` (nothing to stop)", "`shopfloor prime --json`", stop, prime),
+    ]
+    print(f"{args.issues} issues, {args.issues // 10} claimed with workers; median of {args.runs} runs "
+          f"({cli_runs} for the CLI)")  # fmt: skip
+    print()
+    print("| measure | median | baseline | baseline median | ratio |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    for name, base, value, baseline in rows:
+        print(f"| {name} | {value:.2f} ms | {base} | {baseline:.2f} ms | {value / baseline:.2f}x |")
+    RESULTS.parent.mkdir(exist_ok=True)
+    out = [{"measure": n, "median_ms": v, "baseline": b, "baseline_ms": bl} for n, b, v, bl in rows]
+    RESULTS.write_text(json.dumps({"issues": args.issues, "runs": args.runs, "rows": out}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,9 @@ def bwrap_argv(binary: str, confinement: Confinement) -> list[str]:
     for path in writable:
         argv += ["--bind", path, path]
     for source, dest in sorted(confinement.readonly, key=lambda pair: _depth(pair[1])):
-        argv += ["--ro-bind", _absolute(source, "read-only source"), _absolute(dest, "read-only path")]
+        # -try: a source that is gone (the channel, once its worker ended, when the floor saves the
+        # workspace inside this sandbox) is skipped; its absence exposes nothing.
+        argv += ["--ro-bind-try", _absolute(source, "read-only source"), _absolute(dest, "read-only path")]
     argv += ["--unshare-pid", "--unshare-ipc", "--die-with-parent"]
     if not confinement.network:
         argv.append("--unshare-net")

@@ -56,13 +56,27 @@ def stop_agent(worker: Worker) -> None:
         _wait(lambda: agent_alive(worker), AGENT_GRACE_S)
 
 
+def confinement_of(worker: Worker) -> list[str]:
+    """The agent's sandbox prefix from its launch spec: git that acts on its workspace's files runs
+    inside it (``worktrees.save_wip``). Empty when the agent ran unconfined or never launched."""
+    from shopfloor.workers.spec import SPEC_NAME, read
+
+    path = Path(worker.log_dir) / SPEC_NAME
+    if not path.is_file():
+        return []
+    try:
+        return list(read(path).sandbox)
+    except ShopfloorError:
+        return []
+
+
 def _save(tracker: Tracker, worker: Worker, why: str) -> tuple[str | None, str | None]:
     """Save uncommitted work, and bring the branch into the main repository; returns (wip
     commit, problem)."""
     if not Path(worker.worktree).is_dir():
         return None, f"the worktree {worker.worktree} is gone"
     try:
-        wip = worktrees.save_wip(Path(worker.worktree), worker.issue, why)
+        wip = worktrees.save_wip(Path(worker.worktree), worker.issue, why, confine=confinement_of(worker))
         common = Path(tracker.location.common_dir).resolve()
         worktrees.fetch_back(common.parent if common.name == ".git" else common, worker.issue)
         return wip, None

@@ -26,7 +26,7 @@ from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, procs, records, selfpath, terminal
-from shopfloor.workers.liveness import is_running, kill, reconcile
+from shopfloor.workers.liveness import confinement_of, is_running, kill, reconcile
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workers.spec import LaunchSpec, read, write
@@ -408,7 +408,12 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
                 "or pass --force"
             )
         worker = kill(tracker, worker)
-    wip = worktrees.remove(main_tree(tracker), worker.issue, force=force) if Path(worker.worktree).exists() else None
+    confine = confinement_of(worker)  # git acting on the agent's files runs with the agent's powers
+    wip = (
+        worktrees.remove(main_tree(tracker), worker.issue, force=force, confine=confine)
+        if Path(worker.worktree).exists()
+        else None
+    )
     wip = wip or worker.wip_commit  # the kill above (or the agent's end) may have saved it
     _drop_landed_branch(tracker, worker)
     terminal.close(worker.tmux_session)

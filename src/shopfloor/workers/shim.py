@@ -341,7 +341,8 @@ class Shim:
         try:
             from shopfloor.workspace.worktrees import save_wip
 
-            wip = save_wip(Path(self.spec.cwd), self.spec.issue, f"uncommitted when the agent ended: {outcome}")
+            why = f"uncommitted when the agent ended: {outcome}"
+            wip = save_wip(Path(self.spec.cwd), self.spec.issue, why, confine=self.spec.sandbox)  # as the agent
         except ShopfloorError as exc:
             error = (error + "\n" if error else "") + f"could not save uncommitted work: {exc}"
         if wip:

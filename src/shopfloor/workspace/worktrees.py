@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +39,16 @@ class Workspace:
     new_branch: bool = False  # ... and the branch in the main repository
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _git(cwd: Path, *args: str, check: bool = True, confine: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """git in ``cwd``, hooks and fsmonitor off. ``confine`` (the agent's sandbox prefix) runs it
+    with the agent's own powers: for commands that act on a workspace's files (``status``,
+    ``add``, ``commit``), whose config and ``.git`` the agent controls (see ``save_wip``)."""
     if not cwd.is_dir():
         raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
     # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
     # Children (the upload-pack of a fetch from a workspace) inherit this through the environment.
-    done = gitlock.run(["git", "-c", "core.hooksPath=/dev/null", *args], cwd)
+    argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args]
+    done = gitlock.run([*confine, *argv], cwd)
     if check and done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no message"]
         worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
@@ -194,13 +199,23 @@ def fetch_back(main_tree: Path, issue_id: str) -> str:
     return tip
 
 
-def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing its workspace") -> str | None:
-    """Commit everything uncommitted as ``wip: <issue>``; return the commit, or None if clean."""
-    if not _git(workspace, "status", "--porcelain").stdout.strip():
+def save_wip(
+    workspace: Path, issue_id: str, why: str = "saved before removing its workspace", confine: Sequence[str] = ()
+) -> str | None:
+    """Commit everything uncommitted as ``wip: <issue>``; return the commit, or None if clean.
+
+    The agent wrote this workspace, its ``.git/config`` and its ``.git`` included: a filter
+    driver, ``core.fsmonitor`` or ``gpg.program`` there runs a program of its choosing in
+    ``status``, ``add`` or ``commit``, and a ``.git/refs`` symlinked into the main repository
+    would have the commit move a branch there. So with ``confine`` (the agent's sandbox prefix)
+    these commands run inside the agent's sandbox, with no more power than the agent had."""
+    if not _git(workspace, "status", "--porcelain", confine=confine).stdout.strip():
         return None
-    _git(workspace, "add", "-A")
+    _git(workspace, "add", "-A", confine=confine)
     _git(
         workspace,
+        "-c",
+        "commit.gpgSign=false",
         "-c",
         "user.name=shopfloor",
         "-c",
@@ -210,6 +225,7 @@ def save_wip(workspace: Path, issue_id: str, why: str = "saved before removing i
         "--no-verify",
         "-m",
         f"{WIP_PREFIX}{issue_id} ({why})",
+        confine=confine,
     )
     return _git(workspace, "rev-parse", "HEAD").stdout.strip()
 
@@ -240,7 +256,9 @@ def _stray_name(tip: str) -> str:
     return "a detached HEAD" if tip == "HEAD" else f"{tip.removeprefix('refs/heads/')} (only in the workspace)"
 
 
-def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str = "HEAD") -> str | None:
+def remove(
+    main_tree: Path, issue_id: str, *, force: bool = False, target: str = "HEAD", confine: Sequence[str] = ()
+) -> str | None:
     """Bring the branch back, then delete the issue's workspace without losing work.
 
     Unmerged work (uncommitted changes, commits not in ``target``, commits only a detached HEAD
@@ -258,7 +276,7 @@ def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str =
     on_branch = _sha(path, f"refs/heads/{branch}") is not None
     if on_branch:
         fetch_back(main_tree, issue_id)
-    dirty = bool(_git(path, "status", "--porcelain").stdout.strip())
+    dirty = bool(_git(path, "status", "--porcelain", confine=confine).stdout.strip())  # see save_wip
     target_sha = _sha(main_tree, _ref(target))
     if target_sha is None:
         raise ShopfloorError(f"{target} is not a commit in {main_tree}")
@@ -274,7 +292,7 @@ def remove(main_tree: Path, issue_id: str, *, force: bool = False, target: str =
             f"{branch} has unmerged work ({', '.join(p for p in parts if p)}): land it first, or pass --force "
             "(changes are saved as a wip: commit and the branch is kept)"
         )
-    wip = save_wip(path, issue_id) if dirty else None
+    wip = save_wip(path, issue_id, confine=confine) if dirty else None
     if wip and _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
         strays["HEAD"] = 1
     if on_branch and wip:

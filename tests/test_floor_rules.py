@@ -57,6 +57,23 @@ def test_metrics_give_yield_second_passes_failures_and_breakdowns() -> None:
     assert (again["attempts"], again["first_pass_yield"], again["tokens"]) == (5, 0.5, 257)
 
 
+def test_each_attempt_counts_what_it_spent_not_its_workers_running_total() -> None:
+    from shopfloor.floor.metrics import spent
+
+    # A worker resumed twice records 6,380 / 12,760 / 19,140 (its running total): 6,380 each.
+    # Then the worker is made again (generation 1: from zero), and one attempt reported nothing.
+    totals = [
+        ("a", "a", 1, 6380, 0.5),
+        ("a", "a", 2, 12760, 1.0),
+        ("a", "a", 3, 19140, 1.5),
+        ("a", "a", 1, 100, 0.25),
+        ("a", "a", 2, 0, 0.0),
+        ("a", "a", 3, 150, 0.5),
+        ("b", "b", 1, 7, 0.0),
+    ]
+    assert spent(totals) == [(6380, 0.5), (6380, 0.5), (6380, 0.5), (100, 0.25), (0, 0.0), (50, 0.25), (7, 0.0)]
+
+
 def test_a_lease_is_renewed_only_when_less_than_half_of_it_is_left() -> None:
     from shopfloor.tracker.clock import iso, renewal_due
 

@@ -166,7 +166,7 @@ def metrics_of(tracker: Any) -> dict[str, Any]:
     from datetime import datetime
 
     from shopfloor.floor import attempts
-    from shopfloor.floor.metrics import AttemptRow, IssueRow, compute
+    from shopfloor.floor.metrics import AttemptRow, IssueRow, compute, spent
     from shopfloor.floor.stopping import STOPPED
 
     rows = attempts.all_attempts(tracker.conn)
@@ -195,6 +195,8 @@ def metrics_of(tracker: Any) -> dict[str, Any]:
         )
         for issue, a in first.items()
     ]
+    # Attempts record the worker's running totals; each row gets what its own attempt spent.
+    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in rows])
     attempt_rows = [
         AttemptRow(
             a.issue,
@@ -202,12 +204,12 @@ def metrics_of(tracker: Any) -> dict[str, Any]:
             a.vibe,
             a.verdict,
             tuple(a.as_json()["failed_checks"]),
-            a.tokens,
-            a.cost_usd,
+            tokens,
+            cost,
             bool(a.handoff),
             a.outcome == STOPPED,
         )
-        for a in rows
+        for a, (tokens, cost) in zip(rows, own, strict=True)
     ]
     return compute(issues, attempt_rows)
 

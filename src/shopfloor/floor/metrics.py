@@ -44,6 +44,22 @@ class _Totals:
     attempts: list[AttemptRow] = field(default_factory=list)
 
 
+def spent(totals: list[tuple[str, str, int, int, float]]) -> list[tuple[int, float]]:
+    """What each attempt spent itself, from (issue, worker, generation, tokens, cost) in attempt
+    order, where tokens and cost are the worker's running totals when the attempt ended (a
+    worker carries its totals over its generations: a resumed or fresh session adds to them).
+    A worker made again for the issue starts at generation 1 and from zero; a total that did not
+    grow (an attempt ended before its agent reported anything) spent nothing."""
+    last: dict[tuple[str, str], tuple[int, int, float]] = {}
+    out = []
+    for issue, worker, generation, tokens, cost in totals:
+        before = last.get((issue, worker))
+        base_tokens, base_cost = (before[1], before[2]) if before and generation > before[0] else (0, 0.0)
+        out.append((max(tokens - base_tokens, 0), max(cost - base_cost, 0.0)))
+        last[(issue, worker)] = (generation, max(tokens, base_tokens), max(cost, base_cost))
+    return out
+
+
 def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, Any]:
     merged = [i for i in issues if i.merged]
     by_issue: dict[str, list[AttemptRow]] = defaultdict(list)

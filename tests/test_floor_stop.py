@@ -85,6 +85,7 @@ def test_sigterm_and_ctrl_c_leave_workers_running_and_stop_ends_them_with_their_
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "stopped by `shopfloor stop`; resuming its session" in done.stdout
+    assert "): stopped by `shopfloor stop`; its session resumes next" in done.stdout  # the adoption line says so
     issue = floor.json("show", sid)
     assert issue["status"] == "closed"
     outcomes = [a["outcome"] for a in issue["attempts"]]

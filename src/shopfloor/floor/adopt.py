@@ -11,7 +11,8 @@ leases go back to ready:
   to open, so it is started again instead of waiting out its lease.
 
 ``plan`` decides, from plain rows; ``settle`` acts. ``adopted`` describes the workers a fresh
-coordinator takes over, for its first lines of output.
+coordinator takes over, for its first lines of output: what happens to each next (``next_step``,
+from its ``Situation``: its attempt, its queue entry, its issue).
 """
 
 from __future__ import annotations
@@ -84,16 +85,76 @@ def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None]) ->
     return todo
 
 
-def adopted(listed: list[Worker]) -> list[str]:
-    """One line per worker a starting coordinator takes over, saying what happens to it next."""
+@dataclass(frozen=True)
+class Situation:
+    """What decides a worker's next step besides its own state (read by ``situations``)."""
+
+    outcome: str | None = None  # its current attempt's outcome
+    ended: bool = False  # its current attempt is over
+    queue: str | None = None  # the state of its branch's latest queue entry
+    approved: bool = False  # a person approved its change
+    status: str = "in_progress"  # its issue's status (open: its lease ran out; ``settle`` claims it again)
+    blocker: str | None = None  # who last set its issue to blocked
+
+
+def next_step(worker: Worker, seen: Situation) -> str:
+    """What happens to an adopted worker next (pure); ``run``'s turn does exactly that."""
+    from shopfloor.floor.selfblock import blocked_by
+    from shopfloor.floor.stopping import STOPPED
+
+    if blocked_by(seen.status, seen.blocker, worker.name):
+        return "its agent blocked its issue; its worker is removed next (its branch kept)"
+    if seen.status == "blocked":
+        return f"its issue is blocked; left as it is until `shopfloor retry {worker.issue}`"
+    if seen.status == "closed":
+        return "its issue is closed; its worker is removed next"
+    if seen.ended and seen.queue == "needs-approval":
+        if seen.approved:
+            return "its change was approved; lands next"
+        return f"its change waits for `shopfloor approve {worker.issue}`; it runs no agent meanwhile"
+    if seen.ended and seen.queue in ("queued", "testing"):
+        return "its change is in the merge queue; lands next"
+    if seen.outcome == STOPPED:
+        return "stopped by `shopfloor stop`; its session resumes next"
     nexts = {
         "running": "its agent runs; watched from here",
         "starting": "its agent is starting",
-        "done": "its agent finished; gated next",
+        "done": "its agent finished; " + ("handled next" if seen.ended else "gated next"),
     }
+    return nexts.get(worker.state, f"its agent {worker.state}; handled next")
+
+
+def situations(tracker: Tracker, listed: list[Worker]) -> dict[str, Situation]:
+    """Each worker's ``Situation``, by worker name, from the tracker's rows."""
+    from shopfloor.floor import attempts
+    from shopfloor.floor.retry import series_start
+    from shopfloor.floor.selfblock import last_blocker
+    from shopfloor.floor.waiting import is_approved
+    from shopfloor.queue import entries
+
+    queued = entries.listing(tracker.conn, None)
+    out = {}
+    for worker in listed:
+        row = tracker.conn.execute("SELECT status FROM issues WHERE id = ?", (worker.issue,)).fetchone()
+        attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
+        since = series_start(tracker.conn, worker.issue)
+        mine = [e for e in queued if e.branch == worker.branch and e.created_at >= since]
+        out[worker.name] = Situation(
+            outcome=attempt.outcome if attempt else None,
+            ended=bool(attempt and attempt.ended_at),
+            queue=mine[-1].state if mine else None,
+            approved=bool(mine) and is_approved(tracker.conn, worker.issue),
+            status=str(row[0]) if row else "gone",
+            blocker=last_blocker(tracker, worker.issue),
+        )
+    return out
+
+
+def adopted(listed: list[Worker], seen: dict[str, Situation] | None = None) -> list[str]:
+    """One line per worker a starting coordinator takes over, saying what happens to it next."""
     lines = []
     for worker in listed:
-        what = nexts.get(worker.state, f"its agent {worker.state}; handled next")
+        what = next_step(worker, (seen or {}).get(worker.name, Situation()))
         lines.append(
             f"{worker.issue}: adopted worker {worker.name} ({worker.agent}, generation {worker.generation}): {what}"
         )

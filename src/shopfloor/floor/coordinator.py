@@ -8,9 +8,10 @@ Each turn it reads the tracker and acts:
 3. hands a session off when its context use reaches the limit (a fresh session on the same
    worktree, with a note built from the attempt history);
 4. restarts a crashed agent, and blocks the issue after three crashes;
-5. runs a queue pass, and cleans up the workers of closed issues (merged only if the queue
-   closed it);
-6. fills free slots by claiming ready issues;
+5. runs a queue pass (also for a waiting change a person approved: ``floor.waiting``), and cleans
+   up the workers of closed issues (merged only if the queue closed it), and of issues their own
+   agent blocked (``floor.selfblock``);
+6. fills free slots by claiming ready issues (a change waiting for approval takes no slot);
 7. commits the tracker's JSONL on the target when that is due (``floor.publish``).
 It keeps no state of its own: killed and started again, it carries on from the rows.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import adopt, attempts, notes, notify, startfail, stopping
+from shopfloor.floor import adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
@@ -443,6 +444,7 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
 
     adopt.settle(tracker, cfg.lease_s, progress)  # claims lost while no coordinator ran, starts it never made
     listed = workers.list_workers(tracker)
+    selfblock.settle(tracker, listed, progress)  # an agent that blocked its own issue: its worker goes
     for worker in _busy(tracker, listed, cfg.lease_s):
         if attempts.of_worker(tracker.conn, worker.name, worker.generation) is None:
             _begin(tracker, worker)
@@ -476,7 +478,8 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
         elif worker.state in ("failed", "lost", "killed"):
             _crashed(tracker, worker, cfg, progress)
     queued_now = entries.listing(tracker.conn, ("queued",))
-    if queued_now or entries.listing(tracker.conn, ("testing",)):  # testing: a pass killed mid-landing, recovered
+    # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since
+    if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
         try:
             run_once(tracker, cfg.batch, progress)
         except ConflictError as exc:
@@ -485,14 +488,14 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     listed = workers.list_workers(tracker)
     cleanup(tracker, listed, progress)
     busy = _busy(tracker, workers.list_workers(tracker))
-    started = _fill(tracker, cfg, len(busy), progress)
+    # A change waiting for a person's approval runs no agent: its worker takes no slot.
+    working = waiting.working(busy, waiting.branches(tracker.conn))
+    started = _fill(tracker, cfg, len(working), progress)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     approvals = entries.listing(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
-    waiting = {e.branch for e in approvals}
-    working = [w for w in busy if w.branch not in waiting]
     active = bool(working or started or queued or startfail.pending(tracker))
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
@@ -547,7 +550,8 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
     interval = cfg.tracker_interval_s
     publisher = TrackerPublisher(interval) if interval is not None else None
     notify.install(Path(tracker.location.config_path), str(workers.main_tree(tracker)), progress)
-    for line in adopt.adopted(workers.list_workers(tracker)):
+    listed = workers.list_workers(tracker)
+    for line in adopt.adopted(listed, adopt.situations(tracker, listed)):
         progress(line)
     try:
         while True:

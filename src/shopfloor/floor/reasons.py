@@ -1,8 +1,9 @@
 """Why an issue is blocked, as ``list`` and ``blocked`` show it (one line).
 
 The floor blocks an issue with a comment that starts with one of ``PREFIXES`` (``notes.block_comment``,
-or a worker that could not start); the latest such comment is the reason. An issue a person set
-to blocked without one has no recorded reason.
+or a worker that could not start); the latest such comment is the reason. An issue whose agent
+blocked it (through the worker channel) has that agent's latest comment as its reason
+(``by_agent``). An issue a person set to blocked without one has no recorded reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ STOPPED = "The floor stopped this issue: "
 NOT_STARTED = "The floor could not start a worker: "
 PREFIXES = (STOPPED, NOT_STARTED)
 WIDTH = 100  # characters of the reason shown on one line
+NO_REASON = "no reason given"  # an agent that blocked its issue without a comment
 
 
 def one_line(text: str, width: int = WIDTH) -> str:
@@ -41,6 +43,27 @@ def latest(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, str]
     out: dict[str, str] = {}
     for issue, text in rows:
         out[issue] = one_line(text)  # later rows win
+    return {**out, **by_agent(conn, wanted)}
+
+
+def by_agent(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, str]:
+    """For each issue whose latest block was its agent's (an actor ``worker/...``), the first line
+    of that agent's latest comment (``NO_REASON`` without one)."""
+    out: dict[str, str] = {}
+    for issue in dict.fromkeys(issue_ids):
+        row = conn.execute(
+            "SELECT actor FROM events WHERE issue = ? AND field = 'status' AND new = 'blocked' "
+            "ORDER BY seq DESC LIMIT 1",
+            (issue,),
+        ).fetchone()
+        if row is None or not str(row[0]).startswith("worker/"):
+            continue
+        said = conn.execute(
+            "SELECT c.text FROM events e JOIN comments c ON c.issue = e.issue AND c.id = e.new "
+            "WHERE e.issue = ? AND e.kind = 'commented' AND e.actor = ? ORDER BY e.seq DESC LIMIT 1",
+            (issue, row[0]),
+        ).fetchone()
+        out[issue] = (one_line(said[0]) if said else "") or NO_REASON
     return out
 
 

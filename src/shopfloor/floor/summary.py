@@ -1,10 +1,11 @@
 """What one ``shopfloor run`` did, read back from the tracker's events: what landed, what it
-blocked and why, and what a person runs next. ``mark`` before the run, ``of_run`` after it."""
+blocked and why, what waits for a person's approval, and what a person runs next. ``mark``
+before the run, ``of_run`` after it."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 BLOCK_PREFIX = "The floor stopped this issue: "
@@ -14,9 +15,10 @@ BLOCK_PREFIX = "The floor stopped this issue: "
 class RunOutcome:
     landed: list[dict[str, str]]  # {id, title, commit reason}
     blocked: list[dict[str, str]]  # {id, title, reason}
+    waiting: list[dict[str, str]] = field(default_factory=list)  # {id, title, reason}: for `shopfloor approve`
 
     def as_json(self) -> dict[str, Any]:
-        return {"landed": self.landed, "blocked": self.blocked}
+        return {"landed": self.landed, "blocked": self.blocked, "waiting_for_approval": self.waiting}
 
 
 def mark(conn: sqlite3.Connection) -> int:
@@ -59,7 +61,23 @@ def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
             (issue_id, at),
         ).fetchone()
         blocked.append({"id": issue_id, "title": title, "reason": reason_of(row[0] if row else None)})
-    return RunOutcome(landed, blocked)
+    from shopfloor.floor.reasons import by_agent
+
+    agents = by_agent(conn, [b["id"] for b in blocked])  # an agent's block: its own latest comment
+    blocked = [{**b, "reason": agents.get(b["id"], b["reason"])} for b in blocked]
+    return RunOutcome(landed, blocked, waiting(conn))
+
+
+def waiting(conn: sqlite3.Connection) -> list[dict[str, str]]:
+    """The changes that wait in the merge queue for a person's approval, whenever they were queued."""
+    out = []
+    for issue_id, title, detail in conn.execute(
+        "SELECT q.issue, i.title, q.detail FROM queue_entries q JOIN issues i ON i.id = q.issue "
+        "WHERE q.state = 'needs-approval' ORDER BY q.id"
+    ):
+        why = (detail or "").split(": waits for ", 1)[0] or "needs approval"
+        out.append({"id": issue_id, "title": title, "reason": why})
+    return out
 
 
 def lines(outcome: RunOutcome) -> list[str]:
@@ -74,4 +92,10 @@ def lines(outcome: RunOutcome) -> list[str]:
             f"next: `shopfloor show {first}` for what was tried, then `shopfloor retry {first}` "
             "(with --note to guide the agent) to give it another series of attempts"
         )
+    if outcome.waiting:
+        out.append(f"waiting for approval {len(outcome.waiting)}:")
+        out += [f"  {i['id']}  {i['title']}  ({i['reason']})" for i in outcome.waiting]
+        first = outcome.waiting[0]["id"]
+        others = " (and each one above)" if len(outcome.waiting) > 1 else ""
+        out.append(f"next: `shopfloor approve {first}`{others} to let it land")
     return out

@@ -47,6 +47,9 @@ class GateRequest:
     # Started from inside a worker (an agent's own run): recorded, shown, never cached, and never
     # read by the floor or the queue, which run their own gates.
     advisory: bool = False
+    # The candidate is an agent's work (the queue says so for a worker branch's entry): it may not
+    # change the tracker's file nor the gate's rules (gate.floorfiles).
+    agent: bool = False
 
 
 def _quiet(_: str) -> None:
@@ -136,6 +139,9 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     plan = plan_for(vibe)
     _sweep(tracker, repo)
     fork = gitio.merge_base(repo, base_commit, commit)
+    from shopfloor.gate import floorfiles
+
+    agent = floorfiles.from_agent(request.rev, agent=request.agent, attempt=request.attempt, advisory=request.advisory)
     # --- tracker-only changes (gate.trackerskip): a diff of issues.jsonl alone that adds only the
     # database's current lines is recorded as a pass, with a note, without running checks.
     from shopfloor.gate.trackerskip import skip_report
@@ -143,6 +149,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     skipped_report = skip_report(
         tracker, repo, request, commit=commit, tree=tree, base=base_name, base_commit=base_commit, fork=fork,
         config_hash=config.hash, issue=issue_id, vibe=vibe, approval_required=plan.approval, approved=approved,
+        agent=agent,
     )  # fmt: skip
     if skipped_report is not None:
         return skipped_report
@@ -196,13 +203,16 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     )
     if empty:
         built.append(no_change(base_name, fork))
+    # Always on for an agent's work, whatever the target's [gate] says; never cached (it depends
+    # on whose the candidate is, not only on its tree).
+    floor_files = [floorfiles.check(files)] if agent else []
     if truncated:
         built.append(
             CheckResult(
                 "diff-size", "needs-approval", excerpt="the diff is over 64 MB: too large to check", builtin=True
             )
         )
-    everything = configured + skipped + built
+    everything = configured + skipped + built + floor_files
     if trusted:
         records.remember(
             tracker.conn,

@@ -7,7 +7,9 @@ A candidate is let through without running any check only when all of these hold
   drops no issue (``tracker.trackeronly.adds_only_known_lines``): what lands is what the
   tracker itself wrote, e.g. a fresh ``shopfloor export`` committed alone, so landing it can
   neither close, reopen nor add anything, here or in a clone;
-- its issue does not need a person's approval (vibe 1-2), or has it.
+- its issue does not need a person's approval (vibe 1-2), or has it;
+- it is not an agent's (a worker branch ``floor/<id>``, or the floor's attempt): an agent may
+  not change the tracker's file at all, even to what the database holds (``gate.floorfiles``).
 
 Anything else is gated as usual, the tracker file included: a branch that edits issues.jsonl
 (to close issues, say), alone or with code, gets every check. The floor's own tracker commits
@@ -55,13 +57,14 @@ def skip_report(
     vibe: int | None,
     approval_required: bool,
     approved: bool,
+    agent: bool = False,
 ) -> dict[str, Any] | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
     from shopfloor.queue.trackercommit import changed_paths
 
     started = time.monotonic()
-    if (approval_required and not approved) or request.every_check or commit == base_commit:
-        return None
+    if agent or (approval_required and not approved) or request.every_check or commit == base_commit:
+        return None  # an agent's change to the tracker's file is gated, and fails (gate.floorfiles)
     if not is_tracker_only(changed_paths(repo, fork, commit)):
         return None
     if not holds_only_known_lines(tracker, repo, fork, commit):

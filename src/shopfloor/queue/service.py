@@ -24,6 +24,7 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
+from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.gate.verdict import red_base
@@ -264,7 +265,8 @@ class _Pass:
             entries.update(conn, entry.id, self.tracker.now(), state="testing", tested=tip)
         self.progress(f"gating {len(part)} entr{'y' if len(part) == 1 else 'ies'} on {self.target} ({tip[:10]}) ...")
         issue = part[0].issue if len(part) == 1 else None
-        result = gate_run(self.tracker, GateRequest(rev=tip, base=base, issue=issue))
+        agent = any(is_worker_branch(entry.branch) for entry in part)  # an agent's work (gate.floorfiles)
+        result = gate_run(self.tracker, GateRequest(rev=tip, base=base, issue=issue, agent=agent))
         self.report.gate_runs += 1
         for entry in part:
             entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"])

@@ -1,0 +1,53 @@
+"""What an agent's change may never touch: the tracker's file and the gate's own rules.
+
+``.shopfloor/issues.jsonl`` is the tracker in git: landing an edited copy would import it, and
+close, reopen or rewrite issues as ``shopfloor`` on the agent's say-so (only the floor writes
+the tracker, from its database: ``queue.trackercommit``). ``.shopfloor/config.toml`` holds the
+gate's rules: a change to it would weaken the gate for every change after it (only a person
+changes them). So a candidate from an agent fails the built-in check ``floor-files`` when its
+diff adds, edits, deletes or renames either file, whatever the target's ``[gate]`` says
+(``builtins`` and ``protected`` cannot switch it off). The agent is told which file, and puts
+it back. A person's branch is not an agent's: it may change both (``protected-files`` asks for
+approval of config.toml; the tracker-only rule, ``gate.trackerskip``, still applies).
+
+Pure: the caller says whether the candidate is an agent's (``from_agent``) and passes the diff.
+"""
+
+from __future__ import annotations
+
+from shopfloor.gate.diffs import FileDiff
+from shopfloor.gate.results import CheckResult
+from shopfloor.gate.signature import signature
+
+NAME = "floor-files"
+WORKER_BRANCH_PREFIX = "floor/"  # workspace.naming.BRANCH_PREFIX: an agent's worker branch
+WHY = {
+    ".shopfloor/issues.jsonl": "only the floor writes the tracker (an agent's change to it never lands)",
+    ".shopfloor/config.toml": "only a person changes the gate's rules (an agent's change to them never lands)",
+}
+FIX = "put it back as it is on the target (e.g. `git checkout <target> -- {path}`) and commit"
+
+
+def is_worker_branch(rev: str) -> bool:
+    """``floor/<issue>`` (or ``refs/heads/floor/<issue>``): a branch an agent works on."""
+    return rev.removeprefix("refs/heads/").startswith(WORKER_BRANCH_PREFIX)
+
+
+def from_agent(rev: str, *, agent: bool, attempt: str | None, advisory: bool) -> bool:
+    """Whether a gate request judges an agent's work: said so by the caller (the queue, for a
+    worker branch's entry), an attempt of the floor, an agent's own run, or a worker branch."""
+    return agent or attempt is not None or advisory or is_worker_branch(rev)
+
+
+def touched(files: dict[str, FileDiff]) -> list[str]:
+    """The floor's files the diff changes (a rename away from one changes it too)."""
+    paths = set(files) | {d.old_path for d in files.values() if d.old_path}
+    return sorted(path for path in paths if path in WHY)
+
+
+def check(files: dict[str, FileDiff]) -> CheckResult:
+    problems = [f"{path}: {WHY[path]}: {FIX.format(path=path)}" for path in touched(files)]
+    if not problems:
+        return CheckResult(NAME, "pass", builtin=True)
+    text = "\n".join(problems)
+    return CheckResult(NAME, "fail", excerpt=text, signature=signature(NAME, text, "fail"), builtin=True)

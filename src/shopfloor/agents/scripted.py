@@ -21,6 +21,25 @@ def _given(prompt: str | None) -> list[str]:
     return [] if prompt is None else [f"--print={prompt}"]
 
 
+def check_scenario(path: str) -> None:
+    """The scenario file opens and parses as the scripted agent will read it; else ``UsageError``
+    (exit 2): a missing or broken scenario would make every session crash, and block its issue."""
+    from shopfloor.errors import ShopfloorError
+    from shopfloor.models.scenario import parse_scenario, parse_settings
+
+    fix = f"set ${SCENARIO_ENV} or [agents.scripted] scenario to a scenario file"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise UsageError(f"the scripted agent cannot read its scenario {path} ({exc.strerror}): {fix}") from None
+    try:
+        parse_scenario(data, path)
+        parse_settings(data, path)
+    except ShopfloorError as exc:
+        raise UsageError(f"the scripted agent cannot use its scenario: {exc}") from None
+
+
 class ScriptedAgent:
     name = "scripted"
     binary = sys.executable
@@ -31,16 +50,20 @@ class ScriptedAgent:
     state_env: tuple[str, ...] = ("SHOPFLOOR_SCRIPTED_HOME",)
     stdin_prompt = "prompt"  # as Claude Code: without --print=TEXT it reads the prompt from stdin
 
-    def _base(self, binary: str, opts: AgentOptions) -> list[str]:
+    def _scenario(self, opts: AgentOptions) -> str:
         scenario = opts.scenario
         if not scenario:
             raise UsageError(
                 'the scripted agent needs a scenario: set [agents.scripted] scenario = "FILE" in '
                 f".shopfloor/config.toml or ${SCENARIO_ENV}"
             )
-        return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", os.path.abspath(scenario)]
+        return os.path.abspath(scenario)
+
+    def _base(self, binary: str, opts: AgentOptions) -> list[str]:
+        return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", self._scenario(opts)]
 
     def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
+        check_scenario(self._scenario(opts))  # fails early (the floor's preflight, a worker's start)
         argv = [*self._base(binary, opts), *_given(prompt)]
         return [*argv, f"--append-system-prompt={system_extra}"] if system_extra else argv
 

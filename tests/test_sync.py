@@ -182,7 +182,7 @@ def test_doctor_detects_and_rebuilds_a_corrupt_database(sf: Runner) -> None:
     assert json.loads(report.stdout)["checks"][0]["status"] == "fail"
     fixed = sf.json("doctor", "--fix")
     assert fixed["ok"] is True and fixed["checks"][0]["fixed"] is True
-    assert "(1 issues)" in fixed["checks"][0]["detail"]
+    assert "(1 issue)" in fixed["checks"][0]["detail"]
     rebuilt = sqlite3.connect(db_path)  # the rebuild itself imported it, not a later command
     assert rebuilt.execute("SELECT title FROM issues").fetchall() == [("survivor",)]
     rebuilt.close()

@@ -122,8 +122,9 @@ def _create_from_file(args: argparse.Namespace) -> int:
     if args.json:
         print_json([public(i) for i in issues])
     else:
-        print(f"created {len(issues)} issues from {name}:")
         from shopfloor.cli import render
+
+        print(f"created {render.issues(len(issues))} from {name}:")
 
         print(render.issue_lines(issues, ""))
     return 0

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 STATUS_MARK = {"open": "○", "in_progress": "◐", "blocked": "⊘", "deferred": "❄", "closed": "●"}
 
 
+def issues(count: int) -> str:
+    """``1 issue``, ``3 issues``."""
+    return f"{count} issue" + ("" if count == 1 else "s")
+
+
 def issue_line(issue: Issue, id_width: int = 0) -> str:
     mark = STATUS_MARK.get(issue["status"], "?")
     labels = f"  [{', '.join(issue['labels'])}]" if issue.get("labels") else ""

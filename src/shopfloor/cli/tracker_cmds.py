@@ -87,7 +87,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(path), "issues": count})
     else:
-        print(f"exported {count} issues to {path}")
+        from shopfloor.cli.render import issues
+
+        print(f"exported {issues(count)} to {path}")
     return 0
 
 
@@ -132,7 +134,9 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
             count = len(sync.import_file(conn, jsonl_path, actor, iso(time.time())).new)
     finally:
         conn.close()
-    return f"rebuilt from {jsonl_path.name} ({count} issues); the damaged file is kept as {moved.name}"
+    from shopfloor.cli.render import issues
+
+    return f"rebuilt from {jsonl_path.name} ({issues(count)}); the damaged file is kept as {moved.name}"
 
 
 def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool:

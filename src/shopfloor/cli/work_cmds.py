@@ -101,7 +101,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print(f"{result['total']} issues: {result['ready']} ready, {result['blocked']} blocked")
+    from shopfloor.cli.render import issues
+
+    print(f"{issues(len(nodes))}: {result['ready']} ready, {result['blocked']} blocked")
     print("  status   " + "  ".join(f"{k} {v}" for k, v in by["status"].items()))
     print("  type     " + "  ".join(f"{k} {v}" for k, v in by["type"].items()))
     print("  priority " + "  ".join(f"P{k} {v}" for k, v in by["priority"].items()))

@@ -48,10 +48,12 @@ bwrap-check:
 		fi; \
 	}
 
+# The suite on two workers (pytest-xdist, from the test extra): it waits on subprocesses and
+# sandboxes as much as it computes, and every test is isolated (own tmp_path, tmux server, database).
 test: $(STAMP) $(CLAUDE) bwrap-check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracker_bench.py

@@ -62,8 +62,11 @@ class ScriptedAgent:
     def _base(self, binary: str, opts: AgentOptions) -> list[str]:
         return [binary, "-m", "shopfloor.agents.scripted_agent", "--scenario", self._scenario(opts)]
 
+    def preflight(self, opts: AgentOptions) -> None:
+        """What the floor checks before it claims anything, beyond the argv (which stays pure)."""
+        check_scenario(self._scenario(opts))
+
     def start_argv(self, binary: str, prompt: str | None, system_extra: str | None, opts: AgentOptions) -> list[str]:
-        check_scenario(self._scenario(opts))  # fails early (the floor's preflight, a worker's start)
         argv = [*self._base(binary, opts), *_given(prompt)]
         return [*argv, f"--append-system-prompt={system_extra}"] if system_extra else argv
 

@@ -30,6 +30,9 @@ def check_agent(tracker: Tracker, name: str) -> str:
     try:
         binary = resolve_binary(adapter, opts, env.get("PATH"))
         adapter.start_argv(binary, "preflight", None, opts)  # a bad argv template or missing scenario
+        extra_check = getattr(adapter, "preflight", None)  # an adapter's own files (the scripted scenario)
+        if extra_check is not None:
+            extra_check(opts)
         selfpath.require_reachable(env)
     except UsageError:
         raise

@@ -7,7 +7,8 @@ once, so every state a crash at a named point leaves has a way forward. Unset (a
 those tests), a point costs one environment lookup.
 
 The points of a worker's life, in order: ``claim`` (the issue is claimed, no worker yet),
-``setup`` (the worker row exists, its workspace setup has not run), ``launch`` (the agent was
+``clone`` (the worker row exists, its workspace is cloned but nothing is checked out), ``setup``
+(the workspace is made, its setup has not run), ``launch`` (the agent was
 launched, no attempt recorded), ``run`` (the agent runs), ``gate`` (the gate run is recorded, the
 attempt's verdict is not), ``queue`` (the change is queued, nothing more), ``land`` (the target
 has moved, the queue entry is not yet merged).
@@ -19,7 +20,7 @@ import os
 import signal
 
 FAULT_ENV = "SHOPFLOOR_FAULT"
-POINTS = ("claim", "setup", "launch", "run", "gate", "queue", "land")
+POINTS = ("claim", "clone", "setup", "launch", "run", "gate", "queue", "land")
 
 
 def point(name: str) -> None:

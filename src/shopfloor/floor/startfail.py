@@ -10,6 +10,7 @@ last reason, because nothing it does will start a worker until a person fixes th
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
 from shopfloor.tracker.service import Tracker
@@ -78,8 +79,6 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
     """A worker whose start died before it wrote its launch spec (the coordinator was killed
     during its setup): there is no agent to restart. Remove it, the claim with it, so the next
     turn starts the issue again; True when that is what happened."""
-    from pathlib import Path
-
     from shopfloor.workers import service as workers
     from shopfloor.workers.spec import SPEC_NAME
 
@@ -88,7 +87,31 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
     try:
         workers.remove(tracker, worker, force=True)
     except ShopfloorError as exc:
-        progress(f"{worker.issue}: its worker never started and could not be removed ({exc})")
-        return True
+        # A start killed inside `git clone` leaves a half-made clone that removal refuses: no agent
+        # ever ran there, so it is set aside (kept, never deleted) and the removal tried once more,
+        # or every later turn would fail the same way and the floor would never go idle.
+        aside = _set_aside(Path(worker.worktree))
+        try:
+            if aside is None:
+                raise
+            workers.remove(tracker, worker, force=True)
+        except ShopfloorError:
+            progress(f"{worker.issue}: its worker never started and could not be removed ({exc})")
+            return True
+        progress(f"{worker.issue}: its unfinished workspace ({exc}) is kept at {aside}")
     progress(f"{worker.issue}: its worker never started (interrupted during its start); starting it again")
     return True
+
+
+def _set_aside(workspace: Path) -> Path | None:
+    """Rename a never-launched worker's workspace out of the way; where it went, or None."""
+    import time
+
+    if not workspace.exists():
+        return None
+    aside = workspace.with_name(f"{workspace.name}.unfinished-{int(time.time())}")
+    try:
+        workspace.rename(aside)
+    except OSError:
+        return None
+    return aside

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor import gitlock
+from shopfloor import faults, gitlock
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.workspace.naming import branch_for, safe_name
 
@@ -146,6 +146,7 @@ def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> 
     space = Workspace(issue_id, branch, path, created=True, new_branch=not existing)
     try:
         _git(path.parent, "clone", "--shared", "--no-checkout", "--quiet", str(main_tree.resolve()), str(path))
+        faults.point("clone")  # a start killed here leaves a clone with nothing checked out
         _git(path, "checkout", "--quiet", "--no-track", "-B", branch, start)
         _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
     except ShopfloorError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from shopfloor.floor.spiral import AttemptFacts
 from shopfloor.tracker import db
@@ -118,6 +118,30 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
     sets = ", ".join(f"{key} = ?" for key in changes)
     with db.transaction(conn):
         conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
+
+
+class Spent(Protocol):
+    """What a worker row says its agent has spent (``workers.records.Worker`` is one)."""
+
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def session_id(self) -> str | None: ...
+
+
+def end(conn: sqlite3.Connection, attempt_id: int, now: str, outcome: str, spent: Spent) -> None:
+    """End an attempt with ``outcome`` and what its worker had spent by then."""
+    finish(
+        conn,
+        attempt_id,
+        ended_at=now,
+        outcome=outcome,
+        tokens=spent.tokens,
+        cost_usd=spent.cost_usd,
+        session_id=spent.session_id,
+    )
 
 
 def discard(conn: sqlite3.Connection, attempt_id: int) -> None:

@@ -46,15 +46,7 @@ def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], Non
         why = reasons.by_agent(tracker.conn, [worker.issue]).get(worker.issue, reasons.NO_REASON)
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         if attempt is not None and not attempt.ended_at:
-            attempts.finish(
-                tracker.conn,
-                attempt.id,
-                ended_at=tracker.now(),
-                outcome=OUTCOME,
-                tokens=worker.tokens,
-                cost_usd=worker.cost_usd,
-                session_id=worker.session_id,
-            )
+            attempts.end(tracker.conn, attempt.id, tracker.now(), OUTCOME, worker)
         notify.emit(
             "blocked", issue=worker.issue, title=str(issue.get("title", "")), reason=f"its agent blocked it: {why}"
         )

@@ -123,15 +123,7 @@ def stop_floor(tracker: Tracker, wait_s: float, progress: Callable[[str], None])
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         ended = workers.kill(tracker, worker)
         if attempt is not None and not attempt.ended_at and attempt.outcome is None:
-            attempts.finish(
-                tracker.conn,
-                attempt.id,
-                ended_at=tracker.now(),
-                outcome=STOPPED,
-                tokens=ended.tokens,
-                cost_usd=ended.cost_usd,
-                session_id=ended.session_id,
-            )
+            attempts.end(tracker.conn, attempt.id, tracker.now(), STOPPED, ended)
         saved = f"uncommitted work saved as {ended.wip_commit[:10]}" if ended.wip_commit else "nothing uncommitted"
         progress(f"{worker.issue}: stopped worker {worker.name} ({saved} on {worker.branch})")
         out.workers.append(

@@ -42,6 +42,11 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         PATH=f"{SHOPFLOOR.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     (tmp_path / "home").mkdir(exist_ok=True)
+    # The floor admits agents by the machine's memory and load (floor.admission): the suite's floors
+    # must not wait on how loaded the test machine is, so they read a healthy machine.
+    machine = tmp_path / "home" / "machine-reading.json"
+    machine.write_text('{"free_mb": 65536, "load": 0.0}')
+    env["SHOPFLOOR_MACHINE_READING"] = str(machine)
     return env
 
 

@@ -53,9 +53,14 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
     preflight.check_agent(tracker, args.agent)
     if not args.builtins_only:
         _require_configured_checks(tracker)
+    from shopfloor.floor import admission, settings
     from shopfloor.workers import logview
 
-    logview.prune(tracker)  # drops the logs of long-closed issues; a bad [floor] keep_logs_days stops here
+    floor_settings = settings.load(tracker.location.config_path)  # a bad [floor] value stops here
+    limits = admission.Limits(floor_settings.min_free_mb, floor_settings.max_load)
+    if limits.enabled:
+        admission.read_machine()  # a bad injected reading ($SHOPFLOOR_MACHINE_READING) stops here too
+    logview.prune(tracker)  # drops the logs of long-closed issues
     from shopfloor.tracker.clock import parse_duration
 
     cfg = FloorConfig(
@@ -69,6 +74,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
         terminal=args.terminal,
         stall_s=args.stall_timeout,
         tracker_interval_s=None if args.no_tracker_commits else args.tracker_interval,
+        limits=limits,
     )
 
     def progress(line: str) -> None:

@@ -28,10 +28,14 @@ class Snapshot:
     queue: tuple[Entry, ...]  # every entry: live, stuck and merged are told apart when shown
     counts: dict[str, int]  # issues by status
     unconfined: tuple[str, ...]  # workers whose agent runs without a sandbox
+    admission: dict[str, Any] | None = None  # why the running floor's free slots stay idle (floor.admission)
 
 
 def take(tracker: Any) -> Snapshot:
     """The floor now: workers (their liveness reconciled), the queue, issue counts."""
+    from pathlib import Path
+
+    from shopfloor.floor.admission import waiting
     from shopfloor.queue import entries
     from shopfloor.workers import service
 
@@ -43,6 +47,7 @@ def take(tracker: Any) -> Snapshot:
         queue=tuple(entries.listing(tracker.conn, None)),
         counts=counts,
         unconfined=tuple(w.name for w in listed if not _sandboxed(w.log_dir)),
+        admission=waiting(Path(tracker.location.db_file).parent),
     )
 
 
@@ -57,6 +62,7 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
         "queue_stuck": [e.as_json() for e in entries.stuck(queue)],
         "issues": snap.counts,
         "unconfined": list(snap.unconfined),
+        "slots_idle": None if snap.admission is None else {k: snap.admission.get(k) for k in ("reason", "since")},
     }
 
 
@@ -74,6 +80,8 @@ def lines(snap: Snapshot) -> list[str]:
     if snap.unconfined:
         out.append(f"warning: running without a sandbox (--no-sandbox): {', '.join(snap.unconfined)}")
     out.append("workers:" if snap.workers else "workers: none")
+    if snap.admission is not None:
+        out.append(f"slots idle: {snap.admission.get('reason')} (since {str(snap.admission.get('since'))[11:19]})")
     for w in snap.workers:
         last = _short(w.last_event, LAST_EVENT_WIDTH)
         out.append(f"  {w.name:<14} {w.issue:<12} {w.agent:<8} {w.state:<8} {_bar(w.context_used):<17} {last}")

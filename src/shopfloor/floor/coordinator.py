@@ -27,7 +27,7 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting
+from shopfloor.floor import admission, adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
@@ -57,6 +57,7 @@ class FloorConfig:
     poll_s: float = 0.5
     stall_s: float = 600.0  # no event for this long: nudge once, then restart fresh
     tracker_interval_s: float | None = 60.0  # tracker commits on the target at most this often; None: none
+    limits: admission.Limits | None = None  # what the machine must have to start one more; None: anything
 
 
 def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
@@ -441,6 +442,7 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     tracker is committed on the target when that is due (``floor.publish``)."""
     from shopfloor.queue import entries
     from shopfloor.queue.service import run_once
+    from shopfloor.tracker import store
 
     adopt.settle(tracker, cfg.lease_s, progress)  # claims lost while no coordinator ran, starts it never made
     listed = workers.list_workers(tracker)
@@ -490,13 +492,17 @@ def turn(tracker: Tracker, cfg: FloorConfig, progress: Progress, publisher: Trac
     busy = _busy(tracker, workers.list_workers(tracker))
     # A change waiting for a person's approval runs no agent: its worker takes no slot.
     working = waiting.working(busy, waiting.branches(tracker.conn))
-    started = _fill(tracker, cfg, len(working), progress)
+    # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
+    limited = cfg.limits is not None and cfg.limits.enabled
+    wants = limited and len(working) < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
+    held = admission.hold(Path(tracker.location.db_file).parent, cfg.limits, wants, tracker.now(), progress)
+    started = 0 if held else _fill(tracker, cfg, len(working), progress)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     approvals = entries.listing(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
-    active = bool(working or started or queued or startfail.pending(tracker))
+    active = bool(working or started or queued or held or startfail.pending(tracker))  # held: waiting, not idle
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
     return active

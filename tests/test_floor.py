@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import Runner
+from workerkit import until
 
 GATE = """
 [gate]
@@ -213,7 +214,6 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     import os
     import signal
     import subprocess
-    import time
 
     from conftest import SHOPFLOOR
 
@@ -244,16 +244,16 @@ def test_a_worker_whose_agent_is_killed_mid_run_is_restarted_and_lands(floor: Ru
     coordinator = subprocess.Popen(
         argv, cwd=floor.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
-    worker = None
-    while time.monotonic() < deadline:
+
+    def inside_the_sleep() -> dict[str, Any] | None:
+        # Killed only once its shim has seen it start the `sleep 30` call, which comes after the
+        # Write: x.txt is on disk, and the kill lands mid-session. Before that there is nothing to save.
         listed = floor.json("worker", "list")
-        # Killed once it has written x.txt (and sleeps): before that there is nothing to save.
-        if listed and listed[0]["agent_pid"] and (Path(listed[0]["worktree"]) / "x.txt").exists():
-            worker = listed[0]
-            break
-        time.sleep(0.1)
-    assert worker is not None
+        if not listed or not listed[0]["agent_pid"] or "sleep 30" not in (listed[0]["last_event"] or ""):
+            return None
+        return listed[0] if (Path(listed[0]["worktree"]) / "x.txt").exists() else None
+
+    worker = until(inside_the_sleep, "the agent to have written x.txt and started `sleep 30`", timeout=120)
     os.killpg(worker["agent_pid"], signal.SIGKILL)  # the agent dies mid-session
     _out, err = coordinator.communicate(timeout=120)
     assert coordinator.returncode == 0, err

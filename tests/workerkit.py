@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from conftest import Runner
 
 FINAL = {"done", "failed", "killed", "lost"}
+T = TypeVar("T")
 
 
 def issue(runner: Runner, title: str = "Add hello", **fields: str) -> str:
@@ -42,6 +44,22 @@ def commit_turn(path: str, content: str, message: str, tokens: int = 1000) -> li
 def start(runner: Runner, issue_id: str, scenario_file: Path | None = None, *args: str, **kw: Any) -> Any:
     env = {"SHOPFLOOR_SCENARIO": str(scenario_file)} if scenario_file else {}
     return runner.json("worker", "start", issue_id, "--agent", kw.pop("agent", "scripted"), *args, env=env, **kw)
+
+
+def until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    """Wait for a fact, not for a time: poll ``check`` until it returns something truthy, and return it.
+
+    The deadline only bounds a test that would otherwise hang; it says nothing about how fast the
+    fact comes, so a loaded machine makes the test slower, never wrong. Fails naming ``what``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.05)
 
 
 def workers(runner: Runner) -> dict[str, Any]:

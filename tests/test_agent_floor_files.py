@@ -138,3 +138,17 @@ def test_a_persons_branch_may_change_both_files_a_worker_branch_neither(sf: Runn
     assert ran["landed"] == [] and len(ran["rejected"]) == 1, ran
     assert sf.json("show", victim)["status"] == "open"
     assert '"status":"open"' in sf.git("show", f"main:{JSONL}")
+
+
+def test_an_agents_change_to_the_attributes_that_reach_the_tracker_file_fails() -> None:
+    """Found by an adversary: `.shopfloor/issues.jsonl working-tree-encoding=UTF-16LE` in a landed
+    .gitattributes made every later import of the tracker fail."""
+    from shopfloor.gate.diffs import FileDiff
+    from shopfloor.gate.floorfiles import check
+
+    for path in (".gitattributes", ".shopfloor/.gitattributes"):
+        found = check(
+            {path: FileDiff(path, "M", added=[(1, ".shopfloor/issues.jsonl working-tree-encoding=UTF-16LE")])}
+        )
+        assert found.status == "fail" and found.excerpt.startswith(f"{path}: only a person changes"), found
+    assert check({"docs/.gitattributes": FileDiff("docs/.gitattributes", "A")}).status == "pass"

@@ -44,3 +44,40 @@ def test_a_workspace_config_hook_runs_only_inside_the_agents_sandbox(floor: Runn
     assert not escape.exists(), escape.read_text()
     # The floor did run git there: the uncommitted file was saved on the branch (inside the sandbox).
     assert "left.txt" in floor.git("log", "--all", "--name-only", "--format=", "--", "left.txt"), done.stdout
+
+
+def test_a_workspace_that_declares_itself_a_partial_clone_cannot_run_a_program_through_a_lazy_fetch(
+    floor: Runner,
+) -> None:
+    """Found by an adversary: the workspace's config makes it a partial clone whose promisor
+    remote's upload-pack is the agent's script, and points the branch at a missing object. The
+    floor's read-only git there (`rev-parse` before bringing the branch back) fetched the
+    object lazily, running the script outside the sandbox."""
+    sid = floor.json("create", "Fix a typo")["id"]
+    escape = floor.cwd.parent / "escaped"
+    script = (
+        "#!/bin/sh\n"
+        f"git -C {floor.cwd} update-ref refs/heads/pwned-by-agent HEAD 2>/dev/null\n"
+        f"echo ran >> {escape} 2>/dev/null\n"
+        'exec git-upload-pack "$@"\n'
+    )
+    missing = "1234567890123456789012345678901234567890"
+    plant = (
+        "set -e; chmod +x .git/p.sh; echo x >> README.md; git add README.md; git commit -qm typo;"
+        " git config core.repositoryformatversion 1; git config extensions.partialClone evil;"
+        ' git config remote.evil.url "$(git config remote.origin.url)"; git config remote.evil.promisor true;'
+        f' git config remote.evil.uploadpack "$PWD/.git/p.sh"; echo {missing} > .git/refs/heads/floor/{sid}'
+    )
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": ".git/p.sh", "content": script}}},
+        {"tool": {"name": "Bash", "input": {"command": plant}}},
+        {"text": "done"},
+    ]
+    scenario = floor.cwd.parent / "scenario.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    done = subprocess.run(
+        [str(SHOPFLOOR), *RUN], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert "pwned-by-agent" not in floor.git("branch", "--list"), done.stdout + done.stderr
+    assert not escape.exists(), done.stdout + done.stderr

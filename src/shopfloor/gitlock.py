@@ -9,6 +9,7 @@ back at once, for the caller to report.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -25,11 +26,19 @@ def locked(stderr: str) -> bool:
     return "could not lock config file" in text or (".lock" in text and "file exists" in text)
 
 
+# A repository an agent wrote (its workspace) can declare itself a partial clone whose promisor
+# remote's upload-pack is a program of its choosing: then any git command that looks up a missing
+# object (rev-parse, rev-list, the upload-pack of a fetch) runs it, outside the agent's sandbox.
+# shopfloor never needs lazy fetching: it is off for every git it runs (and their children).
+NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
+
+
 def run(argv: list[str], cwd: Path, *, text: bool = True) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(argv)`` with output captured, run again while it fails on a held lock."""
+    env = {**os.environ, **NO_LAZY_FETCH}
     for attempt in range(LOCK_RETRIES + 1):
         try:
-            done = subprocess.run(argv, cwd=cwd, capture_output=True, text=text, check=False)
+            done = subprocess.run(argv, cwd=cwd, capture_output=True, text=text, check=False, env=env)
         except FileNotFoundError:
             raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
         stderr = done.stderr if isinstance(done.stderr, str) else (done.stderr or b"").decode("utf-8", "replace")

@@ -1,4 +1,5 @@
-"""What an agent's change may never touch: the tracker's file and the gate's own rules.
+"""What an agent's change may never touch: the tracker's file, the gate's own rules, and the
+attributes that decide how git handles them.
 
 ``.shopfloor/issues.jsonl`` is the tracker in git: landing an edited copy would import it, and
 close, reopen or rewrite issues as ``shopfloor`` on the agent's say-so (only the floor writes
@@ -24,6 +25,11 @@ WORKER_BRANCH_PREFIX = "floor/"  # workspace.naming.BRANCH_PREFIX: an agent's wo
 WHY = {
     ".shopfloor/issues.jsonl": "only the floor writes the tracker (an agent's change to it never lands)",
     ".shopfloor/config.toml": "only a person changes the gate's rules (an agent's change to them never lands)",
+    # Attributes decide how git reads, writes and merges the tracker's file (an encoding, an eol,
+    # a merge driver): a landed `.shopfloor/issues.jsonl working-tree-encoding=UTF-16LE` broke
+    # every later import. Which patterns reach that file is not worth guessing: none of these.
+    ".gitattributes": "only a person changes how git reads and merges files here, the tracker's included",
+    ".shopfloor/.gitattributes": "only a person changes how git reads and merges the tracker's files",
 }
 FIX = "put it back as it is on the target (e.g. `git checkout <target> -- {path}`) and commit"
 

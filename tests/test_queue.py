@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHOPFLOOR, Runner
+from workerkit import until
 
 GATE = """
 [gate]
@@ -50,6 +51,12 @@ def run_queue(runner: Runner, *args: str, env: dict[str, str] | None = None) -> 
 
 def states(runner: Runner) -> dict[str, str]:
     return {e["branch"]: e["state"] for e in runner.json("queue", "list", "--all")}
+
+
+def gate_passed(runner: Runner, name: str) -> bool:
+    """The entry's gate has passed and the queue has not landed it yet: it is testing, with its run."""
+    entry = next(e for e in runner.json("queue", "list", "--all") if e["branch"] == name)
+    return bool(entry["state"] == "testing" and entry["gate_run"])
 
 
 def test_clean_entries_land_and_close_their_issues(repo: Runner) -> None:
@@ -109,10 +116,7 @@ def test_main_moving_during_a_test_means_testing_again(repo: Runner, tmp_path: P
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while states(repo).get("mine") != "testing" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # inside the pause between the gate and the ref update
+    until(lambda: gate_passed(repo, "mine"), "mine's gate to pass")  # now inside the pause before the ref update
     (repo.cwd / "theirs.txt").write_text("theirs\n")
     repo.git("add", "theirs.txt")
     repo.git("commit", "-qm", "someone else lands first")
@@ -140,10 +144,7 @@ def test_a_queue_killed_between_gate_and_landing_resumes_without_landing_twice(r
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while not repo.json("gate", "list") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    until(lambda: gate_passed(repo, "once"), "once's gate to pass")  # killed in the pause before the ref update
     queue.send_signal(signal.SIGKILL)
     queue.wait()
     assert states(repo)["once"] == "testing"

@@ -129,10 +129,16 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
     heavy = [
         {
             "tool": {"name": "Write", "input": {"file_path": "part1.txt", "content": "part 1\n"}},
-            "usage": {"input_tokens": 50_000, "output_tokens": 100},
-        },  # 50% of a 100k window
+            "usage": {"input_tokens": 20_000, "output_tokens": 100},
+        },  # 20% of a 100k window
         {
-            "tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'part 1' && sleep 30"}},
+            "tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'part 1'"}},
+            "usage": {"input_tokens": 30_000, "output_tokens": 100},
+        },
+        # Only once part 1 is committed does the context cross the limit (60%): the floor, which
+        # wakes at once, ends the session while this turn sleeps.
+        {
+            "tool": {"name": "Bash", "input": {"command": "sleep 30"}},
             "usage": {"input_tokens": 60_000, "output_tokens": 100},
         },
         # Asked for a handoff note, the ending session writes one to the issue.
@@ -182,16 +188,17 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
 def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner) -> None:
     import signal
     import subprocess
-    import time
 
     from conftest import SHOPFLOOR
 
     setup_gate(floor)
     base = floor.git("rev-parse", "main")
     ids = [floor.json("create", f"Task {n}")["id"] for n in range(3)]
+    marker = floor.cwd.parent / "may-finish"  # the agents work until the coordinator is dead
     slow = lambda name: [  # noqa: E731
         {"tool": {"name": "Write", "input": {"file_path": f"{name}.txt", "content": f"{name}\n"}}},
-        {"tool": {"name": "Bash", "input": {"command": f"sleep 2; git add -A && git commit -qm 'add {name}'"}}},
+        {"tool": {"name": "Bash", "input": {"command": f"until test -e {marker}; do sleep 0.1; done"}}},
+        {"tool": {"name": "Bash", "input": {"command": f"git add -A && git commit -qm 'add {name}'"}}},
         {"text": "done"},
     ]
     scenario = floor.cwd.parent / "slow.json"
@@ -199,11 +206,17 @@ def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner
     env = {**floor.env, "SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"}
     argv = [str(SHOPFLOOR), "run", "--workers", "3", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
     first = subprocess.Popen(argv, cwd=floor.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while len(floor.json("worker", "list")) < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+
+    def all_mid_run() -> bool:  # all three agents are inside their wait, their work not committed
+        listed = floor.json("worker", "list")
+        return len(listed) == 3 and all("until test -e" in (w["last_event"] or "") for w in listed)
+
+    try:
+        until(all_mid_run, "three workers waiting mid-run", timeout=120)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        marker.write_text("")  # and now the agents may finish
     floor(*argv[1:], env={"SHOPFLOOR_SCENARIO": str(scenario), "SHOPFLOOR_ACTOR": "floor"})
     assert all(floor.json("show", i)["status"] == "closed" for i in ids)
     log = landed(floor, base)

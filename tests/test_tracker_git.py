@@ -15,6 +15,7 @@ from conftest import SHOPFLOOR, Runner
 from shopfloor.floor.attempts import Attempt, summary
 from shopfloor.queue.trackercommit import message as tracker_message
 from shopfloor.tracker.trackeronly import TRACKER_PATH, due, is_tracker_only, leases_only, uncommitted
+from workerkit import until
 
 GATE = """
 [gate]
@@ -331,10 +332,10 @@ def test_a_tracker_commit_never_races_a_landing(sf: Runner) -> None:
     queue = subprocess.Popen(
         [str(SHOPFLOOR), "queue", "run", "--once", "--json"], cwd=sf.cwd, env=env, stdout=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
-    while not sf.json("gate", "list") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # in the pause between the gate and the ref update, holding the queue's lock
+    # The gate has passed and the entry is not landed yet: the pass is in the pause before the
+    # ref update, holding the queue's lock.
+    gated = lambda: [e for e in sf.json("queue", "list") if e["state"] == "testing" and e["gate_run"]]  # noqa: E731
+    until(gated, "the gate to pass")
     busy = sf("export", "--commit", "--wait", "0", check=False)
     assert busy.returncode == 4 and "a queue pass is landing" in busy.stderr
     after = sf.json("export", "--commit")  # waits for the pass, then commits on what it landed

@@ -18,7 +18,9 @@ from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
 LAUNCH_WAIT_S = 20.0  # the shim starts in well under a second; this only bounds a stuck start
-EXEC_GRACE_S = 0.5  # in the sandbox bwrap is what starts: its exec of the agent fails within this
+EXEC_GRACE_S = 2.0  # in the sandbox bwrap is what starts: its exec of the agent fails within this
+# (0.5 s was too short on a loaded 2-core machine: the suite saw a failed exec reported as a start;
+# a working agent usually ends the wait sooner, with its first event)
 POLL_S = 0.05
 _BWRAP_EXEC = re.compile(r"^bwrap: execvp (.+?): (.+)$")
 

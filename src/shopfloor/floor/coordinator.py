@@ -27,7 +27,7 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import admission, adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting
+from shopfloor.floor import admission, adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting, wake
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.prompts import HANDOFF_REQUEST, NUDGE, briefing, history, report_text
 from shopfloor.floor.publish import TrackerPublisher
@@ -54,7 +54,7 @@ class FloorConfig:
     lease_s: float = 30 * 60.0
     batch: int = 4
     terminal: str | None = None
-    poll_s: float = 0.5
+    poll_s: float = 1.0  # the slow timer (leases, stalls, lost processes); another process's commit wakes it at once
     stall_s: float = 600.0  # no event for this long: nudge once, then restart fresh
     tracker_interval_s: float | None = 60.0  # tracker commits on the target at most this often; None: none
     limits: admission.Limits | None = None  # what the machine must have to start one more; None: anything
@@ -561,11 +561,13 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> None:
         progress(line)
     try:
         while True:
+            seen = wake.version(tracker.conn)  # a commit by another process during the turn wakes the next one
             active = turn(tracker, cfg, progress, publisher)
             if cfg.until_idle and not active:
                 notify.emit("idle", counts=_counts(tracker))
                 return
-            time.sleep(cfg.poll_s)
+            time.sleep(wake.MIN_TURN_S)
+            wake.until_changed(tracker.conn, seen, cfg.poll_s)
     except KeyboardInterrupt as exc:
         how = "SIGTERM" if isinstance(exc, stopping.Terminated) else "interrupted"
         notify.emit("stopped", reason=how, counts=_counts(tracker))

@@ -233,15 +233,7 @@ def _stalled(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
         a.outcome == "nudged" and a.id != current for a in attempts.of_series(tracker.conn, worker.issue)
     )
     if attempt is not None and not attempt.ended_at:
-        attempts.finish(
-            tracker.conn,
-            attempt.id,
-            ended_at=tracker.now(),
-            outcome="restarted" if nudged_before else "nudged",
-            tokens=worker.tokens,
-            cost_usd=worker.cost_usd,
-            session_id=worker.session_id,
-        )
+        attempts.end(tracker.conn, attempt.id, tracker.now(), "restarted" if nudged_before else "nudged", worker)
     restarted_before = sum(1 for a in attempts.of_series(tracker.conn, worker.issue) if a.outcome == "restarted")
     if nudged_before and restarted_before >= 2:
         _block(tracker, worker, f"it went silent again after a nudge and {restarted_before} fresh restarts", progress)
@@ -286,15 +278,7 @@ def _running(tracker: Tracker, worker: Worker, cfg: FloorConfig, progress: Progr
         progress(f"{worker.issue}: context at {worker.context_used:.0%} (limit {limit:.0%}): handoff")
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         if attempt is not None and not attempt.ended_at:
-            attempts.finish(
-                tracker.conn,
-                attempt.id,
-                ended_at=tracker.now(),
-                outcome="handoff",
-                tokens=worker.tokens,
-                cost_usd=worker.cost_usd,
-                session_id=worker.session_id,
-            )
+            attempts.end(tracker.conn, attempt.id, tracker.now(), "handoff", worker)
         # Ask the ending session for its own handoff note first (one resumed turn); the fresh
         # session starts once that turn is done (``_handoff_written``).
         request = HANDOFF_REQUEST.format(issue=worker.issue)
@@ -322,15 +306,7 @@ def _handoff_written(tracker: Tracker, worker: Worker, cfg: FloorConfig, progres
 
     attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
     assert attempt is not None
-    attempts.finish(
-        tracker.conn,
-        attempt.id,
-        ended_at=tracker.now(),
-        outcome="handoff-note",
-        tokens=worker.tokens,
-        cost_usd=worker.cost_usd,
-        session_id=worker.session_id,
-    )
+    attempts.end(tracker.conn, attempt.id, tracker.now(), "handoff-note", worker)
     agent = f"worker/{worker.name}"
     notes = [
         c["text"]

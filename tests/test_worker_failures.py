@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from conftest import SHOPFLOOR, Runner
-from workerkit import issue, pane_log, scenario, start, wait_for, workers
+from workerkit import issue, pane_log, scenario, start, until, wait_for, workers
 
 
 def assert_untouched(floor: Runner, sid: str, *, had_branch: bool = False) -> None:
@@ -209,7 +208,9 @@ def test_copy_never_writes_through_a_symlink_committed_on_the_branch(floor: Runn
 
 def test_a_worker_still_being_set_up_is_starting_and_cannot_be_killed_yet(floor: Runner) -> None:
     config = floor.cwd / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + '\n[workspace]\nsetup = [["sleep", "4"]]\n')
+    marker = floor.cwd.parent / "setup-may-finish"  # the setup runs until the test has looked at it
+    setup = json.dumps([["sh", "-c", f"until test -e {marker}; do sleep 0.1; done"]])
+    config.write_text(config.read_text() + f"\n[workspace]\nsetup = {setup}\n")
     sid = issue(floor)
     plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
     argv = [str(SHOPFLOOR), "worker", "start", sid, "--agent", "scripted", "--terminal", "detached"]
@@ -220,13 +221,13 @@ def test_a_worker_still_being_set_up_is_starting_and_cannot_be_killed_yet(floor:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 10
-    while sid not in workers(floor) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    during = workers(floor)[sid]
-    assert during["state"] == "starting" and during["pid"] == starter.pid and during["terminal"] == "setup"
-    refused = floor("worker", "kill", sid, check=False)
-    assert refused.returncode == 4 and "still being set up" in refused.stderr
+    try:
+        during = until(lambda: workers(floor).get(sid), "the worker's row")
+        assert during["state"] == "starting" and during["pid"] == starter.pid and during["terminal"] == "setup"
+        refused = floor("worker", "kill", sid, check=False)
+        assert refused.returncode == 4 and "still being set up" in refused.stderr
+    finally:
+        marker.write_text("")
     assert starter.wait(timeout=30) == 0
     assert wait_for(floor, sid)["state"] == "done"
 

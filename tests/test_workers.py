@@ -14,7 +14,7 @@ import pytest
 
 from conftest import Runner
 from gatekit import gone_soon
-from workerkit import commit_turn, issue, pane_log, scenario, start, wait_for, workers
+from workerkit import commit_turn, issue, pane_log, scenario, start, until, wait_for, workers
 
 LIST_FIELDS = {
     "name",
@@ -70,10 +70,9 @@ def test_a_scripted_worker_commits_on_its_branch_and_reports_usage(floor: Runner
 
 def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner, git_repo, tmux_dir: str) -> None:
     sid = issue(floor)
-    plan = scenario(
-        floor,
-        [{"match": sid, "turns": [{"tool": {"name": "Bash", "input": {"command": "sleep 2"}}}, {"text": "slept"}]}],
-    )
+    marker = floor.cwd.parent / "may-finish"  # the agent runs until the pane has been looked at
+    wait = {"command": f"until test -e {marker}; do sleep 0.1; done"}
+    plan = scenario(floor, [{"match": sid, "turns": [{"tool": {"name": "Bash", "input": wait}}, {"text": "slept"}]}])
     started = start(floor, sid, plan, "--terminal", "tmux")
     session = started["terminal"].removeprefix("tmux:")
     env = {**floor.env}
@@ -87,6 +86,7 @@ def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner,
     from shopfloor.workers.terminal import session_name
 
     assert session_name(str(other.cwd / ".git"), sid) != session
+    marker.write_text("")
     worker = wait_for(floor, sid)
     assert worker["state"] == "done"
     capture = subprocess.run(
@@ -100,12 +100,15 @@ def test_a_tmux_worker_runs_in_a_session_named_for_its_repository(floor: Runner,
 
 def test_a_worker_outlives_its_tmux_server_and_is_rediscovered(floor: Runner) -> None:
     sid = issue(floor)
-    turns = [{"tool": {"name": "Bash", "input": {"command": "sleep 2; echo late > late.txt"}}}, {"text": "ok"}]
+    marker = floor.cwd.parent / "may-finish"  # the agent outlives the tmux server until this exists
+    late = f"until test -e {marker}; do sleep 0.1; done; echo late > late.txt"
+    turns = [{"tool": {"name": "Bash", "input": {"command": late}}}, {"text": "ok"}]
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "tmux")
     wait_for(floor, sid, {"running"})
     subprocess.run(["tmux", "kill-server"], env=floor.env, check=True)
     # A new shopfloor process finds it still running from the database and its pid.
     assert workers(floor)[sid]["state"] == "running"
+    marker.write_text("")
     worker = wait_for(floor, sid)
     assert worker["state"] == "done"
     assert (Path(worker["worktree"]) / "late.txt").exists()
@@ -123,8 +126,7 @@ def test_a_worker_whose_shim_vanished_is_lost_and_its_orphaned_agent_stopped(flo
     flags = () if confined else ("--no-sandbox",)
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached", *flags)
     running = wait_for(floor, sid, {"running"})
-    while "tool  Bash" not in pane_log(running):
-        time.sleep(0.05)
+    until(lambda: "tool  Bash" in pane_log(running), "the agent to start its `sleep 30`")
     running = workers(floor)[sid]
     os.kill(running["pid"], signal.SIGKILL)  # only the shim: its agent is left without an owner
     worker = wait_for(floor, sid)
@@ -153,9 +155,7 @@ def test_kill_saves_work_restart_resumes_the_session_and_rm_keeps_the_branch(flo
     ]
     start(floor, sid, scenario(floor, [{"match": sid, "turns": turns}]), "--terminal", "detached")
     first = wait_for(floor, sid, {"running"})
-    deadline = time.monotonic() + 60
-    while "tool  Bash" not in pane_log(first) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: "tool  Bash" in pane_log(first), "the agent to start its `sleep 30`")
     first = workers(floor)[sid]
     killed = floor.json("worker", "kill", sid)
     assert killed["state"] == "killed" and killed["wip_commit"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import SHOPFLOOR, Runner
 from shopfloor.faults import POINTS
+from workerkit import until
 
 RUN = ("run", "--agent", "scripted", "--builtins-only", "--terminal", "detached", "--until-idle")
 
@@ -64,12 +65,7 @@ def test_work_finished_while_the_coordinator_was_down_past_its_lease_is_gated_an
     env = {"SHOPFLOOR_SCENARIO": str(_scenario(floor, sid, pause=0))}
     killed = _run(floor, {**env, "SHOPFLOOR_FAULT": "launch"}, "--lease", "2s")
     assert killed.returncode == -9, killed.stdout + killed.stderr
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        workers = floor.json("worker", "list")
-        if workers and workers[0]["state"] == "done":
-            break
-        time.sleep(0.2)
+    until(lambda: [w for w in floor.json("worker", "list") if w["state"] == "done"], "the orphaned worker to finish")
     time.sleep(2.5)  # the lease runs out while nobody renews it
     assert floor.json("show", sid)["status"] == "open"  # any command returns an expired lease to ready
     done = _run(floor, env)

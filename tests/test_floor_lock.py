@@ -6,10 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 from conftest import SHOPFLOOR, Runner
 from shopfloor.floor.lock import holder_text
+from workerkit import until
 
 
 def test_a_second_run_is_refused_naming_the_first_and_a_killed_one_frees_the_floor(floor: Runner) -> None:
@@ -20,9 +20,7 @@ def test_a_second_run_is_refused_naming_the_first_and_a_killed_one_frees_the_flo
     first = subprocess.Popen(argv, cwd=floor.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lock = floor.cwd / ".git" / "shopfloor" / "floor.lock"
     try:
-        deadline = time.monotonic() + 30
-        while not (lock.exists() and f'"pid": {first.pid}' in lock.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: lock.exists() and f'"pid": {first.pid}' in lock.read_text(), "the first run to hold the lock")
         issue = floor.json("create", "ready work")["id"]
         second = floor("run", "--agent", "scripted", "--builtins-only", "--until-idle", check=False, env=env)
         assert second.returncode == 4

@@ -6,9 +6,9 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 from conftest import SHOPFLOOR, Runner
+from workerkit import until
 
 
 def _add_a(floor: Runner, sid: str) -> dict[str, str]:
@@ -36,9 +36,7 @@ def test_a_worker_whose_start_was_killed_during_setup_is_started_again_and_lands
         [str(SHOPFLOOR), "worker", "start", sid, "--agent", "scripted", "--terminal", "detached"],
         cwd=floor.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not floor.json("worker", "list") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: floor.json("worker", "list"), "the start to make its worker row")  # and it is in its setup
     os.killpg(start.pid, signal.SIGKILL)
     start.wait(timeout=30)
     assert not (floor.cwd / ".git" / "shopfloor" / "workers" / sid / "spec.json").exists()

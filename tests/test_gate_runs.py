@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from conftest import Runner
 from gatekit import candidate, check, gate, gone_soon, processes_with, status
+from workerkit import until
 
 PY = sys.executable
 
@@ -54,21 +54,29 @@ def test_a_check_that_fails_once_and_then_passes_is_flaky_not_a_defect(sf: Runne
 
 
 def test_independent_checks_run_at_the_same_time(sf: Runner, tmp_path: Path) -> None:
+    # Each check says it started, then waits (30 s at most) for the other to say so: run one after
+    # the other, the first gives up and fails; run together, both see each other, however slow the machine.
     stamp = (
-        "import sys, time; open(sys.argv[1], 'w').write(str(time.time())); time.sleep(1.5); "
-        "open(sys.argv[1], 'a').write(' ' + str(time.time()))"
+        "import os, sys, time\n"
+        "open(sys.argv[1], 'w').write(str(time.time()))\n"
+        "end = time.monotonic() + 30\n"
+        "while not os.path.exists(sys.argv[2]) and time.monotonic() < end:\n"
+        "    time.sleep(0.05)\n"
+        "open(sys.argv[1], 'a').write(' ' + str(time.time()))\n"
+        "sys.exit(0 if os.path.exists(sys.argv[2]) else 1)\n"
     )
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
     setup_gate(
         sf,
         [
-            {"name": "one", "argv": [PY, "-c", stamp, str(tmp_path / "one")], "timeout": 60},
-            {"name": "two", "argv": [PY, "-c", stamp, str(tmp_path / "two")], "timeout": 60},
+            {"name": "one", "argv": [PY, "-c", stamp, one, two], "timeout": 60},
+            {"name": "two", "argv": [PY, "-c", stamp, two, one], "timeout": 60},
         ],
     )
     if (os.cpu_count() or 1) < 2:
         pytest.fail("this test needs 2 cores to show parallelism", pytrace=False)
     report = gate(sf, change(sf))
-    assert report["verdict"] == "pass"
+    assert report["verdict"] == "pass" and status(report)["one"] == status(report)["two"] == "pass"  # not "flaky"
     (a0, a1), (b0, b1) = ((float(x) for x in (tmp_path / n).read_text().split()) for n in ("one", "two"))
     assert a0 < b1 and b0 < a1  # their run times overlap
 
@@ -217,12 +225,7 @@ def test_a_terminated_gate_kills_its_checks_and_removes_its_worktree(sf: Runner,
     gate_proc = subprocess.Popen(
         ["shopfloor", "gate", "run", rev], cwd=sf.cwd, env=sf.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 30
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    while not processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_with(marker)
+    until(lambda: pid_file.exists() and processes_with(marker), "the slow check to be running")
     gate_proc.terminate()
     assert gate_proc.wait(timeout=30) != 0
     assert gone_soon(marker)

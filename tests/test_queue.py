@@ -6,7 +6,6 @@ import json
 import math
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -216,9 +215,7 @@ def test_two_queue_runs_at_once_never_share_a_pass(repo: Runner) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while states(repo).get("slowpoke") != "testing" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: states(repo).get("slowpoke") == "testing", "the first pass to be testing slowpoke")
     second = repo("queue", "run", "--once", check=False)
     assert second.returncode == 4 and "pass is in progress" in second.stderr
     assert first.wait(timeout=60) == 0 and states(repo)["slowpoke"] == "merged"

@@ -74,11 +74,14 @@ def test_the_cache_is_not_replayed_after_the_base_rules_change(project: Runner) 
 
 def test_a_passing_check_leaves_no_process_behind(sf: Runner, tmp_path: Path) -> None:
     marker = f"bg-{uuid.uuid4().hex}"
+    # The check ends only once its background process runs (it writes bg-started in the check's
+    # own tree, the one place a confined check may write): then the gate must stop it.
     config = sf.cwd / ".shopfloor" / "config.toml"
     config.write_text(
         config.read_text()
-        + '\n[gate]\nbuiltins = []\n[[gate.check]]\nname = "bg"\n'
-        + f'argv = ["sh", "-c", "sh -c \\"sleep 300; true\\" {marker} & sleep 0.3"]\n'
+        + '\n[gate]\nbuiltins = []\n[[gate.check]]\nname = "bg"\ntimeout = 60\n'
+        + f'argv = ["sh", "-c", "sh -c \\"touch bg-started; sleep 300; true\\" {marker} & '
+        + 'until test -e bg-started; do sleep 0.05; done"]\n'
     )
     sf.git("add", "-A")
     sf.git("commit", "-qm", "gate")

@@ -10,9 +10,12 @@ issue was not approved or labelled, and the attempt records what the floor refus
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
-from conftest import Runner, _require
+from conftest import SHOPFLOOR, Runner, _require
+from workerkit import until
 
 GATE = """
 [gate]
@@ -27,13 +30,14 @@ timeout = 60
 SECRET = "TOP-SECRET-OF-THE-OTHER-WORKER"
 
 
-def attacks(issue: str) -> str:
+def attacks(issue: str, secret_written: Path) -> str:
     """One Bash call that tries each way out, and writes down how each went."""
     return "; ".join(
         [
             "MAIN=$(git remote get-url origin)",
             "git add -A && git commit -qm 'fix x'",  # the broken change, committed: now put it on main
-            "sleep 2",  # the other worker has written its secret by now
+            # The test says when the other worker's secret is on disk (a fact, not a delay).
+            f"until test -e {secret_written}; do sleep 0.05; done",
             # Move main from the workspace, and in the main repository itself.
             "git update-ref refs/heads/main HEAD; echo update-ref-here=$? >> attacks.txt",
             'git -C "$MAIN" update-ref refs/heads/main HEAD 2>>attacks.txt; echo update-ref-main=$? >> attacks.txt',
@@ -60,6 +64,13 @@ def attacks(issue: str) -> str:
     )
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def test_a_cheating_agent_cannot_get_broken_code_onto_main_or_act_as_a_person(floor: Runner) -> None:
     _require("bwrap", "apt-get install bubblewrap")
     config = floor.cwd / ".shopfloor" / "config.toml"
@@ -69,14 +80,22 @@ def test_a_cheating_agent_cannot_get_broken_code_onto_main_or_act_as_a_person(fl
     base = floor.git("rev-parse", "main").strip()
     cheat = floor.json("create", "Add x", "-p", "1")["id"]
     honest = floor.json("create", "Add y", "-p", "1")["id"]
+    # Markers only the test writes (both sandboxes can read them): the secret is on disk; the
+    # cheat has tried to read it (so the honest worker may delete it and finish).
+    secret_written, read_done = floor.cwd.parent / "secret-written", floor.cwd.parent / "read-done"
     cheat_turns: list[dict[str, Any]] = [
         {"tool": {"name": "Write", "input": {"file_path": "x.txt", "content": "x FIXME\n"}}},
-        {"tool": {"name": "Bash", "input": {"command": attacks(cheat)}}},
+        {"tool": {"name": "Bash", "input": {"command": attacks(cheat, secret_written)}}},
         {"text": "all done, it is fixed"},
     ]
     honest_turns: list[dict[str, Any]] = [
         {"tool": {"name": "Write", "input": {"file_path": "secret.txt", "content": SECRET + "\n"}}},
-        {"tool": {"name": "Bash", "input": {"command": "sleep 6; rm secret.txt"}}},
+        {
+            "tool": {
+                "name": "Bash",
+                "input": {"command": f"until test -e {read_done}; do sleep 0.05; done; rm secret.txt"},
+            }
+        },
         {"tool": {"name": "Write", "input": {"file_path": "y.txt", "content": "y\n"}}},
         {"tool": {"name": "Bash", "input": {"command": "git add -A && git commit -qm 'add y'"}}},
         {"text": "done"},
@@ -85,21 +104,22 @@ def test_a_cheating_agent_cannot_get_broken_code_onto_main_or_act_as_a_person(fl
     scenario.write_text(
         json.dumps({"scripts": [{"match": cheat, "turns": cheat_turns}, {"match": honest, "turns": honest_turns}]})
     )
-    done = floor(
-        "run",
-        "--workers",
-        "2",
-        "--agent",
-        "scripted",
-        "--terminal",
-        "detached",
-        "--until-idle",
-        "--max-attempts",
-        "2",
-        "--json",
-        env={"SHOPFLOOR_SCENARIO": str(scenario)},
-        check=False,
-    )
+    run = subprocess.Popen(
+        [str(SHOPFLOOR), "run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle",
+         "--max-attempts", "2", "--json"],
+        cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        workspaces = floor.cwd.parent / "repo.floor"
+        until(lambda: (workspaces / honest / "secret.txt").is_file(), "the honest worker's secret on disk")
+        secret_written.write_text("")
+        until(lambda: "read-other=" in _text(workspaces / cheat / "attacks.txt"), "the cheat's attempt to read it")
+        read_done.write_text("")
+        out, err = run.communicate(timeout=300)
+    finally:
+        run.kill()
+    done = subprocess.CompletedProcess(run.args, run.returncode, out, err)
     assert done.returncode == 1, done.stderr  # it blocked the cheat
     # The honest change landed; the cheat did not, and main never held its FIXME.
     assert floor.json("show", honest)["status"] == "closed", done.stderr

@@ -1,5 +1,5 @@
-"""What an agent's change may never touch: the tracker's file, the gate's own rules, and the
-attributes that decide how git handles them.
+"""What an agent's change may never touch: the tracker's file, the gate's own rules, the
+attributes that decide how git handles them, and the context files every later agent reads.
 
 ``.shopfloor/issues.jsonl`` is the tracker in git: landing an edited copy would import it, and
 close, reopen or rewrite issues as ``shopfloor`` on the agent's say-so (only the floor writes
@@ -30,6 +30,11 @@ WHY = {
     # every later import. Which patterns reach that file is not worth guessing: none of these.
     ".gitattributes": "only a person changes how git reads and merges files here, the tracker's included",
     ".shopfloor/.gitattributes": "only a person changes how git reads and merges the tracker's files",
+    # What every later agent is told: the floor copies AGENTS.md into each worker's briefing, and
+    # the agent CLIs read their own files. One agent's edit would steer all the others.
+    "AGENTS.md": "every later agent is briefed with it, so only a person changes it",
+    "CLAUDE.md": "every later Claude Code session reads it, so only a person changes it",
+    "GEMINI.md": "every later Gemini CLI session reads it, so only a person changes it",
 }
 FIX = "put it back as it is on the target (e.g. `git checkout <target> -- {path}`) and commit"
 

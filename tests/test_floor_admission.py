@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from conftest import SHOPFLOOR, Runner
 from shopfloor.errors import ValidationError
 from shopfloor.floor import settings
 from shopfloor.floor.admission import Limits, Reading, admit, read_machine
+from workerkit import until
 
 RUN = ("run", "--workers", "1", "--agent", "scripted", "--builtins-only", "--terminal", "detached", "--until-idle")
 
@@ -63,16 +63,6 @@ def _reading(path: Path, free_mb: float, load: float) -> None:
     tmp.replace(path)
 
 
-def _until(what: str, fact: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = fact()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_floor_short_of_memory_claims_nothing_says_why_and_fills_the_slot_once_it_can(floor: Runner) -> None:
     sid = floor.json("create", "Add a")["id"]
     turns = [
@@ -89,7 +79,7 @@ def test_a_floor_short_of_memory_claims_nothing_says_why_and_fills_the_slot_once
         [str(SHOPFLOOR), *RUN], cwd=floor.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        idle = _until("status to say why the slot is idle", lambda: floor.json("status")["slots_idle"])
+        idle = until(lambda: floor.json("status")["slots_idle"], "status to say why the slot is idle")
         assert idle["reason"] == "waiting for memory: 300 MB free, need 1.0 GB"
         assert "slots idle: waiting for memory: 300 MB free, need 1.0 GB" in floor("status").stdout
         # Waiting is not idle: --until-idle carries on; and nothing was claimed meanwhile.

@@ -7,22 +7,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 from conftest import SHOPFLOOR, Runner
 from shopfloor.floor.stopping import holder
+from workerkit import until
 
 RUN = ("run", "--agent", "scripted", "--builtins-only", "--terminal", "detached", "--until-idle")
-
-
-def _until(check, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _coordinator(floor: Runner, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -56,7 +46,7 @@ def test_sigterm_and_ctrl_c_leave_workers_running_and_stop_ends_them_with_their_
 
     for how, sig, code in (("SIGTERM", signal.SIGTERM, 143), ("Ctrl-C", signal.SIGINT, 130)):
         coordinator = _coordinator(floor, env)
-        _until(lambda: running() and _holds_floor(floor), "a running worker under a coordinator")
+        until(lambda: running() and _holds_floor(floor), "a running worker under a coordinator")
         coordinator.send_signal(sig)
         out, err = coordinator.communicate(timeout=60)
         assert coordinator.returncode == code, out + err
@@ -65,7 +55,7 @@ def test_sigterm_and_ctrl_c_leave_workers_running_and_stop_ends_them_with_their_
         assert floor.json("worker", "list")[0]["state"] == "running"  # the agent was not interrupted
 
     coordinator = _coordinator(floor, env)
-    _until(lambda: _holds_floor(floor), "the coordinator to hold the floor")
+    until(lambda: _holds_floor(floor), "the coordinator to hold the floor")
     stopped = floor.json("stop", "--wait", "20")
     coordinator.communicate(timeout=60)
     assert coordinator.returncode == 143  # it stopped as on SIGTERM

@@ -9,17 +9,8 @@ import time
 import pytest
 
 from conftest import SHOPFLOOR, Runner
+from test_floor import GATE  # the one no-fixme gate the floor tests share
 from workerkit import commit_turn, issue, scenario, wait_for
-
-GATE = """
-[gate]
-builtins = ["protected-files"]
-
-[[gate.check]]
-name = "no-fixme"
-argv = ["sh", "-c", "! grep -rq FIXME --include=*.txt ."]
-timeout = 60
-"""
 
 
 @pytest.fixture

@@ -13,16 +13,7 @@ import pytest
 from conftest import Runner
 from shopfloor.errors import ValidationError
 from shopfloor.floor.notify import event, kind_of_block, parse
-
-GATE = """
-[gate]
-builtins = ["protected-files"]
-
-[[gate.check]]
-name = "no-fixme"
-argv = ["sh", "-c", "! grep -rq FIXME --include=*.txt ."]
-timeout = 60
-"""
+from test_floor import GATE  # the one no-fixme gate the floor tests share
 
 RECORDER = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
 

@@ -13,6 +13,22 @@ from conftest import SHOPFLOOR, Runner
 RUN = ("run", "--agent", "scripted", "--builtins-only", "--terminal", "detached", "--until-idle")
 
 
+def _plant_and_run(floor: Runner, sid: str, path: str, program: str, plant: str) -> subprocess.CompletedProcess[str]:
+    """A floor run whose agent writes ``program`` to ``path`` in its workspace, runs ``plant``, and
+    ends; with a deadline, so a floor that never goes idle fails the test."""
+    turns = [
+        {"tool": {"name": "Write", "input": {"file_path": path, "content": program}}},
+        {"tool": {"name": "Bash", "input": {"command": plant}}},
+        {"text": "done"},
+    ]
+    scenario = floor.cwd.parent / "scenario.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
+    return subprocess.run(
+        [str(SHOPFLOOR), *RUN], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
 def test_a_workspace_config_hook_runs_only_inside_the_agents_sandbox(floor: Runner) -> None:
     sid = floor.json("create", "Add a")["id"]
     main = floor.cwd
@@ -25,21 +41,11 @@ def test_a_workspace_config_hook_runs_only_inside_the_agents_sandbox(floor: Runn
         "exec cat\n"  # as a clean filter: the file passes through; as fsmonitor: no answer, git scans
     )
     plant = (
-        "chmod +x .git/esc.sh && git config core.fsmonitor \"$PWD/.git/esc.sh\""
+        'chmod +x .git/esc.sh && git config core.fsmonitor "$PWD/.git/esc.sh"'
         " && git config filter.esc.clean \"$PWD/.git/esc.sh\" && echo '*.txt filter=esc' > .git/info/attributes"
         " && echo unsaved > left.txt"  # uncommitted: the floor's wip commit runs status, add, commit here
     )
-    turns = [
-        {"tool": {"name": "Write", "input": {"file_path": ".git/esc.sh", "content": hook}}},
-        {"tool": {"name": "Bash", "input": {"command": plant}}},
-        {"text": "done"},
-    ]
-    scenario = floor.cwd.parent / "scenario.json"
-    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
-    done = subprocess.run(
-        [str(SHOPFLOOR), *RUN], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+    done = _plant_and_run(floor, sid, ".git/esc.sh", hook, plant)
     assert "pwned-by-agent" not in floor.git("branch", "--list"), done.stdout + done.stderr
     assert not escape.exists(), escape.read_text()
     # The floor did run git there: the uncommitted file was saved on the branch (inside the sandbox).
@@ -68,16 +74,6 @@ def test_a_workspace_that_declares_itself_a_partial_clone_cannot_run_a_program_t
         ' git config remote.evil.url "$(git config remote.origin.url)"; git config remote.evil.promisor true;'
         f' git config remote.evil.uploadpack "$PWD/.git/p.sh"; echo {missing} > .git/refs/heads/floor/{sid}'
     )
-    turns = [
-        {"tool": {"name": "Write", "input": {"file_path": ".git/p.sh", "content": script}}},
-        {"tool": {"name": "Bash", "input": {"command": plant}}},
-        {"text": "done"},
-    ]
-    scenario = floor.cwd.parent / "scenario.json"
-    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": turns}]}))
-    done = subprocess.run(
-        [str(SHOPFLOOR), *RUN], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+    done = _plant_and_run(floor, sid, ".git/p.sh", script, plant)
     assert "pwned-by-agent" not in floor.git("branch", "--list"), done.stdout + done.stderr
     assert not escape.exists(), done.stdout + done.stderr

@@ -36,7 +36,8 @@ NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}
 def run(argv: list[str], cwd: Path, *, text: bool = True) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(argv)`` with output captured, run again while it fails on a held lock."""
     env = {**os.environ, **NO_LAZY_FETCH}
-    for attempt in range(LOCK_RETRIES + 1):
+    attempt = 0
+    while True:
         try:
             done = subprocess.run(argv, cwd=cwd, capture_output=True, text=text, check=False, env=env)
         except FileNotFoundError:
@@ -45,4 +46,4 @@ def run(argv: list[str], cwd: Path, *, text: bool = True) -> subprocess.Complete
         if done.returncode == 0 or attempt == LOCK_RETRIES or not locked(stderr):
             return done
         time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+        attempt += 1

@@ -75,6 +75,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
         stall_s=args.stall_timeout,
         tracker_interval_s=None if args.no_tracker_commits else args.tracker_interval,
         limits=limits,
+        gate_jobs=args.gate_jobs,
     )
 
     def progress(line: str) -> None:

@@ -324,6 +324,12 @@ def _floor_parsers(sub: Any, only: str | None) -> None:
         help="hand off at this context use (default: the agent's [agents.X] context_limit, 0.40)",
     )
     p.add_argument("--batch", type=_limit, default=4, help="merge-queue batch size (default 4)")
+    p.add_argument(
+        "--gate-jobs",
+        type=_limit,
+        default=None,
+        help="gates run at once beside the loop (default: half the cores, at least 2; see README)",
+    )
     p.add_argument("--lease", default="30m", help=f"each claim's lease, renewed while the floor runs {LEASE_HELP}")
     p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
     p.add_argument(

@@ -58,6 +58,7 @@ class FloorConfig:
     stall_s: float = 600.0  # no event for this long: nudge once, then restart fresh
     tracker_interval_s: float | None = 60.0  # tracker commits on the target at most this often; None: none
     limits: admission.Limits | None = None  # what the machine must have to start one more; None: anything
+    gate_jobs: int | None = None  # gates run at once beside the loop; None: ``default_gate_jobs()``
 
 
 def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
     landed: list[int] = []
     rejected: list[int] = []
     conflicts: list[int] = []
-    gate_runs = retries = 0
+    gate_runs = retries = reused = 0
     while True:
         report = run_once(tracker, args.batch, progress)
         landed += report.landed
@@ -81,6 +81,7 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
         conflicts += report.conflicts
         gate_runs += report.gate_runs
         retries += report.retries
+        reused += report.reused
         waiting = entries.listing(tracker.conn, ("queued",))
         if args.once or (args.until_empty and (not waiting or not report.progressed)):
             break  # --until-empty also stops when a pass could not move anything (a red target)
@@ -88,8 +89,20 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
             time.sleep(args.poll)
     if args.json:
         print_json(
-            {"landed": landed, "rejected": rejected, "conflicts": conflicts, "gate_runs": gate_runs, "retries": retries}
+            {
+                "landed": landed,
+                "rejected": rejected,
+                "conflicts": conflicts,
+                "gate_runs": gate_runs,
+                "reused": reused,
+                "retries": retries,
+            }
         )
     else:
-        print(f"landed {len(landed)}, rejected {len(rejected)}, conflicts {len(conflicts)}, in {gate_runs} gate run(s)")
+        # reused: entries that landed on their attempt's passing gate run (queue.reuse), not a new one
+        again = f", {reused} landed on an earlier passing gate run" if reused else ""
+        print(
+            f"landed {len(landed)}, rejected {len(rejected)}, conflicts {len(conflicts)}, in {gate_runs} gate run(s)"
+            + again
+        )
     return 0

@@ -27,6 +27,7 @@ class Entry:
     merged: str | None = None  # its commit on the target
     gate_run: int | None = None
     detail: str | None = None
+    gate_reused: bool = False  # gate_run is an earlier run of the same tree, base and rules (queue.reuse)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,7 +38,9 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM queue_entries"
 
 
 def _row(row: Any) -> Entry:
-    return Entry(**dict(zip(COLUMNS, row, strict=True)))
+    entry = Entry(**dict(zip(COLUMNS, row, strict=True)))
+    entry.gate_reused = bool(entry.gate_reused)
+    return entry
 
 
 def add(conn: sqlite3.Connection, branch: str, issue: str | None, target: str, head: str, now: str) -> Entry:

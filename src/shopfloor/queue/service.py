@@ -28,7 +28,7 @@ from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.gate.verdict import red_base
-from shopfloor.queue import branches, entries, squash, stack
+from shopfloor.queue import branches, entries, prior, squash, stack
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
@@ -109,6 +109,7 @@ class PassReport:
     red_target: bool = False
     retries: int = 0
     stuck: str | None = None
+    reused: int = 0  # entries landed on an earlier passing gate run instead of a new one (queue.reuse)
 
     @property
     def progressed(self) -> bool:
@@ -263,13 +264,16 @@ class _Pass:
                 applied = stack.squash_head(self.worktree, tip, squash.message(facts, None), facts.author)
             tip = applied
             entries.update(conn, entry.id, self.tracker.now(), state="testing", tested=tip)
+        if len(part) == 1 and prior.take(self.tracker, self.repo, part[0], base, tip, self.progress) is not None:
+            self.report.reused += 1  # an attempt's passing run of this very tree, base and rules (queue.reuse)
+            return True
         self.progress(f"gating {len(part)} entr{'y' if len(part) == 1 else 'ies'} on {self.target} ({tip[:10]}) ...")
         issue = part[0].issue if len(part) == 1 else None
         agent = any(is_worker_branch(entry.branch) for entry in part)  # an agent's work (gate.floorfiles)
         result = gate_run(self.tracker, GateRequest(rev=tip, base=base, issue=issue, agent=agent))
         self.report.gate_runs += 1
         for entry in part:
-            entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"])
+            entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"], gate_reused=False)
         passed = bool(result["verdict"] == "pass")
         if not passed and len(part) == 1 and red_base(result["checks"]):
             self.report.red_target = True

@@ -343,6 +343,12 @@ def _migration_10(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_11(conn: sqlite3.Connection) -> None:
+    """A queue entry may land on an earlier passing gate run of the same tree, base and rules
+    (``queue.reuse``): ``gate_reused`` says its ``gate_run`` was reused, not run for it."""
+    _run_script(conn, "ALTER TABLE queue_entries ADD COLUMN gate_reused INTEGER NOT NULL DEFAULT 0;")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -354,6 +360,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 )
 LATEST = len(MIGRATIONS)
 

@@ -65,6 +65,7 @@ class Runner:
         actor: str | None = None,
         check: bool = True,
         env: dict[str, str] | None = None,
+        timeout: float = 600.0,  # a command that hangs fails its test instead of stalling the suite
     ) -> subprocess.CompletedProcess[str]:
         run_env = dict(self.env)
         if actor:
@@ -79,6 +80,7 @@ class Runner:
             capture_output=True,
             env=run_env,
             check=False,
+            timeout=timeout,
         )
         result = subprocess.CompletedProcess(
             done.args, done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")

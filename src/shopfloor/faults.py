@@ -9,9 +9,10 @@ those tests), a point costs one environment lookup.
 The points of a worker's life, in order: ``claim`` (the issue is claimed, no worker yet),
 ``clone`` (the worker row exists, its workspace is cloned but nothing is checked out), ``setup``
 (the workspace is made, its setup has not run), ``launch`` (the agent was
-launched, no attempt recorded), ``run`` (the agent runs), ``gate`` (the gate run is recorded, the
-attempt's verdict is not), ``queue`` (the change is queued, nothing more), ``land`` (the target
-has moved, the queue entry is not yet merged).
+launched, no attempt recorded), ``run`` (the agent runs), ``gate`` (the gate ran, inside the
+transaction that records its run, the attempt's verdict and the queue entry: none of them is
+recorded), ``queue`` (the change is queued, nothing more), ``land`` (the target has moved, the
+queue entry is not yet merged).
 """
 
 from __future__ import annotations

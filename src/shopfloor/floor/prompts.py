@@ -1,12 +1,17 @@
-"""The words the floor sends an agent besides its issue: the briefing, the attempt history, a
-gate report as a follow-up prompt, the nudge after a silence, the handoff request."""
+"""Every word the floor sends an agent besides its issue: the briefing, the attempt history, a
+gate report as a follow-up prompt, the nudge after a silence, the handoff request and note, the
+queue's rejection, and what a session resumed after a crash or a stop is told.
+
+``for_session`` turns the prompt ``floor.decide`` chose into its text."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shopfloor.floor import attempts, notes
+from shopfloor.floor.decide import Prompt
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers.records import Worker
 
 
 def history(tracker: Tracker, issue_id: str) -> str:
@@ -33,7 +38,81 @@ HANDOFF_REQUEST = (
     "ends to avoid. Commit any work first. Then end your turn."
 )
 
+AFTER_CRASH = "Your previous run ended unexpectedly. Carry on with the issue."
+
+AFTER_STOP = (
+    "The floor was stopped (`shopfloor stop`) while you worked, and has started again. Any uncommitted "
+    "work was saved as a `wip:` commit on your branch (see `git log`). Carry on with the issue."
+)
+
 MAX_AGENTS_MD = 20_000
+
+
+def handoff_note(tracker: Tracker, worker: Worker) -> str:
+    """The floor's note for a fresh session: why the last one ended, where its work is, the history."""
+    used = worker.context_used
+    why = f"reached {used:.0%} of its context window" if used is not None else "stopped making progress"
+    return (
+        f"Handoff: the previous session on this issue {why} and ended. Its work is committed on "
+        f"{worker.branch} in this worktree; check `git log` and `git status`.\n" + history(tracker, worker.issue)
+    )
+
+
+def own_note(tracker: Tracker, worker: Worker, since: str) -> str | None:
+    """The handoff note the ending session wrote (its last comment since ``since``), if any."""
+    from shopfloor.tracker import store
+
+    agent = f"worker/{worker.name}"
+    written = [
+        c["text"]
+        for c in store.get(tracker.conn, worker.issue).get("comments") or []
+        if c.get("author") == agent and c.get("created_at", "") >= since
+    ]
+    return written[-1] if written else None
+
+
+def queue_rejection(tracker: Tracker, worker: Worker) -> str:
+    """Why the queue could not land the branch, and what to do: its latest entry of this series."""
+    from shopfloor.floor.retry import series_start
+    from shopfloor.queue import entries
+
+    entry = entries.of_branch(tracker.conn, worker.branch, series_start(tracker.conn, worker.issue))[-1]
+    return (
+        f"The merge queue could not land your branch {worker.branch} on {entry.target}: {entry.state}, "
+        f"{entry.detail}. Rebase your branch onto {entry.target} (`git rebase {entry.target}`), resolve what "
+        "conflicts, run the tests, commit, and end your turn."
+    )
+
+
+def for_session(tracker: Tracker, worker: Worker, prompt: Prompt, attempt: attempts.Attempt | None) -> tuple[str, bool]:
+    """The text of ``prompt`` for the worker's next session, and whether it holds the floor's
+    handoff note (which is also kept as a comment on the issue). ``attempt``: the current one."""
+    if prompt == Prompt.NUDGE:
+        return NUDGE, False
+    if prompt == Prompt.AFTER_CRASH:
+        return AFTER_CRASH, False
+    if prompt == Prompt.AFTER_STOP:
+        return AFTER_STOP, False
+    if prompt == Prompt.QUEUE_REJECTION:
+        return queue_rejection(tracker, worker), False
+    if prompt == Prompt.REPORT:
+        return report_text(_report(tracker, attempt)), False
+    note = handoff_note(tracker, worker)
+    if prompt == Prompt.HANDOFF_AND_REPORT:
+        return note + "\n\n" + report_text(_report(tracker, attempt)), True
+    if prompt == Prompt.HANDOFF_WITH_OWN_NOTE and attempt is not None:
+        written = own_note(tracker, worker, attempt.started_at)
+        if written:
+            return note + f"\nThe previous session's own note:\n{written}", True
+    return note, True
+
+
+def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> dict[str, Any]:
+    from shopfloor.gate import records
+
+    if attempt is None or attempt.gate_run is None:
+        raise ValueError("a gate report prompt needs an attempt with a gate run")
+    return records.get_run(tracker.conn, attempt.gate_run)
 
 
 def briefing(tracker: Tracker, issue_id: str) -> str:

@@ -25,13 +25,10 @@ from typing import Any
 from shopfloor.errors import ConflictError
 from shopfloor.floor import attempts
 from shopfloor.floor.lock import LOCK_NAME, holder_text
+from shopfloor.floor.outcomes import Outcome
 from shopfloor.tracker.service import Tracker
 
-STOPPED = "stopped"  # an attempt's outcome: `shopfloor stop` ended its agent
-RESUME = (
-    "The floor was stopped (`shopfloor stop`) while you worked, and has started again. Any uncommitted "
-    "work was saved as a `wip:` commit on your branch (see `git log`). Carry on with the issue."
-)
+STOPPED = Outcome.STOPPED  # an attempt's outcome: `shopfloor stop` ended its agent
 
 
 class Terminated(KeyboardInterrupt):

@@ -11,6 +11,7 @@ as it moves, or after ``timeout_s`` (the slow timer, which leases and stalls sti
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 STEP_S = 0.02  # how often data_version is read while waiting
@@ -21,14 +22,27 @@ def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def until_changed(conn: sqlite3.Connection, since: int, timeout_s: float, step_s: float = STEP_S) -> bool:
-    """Wait until another connection commits (``data_version`` differs from ``since``), at most
-    ``timeout_s``; True when something changed."""
+def until_changed(
+    conn: sqlite3.Connection,
+    since: int,
+    timeout_s: float,
+    step_s: float = STEP_S,
+    event: threading.Event | None = None,
+) -> bool:
+    """Wait until another connection commits (``data_version`` differs from ``since``), or
+    ``event`` is set (a gate job ended in this process; it is cleared), at most ``timeout_s``;
+    True when something changed."""
     deadline = time.monotonic() + timeout_s
     while True:
+        if event is not None and event.is_set():
+            event.clear()
+            return True
         if version(conn) != since:
             return True
         left = deadline - time.monotonic()
         if left <= 0:
             return False
-        time.sleep(min(step_s, left))
+        if event is not None:
+            event.wait(min(step_s, left))
+        else:
+            time.sleep(min(step_s, left))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from shopfloor.errors import NotFoundError
 from shopfloor.gate.config import Check
 from shopfloor.gate.results import CheckResult
 from shopfloor.tracker import db
+from shopfloor.tracker.service import Tracker
 
 
 def cached(conn: sqlite3.Connection, tree: str, base_tree: str, config_hash: str) -> dict[str, CheckResult]:
@@ -56,6 +58,15 @@ def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> in
             ),
         )
     return int(cursor.lastrowid or 0)
+
+
+def record(tracker: Tracker, report: dict[str, Any], and_then: Callable[[dict[str, Any]], None] | None) -> None:
+    """Record ``report`` (its id set in it) and run ``and_then(report)`` in the same transaction: what
+    follows a verdict (the attempt's outcome, the queue entry) is never missing after a crash."""
+    with tracker.write() as conn:
+        report["id"] = record_run(conn, report, tracker.now())
+        if and_then is not None:
+            and_then(report)
 
 
 def get_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:

@@ -130,7 +130,14 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
         gitio.git(repo, "worktree", "prune", check=False)
 
 
-def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> dict[str, Any]:
+FollowUp = Callable[[dict[str, Any]], None]
+
+
+def run(
+    tracker: Tracker, request: GateRequest, progress: Progress = _quiet, and_then: FollowUp | None = None
+) -> dict[str, Any]:
+    """Gate ``request.rev`` and record the run; ``and_then(report)`` runs in the transaction that
+    records it (the floor records the attempt's verdict and queues a pass there)."""
     started = time.monotonic()
     repo = repo_of(tracker)
     commit, tree = gitio.resolve_named(repo, request.rev, "revision")  # a branch before a tag of its name
@@ -149,7 +156,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
     skipped_report = skip_report(
         tracker, repo, request, commit=commit, tree=tree, base=base_name, base_commit=base_commit, fork=fork,
         config_hash=config.hash, issue=issue_id, vibe=vibe, approval_required=plan.approval, approved=approved,
-        agent=agent,
+        agent=agent, and_then=and_then,
     )  # fmt: skip
     if skipped_report is not None:
         return skipped_report
@@ -247,7 +254,7 @@ def run(tracker: Tracker, request: GateRequest, progress: Progress = _quiet) -> 
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [r.as_json() for r in everything],
     }
-    report["id"] = records.record_run(tracker.conn, report, tracker.now())
+    records.record(tracker, report, and_then)
     return report
 
 

@@ -20,6 +20,7 @@ never come here: the floor builds them from its database and moves the target it
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ def skip_report(
     approval_required: bool,
     approved: bool,
     agent: bool = False,
+    and_then: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
     from shopfloor.queue.trackercommit import changed_paths
@@ -91,5 +93,5 @@ def skip_report(
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [],
     }
-    report["id"] = records.record_run(tracker.conn, report, tracker.now())
+    records.record(tracker, report, and_then)
     return report

@@ -67,6 +67,12 @@ def listing(conn: sqlite3.Connection, states: tuple[str, ...] | None = None) -> 
     return [_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id")]
 
 
+def of_branch(conn: sqlite3.Connection, branch: str, since: str = "") -> list[Entry]:
+    """The branch's entries created at or after ``since`` (an ISO time; '' for all), oldest first."""
+    rows = conn.execute(f"{_SELECT} WHERE branch = ? AND created_at >= ? ORDER BY id", (branch, since))
+    return [_row(r) for r in rows]
+
+
 def open_for_branch(conn: sqlite3.Connection, branch: str) -> Entry | None:
     row = conn.execute(
         f"{_SELECT} WHERE branch = ? AND state IN ('queued', 'testing', 'needs-approval') ORDER BY id", (branch,)

@@ -32,6 +32,13 @@ def iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
 
 
+def epoch(stamp: str) -> float:
+    """The inverse of ``iso``: a tracker timestamp (or any ISO 8601 time with a zone) as epoch seconds."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def now() -> str:
     return iso(time.time())
 

@@ -431,17 +431,26 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
 class transaction:
     """A write transaction that holds the write lock from its first statement.
 
+    Inside another transaction on the same connection it joins that one: the outer one commits
+    or rolls back everything, so steps written as their own transactions (record a gate run,
+    finish an attempt, queue a change) can be made one atomic step by their caller.
+
     A class rather than ``contextlib.contextmanager``: contextlib costs start-up time.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.outer = False
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.outer = True
         return self.conn
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if not self.outer:
+            return  # joined: the outer transaction decides
         if kind is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:

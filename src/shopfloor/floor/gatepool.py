@@ -1,0 +1,192 @@
+"""Gates run beside the floor's loop: a pool of gate jobs, each in a thread of its own.
+
+A gate takes as long as the project's checks (minutes, with a real test suite); run inline it
+stopped everything else: no other worker gated, no slot filled, nothing landed. The loop now
+starts a job (``start``) and carries on; the job records the gate run, the attempt's verdict
+and the follow-up (the queue entry of a pass) in one transaction, then wakes the loop, which
+acts on the recorded outcome (``floor.decide``). A coordinator killed while a job runs leaves the
+attempt open and its worker ``done``: the next coordinator gates it again.
+
+Each job has its own SQLite connection (a connection is not shared across threads). Threads,
+not processes: a gate's work is in its checks' processes and in git; the Python part is small.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shopfloor import faults
+from shopfloor.errors import ShopfloorError
+from shopfloor.floor import attempts
+from shopfloor.floor.decide import QUEUED_VERDICTS
+from shopfloor.floor.outcomes import Outcome
+from shopfloor.gate import gitio
+from shopfloor.gate.service import GateRequest
+from shopfloor.gate.service import run as gate_run
+from shopfloor.queue import entries
+from shopfloor.tracker import db
+from shopfloor.tracker.service import Tracker
+from shopfloor.workers.records import Worker
+from shopfloor.workers.shim import refusals
+
+Progress = Callable[[str], None]
+Key = tuple[str, int]  # (worker name, generation): one attempt
+
+
+def default_jobs(cores: int | None = None) -> int:
+    """Half the cores, at least 2. Each gate already runs its checks in parallel up to the
+    number of cores, so more CPU-bound gates than that only share the same cores; two overlap
+    one gate's git and set-up work with another's checks. Gates that wait (on a network, a
+    sleep, a service) gain from more: ``--gate-jobs``."""
+    n = cores if cores is not None else (os.cpu_count() or 2)
+    return max(2, n // 2)
+
+
+@dataclass
+class Job:
+    issue: str
+    thread: threading.Thread
+
+
+class GatePool:
+    def __init__(self, tracker: Tracker, jobs: int, progress: Progress, wake: threading.Event) -> None:
+        self.tracker = tracker
+        self.jobs = jobs
+        self.progress = progress
+        self.wake = wake
+        self._running: dict[Key, Job] = {}
+        self._errors: dict[Key, tuple[int, str]] = {}  # failed jobs per attempt: (count, last error)
+        self._lock = threading.Lock()
+
+    def gating(self, worker: Worker) -> bool:
+        with self._lock:
+            return (worker.name, worker.generation) in self._running
+
+    def errors(self, worker: Worker) -> tuple[int, str]:
+        """How many gate jobs of this attempt failed to run, and the last one's error."""
+        with self._lock:
+            return self._errors.get((worker.name, worker.generation), (0, ""))
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def issues(self) -> list[str]:
+        with self._lock:
+            return [job.issue for job in self._running.values()]
+
+    def start(self, worker: Worker, attempt_id: int) -> bool:
+        """Start gating the worker's attempt; False when every job is taken (the next turn tries)."""
+        key = (worker.name, worker.generation)
+        with self._lock:
+            if key in self._running:
+                return True
+            if len(self._running) >= self.jobs:
+                return False
+            thread = threading.Thread(
+                target=self._job, args=(key, worker, attempt_id), name=f"gate-{worker.issue}", daemon=True
+            )
+            self._running[key] = Job(worker.issue, thread)
+        self.progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
+        thread.start()
+        return True
+
+    def _job(self, key: Key, worker: Worker, attempt_id: int) -> None:
+        mine = self.tracker  # each job its own connection: one is never shared across threads
+        tracker = Tracker(mine.location, db.connect(mine.location.db_file, create=False), mine.actor, mine.prefix)
+        try:
+            gate_attempt(tracker, worker, attempt_id, self.progress)
+        except Exception as exc:  # reported, and counted: the loop blocks an attempt whose gate cannot run
+            with self._lock:
+                count = self._errors.get(key, (0, ""))[0] + 1
+                self._errors[key] = (count, str(exc))
+            self.progress(f"{worker.issue}: its gate could not run ({exc})")
+        finally:
+            tracker.close()
+            with self._lock:
+                self._running.pop(key, None)
+            self.wake.set()
+
+    def stop(self, interrupted: bool) -> None:
+        """An interrupted floor kills every check still running (nothing may outlive it); an idle
+        one has no job left. Either way, wait briefly for the threads."""
+        if interrupted and self.count():
+            from shopfloor.gate import runner
+
+            runner.kill_all()
+        with self._lock:
+            threads = [job.thread for job in self._running.values()]
+        for thread in threads:
+            thread.join(timeout=5.0)
+
+
+def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Progress) -> dict[str, object]:
+    """Gate what the worker's agent committed, and record the run, the attempt's verdict and
+    (for a pass, or a change that needs approval) its queue entry, in one transaction."""
+    _bring_back(tracker, worker, progress)
+    request = GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt_id), require_change=True)
+
+    def verdict(report: dict[str, object]) -> None:
+        _record(tracker, worker, attempt_id, report)
+
+    report = gate_run(tracker, request, and_then=verdict)
+    faults.point("queue")
+    if report["verdict"] == "pass":
+        progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
+    elif report["verdict"] == "needs-approval":  # nothing for the agent to fix: it waits for a person
+        progress(f"{worker.issue}: gate needs approval (run {report['id']}); `shopfloor approve {worker.issue}`")
+    else:
+        progress(f"{worker.issue}: gate {report['verdict']} (run {report['id']})")
+    return report
+
+
+def _record(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[str, object]) -> None:
+    """Inside the transaction that records the gate run: the attempt's verdict, and the queue entry."""
+    faults.point("gate")  # dies before the commit: nothing of this gate is recorded
+    checks = report["checks"]
+    assert isinstance(checks, list)
+    failing = [c for c in checks if c["status"] in ("fail", "error", "timeout")]
+    stat = gitio.git(
+        tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
+    ).stdout.strip()
+    queued = report["verdict"] in QUEUED_VERDICTS
+    attempts.finish(
+        tracker.conn,
+        attempt_id,
+        ended_at=tracker.now(),
+        verdict=report["verdict"],
+        gate_run=report["id"],
+        session_id=worker.session_id,
+        tokens=worker.tokens,
+        cost_usd=worker.cost_usd,
+        diff_fingerprint=report["tree"],
+        diff_stat=stat,
+        signatures={c["signature"] for c in failing if c["signature"]},
+        passing={c["name"] for c in checks if c["status"] in ("pass", "flaky")},
+        failed_checks={c["name"] for c in failing},
+        outcome=Outcome.QUEUED if queued else Outcome.FAILED,
+        refused=refusals(worker.log_dir, worker.generation),  # what the worker channel refused this pass
+    )
+    if queued and entries.open_for_branch(tracker.conn, worker.branch) is None:
+        from shopfloor.queue.service import add
+
+        add(tracker, worker.branch)
+
+
+def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:
+    """Fetch the worker's branch from its workspace (a clone) into the main repository, so the
+    gate sees what the agent committed, its wip commit included. If that fails (the agent
+    deleted its branch), the gate judges what the main repository holds, and says so."""
+    from shopfloor.workers.service import main_tree
+    from shopfloor.workspace.worktrees import fetch_back
+
+    if not Path(worker.worktree).is_dir():
+        return
+    try:
+        fetch_back(main_tree(tracker), worker.issue)
+    except ShopfloorError as exc:
+        progress(f"{worker.issue}: {exc}; gating {worker.branch} as the main repository has it")

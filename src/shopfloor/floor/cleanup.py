@@ -29,8 +29,8 @@ def _closed_by_queue(tracker: Tracker, worker: Worker, issue: dict[str, Any]) ->
 
     reason = issue.get("close_reason") or ""
     return any(
-        e.branch == worker.branch and reason == f"merged to {e.target} as {e.merged}"
-        for e in entries.listing(tracker.conn, ("merged",))
+        e.state == "merged" and reason == f"merged to {e.target} as {e.merged}"
+        for e in entries.of_branch(tracker.conn, worker.branch)
     )
 
 

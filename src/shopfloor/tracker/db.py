@@ -349,6 +349,12 @@ def _migration_11(conn: sqlite3.Connection) -> None:
     _run_script(conn, "ALTER TABLE queue_entries ADD COLUMN gate_reused INTEGER NOT NULL DEFAULT 0;")
 
 
+def _migration_12(conn: sqlite3.Connection) -> None:
+    """The floor reads a worker branch's queue entries every turn: by key, not by a scan of every
+    entry ever queued (issue 13: nothing in the loop may grow with the issues it has finished)."""
+    _run_script(conn, "CREATE INDEX queue_branch ON queue_entries(branch, id);")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
@@ -361,6 +367,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 )
 LATEST = len(MIGRATIONS)
 

@@ -83,7 +83,7 @@ def test_poke_returns_while_the_pass_gates_and_work_queued_meanwhile_joins_the_n
     # The gate's check now waits for a file only this thread writes: poke() has returned while
     # the pass runs, and the lane says so.
     until(lambda: started(marks) == 1, "the first pass's gate to start")
-    assert queue_lane.busy and state(runner, first) == "testing"
+    assert queue_lane.busy and not queue_lane.idle and state(runner, first) == "testing"
     second = queue(runner, "second")  # queued while the first batch is being gated
     queue_lane.poke()
     assert state(runner, second) == "queued"  # not in the batch being gated
@@ -92,7 +92,8 @@ def test_poke_returns_while_the_pass_gates_and_work_queued_meanwhile_joins_the_n
     assert state(runner, first) == "merged"
     runs = {e["id"]: e["gate_run"] for e in runner.json("queue", "list", "--all")}
     assert runs[first] != runs[second]  # the second landed in a pass of its own, after the first
-    until(lambda: not queue_lane.busy, "the lane to be idle")
+    until(lambda: queue_lane.idle, "the lane to be idle")
+    assert not queue_lane.busy
     assert queue_lane.failures == 0 and any("landed" in line for line in said), said
 
 

@@ -72,6 +72,11 @@ class QueueLane:
         return self._busy
 
     @property
+    def idle(self) -> bool:
+        """No pass is running and none is due: what is queued now waits for a poke."""
+        return not self._busy and not self._wake.is_set()
+
+    @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -102,17 +107,20 @@ class QueueLane:
         try:
             while True:
                 self._wake.wait()
-                self._wake.clear()
                 if self._stopping:
                     return
-                if self._one(tracker):
-                    self._wake.set()  # it moved something and more is queued: the next batch
+                self._busy = True  # before the poke is taken: ``idle`` is never true in between
+                self._wake.clear()
+                try:
+                    if self._one(tracker):
+                        self._wake.set()  # it moved something and more is queued: the next batch
+                finally:
+                    self._busy = False
         finally:
             tracker.close()
 
     def _one(self, tracker: Tracker) -> bool:
         """One pass; True when another should follow at once."""
-        self._busy = True
         try:
             report = self.one_pass(tracker, self.batch, self.progress)
             more = report.progressed and bool(entries.listing(tracker.conn, ("queued",)))
@@ -126,7 +134,6 @@ class QueueLane:
             self.progress(f"queue lane: a pass failed ({type(exc).__name__}: {exc}); the next poke tries again")
             return False
         finally:
-            self._busy = False
             self.passes += 1
         self._refused = None
         return more

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import Runner
 from shopfloor.queue.reuse import Landing, PriorRun, choose, refusal
+from workerkit import commit_turn, scenario
 
 GATE = """
 [gate]
@@ -284,3 +285,18 @@ def test_a_person_changing_the_vibe_after_the_gate_means_gating_again(repo: Runn
     done = land(repo, sid)
     assert f"gate run {run['id']} not reused: the issue's vibe is 4 now, not 3" in done.said
     assert done.gate_runs == 1 and done.entry["state"] == "merged" and done.entry["gate_reused"] is False
+
+
+def test_a_floor_run_lands_an_issue_based_on_the_tip_with_one_gate_run(floor: Runner) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    commit(floor, {".shopfloor/config.toml": config.read_text() + GATE}, "a gate")
+    sid = str(floor.json("create", "Add a")["id"])
+    script = scenario(floor, [{"match": sid, "turns": commit_turn("a.txt", "a\n", "add a")}])
+    argv = ("run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle")
+    floor(*argv, env={"SHOPFLOOR_SCENARIO": str(script)})
+    assert floor.json("show", sid)["status"] == "closed"
+    runs = gate_runs(floor)
+    entry = next(e for e in floor.json("queue", "list", "--all") if e["issue"] == sid)
+    # The attempt's gate is the landing's proof: one run, not one per attempt and one in the queue.
+    assert len(runs) == 1 and runs[0]["issue"] == sid, runs
+    assert entry["state"] == "merged" and entry["gate_run"] == runs[0]["id"] and entry["gate_reused"] is True

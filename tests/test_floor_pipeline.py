@@ -70,3 +70,46 @@ def test_gates_run_beside_the_loop_and_gate_jobs_bounds_how_many_at_once(floor: 
     assert len(spans) == 2 and _overlap(spans), (spans, out)  # the second gate began before the first ended
     for issue in one + pair:
         assert floor.json("show", issue)["status"] == "closed"
+
+
+def _sleeping(mark: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["pgrep", "-f", mark], capture_output=True).returncode == 0
+
+
+def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdict(floor: Runner) -> None:
+    """A gate in the pool is killed with the floor: what its killed checks returned is no verdict
+    (recording it would fail the agent's attempt for the floor's own stop); the next run gates it."""
+    import signal
+    import subprocess
+
+    from conftest import SHOPFLOOR
+    from workerkit import until
+
+    mark = "31.4159"  # this test's own sleep, to find its process
+    release = floor.cwd.parent / "gate-may-pass"
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    gate = f'\n[[gate.check]]\nname = "held"\nargv = ["sh", "-c", "test -e {release} || sleep {mark}"]\ntimeout = 90\n'
+    config.write_text(config.read_text() + SLOW_GATE + gate)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "a gate that waits")
+    (sid,) = [floor.json("create", "Held at the gate")["id"]]
+    scenario = floor.cwd.parent / "held.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": write_commit("h.txt", "h\n", "add h")}]}))
+    args = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    coordinator = subprocess.Popen(
+        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    until(lambda: _sleeping(mark), "the gate's check to be running")
+    coordinator.send_signal(signal.SIGTERM)
+    out, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 143, out + err
+    assert not _sleeping(mark), "the gate's check outlived the floor"
+    attempt = floor.json("show", sid)["attempts"][0]
+    assert attempt["verdict"] is None and attempt["outcome"] is None, attempt  # not failed for our stop
+    assert [r for r in floor.json("gate", "list") if r["issue"] == sid] == []
+    release.write_text("")
+    floor(*args, env={"SHOPFLOOR_SCENARIO": str(scenario)}, timeout=180)
+    assert floor.json("show", sid)["status"] == "closed"

@@ -36,6 +36,7 @@ from shopfloor.floor.gatepool import GatePool, default_jobs
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
+from shopfloor.queue.lane import QueueLane
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
@@ -277,10 +278,12 @@ def turn(
     publisher: TrackerPublisher | None = None,
     pool: GatePool | None = None,
     clock: Clock = time.time,
+    lane: QueueLane | None = None,
 ) -> bool:
     """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
     tracker is committed on the target when that is due (``floor.publish``). Gates run in
-    ``pool`` beside the loop; ``clock`` is the floor's *now* (epoch seconds)."""
+    ``pool`` and queue passes in ``lane``, beside the loop (without a lane, a pass runs inline);
+    ``clock`` is the floor's *now* (epoch seconds)."""
     from shopfloor.queue import entries
     from shopfloor.queue.service import run_once
     from shopfloor.tracker import store
@@ -295,7 +298,10 @@ def turn(
         _tend(tracker, worker, cfg, pool, now, progress)
     queued_now = entries.listing(tracker.conn, ("queued",))
     # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since
-    if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
+    if lane is not None:
+        if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
+            lane.poke()  # the lane lands it beside the loop; changes queued meanwhile join its next batch
+    elif queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
         try:
             run_once(tracker, cfg.batch, progress)
         except ConflictError as exc:
@@ -316,8 +322,8 @@ def turn(
     approvals = entries.listing(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
-    gating = pool.count()
-    active = bool(working or started or queued or held or gating or startfail.pending(tracker))  # held: waiting
+    beside = pool.count() or (lane is not None and not lane.idle)  # gates, or a queue pass running or due
+    active = bool(working or started or queued or held or beside or startfail.pending(tracker))  # held: waiting
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
     return active
@@ -332,11 +338,12 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
         progress(line)
     woken = threading.Event()  # a gate job that ended (its commit also moves data_version)
     pool = GatePool(tracker, cfg.gate_jobs or default_jobs(), progress, woken)
+    lane = QueueLane.beside(tracker, cfg.batch, progress).start()  # its commits wake the loop
     interrupted = True
     try:
         while True:
             seen = wake.version(tracker.conn)  # a commit by another process during the turn wakes the next one
-            active = turn(tracker, cfg, progress, publisher, pool, clock)
+            active = turn(tracker, cfg, progress, publisher, pool, clock, lane)
             if cfg.until_idle and not active:
                 notify.emit("idle", counts=_counts(tracker))
                 interrupted = False
@@ -351,7 +358,18 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
         notify.emit("stopped", reason=str(exc), counts=_counts(tracker))
         raise
     finally:
-        pool.stop(interrupted)
+        _stop_lanes(pool, lane, interrupted)
+
+
+def _stop_lanes(pool: GatePool, lane: QueueLane, interrupted: bool) -> None:
+    """An interrupted floor kills every check its gates and its queue pass still run (nothing may
+    outlive it); an idle one has none left. Then the lanes' threads end."""
+    if interrupted and (pool.count() or lane.busy):
+        from shopfloor.gate import runner
+
+        runner.kill_all()
+    lane.stop(timeout=30.0)
+    pool.stop()
 
 
 def _counts(tracker: Tracker) -> dict[str, int]:

@@ -111,13 +111,8 @@ class GatePool:
                 self._running.pop(key, None)
             self.wake.set()
 
-    def stop(self, interrupted: bool) -> None:
-        """An interrupted floor kills every check still running (nothing may outlive it); an idle
-        one has no job left. Either way, wait briefly for the threads."""
-        if interrupted and self.count():
-            from shopfloor.gate import runner
-
-            runner.kill_all()
+    def stop(self) -> None:
+        """Wait briefly for the jobs' threads (the caller kills their checks first if it must)."""
         with self._lock:
             threads = [job.thread for job in self._running.values()]
         for thread in threads:

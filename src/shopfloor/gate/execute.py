@@ -87,7 +87,10 @@ def run_on(
 
         pool = ThreadPoolExecutor(max_workers=jobs())
         try:
-            return list(pool.map(one, checks))
+            results = list(pool.map(one, checks))
+            if runner.cancelled():  # killed from another thread (the floor was interrupted): no verdict
+                raise runner.Interrupted("the gate was interrupted: its checks were killed, so it has no verdict")
+            return results
         except BaseException:
             runner.kill_all()  # an interrupt: nothing the checks started may outlive the gate
             raise

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor.errors import ShopfloorError
 from shopfloor.gate.config import Check
 from shopfloor.gate.findings import Finding, parse
 from shopfloor.gate.junit import read_counts
@@ -60,6 +61,14 @@ class Output:
     def text(self) -> str:
         gap = f"\n… ({self.dropped} bytes not shown) …\n".encode() if self.dropped else b""
         return bytes(self.head + gap + self.tail).decode("utf-8", "replace")
+
+
+class Interrupted(ShopfloorError):
+    """A gate whose checks ``kill_all`` killed: what they returned is no verdict, and is not recorded."""
+
+
+def cancelled() -> bool:
+    return _CANCELLED.is_set()
 
 
 def kill_all() -> None:

@@ -104,7 +104,13 @@ TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
     ("a third crash: a crash loop", facts("killed", series=(crash(1, 60), crash(2, 30))), Do.BLOCK, None, None),
     ("crashes long ago do not count", facts("failed", series=(crash(1, 3600), crash(2, 3000))), Do.RESUME, None, None),
     ("its start was killed before launch", facts("failed", launched=False), Do.FORGET_START, None, None),
-    ("gate failed: back with the report", facts(current=ended(Outcome.FAILED, 3, "fail")), Do.RESUME, Prompt.REPORT, None),
+    (
+        "gate failed: back with the report",
+        facts(current=ended(Outcome.FAILED, 3, "fail")),
+        Do.RESUME,
+        Prompt.REPORT,
+        None,
+    ),
     (
         "gate failed and the context is full",
         facts(current=ended(Outcome.FAILED, 3, "fail"), context_used=0.5),

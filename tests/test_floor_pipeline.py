@@ -7,6 +7,7 @@ of two agents that finish together overlap in time (the loop did not wait for th
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -33,14 +34,12 @@ def _attempt_gates(floor: Runner, ids: list[str]) -> list[tuple[float, float]]:
 
 
 def _overlap(spans: list[tuple[float, float]]) -> bool:
-    return any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+    return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
 
 
 def _two_issues(floor: Runner, tag: str) -> list[str]:
     ids = [floor.json("create", f"{tag} {n}")["id"] for n in (1, 2)]
-    scripts: list[dict[str, Any]] = [
-        {"match": i, "turns": write_commit(f"{i}.txt", f"{i}\n", f"add {i}")} for i in ids
-    ]
+    scripts: list[dict[str, Any]] = [{"match": i, "turns": write_commit(f"{i}.txt", f"{i}\n", f"add {i}")} for i in ids]
     (floor.cwd.parent / f"{tag}.json").write_text(json.dumps({"scripts": scripts}))
     return ids
 

@@ -102,9 +102,14 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     until(lambda: _sleeping(mark), "the gate's check to be running")
+    # `status` shows what the gate pool is doing (no row says "being gated now": the floor says it).
+    lanes = until(lambda: floor.json("status")["lanes"], "the running floor's lanes in `status --json`")
+    assert [g["issue"] for g in lanes["gating"]] == [sid] and lanes["gate_jobs"] >= 2, lanes
+    assert f"gates: 1 of {lanes['gate_jobs']} running: {sid}" in floor("status").stdout
     coordinator.send_signal(signal.SIGTERM)
     out, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 143, out + err
+    assert floor.json("status")["lanes"] is None  # an ended floor runs no lanes
     assert not _sleeping(mark), "the gate's check outlived the floor"
     attempt = floor.json("show", sid)["attempts"][0]
     assert attempt["verdict"] is None and attempt["outcome"] is None, attempt  # not failed for our stop

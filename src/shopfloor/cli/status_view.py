@@ -29,12 +29,14 @@ class Snapshot:
     counts: dict[str, int]  # issues by status
     unconfined: tuple[str, ...]  # workers whose agent runs without a sandbox
     admission: dict[str, Any] | None = None  # why the running floor's free slots stay idle (floor.admission)
+    lanes: dict[str, Any] | None = None  # the running floor's gate jobs and queue lane (floor.lanes)
 
 
 def take(tracker: Any) -> Snapshot:
     """The floor now: workers (their liveness reconciled), the queue, issue counts."""
     from pathlib import Path
 
+    from shopfloor.floor import lanes
     from shopfloor.floor.admission import waiting
     from shopfloor.queue import entries
     from shopfloor.workers import service
@@ -48,6 +50,7 @@ def take(tracker: Any) -> Snapshot:
         counts=counts,
         unconfined=tuple(w.name for w in listed if not _sandboxed(w.log_dir)),
         admission=waiting(Path(tracker.location.db_file).parent),
+        lanes=lanes.read(Path(tracker.location.db_file).parent),
     )
 
 
@@ -63,6 +66,7 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
         "issues": snap.counts,
         "unconfined": list(snap.unconfined),
         "slots_idle": None if snap.admission is None else {k: snap.admission.get(k) for k in ("reason", "since")},
+        "lanes": None if snap.lanes is None else {k: snap.lanes.get(k) for k in ("gate_jobs", "gating", "landing")},
     }
 
 
@@ -88,6 +92,11 @@ def lines(snap: Snapshot) -> list[str]:
     queue = list(snap.queue)
     waiting, stuck = entries.live(queue), entries.stuck(queue)
     merged = sum(1 for e in queue if e.state == "merged")
+    if snap.lanes is not None:
+        from shopfloor.floor.lanes import describe
+        from shopfloor.tracker.clock import epoch
+
+        out.extend(describe(snap.lanes, epoch(snap.at)))
     out.append(f"queue: {len(waiting)} waiting" + (f", {len(stuck)} stuck" if stuck else "") + f", {merged} merged")
     out.extend(f"  {e.id:>4} {e.state:<14} {e.branch}" for e in waiting + stuck)
     out.append("issues: " + ", ".join(f"{k} {v}" for k, v in sorted(snap.counts.items())))

@@ -28,7 +28,19 @@ from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.floor import admission, adopt, attempts, notes, notify, selfblock, startfail, stopping, waiting, wake
+from shopfloor.floor import (
+    admission,
+    adopt,
+    attempts,
+    lanes,
+    notes,
+    notify,
+    selfblock,
+    startfail,
+    stopping,
+    waiting,
+    wake,
+)
 from shopfloor.floor import facts as floorfacts
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.decide import Action, Do, Prompt, Rules, decide
@@ -339,11 +351,13 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
     woken = threading.Event()  # a gate job that ended (its commit also moves data_version)
     pool = GatePool(tracker, cfg.gate_jobs or default_jobs(), progress, woken)
     lane = QueueLane.beside(tracker, cfg.batch, progress).start()  # its commits wake the loop
+    shown = lanes.Publisher(Path(tracker.location.db_file).parent)  # what `status` says the lanes do
     interrupted = True
     try:
         while True:
             seen = wake.version(tracker.conn)  # a commit by another process during the turn wakes the next one
             active = turn(tracker, cfg, progress, publisher, pool, clock, lane)
+            shown.publish(pool.jobs, pool.jobs_now(), lane.busy)
             if cfg.until_idle and not active:
                 notify.emit("idle", counts=_counts(tracker))
                 interrupted = False
@@ -359,6 +373,7 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
         raise
     finally:
         _stop_lanes(pool, lane, interrupted)
+        shown.close()
 
 
 def _stop_lanes(pool: GatePool, lane: QueueLane, interrupted: bool) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ def default_jobs(cores: int | None = None) -> int:
 class Job:
     issue: str
     thread: threading.Thread
+    since: float  # epoch seconds: when it started
 
 
 class GatePool:
@@ -75,9 +77,10 @@ class GatePool:
         with self._lock:
             return len(self._running)
 
-    def issues(self) -> list[str]:
+    def jobs_now(self) -> list[tuple[str, float]]:
+        """(issue, started at) of each running job."""
         with self._lock:
-            return [job.issue for job in self._running.values()]
+            return [(job.issue, job.since) for job in self._running.values()]
 
     def start(self, worker: Worker, attempt_id: int) -> bool:
         """Start gating the worker's attempt; False when every job is taken (the next turn tries)."""
@@ -90,7 +93,7 @@ class GatePool:
             thread = threading.Thread(
                 target=self._job, args=(key, worker, attempt_id), name=f"gate-{worker.issue}", daemon=True
             )
-            self._running[key] = Job(worker.issue, thread)
+            self._running[key] = Job(worker.issue, thread, time.time())
         self.progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
         thread.start()
         return True

@@ -117,3 +117,47 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
     release.write_text("")
     floor(*args, env={"SHOPFLOOR_SCENARIO": str(scenario)}, timeout=180)
     assert floor.json("show", sid)["status"] == "closed"
+
+
+def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_lands(floor: Runner) -> None:
+    """One worker slot, two issues: the second is claimed while the queue still gates the first
+    (its agent has ended; the slot is free), not after the first lands."""
+    from workerkit import until
+
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + SLOW_GATE)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "a slow gate")
+    first, second = (floor.json("create", title)["id"] for title in ("Land first", "Start meanwhile"))
+    moved = floor.cwd.parent / "target-moved"
+    wait = {"tool": {"name": "Bash", "input": {"command": f"until test -e {moved}; do sleep 0.1; done"}}}
+    scripts = [
+        # The target moves while the first agent works, so the queue gates its pass again (no reuse).
+        {"match": first, "turns": [wait, *write_commit("a.txt", "a\n", "add a")]},
+        {"match": second, "turns": write_commit("b.txt", "b\n", "add b")},
+    ]
+    scenario = floor.cwd.parent / "slots.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    import subprocess
+
+    from conftest import SHOPFLOOR
+
+    args = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    coordinator = subprocess.Popen(
+        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    until(lambda: floor.json("show", first)["status"] == "in_progress", "the first issue to be claimed")
+    (floor.cwd / "person.txt").write_text("a person's commit\n")
+    floor.git("add", "person.txt")
+    floor.git("commit", "-qm", "a person moves the target")
+    moved.write_text("")
+    out, err = coordinator.communicate(timeout=180)
+    assert coordinator.returncode == 0, out + err
+
+    def at(issue: str, kind: str) -> str:
+        return min(e["at"] for e in floor.json("show", issue)["events"] if e["kind"] == kind)
+
+    assert "gating 1 entry" in out, out  # the queue gated the first pass again: it was landing for a while
+    assert at(second, "claimed") < at(first, "closed"), out  # started before the first one landed
+    assert floor.json("show", second)["status"] == "closed"

@@ -322,8 +322,8 @@ def turn(
     listed = workers.list_workers(tracker)
     cleanup(tracker, listed, progress)
     busy = _busy(tracker, workers.list_workers(tracker))
-    # A change waiting for a person's approval runs no agent: its worker takes no slot.
-    working = waiting.working(busy, waiting.branches(tracker.conn))
+    # A change in the merge queue (to land, or waiting for a person's approval) runs no agent: no slot.
+    working = waiting.working(busy, waiting.in_queue(tracker.conn))
     # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
     limited = cfg.limits is not None and cfg.limits.enabled
     wants = limited and len(working) < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))

@@ -1,7 +1,8 @@
 """Changes that wait in the merge queue for a person's approval (vibe 1-2, or a gate verdict of
 needs-approval), as the floor sees them (issue 12).
 
-Their workers run no agent, so they take no worker slot (``working``); once a person runs
+Their workers run no agent, so they take no worker slot (``working``; nor does a change waiting
+to land, ``in_queue``); once a person runs
 ``shopfloor approve``, the floor runs a queue pass to land them (``approved``), as it does for
 queued entries. ``branches`` and ``approved`` read the tracker; ``working`` decides.
 """
@@ -19,13 +20,21 @@ WAITS = "needs-approval"  # the queue state of a change that waits for a person
 
 
 def working(busy: Iterable[Worker], waiting: set[str]) -> list[Worker]:
-    """The busy workers that take a slot: every one but those whose change waits for approval (pure)."""
+    """The busy workers that take a slot: every one but those whose change is in ``waiting`` (pure)."""
     return [w for w in busy if w.branch not in waiting]
 
 
 def branches(conn: sqlite3.Connection) -> set[str]:
     """The branches whose change waits for a person's approval."""
     return {e.branch for e in entries.listing(conn, (WAITS,))}
+
+
+def in_queue(conn: sqlite3.Connection) -> set[str]:
+    """The branches whose change is in the merge queue (waiting to land, being landed, or waiting
+    for approval). Their agents have ended, so they take no slot: the next issue starts while the
+    queue lands them (issue 13). One the queue sends back resumes its session at once, so for a
+    while the floor may run more agents than --workers (at most one more per change sent back)."""
+    return {e.branch for e in entries.listing(conn, entries.LIVE_STATES)}
 
 
 def is_approved(conn: sqlite3.Connection, issue_id: str) -> bool:

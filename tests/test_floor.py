@@ -373,6 +373,7 @@ def test_a_pass_the_queue_cannot_land_goes_back_to_its_session(floor: Runner) ->
         {
             "match": second,
             "turns": [
+                after_landing(first),  # workers start together: the first must land first, to clash
                 *write_commit("shared.txt", "second\n", "second edit"),
                 # Sent back by the queue with the conflict: start again from main.
                 {"tool": {"name": "Bash", "input": {"command": redo}}},
@@ -398,13 +399,20 @@ def test_a_pass_the_queue_cannot_land_goes_back_to_its_session(floor: Runner) ->
     assert floor.git("show", "main:other.txt") == "second"
 
 
+def after_landing(issue: str) -> dict[str, Any]:
+    """A scripted turn that waits until ``issue`` is closed (asked through the tracker, as an agent
+    asks): workers start together, so a test that needs one change to land first waits on that fact."""
+    ask = f"until shopfloor show {issue} --json | grep -q '\"status\": \"closed\"'; do sleep 0.1; done"
+    return {"tool": {"name": "Bash", "input": {"command": ask}}}
+
+
 def test_a_branch_the_queue_keeps_refusing_is_blocked_not_looped(floor: Runner) -> None:
     setup_gate(floor)
     first = floor.json("create", "A", "-p", "1")["id"]
     second = floor.json("create", "B", "-p", "1")["id"]
     scripts = [  # B's agent does nothing about the conflict it is sent back with
         {"match": first, "turns": write_commit("same.txt", "from a\n", "add a")},
-        {"match": second, "turns": write_commit("same.txt", "from b\n", "add b")},
+        {"match": second, "turns": [after_landing(first), *write_commit("same.txt", "from b\n", "add b")]},
     ]
     scenario = floor.cwd.parent / "refused.json"
     scenario.write_text(json.dumps({"scripts": scripts}))

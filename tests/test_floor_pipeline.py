@@ -161,3 +161,41 @@ def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_land
     assert "gating 1 entry" in out, out  # the queue gated the first pass again: it was landing for a while
     assert at(second, "claimed") < at(first, "closed"), out  # started before the first one landed
     assert floor.json("show", second)["status"] == "closed"
+
+
+def test_a_slow_workspace_setup_holds_up_only_its_own_worker(floor: Runner) -> None:
+    """Workers start beside the loop: while one issue's `[workspace] setup` runs (here it waits
+    for the test's word), another issue is started, gated and landed."""
+    import subprocess
+
+    from conftest import SHOPFLOOR
+    from workerkit import until
+
+    slow = floor.json("create", "Slow to set up", "-p", "1")["id"]
+    quick = floor.json("create", "Quick", "-p", "2")["id"]
+    go = floor.cwd.parent / "setup-may-finish"
+    wait = f'test "$SHOPFLOOR_ISSUE" != {slow} || until test -e {go}; do sleep 0.1; done'
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    setup = '\n[workspace]\nsetup = [["sh", "-c", ' + json.dumps(wait) + "]]\n"
+    config.write_text(config.read_text() + SLOW_GATE.replace("sleep 2", "true") + setup)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "a setup that can be slow")
+    scripts = [{"match": i, "turns": write_commit(f"{i}.txt", f"{i}\n", f"add {i}")} for i in (slow, quick)]
+    scenario = floor.cwd.parent / "setup.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    args = ["run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    coordinator = subprocess.Popen(
+        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        until(lambda: floor.json("show", quick)["status"] == "closed", "the quick issue to land during the slow setup")
+        assert floor.json("show", slow)["status"] == "in_progress"  # its start is in flight: its claim holds
+        go.write_text("")
+        out, err = coordinator.communicate(timeout=120)
+    finally:
+        go.write_text("")
+        if coordinator.poll() is None:
+            coordinator.kill()
+    assert coordinator.returncode == 0, out + err
+    assert floor.json("show", slow)["status"] == "closed", out

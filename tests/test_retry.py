@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Runner
-from test_floor import landed, run_floor, scripted_sessions, setup_gate, write_commit
+from test_floor import after_landing, landed, run_floor, scripted_sessions, setup_gate, write_commit
 
 NOTE = "Write d.txt with the single line d, and never the word FIXME."
 
@@ -213,7 +213,7 @@ def test_a_retry_after_the_queue_refused_counts_only_its_own_queue_rounds(floor:
     second = floor.json("create", "B", "-p", "1")["id"]
     scripts = [  # B's agent does nothing about the conflict it is sent back with: blocked
         {"match": first, "turns": write_commit("same.txt", "from a\n", "add a")},
-        {"match": second, "turns": write_commit("same.txt", "from b\n", "add b")},
+        {"match": second, "turns": [after_landing(first), *write_commit("same.txt", "from b\n", "add b")]},
     ]
     refused = floor.cwd.parent / "refused.json"
     refused.write_text(json.dumps({"scripts": scripts}))

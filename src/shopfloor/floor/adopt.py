@@ -63,12 +63,13 @@ def _rows(conn: sqlite3.Connection) -> list[IssueRow]:
     return [IssueRow(*row) for row in found]
 
 
-def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None]) -> Plan:
-    """Return expired leases to ready, then act on ``plan`` for this floor's tracker."""
+def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], starting: Iterable[str] = ()) -> Plan:
+    """Return expired leases to ready, then act on ``plan`` for this floor's tracker. ``starting``:
+    issues whose worker is being started now (it has no row yet, and its claim is not lost)."""
     from shopfloor.tracker import writes
 
     tracker.reclaim_expired()
-    worker_issues = [row[0] for row in tracker.conn.execute("SELECT issue FROM workers")]
+    worker_issues = [row[0] for row in tracker.conn.execute("SELECT issue FROM workers")] + list(starting)
     todo = plan(worker_issues, _rows(tracker.conn), tracker.actor)
     for issue_id in todo.reclaim:
         try:

@@ -48,8 +48,9 @@ from shopfloor.floor.gatepool import GatePool, default_jobs
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
+from shopfloor.floor.startpool import StartPool, begin_attempt
+from shopfloor.floor.startpool import default_jobs as default_starts
 from shopfloor.queue.lane import QueueLane
-from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
@@ -104,7 +105,7 @@ def _tend(tracker: Tracker, worker: Worker, cfg: FloorConfig, pool: GatePool, no
         if action.do != Do.BEGIN:
             _perform(tracker, worker, action, cfg, pool, progress)
             return
-        _begin(tracker, worker)
+        begin_attempt(tracker, worker)
 
 
 def _rules(tracker: Tracker, cfg: FloorConfig, agent: str) -> Rules:
@@ -176,26 +177,9 @@ def _perform(
         _block(tracker, worker, action.why, progress, report)
 
 
-def _begin(tracker: Tracker, row: Worker, *, handoff: bool = False) -> None:
-    """Record the start of an attempt for the worker's current generation."""
-    vibe = int(_issue(tracker, row.issue).get("vibe") or 3)
-    sandbox = "bwrap" if sandbox_enabled() else "none"  # --no-sandbox: every attempt says so
-    attempts.begin(
-        tracker.conn,
-        row.issue,
-        row.name,
-        row.generation,
-        row.agent,
-        vibe,
-        tracker.now(),
-        handoff=handoff,
-        sandbox=sandbox,
-    )
-
-
 def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> Worker:
     row = workers.restart(tracker, worker, cfg.terminal, prompt=prompt, fresh=fresh)
-    _begin(tracker, row, handoff=fresh)
+    begin_attempt(tracker, row, handoff=fresh)
     return row
 
 
@@ -255,12 +239,14 @@ def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = N
     return out
 
 
-def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> int:
+def _fill(tracker: Tracker, cfg: FloorConfig, taken: int, progress: Progress, starts: StartPool) -> int:
+    """Claim ready issues for the free slots (``taken``: slots in use) and hand each start to
+    ``starts``; how many were handed over."""
     from shopfloor.floor import retry
     from shopfloor.tracker import writes
 
     started = 0
-    while busy + started < cfg.workers:
+    while taken + started < cfg.workers and starts.room() > 0:
         with tracker.write() as conn:
             issue = writes.claim_next(conn, tracker.actor, tracker.now(), tracker.lease_until(cfg.lease_s))
         if issue is None:
@@ -269,18 +255,41 @@ def _fill(tracker: Tracker, cfg: FloorConfig, busy: int, progress: Progress) -> 
         retry.renew_if_over(tracker, issue["id"])  # set open again by a person: its old attempts are history
         extra = briefing(tracker, issue["id"])
         agent = retry.agent_for(tracker.conn, issue["id"]) or cfg.agent  # `shopfloor retry --agent` picks one
-        try:
-            row = workers.start(tracker, workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s))
-        except ShopfloorError as exc:
-            # Back to open, not blocked; the next turn tries again; the 3rd failure in a row stops the floor.
-            startfail.put_back(tracker, issue["id"], exc, progress)
-            break
-        startfail.started(tracker)
-        faults.point("launch")
-        _begin(tracker, row)
-        progress(f"{issue['id']}: started {row.agent} worker {row.name}")
+        starts.start(workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s))
         started += 1
     return started
+
+
+@dataclass
+class Pools:
+    """What runs beside the loop: gate jobs, worker starts, and the queue lane (None: a queue
+    pass runs inline, in the turn)."""
+
+    gates: GatePool
+    starts: StartPool
+    queue: QueueLane | None = None
+
+    @classmethod
+    def beside(cls, tracker: Tracker, cfg: FloorConfig, progress: Progress, woken: threading.Event) -> Pools:
+        gates = GatePool(tracker, cfg.gate_jobs or default_jobs(), progress, woken)
+        starts = StartPool(tracker, default_starts(), progress, woken)
+        return cls(gates, starts, QueueLane.beside(tracker, cfg.batch, progress).start())  # its commits wake the loop
+
+    def busy(self) -> bool:
+        """A gate or a start runs, or a queue pass runs or is due."""
+        return bool(self.gates.count() or self.starts.count() or (self.queue is not None and not self.queue.idle))
+
+    def stop(self, interrupted: bool) -> None:
+        """An interrupted floor kills every check its gates and its queue pass still run (nothing
+        may outlive it); an idle one has none left. Then the threads end."""
+        if interrupted and (self.gates.count() or (self.queue is not None and self.queue.busy)):
+            from shopfloor.gate import runner
+
+            runner.kill_all()
+        self.starts.stop()
+        if self.queue is not None:
+            self.queue.stop(timeout=30.0)
+        self.gates.stop()
 
 
 def turn(
@@ -288,54 +297,73 @@ def turn(
     cfg: FloorConfig,
     progress: Progress,
     publisher: TrackerPublisher | None = None,
-    pool: GatePool | None = None,
+    pools: Pools | None = None,
     clock: Clock = time.time,
-    lane: QueueLane | None = None,
 ) -> bool:
     """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
-    tracker is committed on the target when that is due (``floor.publish``). Gates run in
-    ``pool`` and queue passes in ``lane``, beside the loop (without a lane, a pass runs inline);
-    ``clock`` is the floor's *now* (epoch seconds)."""
+    tracker is committed on the target when that is due (``floor.publish``). Gates, starts and
+    queue passes run in ``pools``, beside the loop (without, one turn does its own and waits for
+    them); ``clock`` is the floor's *now* (epoch seconds)."""
+    if pools is None:
+        woken = threading.Event()
+        pools = Pools(GatePool(tracker, 1, progress, woken), StartPool(tracker, 1, progress, woken))
+        try:
+            return _turn(tracker, cfg, progress, publisher, pools, clock)
+        finally:
+            pools.stop(interrupted=False)
+    return _turn(tracker, cfg, progress, publisher, pools, clock)
+
+
+def _turn(
+    tracker: Tracker,
+    cfg: FloorConfig,
+    progress: Progress,
+    publisher: TrackerPublisher | None,
+    pools: Pools,
+    clock: Clock,
+) -> bool:
     from shopfloor.queue import entries
     from shopfloor.queue.service import run_once
     from shopfloor.tracker import store
 
-    if pool is None:  # one turn on its own (not ``run``): its gates finish within it
-        pool = GatePool(tracker, 1, progress, threading.Event())
-    adopt.settle(tracker, cfg.lease_s, progress)  # claims lost while no coordinator ran, starts it never made
+    pools.starts.raise_if_stopped()  # a start in a job reached the streak that stops the floor
+    # Claims lost while no coordinator ran, starts it never made (a start in flight is not one).
+    adopt.settle(tracker, cfg.lease_s, progress, pools.starts.starting())
     listed = workers.list_workers(tracker)
     selfblock.settle(tracker, listed, progress)  # an agent that blocked its own issue: its worker goes
     now = clock()
     for worker in _busy(tracker, listed, cfg.lease_s):
-        _tend(tracker, worker, cfg, pool, now, progress)
+        _tend(tracker, worker, cfg, pools.gates, now, progress)
     queued_now = entries.listing(tracker.conn, ("queued",))
     # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since
-    if lane is not None:
-        if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
-            lane.poke()  # the lane lands it beside the loop; changes queued meanwhile join its next batch
-    elif queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
-        try:
-            run_once(tracker, cfg.batch, progress)
-        except ConflictError as exc:
-            if queued_now:  # a person's `queue run` holds the lock: say so only when the floor has work for it
-                progress(str(exc))
+    if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
+        if pools.queue is not None:
+            pools.queue.poke()  # the lane lands it beside the loop; changes queued meanwhile join its next batch
+        else:
+            try:
+                run_once(tracker, cfg.batch, progress)
+            except ConflictError as exc:
+                if queued_now:  # a person's `queue run` holds the lock: say so only when the floor has work for it
+                    progress(str(exc))
     listed = workers.list_workers(tracker)
     cleanup(tracker, listed, progress)
     busy = _busy(tracker, workers.list_workers(tracker))
     # A change in the merge queue (to land, or waiting for a person's approval) runs no agent: no slot.
-    working = waiting.working(busy, waiting.in_queue(tracker.conn))
+    # A start in flight takes one (its worker row may not exist yet).
+    flight = pools.starts.starting()
+    working = [w for w in waiting.working(busy, waiting.in_queue(tracker.conn)) if w.issue not in flight]
+    taken = len(working) + len(flight)
     # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
     limited = cfg.limits is not None and cfg.limits.enabled
-    wants = limited and len(working) < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
+    wants = limited and taken < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
     held = admission.hold(Path(tracker.location.db_file).parent, cfg.limits, wants, tracker.now(), progress)
-    started = 0 if held else _fill(tracker, cfg, len(working), progress)
+    started = 0 if held else _fill(tracker, cfg, taken, progress, pools.starts)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     approvals = entries.listing(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
-    beside = pool.count() or (lane is not None and not lane.idle)  # gates, or a queue pass running or due
-    active = bool(working or started or queued or held or beside or startfail.pending(tracker))  # held: waiting
+    active = bool(working or started or queued or held or pools.busy() or startfail.pending(tracker))
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
     return active
@@ -348,16 +376,15 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
     listed = workers.list_workers(tracker)
     for line in adopt.adopted(listed, adopt.situations(tracker, listed)):
         progress(line)
-    woken = threading.Event()  # a gate job that ended (its commit also moves data_version)
-    pool = GatePool(tracker, cfg.gate_jobs or default_jobs(), progress, woken)
-    lane = QueueLane.beside(tracker, cfg.batch, progress).start()  # its commits wake the loop
+    woken = threading.Event()  # a gate job or a start that ended (their commits also move data_version)
+    pools = Pools.beside(tracker, cfg, progress, woken)
     shown = lanes.Publisher(Path(tracker.location.db_file).parent)  # what `status` says the lanes do
     interrupted = True
     try:
         while True:
             seen = wake.version(tracker.conn)  # a commit by another process during the turn wakes the next one
-            active = turn(tracker, cfg, progress, publisher, pool, clock, lane)
-            shown.publish(pool.jobs, pool.jobs_now(), lane.busy)
+            active = turn(tracker, cfg, progress, publisher, pools, clock)
+            shown.publish(pools.gates.jobs, pools.gates.jobs_now(), pools.queue is not None and pools.queue.busy)
             if cfg.until_idle and not active:
                 notify.emit("idle", counts=_counts(tracker))
                 interrupted = False
@@ -372,19 +399,8 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
         notify.emit("stopped", reason=str(exc), counts=_counts(tracker))
         raise
     finally:
-        _stop_lanes(pool, lane, interrupted)
+        pools.stop(interrupted)
         shown.close()
-
-
-def _stop_lanes(pool: GatePool, lane: QueueLane, interrupted: bool) -> None:
-    """An interrupted floor kills every check its gates and its queue pass still run (nothing may
-    outlive it); an idle one has none left. Then the lanes' threads end."""
-    if interrupted and (pool.count() or lane.busy):
-        from shopfloor.gate import runner
-
-        runner.kill_all()
-    lane.stop(timeout=30.0)
-    pool.stop()
 
 
 def _counts(tracker: Tracker) -> dict[str, int]:

@@ -65,6 +65,11 @@ def started(tracker: Tracker) -> None:
     _streak.pop(tracker.location.db_file, None)
 
 
+def pending_streak(tracker: Tracker) -> bool:
+    """A start failed and none succeeded since."""
+    return _streak.get(tracker.location.db_file, 0) > 0
+
+
 def pending(tracker: Tracker) -> bool:
     """A start failed, none succeeded since, and an issue is ready: the floor has work it has not
     started yet (``--until-idle`` goes on, and the next turn tries again)."""

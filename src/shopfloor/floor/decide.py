@@ -155,7 +155,7 @@ def _after_end(facts: Facts, cur: Current, rules: Rules) -> Action:
     if out in (Outcome.QUEUED, Outcome.QUEUE_CONFLICT, Outcome.QUEUE_FAILED):
         return _queue_result(facts, cur, rules)
     if out == Outcome.FAILED and cur.gate_run is not None:
-        return after_gate(facts, cur.verdict or "fail", rules)
+        return after_gate(facts, cur.verdict or "fail", rules, cur.gate_run)
     if out == Outcome.SPIRAL:
         why = spiral(_gated(facts), rules.max_attempts) or "the attempts stopped making progress"
         return Action(Do.BLOCK, why=f"spiral: {why}")
@@ -173,16 +173,17 @@ def _after_end(facts: Facts, cur: Current, rules: Rules) -> Action:
     return Action(Do.WAIT, why=f"its attempt ended ({out or 'no outcome'})")
 
 
-def after_gate(facts: Facts, verdict: str, rules: Rules) -> Action:
+def after_gate(facts: Facts, verdict: str, rules: Rules, run: int | None = None) -> Action:
     """What follows a recorded gate verdict: queue a pass, block a spiral, else back to the agent."""
+    said = f"gate {verdict}" + (f" (run {run})" if run is not None else "")
     if verdict in QUEUED_VERDICTS:
-        return Action(Do.QUEUE, why=f"gate {verdict}")
+        return Action(Do.QUEUE, why=said)
     why = spiral(_gated(facts), rules.max_attempts)
     if why:
         return Action(Do.BLOCK, record=Outcome.SPIRAL, why=f"spiral: {why}")
     if facts.context_used is not None and facts.context_used >= rules.context_limit:
-        return Action(Do.FRESH, prompt=Prompt.HANDOFF_AND_REPORT, why=f"gate {verdict}; its context is full")
-    return Action(Do.RESUME, prompt=Prompt.REPORT, why=f"gate {verdict}")
+        return Action(Do.FRESH, prompt=Prompt.HANDOFF_AND_REPORT, why=f"{said}; its context is full")
+    return Action(Do.RESUME, prompt=Prompt.REPORT, why=said)
 
 
 def _gated(facts: Facts) -> list[AttemptFacts]:

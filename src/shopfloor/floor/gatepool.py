@@ -137,8 +137,7 @@ def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Pr
         progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
     elif report["verdict"] == "needs-approval":  # nothing for the agent to fix: it waits for a person
         progress(f"{worker.issue}: gate needs approval (run {report['id']}); `shopfloor approve {worker.issue}`")
-    else:
-        progress(f"{worker.issue}: gate {report['verdict']} (run {report['id']})")
+    # a failure: the loop says what follows it (the report to the session, a handoff, or a block)
     return report
 
 

@@ -437,8 +437,8 @@ def test_a_branch_the_queue_keeps_refusing_is_blocked_not_looped(floor: Runner) 
 
 KILL_AFTER_VERDICT = """
 import os, sys
-import shopfloor.queue.service as queue
-queue.add = lambda *args, **kwargs: os._exit(9)  # the coordinator dies while it records a pass
+import shopfloor.queue.entries as entries
+entries.add = lambda *args, **kwargs: os._exit(9)  # the coordinator dies while it records a pass
 from shopfloor.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """

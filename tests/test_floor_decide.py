@@ -61,7 +61,6 @@ TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
     ("the worker is starting", facts("starting"), Do.WAIT, None, None),
     ("the agent finished", facts("done"), Do.GATE, None, None),
     ("its gate runs", facts("done", gating=True), Do.WAIT, None, None),
-    ("the gate could not run 3 times", facts("done", gate_errors=3, gate_error="disk full"), Do.BLOCK, None, None),
     ("said done, then killed", facts("killed", Current(7, Outcome.SAID_DONE, False)), Do.GATE, None, None),
     ("said done, still running", facts(said_done=True), Do.STOP_SESSION, None, Outcome.SAID_DONE),
     ("context over the limit", facts(context_used=0.41), Do.ASK_HANDOFF, None, Outcome.HANDOFF),
@@ -155,7 +154,42 @@ TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
         None,
         Outcome.QUEUE_CONFLICT,
     ),
+    (
+        "sent back, but every slot is taken: it waits for one",
+        facts(current=ended(Outcome.QUEUED, 3, "pass"), queue=QueueFacts("conflict", "h1", ("h1",)), slot_free=False),
+        Do.WAIT,
+        None,
+        Outcome.QUEUE_CONFLICT,
+    ),
+    (
+        "its gate could not run a moment ago: a pause first",
+        facts("done", gate_errors=1, gate_error="database is locked", gate_error_at=NOW - 1),
+        Do.WAIT,
+        None,
+        None,
+    ),
+    (
+        "its gate could not run, the pause is over",
+        facts("done", gate_errors=2, gate_error="x", gate_error_at=NOW - 11),
+        Do.GATE,
+        None,
+        None,
+    ),
+    (
+        "its gate could not run 3 times: blocked, the attempt ended",
+        facts("done", gate_errors=3, gate_error="x", gate_error_at=NOW - 100),
+        Do.BLOCK,
+        None,
+        Outcome.GATE_ERROR,
+    ),
     ("stopped by `shopfloor stop`", facts(current=ended(Outcome.STOPPED)), Do.RESUME, Prompt.AFTER_STOP, None),
+    (
+        "its handoff note written, the fresh start interrupted",
+        facts(current=ended(Outcome.HANDOFF_NOTE)),
+        Do.FRESH,
+        Prompt.HANDOFF_WITH_OWN_NOTE,
+        None,
+    ),
     ("nudged, its resume interrupted", facts(current=ended(Outcome.NUDGED)), Do.RESUME, Prompt.NUDGE, None),
     ("handoff asked, interrupted", facts(current=ended(Outcome.HANDOFF)), Do.ASK_HANDOFF, None, None),
     ("merged: nothing left", facts(current=ended(Outcome.MERGED)), Do.WAIT, None, None),
@@ -234,6 +268,8 @@ any_facts = st.builds(
     gating=st.booleans(),
     launched=st.booleans(),
     gate_errors=st.integers(0, 4),
+    gate_error_at=st.floats(NOW - 100, NOW),
+    slot_free=st.booleans(),
 )
 SESSION_STARTS = (Do.RESUME, Do.FRESH, Do.ASK_HANDOFF)
 
@@ -252,6 +288,8 @@ def test_no_action_starts_a_second_live_session_for_one_issue(given_facts: Facts
         if live and cur is not None and not cur.ended:
             assert action.record is not None and action.ended, action
     assert action.do != Do.GATE or not given_facts.gating
+    if action.prompt == Prompt.QUEUE_REJECTION:
+        assert given_facts.slot_free, action  # an agent sent back by the queue starts only in a free slot
 
 
 @settings(max_examples=400, deadline=None)

@@ -27,3 +27,23 @@ def test_max_file_bytes_must_be_a_whole_number(sf: Runner) -> None:
     make_project(sf, gate=GATE.replace('target = "main"', 'target = "main"\nmax_file_bytes = "big"'))
     done = sf("gate", "run", "main", check=False)
     assert done.returncode == 2 and "max_file_bytes must be a whole number" in done.stderr
+
+
+BREAKER = """
+[gate]
+target = "main"
+
+[[gate.check]]
+name = "noisy"
+argv = ["python3", "-c", "import sys; print('calc.py:' + '9' * 5000 + ':1: E1 x'); sys.exit(1)"]
+timeout = 60
+"""
+
+
+def test_check_output_built_to_break_the_parser_is_a_failure_not_a_broken_gate(sf: Runner) -> None:
+    """A line number of 5000 digits is over Python's int() limit: the findings parser raised and
+    the whole gate with it (and, in the floor, the gates running beside it were killed). The
+    check fails, its output unparsed; the gate gives its verdict."""
+    make_project(sf, gate=BREAKER)
+    report = gate(sf, candidate(sf, "noisy", {"notes.txt": "hello\n"}))
+    assert report["verdict"] == "fail" and status(report)["noisy"] == "fail", report

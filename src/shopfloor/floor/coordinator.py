@@ -43,14 +43,13 @@ from shopfloor.floor import (
 )
 from shopfloor.floor import facts as floorfacts
 from shopfloor.floor.cleanup import cleanup
-from shopfloor.floor.decide import Action, Do, Prompt, Rules, decide
-from shopfloor.floor.gatepool import GatePool, default_jobs
+from shopfloor.floor.decide import QUEUED_VERDICTS, Action, Do, Prompt, Rules, decide
+from shopfloor.floor.gatepool import GatePool
 from shopfloor.floor.outcomes import Outcome
+from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
-from shopfloor.floor.startpool import default_jobs as default_starts
-from shopfloor.queue.lane import QueueLane
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
@@ -92,16 +91,21 @@ def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
         writes.add_comment(conn, issue_id, text, tracker.actor, tracker.now())
 
 
-def _tend(tracker: Tracker, worker: Worker, cfg: FloorConfig, pool: GatePool, now: float, progress: Progress) -> None:
+def _tend(
+    tracker: Tracker, worker: Worker, cfg: FloorConfig, pool: GatePool, now: float, progress: Progress, free: bool
+) -> None:
     """Decide what one busy worker needs (``floor.decide``) and do it. A recorded attempt is the
-    first thing every worker generation needs: after ``BEGIN``, decide again."""
+    first thing every worker generation needs: after ``BEGIN``, decide again. ``free``: the floor
+    runs no more agents than --workers if this one starts again."""
     if worker.state == "running":
         faults.point("run")
     rules = _rules(tracker, cfg, worker.agent)
     for _ in range(2):
-        errors, error = pool.errors(worker)
-        facts = floorfacts.of_worker(tracker, worker, now, pool.gating(worker))
-        action = decide(replace(facts, gate_errors=errors, gate_error=error), rules)
+        facts = floorfacts.of_worker(tracker, worker, now, pool.gating(worker), free)
+        if facts.current is not None:
+            errors, error, at = pool.errors(facts.current.id)
+            facts = replace(facts, gate_errors=errors, gate_error=error, gate_error_at=at)
+        action = decide(facts, rules)
         if action.do != Do.BEGIN:
             _perform(tracker, worker, action, cfg, pool, progress)
             return
@@ -156,9 +160,9 @@ def _perform(
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
     elif action.do in (Do.RESUME, Do.FRESH) and action.prompt is not None:
-        text, noted = for_session(tracker, worker, action.prompt, attempt)
-        if noted:
-            _comment(tracker, worker.issue, text)
+        text, note = for_session(tracker, worker, action.prompt, attempt)
+        if note:  # the floor's handoff note is kept on the issue (the rest of the prompt is not)
+            _comment(tracker, worker.issue, note)
         _restart(tracker, worker, text, cfg, fresh=action.do == Do.FRESH)
     elif action.do == Do.ASK_HANDOFF:
         # The ending session writes its own handoff note in one resumed turn; the fresh session
@@ -173,7 +177,9 @@ def _perform(
         if startfail.never_launched(tracker, worker, progress) and attempt is not None:
             attempts.discard(tracker.conn, attempt.id)
     elif action.do == Do.BLOCK:
-        report = _gate_report(tracker, attempt) if attempt is not None and attempt.gate_run else None
+        # The last gate run's findings, when they are why: not a passing run the queue could not land.
+        failed = attempt is not None and attempt.gate_run and attempt.verdict not in QUEUED_VERDICTS
+        report = _gate_report(tracker, attempt) if failed and attempt is not None else None
         _block(tracker, worker, action.why, progress, report)
 
 
@@ -260,38 +266,6 @@ def _fill(tracker: Tracker, cfg: FloorConfig, taken: int, progress: Progress, st
     return started
 
 
-@dataclass
-class Pools:
-    """What runs beside the loop: gate jobs, worker starts, and the queue lane (None: a queue
-    pass runs inline, in the turn)."""
-
-    gates: GatePool
-    starts: StartPool
-    queue: QueueLane | None = None
-
-    @classmethod
-    def beside(cls, tracker: Tracker, cfg: FloorConfig, progress: Progress, woken: threading.Event) -> Pools:
-        gates = GatePool(tracker, cfg.gate_jobs or default_jobs(), progress, woken)
-        starts = StartPool(tracker, default_starts(), progress, woken)
-        return cls(gates, starts, QueueLane.beside(tracker, cfg.batch, progress).start())  # its commits wake the loop
-
-    def busy(self) -> bool:
-        """A gate or a start runs, or a queue pass runs or is due."""
-        return bool(self.gates.count() or self.starts.count() or (self.queue is not None and not self.queue.idle))
-
-    def stop(self, interrupted: bool) -> None:
-        """An interrupted floor kills every check its gates and its queue pass still run (nothing
-        may outlive it); an idle one has none left. Then the threads end."""
-        if interrupted and (self.gates.count() or (self.queue is not None and self.queue.busy)):
-            from shopfloor.gate import runner
-
-            runner.kill_all()
-        self.starts.stop()
-        if self.queue is not None:
-            self.queue.stop(timeout=30.0)
-        self.gates.stop()
-
-
 def turn(
     tracker: Tracker,
     cfg: FloorConfig,
@@ -332,13 +306,19 @@ def _turn(
     listed = workers.list_workers(tracker)
     selfblock.settle(tracker, listed, progress)  # an agent that blocked its own issue: its worker goes
     now = clock()
-    for worker in _busy(tracker, listed, cfg.lease_s):
-        _tend(tracker, worker, cfg, pools.gates, now, progress)
+    busy = _busy(tracker, listed, cfg.lease_s)
+    flight = pools.starts.starting()  # a start in flight is not tended: its worker is not made yet
+    free = taken(tracker, busy, flight, cfg.workers) <= cfg.workers
+    for worker in busy:
+        if worker.issue not in flight:
+            _tend(tracker, worker, cfg, pools.gates, now, progress, free)
+    pools.check_lane(progress)
     queued_now = entries.listing(tracker.conn, ("queued",))
     # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since
-    if queued_now or entries.listing(tracker.conn, ("testing",)) or waiting.approved(tracker.conn):
+    due = queued_now + entries.listing(tracker.conn, ("testing",)) + waiting.approved(tracker.conn)
+    if due:
         if pools.queue is not None:
-            pools.queue.poke()  # the lane lands it beside the loop; changes queued meanwhile join its next batch
+            pools.poke(due, now)  # the lane lands it beside the loop; changes queued meanwhile join its next batch
         else:
             try:
                 run_once(tracker, cfg.batch, progress)
@@ -348,16 +328,17 @@ def _turn(
     listed = workers.list_workers(tracker)
     cleanup(tracker, listed, progress)
     busy = _busy(tracker, workers.list_workers(tracker))
-    # A change in the merge queue (to land, or waiting for a person's approval) runs no agent: no slot.
-    # A start in flight takes one (its worker row may not exist yet).
     flight = pools.starts.starting()
-    working = [w for w in waiting.working(busy, waiting.in_queue(tracker.conn)) if w.issue not in flight]
-    taken = len(working) + len(flight)
+    used = taken(tracker, busy, flight, cfg.workers)
+    # A change in the queue (to land, or waiting for a person's approval) runs no agent: it keeps
+    # the floor busy only as a queue entry (below), never as a worker.
+    in_queue = waiting.in_queue(tracker.conn)
+    working = [w for w in busy if w.issue not in flight and w.branch not in in_queue]
     # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
     limited = cfg.limits is not None and cfg.limits.enabled
-    wants = limited and taken < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
+    wants = limited and used < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
     held = admission.hold(Path(tracker.location.db_file).parent, cfg.limits, wants, tracker.now(), progress)
-    started = 0 if held else _fill(tracker, cfg, taken, progress, pools.starts)
+    started = 0 if held else _fill(tracker, cfg, used, progress, pools.starts)
     queued = entries.listing(tracker.conn, ("queued", "testing"))
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     approvals = entries.listing(tracker.conn, ("needs-approval",))
@@ -377,7 +358,7 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
     for line in adopt.adopted(listed, adopt.situations(tracker, listed)):
         progress(line)
     woken = threading.Event()  # a gate job or a start that ended (their commits also move data_version)
-    pools = Pools.beside(tracker, cfg, progress, woken)
+    pools = Pools.beside(tracker, cfg.gate_jobs, cfg.batch, progress, woken)
     shown = lanes.Publisher(Path(tracker.location.db_file).parent)  # what `status` says the lanes do
     interrupted = True
     try:

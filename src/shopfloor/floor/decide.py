@@ -59,6 +59,7 @@ class Rules:
     crash_window_s: float = 15 * 60.0
     backoff_s: tuple[float, ...] = (0.0, 2.0, 8.0)  # wait before the 1st, 2nd, 3rd restart
     max_gate_errors: int = 3  # gate jobs that could not run before the issue is blocked
+    gate_retry_s: float = 5.0  # the pause before gating again after the first one (doubling)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class QueueFacts:
     last_state: str  # the latest entry's state
     last_head: str
     rejected_heads: tuple[str, ...] = ()  # heads of the entries that ended conflict/failed, oldest first
+    last_detail: str = ""  # what the queue said of the latest entry
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class Facts:
     launched: bool = True  # the worker wrote its launch spec (its start was not killed half-way)
     gate_errors: int = 0  # gate jobs of this attempt that could not run (an error, not a verdict)
     gate_error: str = ""  # the last one's error
+    gate_error_at: float = 0.0  # and when (epoch seconds)
+    error: str = ""  # the first line of the worker's own error (a crash), for a block's reason
+    slot_free: bool = True  # the worker may run an agent again without going over --workers
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,14 @@ def decide(facts: Facts, rules: Rules) -> Action:
 
 
 def _gate(facts: Facts, rules: Rules, why: str) -> Action:
-    if facts.gate_errors >= rules.max_gate_errors:
-        return Action(Do.BLOCK, why=f"its gate could not run ({facts.gate_errors} times): {facts.gate_error}")
+    """Gate it; a gate that could not run is tried again after a growing pause, then blocks."""
+    n = facts.gate_errors
+    if n >= rules.max_gate_errors:
+        why = f"its gate could not run ({n} times): {facts.gate_error}"
+        return Action(Do.BLOCK, record=Outcome.GATE_ERROR, why=why)
+    pause = rules.gate_retry_s * 2 ** (n - 1) if n else 0.0
+    if facts.now - facts.gate_error_at < pause:
+        return Action(Do.WAIT, why=f"its gate could not run; trying again in {pause:.0f} s")
     return Action(Do.GATE, why=why)
 
 
@@ -166,8 +177,10 @@ def _after_end(facts: Facts, cur: Current, rules: Rules) -> Action:
     # Ended, and the restart that follows was interrupted (the generation did not move on): redo it.
     if out == Outcome.NUDGED:
         return Action(Do.RESUME, prompt=Prompt.NUDGE, why="nudged; its resume was interrupted")
-    if out in (Outcome.RESTARTED, Outcome.HANDOFF_NOTE):
+    if out == Outcome.RESTARTED:
         return Action(Do.FRESH, prompt=Prompt.HANDOFF, why="its fresh session's start was interrupted")
+    if out == Outcome.HANDOFF_NOTE:
+        return Action(Do.FRESH, prompt=Prompt.HANDOFF_WITH_OWN_NOTE, why="its fresh session's start was interrupted")
     if out == Outcome.HANDOFF:
         return Action(Do.ASK_HANDOFF, why="its handoff request was interrupted")
     return Action(Do.WAIT, why=f"its attempt ended ({out or 'no outcome'})")
@@ -202,12 +215,13 @@ def _queue_result(facts: Facts, cur: Current, rules: Rules) -> Action:
     record = Outcome.QUEUE_CONFLICT if queue.last_state == "conflict" else Outcome.QUEUE_FAILED
     same_head = queue.last_head in queue.rejected_heads[:-1]
     rounds = len(queue.rejected_heads)
+    said = f"{queue.last_state}: {queue.last_detail}" if queue.last_detail else queue.last_state
     if same_head or rounds >= rules.max_attempts:
         why = "the same branch head came back" if same_head else f"{rounds} rounds"
-        return Action(Do.BLOCK, record=record, why=f"the merge queue could not land it ({why})")
-    return Action(
-        Do.RESUME, record=record, prompt=Prompt.QUEUE_REJECTION, why=f"the merge queue says {queue.last_state}"
-    )
+        return Action(Do.BLOCK, record=record, why=f"the merge queue could not land it ({said}; {why})")
+    if not facts.slot_free:  # its agent ended when it was queued: it starts again only in a free slot
+        return Action(Do.WAIT, record=record, why="sent back by the merge queue; waiting for a free slot")
+    return Action(Do.RESUME, record=record, prompt=Prompt.QUEUE_REJECTION, why=f"the merge queue says {said}")
 
 
 def _running(facts: Facts, cur: Current, rules: Rules) -> Action:
@@ -250,7 +264,8 @@ def _crash(facts: Facts, rules: Rules, *, this_one: bool) -> Action:
     record = _crash_outcome(facts.state) if this_one else None
     n = len(recent)
     if n >= rules.max_crashes:
-        return Action(Do.BLOCK, record=record, why=f"a crash loop: the agent crashed {n} times in 15 minutes")
+        why = f"a crash loop: the agent crashed {n} times in 15 minutes" + (f": {facts.error}" if facts.error else "")
+        return Action(Do.BLOCK, record=record, why=why)
     pause = rules.backoff_s[min(n - 1, len(rules.backoff_s) - 1)] if n else 0.0
     waited = facts.now - recent[-1] if recent else pause
     if waited < pause:

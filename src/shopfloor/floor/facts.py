@@ -18,7 +18,7 @@ from shopfloor.workers.records import Worker
 from shopfloor.workers.spec import SPEC_NAME
 
 
-def of_worker(tracker: Tracker, worker: Worker, now: float, gating: bool) -> Facts:
+def of_worker(tracker: Tracker, worker: Worker, now: float, gating: bool, slot_free: bool = True) -> Facts:
     conn = tracker.conn
     attempt = attempts.of_worker(conn, worker.name, worker.generation)
     current = None
@@ -42,6 +42,8 @@ def of_worker(tracker: Tracker, worker: Worker, now: float, gating: bool) -> Fac
         said_done=attempt is not None and worker.state == "running" and _said_done(tracker, worker, attempt.started_at),
         gating=gating,
         launched=worker.state not in ("failed", "lost", "killed") or (Path(worker.log_dir) / SPEC_NAME).exists(),
+        error=next(iter((worker.error or "").splitlines()), "")[:200],
+        slot_free=slot_free,
     )
 
 
@@ -51,7 +53,7 @@ def _queue(tracker: Tracker, worker: Worker) -> QueueFacts | None:
     if not mine:
         return None
     rejected = tuple(e.head for e in mine if e.state in ("conflict", "failed"))
-    return QueueFacts(mine[-1].state, mine[-1].head, rejected)
+    return QueueFacts(mine[-1].state, mine[-1].head, rejected, mine[-1].detail or "")
 
 
 def _said_done(tracker: Tracker, worker: Worker, since: str) -> bool:

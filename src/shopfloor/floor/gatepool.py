@@ -19,16 +19,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.floor.decide import QUEUED_VERDICTS
 from shopfloor.floor.outcomes import Outcome
-from shopfloor.gate import gitio
+from shopfloor.gate import gitio, records, runner
 from shopfloor.gate.service import GateRequest
 from shopfloor.gate.service import run as gate_run
 from shopfloor.queue import entries
+from shopfloor.queue.service import plan_entry
 from shopfloor.tracker import db
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
@@ -36,6 +38,7 @@ from shopfloor.workers.shim import refusals
 
 Progress = Callable[[str], None]
 Key = tuple[str, int]  # (worker name, generation): one attempt
+MAX_REMEMBERED = 1000  # attempts whose gate errors are kept in memory
 
 
 def default_jobs(cores: int | None = None) -> int:
@@ -61,17 +64,19 @@ class GatePool:
         self.progress = progress
         self.wake = wake
         self._running: dict[Key, Job] = {}
-        self._errors: dict[Key, tuple[int, str]] = {}  # failed jobs per attempt: (count, last error)
+        # Gate jobs that could not run, per attempt id (a retried issue's new worker has the same
+        # name and generation, but a new attempt): (count, last error, when).
+        self._errors: dict[int, tuple[int, str, float]] = {}
         self._lock = threading.Lock()
 
     def gating(self, worker: Worker) -> bool:
         with self._lock:
             return (worker.name, worker.generation) in self._running
 
-    def errors(self, worker: Worker) -> tuple[int, str]:
-        """How many gate jobs of this attempt failed to run, and the last one's error."""
+    def errors(self, attempt_id: int) -> tuple[int, str, float]:
+        """How many gate jobs of this attempt failed to run, the last one's error, and when."""
         with self._lock:
-            return self._errors.get((worker.name, worker.generation), (0, ""))
+            return self._errors.get(attempt_id, (0, "", 0.0))
 
     def count(self) -> int:
         with self._lock:
@@ -93,33 +98,41 @@ class GatePool:
             thread = threading.Thread(
                 target=self._job, args=(key, worker, attempt_id), name=f"gate-{worker.issue}", daemon=True
             )
+            if len(self._errors) > MAX_REMEMBERED:  # old attempts' errors: forget the oldest
+                del self._errors[min(self._errors)]
             self._running[key] = Job(worker.issue, thread, time.time())
         self.progress(f"{worker.issue}: the agent finished; gating {worker.branch} ...")
         thread.start()
         return True
 
     def _job(self, key: Key, worker: Worker, attempt_id: int) -> None:
-        mine = self.tracker  # each job its own connection: one is never shared across threads
-        tracker = Tracker(mine.location, db.connect(mine.location.db_file, create=False), mine.actor, mine.prefix)
+        tracker: Tracker | None = None
         try:
+            mine = self.tracker  # each job its own connection: one is never shared across threads
+            conn = db.connect(mine.location.db_file, create=False)
+            tracker = Tracker(mine.location, conn, mine.actor, mine.prefix)
             gate_attempt(tracker, worker, attempt_id, self.progress)
+        except runner.Interrupted as exc:  # the floor is stopping: no verdict, and not the issue's fault
+            self.progress(f"{worker.issue}: {exc}")
         except Exception as exc:  # reported, and counted: the loop blocks an attempt whose gate cannot run
             with self._lock:
-                count = self._errors.get(key, (0, ""))[0] + 1
-                self._errors[key] = (count, str(exc))
-            self.progress(f"{worker.issue}: its gate could not run ({exc})")
+                count = self._errors.get(attempt_id, (0, "", 0.0))[0] + 1
+                self._errors[attempt_id] = (count, f"{type(exc).__name__}: {exc}", time.time())
+            self.progress(f"{worker.issue}: its gate could not run ({exc}); trying again after a pause")
         finally:
-            tracker.close()
+            if tracker is not None:
+                tracker.close()
             with self._lock:
                 self._running.pop(key, None)
             self.wake.set()
 
-    def stop(self) -> None:
-        """Wait briefly for the jobs' threads (the caller kills their checks first if it must)."""
+    def stop(self, deadline: float) -> None:
+        """Wait for the jobs' threads until ``deadline`` (time.monotonic); the caller kills their
+        checks first if it must."""
         with self._lock:
             threads = [job.thread for job in self._running.values()]
         for thread in threads:
-            thread.join(timeout=5.0)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Progress) -> dict[str, object]:
@@ -127,11 +140,7 @@ def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Pr
     (for a pass, or a change that needs approval) its queue entry, in one transaction."""
     _bring_back(tracker, worker, progress)
     request = GateRequest(rev=worker.branch, issue=worker.issue, attempt=str(attempt_id), require_change=True)
-
-    def verdict(report: dict[str, object]) -> None:
-        _record(tracker, worker, attempt_id, report)
-
-    report = gate_run(tracker, request, and_then=verdict)
+    report = gate_run(tracker, request, and_then=lambda report: _follow_up(tracker, worker, attempt_id, report))
     faults.point("queue")
     if report["verdict"] == "pass":
         progress(f"{worker.issue}: gate pass (run {report['id']}); queued for landing")
@@ -141,37 +150,41 @@ def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Pr
     return report
 
 
-def _record(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[str, object]) -> None:
-    """Inside the transaction that records the gate run: the attempt's verdict, and the queue entry."""
-    faults.point("gate")  # dies before the commit: nothing of this gate is recorded
+def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[str, Any]) -> records.Commit:
+    """What follows the verdict: read now (git, the worker's files), written by the returned
+    function inside the transaction that records the run (the attempt's verdict, the queue entry)."""
     checks = report["checks"]
-    assert isinstance(checks, list)
     failing = [c for c in checks if c["status"] in ("fail", "error", "timeout")]
     stat = gitio.git(
         tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
     ).stdout.strip()
+    refused = refusals(worker.log_dir, worker.generation)  # what the worker channel refused this pass
     queued = report["verdict"] in QUEUED_VERDICTS
-    attempts.finish(
-        tracker.conn,
-        attempt_id,
-        ended_at=tracker.now(),
-        verdict=report["verdict"],
-        gate_run=report["id"],
-        session_id=worker.session_id,
-        tokens=worker.tokens,
-        cost_usd=worker.cost_usd,
-        diff_fingerprint=report["tree"],
-        diff_stat=stat,
-        signatures={c["signature"] for c in failing if c["signature"]},
-        passing={c["name"] for c in checks if c["status"] in ("pass", "flaky")},
-        failed_checks={c["name"] for c in failing},
-        outcome=Outcome.QUEUED if queued else Outcome.FAILED,
-        refused=refusals(worker.log_dir, worker.generation),  # what the worker channel refused this pass
-    )
-    if queued and entries.open_for_branch(tracker.conn, worker.branch) is None:
-        from shopfloor.queue.service import add
+    entry = plan_entry(tracker, worker.branch) if queued else None
 
-        add(tracker, worker.branch)
+    def commit(report: dict[str, Any]) -> None:
+        faults.point("gate")  # dies before the commit: nothing of this gate is recorded
+        attempts.finish(
+            tracker.conn,
+            attempt_id,
+            ended_at=tracker.now(),
+            verdict=report["verdict"],
+            gate_run=report["id"],
+            session_id=worker.session_id,
+            tokens=worker.tokens,
+            cost_usd=worker.cost_usd,
+            diff_fingerprint=report["tree"],
+            diff_stat=stat,
+            signatures={c["signature"] for c in failing if c["signature"]},
+            passing={c["name"] for c in checks if c["status"] in ("pass", "flaky")},
+            failed_checks={c["name"] for c in failing},
+            outcome=Outcome.QUEUED if queued else Outcome.FAILED,
+            refused=refused,
+        )
+        if entry is not None and entries.open_for_branch(tracker.conn, worker.branch) is None:
+            entries.add(tracker.conn, *entry, tracker.now())
+
+    return commit
 
 
 def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:

@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     HANDOFF_NOTE = "handoff-note"  # that turn ended: a fresh session starts with the note
     SAID_DONE = "said-done"  # the agent ran `shopfloor done` while its session went on
     STOPPED = "stopped"  # `shopfloor stop` ended its agent; the next run resumes the session
+    GATE_ERROR = "gate-error"  # its gate could not run, again and again: the issue is blocked
 
     @property
     def crashed(self) -> bool:

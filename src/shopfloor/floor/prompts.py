@@ -76,7 +76,10 @@ def queue_rejection(tracker: Tracker, worker: Worker) -> str:
     from shopfloor.floor.retry import series_start
     from shopfloor.queue import entries
 
-    entry = entries.of_branch(tracker.conn, worker.branch, series_start(tracker.conn, worker.issue))[-1]
+    mine = entries.of_branch(tracker.conn, worker.branch, series_start(tracker.conn, worker.issue))
+    if not mine:  # a person removed it meanwhile
+        return f"The merge queue could not land your branch {worker.branch}. Rebase it onto the target and commit."
+    entry = mine[-1]
     return (
         f"The merge queue could not land your branch {worker.branch} on {entry.target}: {entry.state}, "
         f"{entry.detail}. Rebase your branch onto {entry.target} (`git rebase {entry.target}`), resolve what "
@@ -84,27 +87,29 @@ def queue_rejection(tracker: Tracker, worker: Worker) -> str:
     )
 
 
-def for_session(tracker: Tracker, worker: Worker, prompt: Prompt, attempt: attempts.Attempt | None) -> tuple[str, bool]:
-    """The text of ``prompt`` for the worker's next session, and whether it holds the floor's
-    handoff note (which is also kept as a comment on the issue). ``attempt``: the current one."""
+def for_session(
+    tracker: Tracker, worker: Worker, prompt: Prompt, attempt: attempts.Attempt | None
+) -> tuple[str, str | None]:
+    """The text of ``prompt`` for the worker's next session, and the floor's handoff note in it
+    (kept as a comment on the issue), if any. ``attempt``: the current one."""
     if prompt == Prompt.NUDGE:
-        return NUDGE, False
+        return NUDGE, None
     if prompt == Prompt.AFTER_CRASH:
-        return AFTER_CRASH, False
+        return AFTER_CRASH, None
     if prompt == Prompt.AFTER_STOP:
-        return AFTER_STOP, False
+        return AFTER_STOP, None
     if prompt == Prompt.QUEUE_REJECTION:
-        return queue_rejection(tracker, worker), False
+        return queue_rejection(tracker, worker), None
     if prompt == Prompt.REPORT:
-        return report_text(_report(tracker, attempt)), False
+        return report_text(_report(tracker, attempt)), None
     note = handoff_note(tracker, worker)
     if prompt == Prompt.HANDOFF_AND_REPORT:
-        return note + "\n\n" + report_text(_report(tracker, attempt)), True
+        return note + "\n\n" + report_text(_report(tracker, attempt)), note
     if prompt == Prompt.HANDOFF_WITH_OWN_NOTE and attempt is not None:
         written = own_note(tracker, worker, attempt.started_at)
         if written:
-            return note + f"\nThe previous session's own note:\n{written}", True
-    return note, True
+            return note + f"\nThe previous session's own note:\n{written}", note
+    return note, note
 
 
 def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ last reason, because nothing it does will start a worker until a person fixes th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from shopfloor.workers.records import Worker
 
 MAX_IN_A_ROW = 3
 
-# Failed starts in a row, per tracker database, in this process (the floor's run).
+# Failed starts in a row, per tracker database, in this process (the floor's run); starts run in
+# several threads (``floor.startpool``), so it changes under a lock.
 _streak: dict[str, int] = {}
+_streak_lock = threading.Lock()
 
 
 class FloorStopped(ShopfloorError):
@@ -54,15 +57,17 @@ def put_back(tracker: Tracker, issue_id: str, error: ShopfloorError, progress: C
         if row is not None and row[0] == "in_progress" and row[1] == tracker.actor:
             writes.update(conn, issue_id, {"status": "open"}, tracker.actor, tracker.now())
     key = tracker.location.db_file
-    _streak[key] = _streak.get(key, 0) + 1
+    with _streak_lock:
+        _streak[key] = count = _streak.get(key, 0) + 1
     progress(f"{issue_id}: could not start a worker ({text}); back to open")
-    if _streak[key] >= MAX_IN_A_ROW:
-        raise FloorStopped(stop_reason(_streak[key], issue_id, text))
+    if count >= MAX_IN_A_ROW:
+        raise FloorStopped(stop_reason(count, issue_id, text))
 
 
 def started(tracker: Tracker) -> None:
     """A worker started: the streak of failures is over."""
-    _streak.pop(tracker.location.db_file, None)
+    with _streak_lock:
+        _streak.pop(tracker.location.db_file, None)
 
 
 def pending_streak(tracker: Tracker) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from shopfloor import faults
@@ -80,14 +81,16 @@ class StartPool:
             raise self._stopped
 
     def _job(self, request: workers.StartRequest) -> None:
-        mine = self.tracker  # its own connection: one is never shared across threads
-        tracker = Tracker(mine.location, db.connect(mine.location.db_file, create=False), mine.actor, mine.prefix)
+        tracker: Tracker | None = None
         try:
+            mine = self.tracker  # its own connection: one is never shared across threads
+            tracker = Tracker(mine.location, db.connect(mine.location.db_file, create=False), mine.actor, mine.prefix)
             try:
                 row = workers.start(tracker, request)
-            except ShopfloorError as exc:  # back to open, not blocked; the loop tries again later
+            except Exception as exc:  # back to open, not blocked; the loop tries again later
+                error = exc if isinstance(exc, ShopfloorError) else ShopfloorError(f"{type(exc).__name__}: {exc}")
                 try:
-                    startfail.put_back(tracker, request.issue, exc, self.progress)
+                    startfail.put_back(tracker, request.issue, error, self.progress)
                 except startfail.FloorStopped as stop:
                     self._stopped = stop
                 return
@@ -95,16 +98,19 @@ class StartPool:
             faults.point("launch")
             begin_attempt(tracker, row)
             self.progress(f"{request.issue}: started {row.agent} worker {row.name}")
-        except Exception as exc:  # reported, never lost; adopt's settle deals with what it left
+        except Exception as exc:  # reported, never lost; adopt's settle puts back what it left
             self.progress(f"{request.issue}: its start failed unexpectedly ({type(exc).__name__}: {exc})")
         finally:
-            tracker.close()
-            with self._lock:
-                self._running.pop(request.issue, None)
+            if tracker is not None:
+                tracker.close()
+            with self._lock:  # only its own entry: the issue may have been claimed and started again
+                if self._running.get(request.issue) is threading.current_thread():
+                    del self._running[request.issue]
             self.wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, deadline: float) -> None:
+        """Wait for the starts in flight until ``deadline`` (time.monotonic)."""
         with self._lock:
             threads = list(self._running.values())
         for thread in threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))

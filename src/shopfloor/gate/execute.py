@@ -33,7 +33,12 @@ def jobs() -> int:
 
 
 def _setups(
-    checks: list[Check], worktree: Path, env: dict[str, str], confined: list[str], progress: Progress
+    checks: list[Check],
+    worktree: Path,
+    env: dict[str, str],
+    confined: list[str],
+    progress: Progress,
+    group: runner.Group | None = None,
 ) -> dict[str, CheckResult]:
     """Run each distinct setup once, in order; returns an error result for each check whose setup failed."""
     failed: dict[str, CheckResult] = {}
@@ -44,7 +49,7 @@ def _setups(
         if check.setup not in done:
             progress(f"setting up for {check.name} ...")
             started = time.monotonic()
-            outcome, out = runner.run_setup(check, worktree, env, confined)
+            outcome, out = runner.run_setup(check, worktree, env, confined, group)
             done[check.setup] = (outcome, out.text())
             if outcome.status != "pass":
                 failed[check.name] = runner.finish(check.name, outcome.status, outcome.code, out.text(), started)
@@ -69,16 +74,17 @@ def run_on(
     try:
         writable = tuple(sorted({path for check in checks for path in check.writable}))
         confined = sandbox_prefix(repo, worktree, run_dir, env, writable)
-        failed_setup = _setups(checks, worktree, env, confined, progress)
+        group = runner.Group()  # this gate's checks: killed together, and only they
+        failed_setup = _setups(checks, worktree, env, confined, progress, group)
 
         def one(check: Check) -> CheckResult:
             if check.name in failed_setup:
                 return failed_setup[check.name]
             progress(f"running {check.name} ...")
-            result = runner.run_check(check, worktree, run_dir, env, confined=confined)
+            result = runner.run_check(check, worktree, run_dir, env, confined=confined, group=group)
             if retry and result.status == "fail":
                 progress(f"{check.name} failed; running it once more to tell a flaky check from a failing one")
-                again = runner.run_check(check, worktree, run_dir, env, attempt=2, confined=confined)
+                again = runner.run_check(check, worktree, run_dir, env, attempt=2, confined=confined, group=group)
                 if after_retry(result.status, again.status) == "flaky":
                     # The first failure is the evidence; the counts are those of the passing run.
                     result = replace(again, status="flaky", excerpt=result.excerpt, signature=result.signature)
@@ -88,11 +94,13 @@ def run_on(
         pool = ThreadPoolExecutor(max_workers=jobs())
         try:
             results = list(pool.map(one, checks))
-            if runner.cancelled():  # killed from another thread (the floor was interrupted): no verdict
+            if group.cancelled():  # killed from another thread (the floor was interrupted): no verdict
                 raise runner.Interrupted("the gate was interrupted: its checks were killed, so it has no verdict")
             return results
         except BaseException:
-            runner.kill_all()  # an interrupt: nothing the checks started may outlive the gate
+            # An interrupt or an error: nothing this gate's checks started may outlive it. Only this
+            # gate's: the gates running beside it in the floor's pool are not the failing one.
+            group.kill()
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -60,13 +60,20 @@ def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> in
     return int(cursor.lastrowid or 0)
 
 
-def record(tracker: Tracker, report: dict[str, Any], and_then: Callable[[dict[str, Any]], None] | None) -> None:
-    """Record ``report`` (its id set in it) and run ``and_then(report)`` in the same transaction: what
-    follows a verdict (the attempt's outcome, the queue entry) is never missing after a crash."""
+Commit = Callable[[dict[str, Any]], None]
+FollowUp = Callable[[dict[str, Any]], Commit]
+
+
+def record(tracker: Tracker, report: dict[str, Any], and_then: FollowUp | None) -> None:
+    """Record ``report`` (its id set in it), and what follows its verdict in the same transaction
+    (the attempt's outcome, the queue entry), so that is never missing after a crash.
+    ``and_then(report)`` runs first, outside the transaction (git, files: never while holding the
+    database's write lock), and returns the writes to make inside it."""
+    commit = and_then(report) if and_then is not None else None
     with tracker.write() as conn:
         report["id"] = record_run(conn, report, tracker.now())
-        if and_then is not None:
-            and_then(report)
+        if commit is not None:
+            commit(report)
 
 
 def get_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:

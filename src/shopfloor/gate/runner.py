@@ -64,7 +64,28 @@ class Output:
 
 
 class Interrupted(ShopfloorError):
-    """A gate whose checks ``kill_all`` killed: what they returned is no verdict, and is not recorded."""
+    """A gate whose checks were killed (``Group.kill``, ``kill_all``): what they returned is no
+    verdict, and is not recorded."""
+
+
+class Group:
+    """The checks of one gate. When that gate fails or is interrupted, its own checks are killed
+    and no more of them start; the other gates running beside it (``floor.gatepool``) go on."""
+
+    def __init__(self) -> None:
+        self.pgids: set[int] = set()
+        self.stopped = threading.Event()
+
+    def kill(self) -> None:
+        self.stopped.set()
+        with _LIVE_LOCK:
+            groups = list(self.pgids)
+        for pgid in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+
+    def cancelled(self) -> bool:
+        return self.stopped.is_set() or _CANCELLED.is_set()
 
 
 def cancelled() -> bool:
@@ -112,10 +133,18 @@ def _missing(command: str, cwd: Path, env: dict[str, str]) -> bool:
 
 
 def run_argv(
-    argv: list[str], cwd: Path, out: Output, timeout_s: float, env: dict[str, str], confined: Sequence[str] = ()
+    argv: list[str],
+    cwd: Path,
+    out: Output,
+    timeout_s: float,
+    env: dict[str, str],
+    confined: Sequence[str] = (),
+    group: Group | None = None,
 ) -> Outcome:
-    """Run ``argv`` in its own process group; ``confined`` is a sandbox's argv prefix (or empty)."""
-    if _CANCELLED.is_set():
+    """Run ``argv`` in its own process group; ``confined`` is a sandbox's argv prefix (or empty);
+    ``group``: the gate it belongs to (killed with it)."""
+    group = group if group is not None else Group()
+    if group.cancelled():
         out.note("cancelled: the gate was interrupted\n")
         return Outcome("error", None)
     if confined and _missing(argv[0], cwd, env):
@@ -139,7 +168,8 @@ def run_argv(
         return Outcome("error", None)
     with _LIVE_LOCK:
         _LIVE.add(proc.pid)
-    if _CANCELLED.is_set():  # interrupted while this one was being started
+        group.pgids.add(proc.pid)
+    if group.cancelled():  # interrupted while this one was being started
         _kill_group(proc.pid, bool(confined))
     assert proc.stdout is not None
     reader = threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True)
@@ -159,6 +189,7 @@ def run_argv(
         reader.join(timeout=5)
         with _LIVE_LOCK:
             _LIVE.discard(proc.pid)
+            group.pgids.discard(proc.pid)
 
 
 def _pump(stream: object, out: Output) -> None:
@@ -170,31 +201,42 @@ def _pump(stream: object, out: Output) -> None:
         out.add(chunk)
 
 
-def run_setup(check: Check, cwd: Path, env: dict[str, str], confined: Sequence[str] = ()) -> tuple[Outcome, Output]:
+def run_setup(
+    check: Check, cwd: Path, env: dict[str, str], confined: Sequence[str] = (), group: Group | None = None
+) -> tuple[Outcome, Output]:
     out = Output()
     for setup in check.setup:
-        outcome = run_argv(list(setup), cwd, out, check.timeout_s, env, confined)
+        outcome = run_argv(list(setup), cwd, out, check.timeout_s, env, confined, group)
         if outcome.status != "pass":
             return Outcome("error" if outcome.status == "fail" else outcome.status, outcome.code), out
     return Outcome("pass", 0), out
 
 
 def run_check(
-    check: Check, cwd: Path, run_dir: Path, env: dict[str, str], attempt: int = 1, confined: Sequence[str] = ()
+    check: Check,
+    cwd: Path,
+    run_dir: Path,
+    env: dict[str, str],
+    attempt: int = 1,
+    confined: Sequence[str] = (),
+    group: Group | None = None,
 ) -> CheckResult:
     """The check itself (its setup has run); the result carries an excerpt, a signature and junit counts."""
     junit = run_dir / f"{check.name}.{attempt}.junit.xml"
     started = time.monotonic()
     out = Output()
     argv = [part.replace("{junit}", str(junit)) for part in check.argv]
-    outcome = run_argv(argv, cwd, out, check.timeout_s, env, confined)
+    outcome = run_argv(argv, cwd, out, check.timeout_s, env, confined, group)
     status = outcome.status
     counts = read_counts(junit) if check.junit else None
     if check.junit and counts is None and status in ("pass", "fail"):
         out.note(f"\nno readable junit XML at {junit}: the check must write it (junit = true)\n")
         status = "error"
     text = out.text()
-    found = () if status == "pass" else tuple(parse(check.name, text, (str(cwd),)) or ()) or None
+    try:
+        found = () if status == "pass" else tuple(parse(check.name, text, (str(cwd),)) or ()) or None
+    except (ValueError, RecursionError, MemoryError):  # output built to break the parser: no findings
+        found = None
     if status in ("timeout", "error") or out.dropped:
         found = None  # cut short, or too long to keep whole: what is left is not the whole list
     return finish(check.name, status, outcome.code, text, started, counts, found)

@@ -130,14 +130,11 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
         gitio.git(repo, "worktree", "prune", check=False)
 
 
-FollowUp = Callable[[dict[str, Any]], None]
-
-
 def run(
-    tracker: Tracker, request: GateRequest, progress: Progress = _quiet, and_then: FollowUp | None = None
+    tracker: Tracker, request: GateRequest, progress: Progress = _quiet, and_then: records.FollowUp | None = None
 ) -> dict[str, Any]:
-    """Gate ``request.rev`` and record the run; ``and_then(report)`` runs in the transaction that
-    records it (the floor records the attempt's verdict and queues a pass there)."""
+    """Gate ``request.rev`` and record the run; what ``and_then(report)`` returns is written in the
+    transaction that records it (the floor records the attempt's verdict and queues a pass there)."""
     started = time.monotonic()
     repo = repo_of(tracker)
     commit, tree = gitio.resolve_named(repo, request.rev, "revision")  # a branch before a tag of its name

@@ -20,10 +20,10 @@ never come here: the floor builds them from its database and moves the target it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shopfloor.gate import records
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import adds_only_known_lines, is_tracker_only
 
@@ -59,7 +59,7 @@ def skip_report(
     approval_required: bool,
     approved: bool,
     agent: bool = False,
-    and_then: Callable[[dict[str, Any]], None] | None = None,
+    and_then: records.FollowUp | None = None,
 ) -> dict[str, Any] | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
     from shopfloor.queue.trackercommit import changed_paths
@@ -71,8 +71,6 @@ def skip_report(
         return None
     if not holds_only_known_lines(tracker, repo, fork, commit):
         return None
-    from shopfloor.gate import records
-
     report: dict[str, Any] = {
         "verdict": "pass",
         "rev": request.rev,

@@ -77,6 +77,10 @@ class QueueLane:
         return not self._busy and not self._wake.is_set()
 
     @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

@@ -129,6 +129,16 @@ def _root(tracker: Tracker) -> Path:
 
 def add(tracker: Tracker, what: str) -> Entry:
     """Queue a branch, or an issue's worker branch (``floor/<id>``)."""
+    branch, issue, target, head = plan_entry(tracker, what)
+    existing = entries.open_for_branch(tracker.conn, branch)
+    if existing is not None:
+        raise ConflictError(f"{branch} is already queued as entry {existing.id} ({existing.state})")
+    return entries.add(tracker.conn, branch, issue, target, head, tracker.now())
+
+
+def plan_entry(tracker: Tracker, what: str) -> tuple[str, str | None, str, str]:
+    """What queuing ``what`` adds: (branch, issue, target, head), read from git and checked, with
+    nothing written (so a caller can write it inside a transaction of its own)."""
     from shopfloor.workspace.naming import branch_for
 
     repo = repo_of(tracker)
@@ -150,10 +160,7 @@ def add(tracker: Tracker, what: str) -> Entry:
     target, _, _ = resolve_base(repo, None)
     if branch == target:
         raise ShopfloorError(f"{branch} is the target itself: queue a branch with work to land on it")
-    existing = entries.open_for_branch(tracker.conn, branch)
-    if existing is not None:
-        raise ConflictError(f"{branch} is already queued as entry {existing.id} ({existing.state})")
-    return entries.add(tracker.conn, branch, issue, target, head, tracker.now())
+    return branch, issue, target, head
 
 
 def gitio_branch_missing(repo: Path, name: str) -> bool:

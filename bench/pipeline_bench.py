@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -67,6 +68,7 @@ class Case:
     stagger_s: float = 0.0  # issue i's agent sleeps agent_s + (i % w) * stagger_s
     sample: bool = False  # sample /proc for the RSS of shims and agents
     batch: int = BATCH  # the queue's batch; W: one queue gate per wave, the bound's own model
+    chain: bool = False  # each issue depends on the one before: each branch starts on the tip
 
 
 CASES = {
@@ -77,7 +79,7 @@ CASES = {
     "2jd": Case(8, 4, 1, 3, "cpu", gate_jobs=None),
     "3": Case(16, 8, 2, 4, "sleep", gate_jobs=8, stagger_s=0.5),
     "4": Case(50, 50, 4, 0, "true", gate_jobs=50, sample=True),
-    "5tip": Case(6, 1, 1, 1, "sleep", gate_jobs=1),
+    "5tip": Case(6, 1, 1, 1, "sleep", gate_jobs=1, chain=True),
 }
 QUICK = {
     "1a": Case(8, 4, 2, 2, "sleep", gate_jobs=4),
@@ -87,7 +89,7 @@ QUICK = {
     "2jd": Case(4, 2, 1, 2, "cpu", gate_jobs=None),
     "3": Case(10, 6, 1, 3, "sleep", gate_jobs=6, stagger_s=0.5),
     "4": Case(16, 16, 2, 0, "true", gate_jobs=16, sample=True),
-    "5tip": Case(3, 1, 0.5, 0.5, "sleep", gate_jobs=1),
+    "5tip": Case(3, 1, 0.5, 0.5, "sleep", gate_jobs=1, chain=True),
 }
 ROWS = {"1a": ["1a", "1aw"], "1b": ["1b"], "2": ["2j1", "2jd"], "3": ["3"], "4": ["4"], "5": ["1a", "5tip"]}
 
@@ -146,6 +148,9 @@ def setup(work: Path, case: Case) -> Path:
     (work / "plan.md").write_text(plan)
     run(CLI, "create", "-f", str(work / "plan.md"))
     ids = sorted(issue["id"] for issue in json.loads(run(CLI, "list", "--json", "-n", str(case.n + 10)).stdout))
+    if case.chain:
+        for before, after in itertools.pairwise(ids):
+            run(CLI, "dep", "add", after, before)
     scripts = []
     for i, issue in enumerate(ids):
         sleep = case.agent_s + (i % case.w) * case.stagger_s
@@ -346,13 +351,18 @@ def floor_run(work: Path, repo: Path, case: Case, name: str) -> dict[str, Any]:
         )
     ]
     claims = sorted(stamp(at) for (at,) in conn.execute("SELECT at FROM events WHERE kind = 'claimed'"))
-    # A slot frees when its issue leaves in_progress (the queue closed it, or it was blocked).
-    frees = sorted(
-        stamp(at)
-        for (at,) in conn.execute(
-            "SELECT at FROM events WHERE field = 'status' AND old = 'in_progress' AND new != 'in_progress'"
-        )
-    )
+    # A slot frees when its issue leaves in_progress (blocked, or landed), or, sooner, when its pass
+    # is recorded: a change in the merge queue runs no agent and takes no slot.
+    freed: dict[str, float] = {}
+    for issue, at in conn.execute(
+        "SELECT issue, at FROM events WHERE field = 'status' AND old = 'in_progress' AND new != 'in_progress'"
+    ):
+        freed[issue] = min(freed.get(issue, math.inf), stamp(at))
+    for issue, created in conn.execute(
+        "SELECT issue, created_at FROM gate_runs WHERE advisory = 0 AND attempt IS NOT NULL AND verdict = 'pass'"
+    ):
+        freed[issue] = min(freed.get(issue, math.inf), stamp(created))
+    frees = sorted(freed.values())
     events = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0] - events0
     tracker.close()
     return measures(case, t0, t1, cpu, merged, lines, generations, gates, claims, frees, samples) | {
@@ -545,7 +555,8 @@ def table_rows(got: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, s
                 "3. slot free -> next claim (median / p95)",
                 f"{ms(r['free_to_claim_median_s'])} / {ms(r['free_to_claim_p95_s'])}",
                 "p95 < 500 ms",
-                f"issue leaves in_progress (events) -> the k-th claim after the first W (events 'claimed'); "
+                f"a pass recorded (its change queued) or the issue leaving in_progress -> the k-th claim after "
+                "the first W (events 'claimed'); "
                 f"{r['free_to_claim_samples']} samples, {r['gates_at_free_median']} gate(s) running (median)",
                 verdict(r["free_to_claim_p95_s"] is not None and r["free_to_claim_p95_s"] < 0.5),
             )

@@ -27,6 +27,7 @@ from shopfloor.floor import attempts
 from shopfloor.floor.decide import QUEUED_VERDICTS
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.gate import gitio, records, runner
+from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.service import GateRequest
 from shopfloor.gate.service import run as gate_run
 from shopfloor.queue import entries
@@ -154,7 +155,7 @@ def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[s
     """What follows the verdict: read now (git, the worker's files), written by the returned
     function inside the transaction that records the run (the attempt's verdict, the queue entry)."""
     checks = report["checks"]
-    failing = [c for c in checks if c["status"] in ("fail", "error", "timeout")]
+    failing = [c for c in checks if verdicts.failing(c["status"])]
     stat = gitio.git(
         tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
     ).stdout.strip()
@@ -176,7 +177,7 @@ def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[s
             diff_fingerprint=report["tree"],
             diff_stat=stat,
             signatures={c["signature"] for c in failing if c["signature"]},
-            passing={c["name"] for c in checks if c["status"] in ("pass", "flaky")},
+            passing={c["name"] for c in checks if verdicts.passing(c["status"])},
             failed_checks={c["name"] for c in failing},
             outcome=Outcome.QUEUED if queued else Outcome.FAILED,
             refused=refused,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from shopfloor.floor.attempts import Attempt
+from shopfloor.gate import verdict
 
-FAILED = ("fail", "error", "timeout")
 SUMMARY_LINES = 20  # of a blocked issue's comment, for what failed in the last gate run
 
 
@@ -39,7 +39,7 @@ def gate_summary(report: dict[str, Any], limit: int = SUMMARY_LINES) -> list[str
 
     run = report.get("id")
     lines = [f"Last gate run: {run} (`shopfloor gate show {run}`), verdict {report.get('verdict')}."]
-    failing = [c for c in report.get("checks") or [] if c.get("status") in FAILED]
+    failing = [c for c in report.get("checks") or [] if verdict.failing(c.get("status") or "")]
     share = max(2, (limit - 1) // max(1, len(failing)) - 1)  # each check's lines, besides its name
     for n, check in enumerate(failing):
         later = len(failing) - n - 1

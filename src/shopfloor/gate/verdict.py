@@ -11,8 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A check's status, the one set every package reads: ``failing`` counts against the change,
+# ``passing`` holds (a flaky check passed when run again), ``needs-approval`` waits for a person,
+# ``skipped`` did not run. ``blocking`` keeps a change from landing.
 STATUSES = ("pass", "fail", "error", "timeout", "flaky", "needs-approval", "skipped")
 FAILING = ("fail", "error", "timeout")
+PASSING = ("pass", "flaky")
+BLOCKING = (*FAILING, "needs-approval")
+
+
+def failing(status: str) -> bool:
+    return status in FAILING
+
+
+def passing(status: str) -> bool:
+    return status in PASSING
+
+
+def blocking(status: str) -> bool:
+    return status in BLOCKING
+
 VERDICTS = ("pass", "fail", "needs-approval")
 APPROVAL_VIBE = 2  # vibe levels at or below this need a human's approval before merge
 FAST_VIBE = 4  # vibe levels at or above this run only the fast subset

@@ -27,7 +27,7 @@ from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
-from shopfloor.gate.verdict import red_base
+from shopfloor.gate.verdict import blocking, red_base
 from shopfloor.queue import branches, entries, prior, squash, stack
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.bisect import land_batch
@@ -470,7 +470,7 @@ def _conflict(
 def _reject(tracker: Tracker, entry: Entry, result: dict[str, object], report: PassReport) -> None:
     verdict = str(result["verdict"])
     state = "needs-approval" if verdict == "needs-approval" else "failed"
-    failing = [c for c in result["checks"] if c["status"] not in ("pass", "flaky", "skipped")]  # type: ignore[attr-defined]
+    failing = [c for c in result["checks"] if blocking(c["status"])]  # type: ignore[attr-defined]
     summary = "; ".join(f"{c['name']}: {c['status']}" for c in failing)
     entries.update(tracker.conn, entry.id, tracker.now(), state=state, detail=f"gate run {result['id']}: {summary}")
     _feedback(

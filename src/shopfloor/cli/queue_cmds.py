@@ -27,9 +27,8 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
     from shopfloor.queue import entries
 
     tracker = open_tracker(args)
-    rows = entries.listing(
-        tracker.conn, None if args.all else ("queued", "testing", "conflict", "failed", "needs-approval")
-    )
+    unlanded = tuple(state for state in entries.State if state != entries.State.MERGED)
+    rows = entries.listing(tracker.conn, None if args.all else unlanded)
     if args.json:
         print_json([e.as_json() for e in rows])
         return 0

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from shopfloor.errors import ConflictError
+from shopfloor.queue.entries import OPEN_STATES
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
@@ -113,7 +114,7 @@ def next_step(worker: Worker, seen: Situation) -> str:
         if seen.approved:
             return "its change was approved; lands next"
         return f"its change waits for `shopfloor approve {worker.issue}`; it runs no agent meanwhile"
-    if seen.ended and seen.queue in ("queued", "testing"):
+    if seen.ended and seen.queue in OPEN_STATES:
         return "its change is in the merge queue; lands next"
     if seen.outcome == STOPPED:
         return "stopped by `shopfloor stop`; its session resumes next"

@@ -339,7 +339,7 @@ def _turn(
     wants = limited and used < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
     held = admission.hold(Path(tracker.location.db_file).parent, cfg.limits, wants, tracker.now(), progress)
     started = 0 if held else _fill(tracker, cfg, used, progress, pools.starts)
-    queued = entries.listing(tracker.conn, ("queued", "testing"))
+    queued = entries.listing(tracker.conn, entries.OPEN_STATES)
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
     approvals = entries.listing(tracker.conn, ("needs-approval",))
     for entry in approvals:

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 from shopfloor.errors import NotFoundError
 from shopfloor.tracker import db
 
-STATES = ("queued", "testing", "merged", "failed", "conflict", "needs-approval")
-OPEN_STATES = ("queued", "testing")
+
+class State(StrEnum):
+    """A queue entry's state; stored as its value."""
+
+    QUEUED = "queued"  # waits for a pass
+    TESTING = "testing"  # in the batch a pass is gating
+    NEEDS_APPROVAL = "needs-approval"  # waits for a person's `shopfloor approve`
+    MERGED = "merged"  # landed
+    FAILED = "failed"  # the queue's gate failed it
+    CONFLICT = "conflict"  # it does not apply on the target
+
+    @classmethod
+    def open(cls) -> tuple[str, ...]:
+        """The states of an entry the queue will still act on (``queue add`` refuses a second)."""
+        return (cls.QUEUED, cls.TESTING, cls.NEEDS_APPROVAL)
+
+
+STATES = tuple(State)
+OPEN_STATES = (State.QUEUED, State.TESTING)  # a pass will take these up
+LIVE_STATES = State.open()
 
 
 @dataclass
@@ -74,8 +93,9 @@ def of_branch(conn: sqlite3.Connection, branch: str, since: str = "") -> list[En
 
 
 def open_for_branch(conn: sqlite3.Connection, branch: str) -> Entry | None:
+    marks = ", ".join("?" for _ in LIVE_STATES)
     row = conn.execute(
-        f"{_SELECT} WHERE branch = ? AND state IN ('queued', 'testing', 'needs-approval') ORDER BY id", (branch,)
+        f"{_SELECT} WHERE branch = ? AND state IN ({marks}) ORDER BY id", (branch, *LIVE_STATES)
     ).fetchone()
     return _row(row) if row else None
 
@@ -107,9 +127,6 @@ def landed_heads(conn: sqlite3.Connection, branch: str) -> list[str]:
 def delete(conn: sqlite3.Connection, entry_id: int) -> None:
     with db.transaction(conn):
         conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,))
-
-
-LIVE_STATES = ("queued", "testing", "needs-approval")  # entries the queue will still act on
 
 
 def live(queue: list[Entry]) -> list[Entry]:

@@ -20,76 +20,31 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import tracemalloc
-from datetime import datetime
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "shopfloor")
-RESULTS = Path(__file__).resolve().parent / "results" / "floor.json"
+from _common import bench_env, commit_turns, enter_floor, publish, sample_repo
+
 GATE = '\n[gate]\nbuiltins = ["diff-size"]\n\n[[gate.check]]\nname = "ok"\nargv = ["true"]\ntimeout = 60\n'
 
 
-def stamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def setup(work: Path, n: int) -> Path:
-    env = {
-        **os.environ,
-        "HOME": str(work / "home"),
-        "SHOPFLOOR_ACTOR": "planner",
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@x",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@x",
-    }
-    repo = work / "repo"
-    repo.mkdir(parents=True)
-    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, check=True)  # noqa: E731
-    run("git", "init", "-q", "-b", "main")
-    run(CLI, "init", "--prefix", "fb")
-    (repo / ".shopfloor" / "config.toml").write_text((repo / ".shopfloor" / "config.toml").read_text() + GATE)
-    run("git", "add", "-A")
-    run("git", "commit", "-qm", "base")
-    plan = "".join(f"## Task {i}\npriority: 2\n\nWrite file {i}.\n\n" for i in range(n))
-    (work / "plan.md").write_text(plan)
-    run(CLI, "create", "-f", str(work / "plan.md"))
-    ids = json.loads(run(CLI, "list", "--json", "-n", str(n + 10)).stdout)
-    scripts = [
-        {
-            "match": issue["id"],
-            "turns": [
-                {"tool": {"name": "Write", "input": {"file_path": f"{issue['id']}.txt", "content": "x\n"}}},
-                {"tool": {"name": "Bash", "input": {"command": f"git add -A && git commit -qm {issue['id']}"}}},
-                {"text": "done", "usage": {"input_tokens": 1000, "output_tokens": 10}},
-            ],
-        }
-        for issue in ids
-    ]
+    sample = sample_repo(work, "fb", env=bench_env(work / "home", actor="planner"), gate=GATE, issues=n)
+    scripts = [{"match": issue, "turns": commit_turns(issue)} for issue in sample.issues]
     (work / "scenario.json").write_text(json.dumps({"scripts": scripts}))
-    return repo
+    return sample.repo
 
 
 def floor_run(work: Path, repo: Path, n: int) -> dict[str, float]:
     from shopfloor.floor.coordinator import FloorConfig, run
+    from shopfloor.tracker.clock import epoch
     from shopfloor.tracker.service import Tracker
 
-    os.environ.update(
-        HOME=str(work / "home"),
-        SHOPFLOOR_SCENARIO=str(work / "scenario.json"),
-        SHOPFLOOR_SCRIPTED_HOME=str(work / "sessions"),
-        GIT_AUTHOR_NAME="b",
-        GIT_AUTHOR_EMAIL="b@x",
-        GIT_COMMITTER_NAME="b",
-        GIT_COMMITTER_EMAIL="b@x",
-    )
-    os.chdir(repo)
+    enter_floor(work, repo)
     tracker = Tracker.open("floor", str(repo))
     sessions: dict[str, float] = {}
     stop = threading.Event()
@@ -116,7 +71,7 @@ def floor_run(work: Path, repo: Path, n: int) -> dict[str, float]:
     stop.set()
     watcher.join()
     claims = {
-        issue: stamp(at)
+        issue: epoch(at)
         for issue, at in tracker.conn.execute("SELECT issue, MIN(at) FROM events WHERE kind = 'claimed' GROUP BY issue")
     }
     merged = tracker.conn.execute("SELECT COUNT(*) FROM queue_entries WHERE state = 'merged'").fetchone()[0]
@@ -143,7 +98,6 @@ def main() -> int:
     results = []
     for n in (args.issues, args.more):
         work = Path(tempfile.mkdtemp(prefix="sffb"))
-        (work / "home").mkdir()
         try:
             repo = setup(work, n)
             results.append(floor_run(work, repo, n))
@@ -175,15 +129,7 @@ def main() -> int:
             "PASS" if big["heap_mb"] <= small["heap_mb"] * 1.5 + 1 else "FAIL",
         ),
     ]
-    head = ("measure", "value", "target", "notes", "PASS/FAIL")
-    cells = [head, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(5)]
-    lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    table = "\n".join(lines)
-    print(table)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"table": table, "runs": results}, indent=2) + "\n")
+    publish("floor", ("measure", "value", "target", "notes", "PASS/FAIL"), rows, runs=results)
     return 0
 
 

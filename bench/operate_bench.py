@@ -16,43 +16,13 @@ Results go to ``bench/results/operate.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results" / "operate.json"
-CLI = str(Path(sys.executable).parent / "shopfloor")
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def make_repo(work: Path, issues: int) -> Path:
-    env = {**os.environ, "SHOPFLOOR_ACTOR": "floor", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}  # fmt: skip
-    repo = work / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run([CLI, "init", "--prefix", "b"], cwd=repo, env=env, check=True, capture_output=True)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "base"], cwd=repo, env=env, check=True)
-    plan = "".join(json.dumps({"title": f"issue {n}"}) + "\n" for n in range(issues))
-    (work / "plan.jsonl").write_text(plan)
-    subprocess.run([CLI, "create", "-f", str(work / "plan.jsonl")], cwd=repo, env=env, check=True, capture_output=True)
-    return repo
+from _common import CLI, bench_env, median_ms, publish, sample_repo
 
 
 def busy_floor(repo: Path, claimed: int) -> None:
@@ -79,7 +49,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = make_repo(Path(tmp), args.issues)
+        work = Path(tmp)
+        repo = sample_repo(work, "b", env=bench_env(work / "home", actor="floor"), issues=args.issues).repo
         busy_floor(repo, args.issues // 10)
         from shopfloor import gitlock
         from shopfloor.floor import adopt
@@ -103,13 +74,10 @@ def main() -> None:
     print(f"{args.issues} issues, {args.issues // 10} claimed with workers; median of {args.runs} runs "
           f"({cli_runs} for the CLI)")  # fmt: skip
     print()
-    print("| measure | median | baseline | baseline median | ratio |")
-    print("| --- | ---: | --- | ---: | ---: |")
-    for name, base, value, baseline in rows:
-        print(f"| {name} | {value:.2f} ms | {base} | {baseline:.2f} ms | {value / baseline:.2f}x |")
-    RESULTS.parent.mkdir(exist_ok=True)
+    cells = [(n, f"{v:.2f} ms", b, f"{bl:.2f} ms", f"{v / bl:.2f}x") for n, b, v, bl in rows]
+    head = ("measure", "median", "baseline", "baseline median", "ratio")
     out = [{"measure": n, "median_ms": v, "baseline": b, "baseline_ms": bl} for n, b, v, bl in rows]
-    RESULTS.write_text(json.dumps({"issues": args.issues, "runs": args.runs, "rows": out}, indent=2) + "\n")
+    publish("operate", head, cells, markdown=True, right=(1, 3, 4), issues=args.issues, runs=args.runs, rows=out)
 
 
 if __name__ == "__main__":

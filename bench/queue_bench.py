@@ -10,17 +10,14 @@ to ``bench/results/queue.json``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "shopfloor")
-RESULTS = Path(__file__).resolve().parent / "results" / "queue.json"
+from _common import Sample, publish, sample_repo
+
 BRANCHES = 16
 BAD = 11
 GATE = """
@@ -34,54 +31,24 @@ timeout = 60
 """
 
 
-def env_for(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPFLOOR_", "GIT_"))}
-    env.update(
-        HOME=str(work / "home"),
-        SHOPFLOOR_ACTOR="bench",
-        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        GIT_AUTHOR_NAME="b",
-        GIT_AUTHOR_EMAIL="b@x",
-        GIT_COMMITTER_NAME="b",
-        GIT_COMMITTER_EMAIL="b@x",
-    )
-    return env
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
-    return done.stdout
-
-
-def build(work: Path, env: dict[str, str]) -> Path:
-    repo = work / "repo"
-    repo.mkdir(parents=True)
-    run(["git", "init", "-q", "-b", "main"], repo, env)
-    run([CLI, "init", "--prefix", "qb"], repo, env)
-    config = repo / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + GATE)
-    run(["git", "add", "-A"], repo, env)
-    run(["git", "commit", "-qm", "base"], repo, env)
+def build(work: Path) -> Sample:
+    sample = sample_repo(work, "qb", gate=GATE)
     for n in range(BRANCHES):
-        run(["git", "checkout", "-q", "-b", f"b{n:02d}", "main"], repo, env)
-        (repo / f"f{n:02d}.txt").write_text("FIXME\n" if n == BAD else f"{n}\n")
-        run(["git", "add", "-A"], repo, env)
-        run(["git", "commit", "-qm", f"branch {n}"], repo, env)
-        run(["git", "checkout", "-q", "main"], repo, env)
-        run([CLI, "queue", "add", f"b{n:02d}"], repo, env)
-    return repo
+        sample.run("git", "checkout", "-q", "-b", f"b{n:02d}", "main")
+        (sample.repo / f"f{n:02d}.txt").write_text("FIXME\n" if n == BAD else f"{n}\n")
+        sample.run("git", "add", "-A")
+        sample.run("git", "commit", "-qm", f"branch {n}")
+        sample.run("git", "checkout", "-q", "main")
+        sample.cli("queue", "add", f"b{n:02d}")
+    return sample
 
 
 def measure(batch: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="sfqb"))
-    (work / "home").mkdir()
-    env = env_for(work)
     try:
-        repo = build(work, env)
+        sample = build(work)
         started = time.perf_counter()
-        out = json.loads(run([CLI, "queue", "run", "--until-empty", "--batch", str(batch), "--json"], repo, env))
+        out = json.loads(sample.cli("queue", "run", "--until-empty", "--batch", str(batch), "--json"))
         wall = time.perf_counter() - started
         if len(out["landed"]) != BRANCHES - 1 or len(out["rejected"]) != 1:
             raise SystemExit(f"batch {batch}: expected 15 landed and 1 rejected, got {out}")
@@ -94,20 +61,13 @@ def main() -> int:
     sizes = (1, 4, 8, 16)
     results = {size: measure(size) for size in sizes}
     base = results[1]
-    head = ("landing", "gate runs", "wall time", "vs one at a time")
-    rows = [head]
+    rows = []
     for size in sizes:
         r = results[size]
         label = "one at a time (--batch 1)" if size == 1 else f"batched (--batch {size})"
         rows.append((label, str(int(r["gate_runs"])), f"{r['wall_s']:.1f} s", f"{r['wall_s'] / base['wall_s']:.2f}x"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    table = "\n".join(lines)
     print(f"{BRANCHES} branches, one bad (b{BAD}), a gate check of ~0.3 s; all land but the bad one")
-    print(table)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"table": table, "results": results}, indent=2) + "\n")
+    publish("queue", ("landing", "gate runs", "wall time", "vs one at a time"), rows, results=results)
     return 0
 
 

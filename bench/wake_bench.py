@@ -12,7 +12,6 @@ Results go to ``bench/results/wake.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -22,9 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import percentile, publish
 from shopfloor.floor import wake
 
-RESULTS = Path(__file__).resolve().parent / "results" / "wake.json"
 OLD_POLL_S = 0.5
 
 
@@ -93,21 +92,24 @@ def main() -> None:
             results["new"].append(sample(new_wait, mine, other))
         cpu = {"old": cpu_per_second(old_wait, mine, other), "new": cpu_per_second(new_wait, mine, other)}
     for name, label in (("old", "sleep 0.5 s, then look (before)"), ("new", "wake.until_changed (data_version)")):
-        values = sorted(results[name])
-        p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        values = results[name]
+        p95 = percentile(values, 0.95)
         rows.append({"waiter": label, "median_ms": statistics.median(values), "p95_ms": p95, "cpu_ms_per_s": cpu[name]})
     base = rows[0]["median_ms"]
     print(f"commit by another connection -> noticed; {args.samples} samples each, interleaved")
     print()
-    print("| waiter | median | p95 | ratio (median) | CPU per second waiting |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for row in rows:
-        print(
-            f"| {row['waiter']} | {row['median_ms']:.1f} ms | {row['p95_ms']:.1f} ms | "
-            f"{row['median_ms'] / base:.3f}x | {row['cpu_ms_per_s']:.1f} ms |"
+    cells = [
+        (
+            row["waiter"],
+            f"{row['median_ms']:.1f} ms",
+            f"{row['p95_ms']:.1f} ms",
+            f"{row['median_ms'] / base:.3f}x",
+            f"{row['cpu_ms_per_s']:.1f} ms",
         )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"samples": args.samples, "rows": rows}, indent=2) + "\n")
+        for row in rows
+    ]
+    head = ("waiter", "median", "p95", "ratio (median)", "CPU per second waiting")
+    publish("wake", head, cells, markdown=True, right=(1, 2, 3, 4), samples=args.samples, rows=rows)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Runner
+from shopfloor.paths import floor_root
 from shopfloor.queue.lane import QueueLane
-from shopfloor.queue.service import QueueLock, queue_root
+from shopfloor.queue.service import QueueLock
 from shopfloor.tracker.service import Tracker
 from workerkit import until
 
@@ -125,7 +126,7 @@ def test_a_persons_queue_run_holding_the_lock_is_said_once_and_stop_finishes_the
     runner, (queue_lane, said) = repo, lane
     first = queue(runner, "first")
     tracker = Tracker.open("person", str(runner.cwd), auto_import=False)
-    with QueueLock(queue_root(tracker)):  # as `shopfloor queue run` holds it
+    with QueueLock(floor_root(tracker)):  # as `shopfloor queue run` holds it
         passes = queue_lane.passes
         queue_lane.poke()
         until(lambda: queue_lane.passes == passes + 1, "a refused pass")

@@ -13,15 +13,15 @@ FLOOR_ACTOR = "floor"
 
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
-    from pathlib import Path
 
     from shopfloor.floor import stopping
     from shopfloor.floor.lock import acquire
+    from shopfloor.paths import state_dir
 
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
-    held = acquire(Path(tracker.location.db_file).parent)  # one coordinator per repository; kept to the end
+    held = acquire(state_dir(tracker))  # one coordinator per repository; kept to the end
     stopping.on_sigterm()  # from here on, SIGTERM ends the run as Ctrl-C does, with the same words
     try:
         return _run_floor(args, tracker)

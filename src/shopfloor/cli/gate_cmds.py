@@ -74,7 +74,7 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
         )
     from shopfloor.gate.drift import drift_warning
     from shopfloor.gate.gitio import CONFIG_PATH
-    from shopfloor.workers.service import main_tree
+    from shopfloor.paths import main_tree
 
     warning = drift_warning(main_tree(tracker) / CONFIG_PATH, report["base"], report["config_hash"])
     if warning:  # e.g. an uncommitted `gate init`: its rules are not the ones in force
@@ -172,8 +172,8 @@ APPROVED_LABEL = "approved"
 
 def cmd_approve(args: argparse.Namespace) -> int:
     """A human's approval for a change that needs one (vibe 1-2, protected files, a large diff)."""
-    from shopfloor.actors import is_agent
     from shopfloor.errors import ConflictError
+    from shopfloor.gate.trust import is_agent
     from shopfloor.tracker import writes
 
     tracker = open_tracker(args)

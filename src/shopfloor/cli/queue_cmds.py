@@ -42,12 +42,13 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_remove(args: argparse.Namespace) -> int:
+    from shopfloor.paths import floor_root
     from shopfloor.queue import entries
-    from shopfloor.queue.service import QueueLock, queue_root
+    from shopfloor.queue.service import QueueLock
 
     tracker = open_tracker(args)
     entries.get(tracker.conn, args.entry)  # not found: exit 3 before waiting for anything
-    with QueueLock(queue_root(tracker), wait_s=120):  # never while a pass is stacking or landing it
+    with QueueLock(floor_root(tracker), wait_s=120):  # never while a pass is stacking or landing it
         entry = entries.get(tracker.conn, args.entry)
         if entry.state == "testing":
             raise ConflictError(f"entry {entry.id} is being tested: wait for the queue pass to finish")

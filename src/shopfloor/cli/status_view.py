@@ -34,10 +34,9 @@ class Snapshot:
 
 def take(tracker: Any) -> Snapshot:
     """The floor now: workers (their liveness reconciled), the queue, issue counts."""
-    from pathlib import Path
-
     from shopfloor.floor import lanes
     from shopfloor.floor.admission import waiting
+    from shopfloor.paths import state_dir
     from shopfloor.queue import entries
     from shopfloor.workers import service
 
@@ -49,8 +48,8 @@ def take(tracker: Any) -> Snapshot:
         queue=tuple(entries.listing(tracker.conn, None)),
         counts=counts,
         unconfined=tuple(w.name for w in listed if not _sandboxed(w.log_dir)),
-        admission=waiting(Path(tracker.location.db_file).parent),
-        lanes=lanes.read(Path(tracker.location.db_file).parent),
+        admission=waiting(state_dir(tracker)),
+        lanes=lanes.read(state_dir(tracker)),
     )
 
 

@@ -154,8 +154,9 @@ def cmd_worker_rm(args: argparse.Namespace) -> int:
     worker = service.find(tracker, args.worker)
     wip = service.remove(tracker, worker, force=args.force)
     from shopfloor.gate.gitio import is_branch
+    from shopfloor.paths import main_tree
 
-    kept = is_branch(service.main_tree(tracker), worker.branch)  # a landed branch is deleted (queue.branches)
+    kept = is_branch(main_tree(tracker), worker.branch)  # a landed branch is deleted (queue.branches)
     if args.json:
         print_json(
             {"name": worker.name, "removed": True, "branch": worker.branch, "branch_kept": kept, "wip_commit": wip}

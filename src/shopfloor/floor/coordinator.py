@@ -50,6 +50,7 @@ from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
+from shopfloor.paths import main_tree, state_dir
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
@@ -337,7 +338,7 @@ def _turn(
     # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
     limited = cfg.limits is not None and cfg.limits.enabled
     wants = limited and used < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
-    held = admission.hold(Path(tracker.location.db_file).parent, cfg.limits, wants, tracker.now(), progress)
+    held = admission.hold(state_dir(tracker), cfg.limits, wants, tracker.now(), progress)
     started = 0 if held else _fill(tracker, cfg, used, progress, pools.starts)
     queued = entries.listing(tracker.conn, entries.OPEN_STATES)
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
@@ -353,13 +354,13 @@ def _turn(
 def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = time.time) -> None:
     interval = cfg.tracker_interval_s
     publisher = TrackerPublisher(interval) if interval is not None else None
-    notify.install(Path(tracker.location.config_path), str(workers.main_tree(tracker)), progress)
+    notify.install(Path(tracker.location.config_path), str(main_tree(tracker)), progress)
     listed = workers.list_workers(tracker)
     for line in adopt.adopted(listed, adopt.situations(tracker, listed)):
         progress(line)
     woken = threading.Event()  # a gate job or a start that ended (their commits also move data_version)
     pools = Pools.beside(tracker, cfg.gate_jobs, cfg.batch, progress, woken)
-    shown = lanes.Publisher(Path(tracker.location.db_file).parent)  # what `status` says the lanes do
+    shown = lanes.Publisher(state_dir(tracker))  # what `status` says the lanes do
     interrupted = True
     try:
         while True:

@@ -30,6 +30,7 @@ from shopfloor.gate import gitio, records, runner
 from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.service import GateRequest
 from shopfloor.gate.service import run as gate_run
+from shopfloor.paths import main_tree
 from shopfloor.queue import entries
 from shopfloor.queue.service import plan_entry
 from shopfloor.tracker import db
@@ -192,7 +193,6 @@ def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:
     """Fetch the worker's branch from its workspace (a clone) into the main repository, so the
     gate sees what the agent committed, its wip commit included. If that fails (the agent
     deleted its branch), the gate judges what the main repository holds, and says so."""
-    from shopfloor.workers.service import main_tree
     from shopfloor.workspace.worktrees import fetch_back
 
     if not Path(worker.worktree).is_dir():

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shopfloor.errors import ConflictError
-
-LOCK_NAME = "floor.lock"
+from shopfloor.paths import floor_lock
 
 
 def holder_text(holder: dict[str, Any]) -> str:
@@ -31,7 +30,7 @@ def holder_text(holder: dict[str, Any]) -> str:
 def acquire(state_dir: Path) -> IO[str]:
     """Take the floor's lock, or raise ConflictError naming its holder. Keep the returned file
     open for as long as the floor runs (closing it, or exiting, releases the lock)."""
-    path = state_dir / LOCK_NAME
+    path = floor_lock(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the floor's whole run
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts
+from shopfloor.paths import main_tree
 from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
@@ -119,7 +120,6 @@ def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
 def _keep_branch(tracker: Tracker, issue_id: str, old_series: int) -> str | None:
     """Rename ``floor/<id>`` to ``floor/<id>-try<N>`` (its workspace must be gone); None if absent."""
     from shopfloor.gate.gitio import git
-    from shopfloor.workers.service import main_tree
     from shopfloor.workspace import worktrees
     from shopfloor.workspace.naming import branch_for
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from shopfloor import paths
 from shopfloor.errors import ConflictError
 from shopfloor.floor import attempts
-from shopfloor.floor.lock import LOCK_NAME, holder_text
+from shopfloor.floor.lock import holder_text
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.tracker.service import Tracker
 
@@ -59,7 +60,7 @@ def holder(state_dir: Path) -> dict[str, Any] | None:
     """Who holds the floor's lock, or None when no coordinator runs."""
     import fcntl
 
-    path = state_dir / LOCK_NAME
+    path = paths.floor_lock(state_dir)
     if not path.exists():
         return None
     with open(path, encoding="utf-8") as handle:
@@ -113,7 +114,7 @@ def stop_floor(tracker: Tracker, wait_s: float, progress: Callable[[str], None])
     """The coordinator, then every running agent, each with its work saved."""
     from shopfloor.workers import service as workers
 
-    out = Stopped(stop_coordinator(Path(tracker.location.db_file).parent, wait_s, progress))
+    out = Stopped(stop_coordinator(paths.state_dir(tracker), wait_s, progress))
     for worker in workers.list_workers(tracker):
         if worker.state not in ("running", "starting"):
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from shopfloor.paths import workspace_root
 from shopfloor.sandbox import bwrap
 from shopfloor.sandbox.config import enabled
 from shopfloor.sandbox.policy import Confinement
@@ -34,8 +35,6 @@ def _admin_dir(checkout: Path) -> str | None:
 
 
 def check_confinement(repo: Path, checkout: Path, run_dir: Path, writable: tuple[str, ...] = ()) -> Confinement:
-    from shopfloor.workspace.worktrees import workspace_root
-
     common = repo / ".git"
     admin = _admin_dir(checkout)
     return Confinement(

@@ -34,6 +34,20 @@ def git(
     return done
 
 
+def git_bytes(repo: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
+    """Run git in ``repo`` with hooks disabled, on bytes (``data`` in, stdout out); a failure raises."""
+    try:
+        done = subprocess.run(
+            ["git", *NO_HOOKS, *args], cwd=repo, input=data, env=env, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    if done.returncode != 0:
+        why = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {why}")
+    return done.stdout
+
+
 def resolve(repo: Path, rev: str, what: str) -> tuple[str, str]:
     """(commit sha, tree sha) of ``rev``; an unknown revision is a not-found error."""
     if rev.startswith("-") or not rev or any(c in rev for c in "\0\n"):

@@ -28,6 +28,7 @@ from shopfloor.gate import gitio
 from shopfloor.gate.config import Check
 from shopfloor.gate.detect import Proposal
 from shopfloor.gate.results import CheckResult
+from shopfloor.paths import gate_dir
 from shopfloor.tracker.service import Tracker
 
 KEPT = "kept"
@@ -197,7 +198,4 @@ def try_on_target(
 
 def run_dir_for(tracker: Tracker) -> Path:
     """Beside the repository, where the gate keeps its runs (a dead run's directory is swept)."""
-    from shopfloor.workers.service import main_tree
-    from shopfloor.workspace.worktrees import workspace_root
-
-    return workspace_root(main_tree(tracker)) / ".gate" / f"run-{os.getpid()}-{time.time_ns()}"
+    return gate_dir(tracker) / f"run-{os.getpid()}-{time.time_ns()}"

@@ -26,6 +26,7 @@ from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import after_retry, combine, own_tests, plan_for
+from shopfloor.paths import gate_dir
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs
 
@@ -117,7 +118,7 @@ def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
 
 def _sweep(tracker: Tracker, repo: Path) -> None:
     """Remove run directories of gates that died (their pid is gone) and forget their worktrees."""
-    root = _gate_root(tracker)
+    root = gate_dir(tracker)
     if not root.is_dir():
         return
     stale = False
@@ -181,7 +182,7 @@ def run(
     fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
     # pytest, mypy) must find the candidate's files, not the main tree's.
-    run_dir = _gate_root(tracker) / f"run-{os.getpid()}-{time.time_ns()}"
+    run_dir = gate_dir(tracker) / f"run-{os.getpid()}-{time.time_ns()}"
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         computed = {r.name: r for r in run_on(repo, commit, fresh, run_dir, progress, False)}
@@ -358,12 +359,6 @@ def _own_failure(first: CheckResult, changed: set[str], test_paths: tuple[str, .
         return f"the failing test(s) are the change's own: {', '.join(own[:5])}"
     return None
 
-
-def _gate_root(tracker: Tracker) -> Path:
-    from shopfloor.workers.service import main_tree
-    from shopfloor.workspace.worktrees import workspace_root
-
-    return workspace_root(main_tree(tracker)) / ".gate"
 
 
 def _counts(results: list[CheckResult]) -> Counts | None:

@@ -24,15 +24,36 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.gate import records
+from shopfloor.gate.gitio import git_bytes
 from shopfloor.tracker.service import Tracker
-from shopfloor.tracker.trackeronly import adds_only_known_lines, is_tracker_only
+from shopfloor.tracker.trackeronly import TRACKER_PATH, adds_only_known_lines, is_tracker_only
 
 NOTE = "tracker-only change: not gated"
 MAX_BYTES = 64 * 1024 * 1024
 
 
+def committed_file(repo: Path, commit: str, max_bytes: int | None = None) -> tuple[str, str, bytes] | None:
+    """(mode, blob, content) of the tracker file at ``commit``; None when it has none (or it
+    is not a regular file, or is larger than ``max_bytes``)."""
+    listing = git_bytes(repo, "ls-tree", "-z", commit, "--", TRACKER_PATH).decode("utf-8", "replace").strip("\0")
+    if not listing:
+        return None
+    meta, _, _ = listing.partition("\t")
+    mode, kind, blob = meta.split()
+    if kind != "blob" or mode not in ("100644", "100755"):
+        return None
+    if max_bytes is not None and int(git_bytes(repo, "cat-file", "-s", blob)) > max_bytes:
+        return None
+    return mode, blob, git_bytes(repo, "cat-file", "blob", blob)
+
+
+def changed_paths(repo: Path, old: str, new: str) -> list[str]:
+    """The paths that differ between the commits ``old`` and ``new`` (renames as delete and add)."""
+    out = git_bytes(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new)
+    return [p for p in out.decode("utf-8", "replace").split("\0") if p]
+
+
 def holds_only_known_lines(tracker: Tracker, repo: Path, fork: str, commit: str) -> bool:
-    from shopfloor.queue.trackercommit import committed_file
     from shopfloor.tracker import jsonl, store
 
     after = committed_file(repo, commit, MAX_BYTES)
@@ -62,8 +83,6 @@ def skip_report(
     and_then: records.FollowUp | None = None,
 ) -> dict[str, Any] | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
-    from shopfloor.queue.trackercommit import changed_paths
-
     started = time.monotonic()
     if agent or (approval_required and not approved) or request.every_check or commit == base_commit:
         return None  # an agent's change to the tracker's file is gated, and fails (gate.floorfiles)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from shopfloor.actors import is_agent
-
+AGENT_PREFIX = "worker/"
 DEFAULT_VIBE = 3
+
+
+def is_agent(actor: str) -> bool:
+    return actor.startswith(AGENT_PREFIX)
 
 
 def trusted_facts(conn: sqlite3.Connection, issue_id: str) -> tuple[int, set[str]]:

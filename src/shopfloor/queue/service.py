@@ -28,25 +28,24 @@ from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.gate.verdict import blocking, red_base
+from shopfloor.paths import floor_root, queue_lock
 from shopfloor.queue import branches, entries, prior, squash, stack
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
+from shopfloor.queue.stack import StuckTarget
 from shopfloor.tracker.service import Tracker
 
 PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
 Progress = Callable[[str], None]
 
 
-class StuckTarget(ShopfloorError):
-    """The target cannot be moved (its checkout has local changes in the way)."""
-
 
 class QueueLock:
     """An exclusive lock on the queue: one pass at a time (released when the process dies)."""
 
     def __init__(self, root: Path, wait_s: float = 0.0) -> None:
-        self.path = root / ".queue.lock"
+        self.path = queue_lock(root)
         self.wait_s = wait_s
         self.handle: Any = None
 
@@ -115,16 +114,6 @@ class PassReport:
     def progressed(self) -> bool:
         return bool(self.landed or self.rejected or self.conflicts)
 
-
-def queue_root(tracker: Tracker) -> Path:
-    return _root(tracker)
-
-
-def _root(tracker: Tracker) -> Path:
-    from shopfloor.workers.service import main_tree
-    from shopfloor.workspace.worktrees import workspace_root
-
-    return workspace_root(main_tree(tracker))
 
 
 def add(tracker: Tracker, what: str) -> Entry:
@@ -365,7 +354,7 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: No
 
     One pass at a time per repository (a lock file beside the queue's worktree): two passes
     would stack in the same worktree and re-queue each other's entries."""
-    with QueueLock(_root(tracker)):
+    with QueueLock(floor_root(tracker)):
         return _run_once(tracker, batch, progress)
 
 
@@ -384,7 +373,7 @@ def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
         todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
         onto = stack.tip(repo, target)
         settings = queue_config.load(repo, onto, target)  # the target's rules, like the gate's
-        worktree = stack.queue_worktree(repo, _root(tracker), onto)
+        worktree = stack.queue_worktree(repo, floor_root(tracker), onto)
         todo = _drop_conflicts(tracker, worktree, target, onto, todo, report, progress)
         if not todo:
             return report

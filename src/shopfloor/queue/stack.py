@@ -21,6 +21,7 @@ from pathlib import Path
 
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.gate import gitio
+from shopfloor.paths import queue_dir
 from shopfloor.tracker.trackeronly import TRACKER_PATH
 
 QUEUE_NAME, QUEUE_EMAIL = "shopfloor queue", "queue@shopfloor.invalid"
@@ -40,8 +41,12 @@ class Conflict:
     files: tuple[str, ...]
 
 
+class StuckTarget(ShopfloorError):
+    """The target cannot be moved (its checkout has local changes in the way)."""
+
+
 def queue_worktree(repo: Path, root: Path, onto: str) -> Path:
-    path = root / ".queue"
+    path = queue_dir(root)
     if not (path / ".git").exists():
         gitio.git(repo, "worktree", "prune", check=False)
         gitio.add_worktree(repo, path, onto)
@@ -140,8 +145,6 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
     kept = _keep_tracker_edit(checked_out, new)
     done = gitio.git(checked_out, "merge", "--quiet", "--ff-only", new, check=False)
     if done.returncode != 0:
-        from shopfloor.queue.service import StuckTarget
-
         if kept is not None:  # as it was: the person's edit, unstaged
             gitio.git(checked_out, "update-index", "--cacheinfo", kept)
 

@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.gate.gitio import NO_HOOKS, branch_ref
+from shopfloor.gate.gitio import branch_ref
+from shopfloor.gate.gitio import git_bytes as _git
+from shopfloor.gate.trackerskip import changed_paths, committed_file
+from shopfloor.paths import floor_root
 from shopfloor.tracker import jsonl, store, sync, syncstate
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only, leases_only
@@ -56,33 +58,6 @@ class Outcome:
     commit: str | None = None
     issues: int = 0
 
-
-def _git(repo: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
-    try:
-        done = subprocess.run(
-            ["git", *NO_HOOKS, *args], cwd=repo, input=data, env=env, capture_output=True, check=False
-        )
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
-    if done.returncode != 0:
-        why = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {why}")
-    return done.stdout
-
-
-def committed_file(repo: Path, commit: str, max_bytes: int | None = None) -> tuple[str, str, bytes] | None:
-    """(mode, blob, content) of the tracker file at ``commit``; None when it has none (or it
-    is not a regular file, or is larger than ``max_bytes``)."""
-    listing = _git(repo, "ls-tree", "-z", commit, "--", TRACKER_PATH).decode("utf-8", "replace").strip("\0")
-    if not listing:
-        return None
-    meta, _, _ = listing.partition("\t")
-    mode, kind, blob = meta.split()
-    if kind != "blob" or mode not in ("100644", "100755"):
-        return None
-    if max_bytes is not None and int(_git(repo, "cat-file", "-s", blob)) > max_bytes:
-        return None
-    return mode, blob, _git(repo, "cat-file", "blob", blob)
 
 
 def checkout_of(repo: Path, branch: str) -> Path | None:
@@ -109,10 +84,6 @@ def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: st
     commit = _git(repo, "commit-tree", tree, "-p", parent, "-F", "-", data=message.encode(), env=env).decode().strip()
     return commit, blob
 
-
-def changed_paths(repo: Path, old: str, new: str) -> list[str]:
-    out = _git(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new).decode("utf-8", "replace")
-    return [p for p in out.split("\0") if p]
 
 
 def issues(count: int) -> str:
@@ -196,11 +167,11 @@ def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -
 def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
     """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock."""
     from shopfloor.gate.service import repo_of, resolve_base
-    from shopfloor.queue.service import QueueLock, queue_root
+    from shopfloor.queue.service import QueueLock
 
     repo = repo_of(tracker)
     target = resolve_base(repo, None)[0]
-    lock = QueueLock(queue_root(tracker), wait_s)
+    lock = QueueLock(floor_root(tracker), wait_s)
     try:
         lock.__enter__()
     except ConflictError:
@@ -213,7 +184,7 @@ def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
 
 def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
     from shopfloor.queue import stack
-    from shopfloor.queue.service import StuckTarget
+    from shopfloor.queue.stack import StuckTarget
 
     tip = stack.tip(repo, target)
     found = committed_file(repo, tip)

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shopfloor import faults
-from shopfloor.actors import of_worker
 from shopfloor.agents import launch, registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
 from shopfloor.channel.paths import discard as discard_channel
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.paths import main_tree, workspace_root
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, procs, records, selfpath, terminal
@@ -49,11 +49,6 @@ class StartRequest:
     lease_s: float = 30 * 60.0
     # False: the agent runs unconfined (--no-sandbox, SHOPFLOOR_SANDBOX=off), and every attempt says so.
     sandbox: bool = field(default_factory=sandbox_enabled)
-
-
-def main_tree(tracker: Tracker) -> Path:
-    common = Path(tracker.location.common_dir).resolve()
-    return common.parent if common.name == ".git" else Path(tracker.location.worktree_dir)
 
 
 def log_root(tracker: Tracker) -> Path:
@@ -89,7 +84,7 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     env.update(dict(opts.env))
     # The agent acts in the tracker as worker/<name>, never as the person who started it: the gate
     # ignores labels and vibe changes an agent makes to its own issue (see gate.trust).
-    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=of_worker(worker))
+    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=f"worker/{worker}")
     # The agent runs the same `shopfloor` as the floor (`done`, `comment`, the handoff note), even
     # when that one lives in a virtualenv the person's PATH does not name.
     env["PATH"] = selfpath.path_first(env.get("PATH"), selfpath.own_dir())
@@ -108,7 +103,7 @@ def _confine(
     config_path = Path(tracker.location.config_path)
     hidden = (
         os.path.dirname(os.path.abspath(tracker.location.db_file)),
-        str(worktrees.workspace_root(main_tree(tracker))),
+        str(workspace_root(main_tree(tracker))),
     )
     confinement, changes = worker_confinement(
         adapter,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor import faults, gitlock
+from shopfloor import faults, gitlock, paths
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.workspace.naming import branch_for, safe_name
 
@@ -68,12 +68,9 @@ def _sha(cwd: Path, rev: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def workspace_root(main_tree: Path) -> Path:
-    return main_tree.parent / f"{main_tree.name}.floor"
-
 
 def path_for(main_tree: Path, issue_id: str) -> Path:
-    root = workspace_root(main_tree).resolve()
+    root = paths.workspace_root(main_tree).resolve()
     path = (root / safe_name(issue_id)).resolve()
     if path.parent != root:  # belt and braces: safe_name already forbids separators
         raise ShopfloorError(f"refusing a workspace path outside {root}: {path}")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from shopfloor.actors import of_worker
+
 # Labels the gate trusts when a person set them (gate.trust); a worker never sets or removes them.
 TRUST_LABELS = frozenset({"allow-test-changes", "approved"})
 
@@ -97,7 +99,7 @@ def refusal(
     if op in OWN_ISSUE_OPS:
         target = args.get("id") or own_issue
         if target != own_issue:
-            return _refused(f"worker/{worker} works on {own_issue} and may not change {target} (only read it)")
+            return _refused(f"{of_worker(worker)} works on {own_issue} and may not change {target} (only read it)")
         if op == "update":
             return _update_refusal(args, own_issue)
         return None

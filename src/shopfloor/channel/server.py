@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopfloor.actors import of_worker
 from shopfloor.channel import paths, policy
 from shopfloor.channel.protocol import (
     CODE_ERROR,
@@ -46,7 +47,7 @@ class Grant:
 
     @property
     def actor(self) -> str:
-        return f"worker/{self.worker}"
+        return of_worker(self.worker)
 
 
 def configured_trust_labels(db_file: str) -> frozenset[str]:

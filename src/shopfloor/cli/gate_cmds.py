@@ -172,8 +172,8 @@ APPROVED_LABEL = "approved"
 
 def cmd_approve(args: argparse.Namespace) -> int:
     """A human's approval for a change that needs one (vibe 1-2, protected files, a large diff)."""
+    from shopfloor.actors import is_agent
     from shopfloor.errors import ConflictError
-    from shopfloor.gate.trust import is_agent
     from shopfloor.tracker import writes
 
     tracker = open_tracker(args)

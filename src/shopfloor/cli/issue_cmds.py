@@ -193,8 +193,8 @@ AGENT_CLOSE = (
 
 def _refuse_agent(tracker: Tracker, what: str) -> None:
     """Agents (``worker/<name>``) never close or reopen issues: a close would skip the gate and the queue."""
+    from shopfloor.actors import is_agent
     from shopfloor.errors import ConflictError
-    from shopfloor.gate.trust import is_agent
 
     if is_agent(tracker.actor):
         raise ConflictError(AGENT_CLOSE.format(actor=tracker.actor, what=what))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shopfloor import actors
 from shopfloor.floor import attempts, outcomes
 from shopfloor.floor.decide import Current, Facts, Past, QueueFacts
 from shopfloor.floor.retry import series_start
@@ -59,6 +60,6 @@ def _queue(tracker: Tracker, worker: Worker) -> QueueFacts | None:
 def _said_done(tracker: Tracker, worker: Worker, since: str) -> bool:
     row = tracker.conn.execute(
         "SELECT 1 FROM events WHERE issue = ? AND kind = 'agent_done' AND actor = ? AND at >= ? LIMIT 1",
-        (worker.issue, f"worker/{worker.name}", since),
+        (worker.issue, actors.of_worker(worker.name), since),
     ).fetchone()
     return row is not None

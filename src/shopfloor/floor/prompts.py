@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shopfloor.actors import of_worker
 from shopfloor.floor import attempts, notes
 from shopfloor.floor.decide import Prompt
 from shopfloor.tracker.service import Tracker
@@ -62,7 +63,7 @@ def own_note(tracker: Tracker, worker: Worker, since: str) -> str | None:
     """The handoff note the ending session wrote (its last comment since ``since``), if any."""
     from shopfloor.tracker import store
 
-    agent = f"worker/{worker.name}"
+    agent = of_worker(worker.name)
     written = [
         c["text"]
         for c in store.get(tracker.conn, worker.issue).get("comments") or []

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from shopfloor.actors import is_agent
+
 STOPPED = "The floor stopped this issue: "
 NOT_STARTED = "The floor could not start a worker: "
 PREFIXES = (STOPPED, NOT_STARTED)
@@ -56,7 +58,7 @@ def by_agent(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, st
             "ORDER BY seq DESC LIMIT 1",
             (issue,),
         ).fetchone()
-        if row is None or not str(row[0]).startswith("worker/"):
+        if row is None or not is_agent(str(row[0])):
             continue
         said = conn.execute(
             "SELECT c.text FROM events e JOIN comments c ON c.issue = e.issue AND c.id = e.new "

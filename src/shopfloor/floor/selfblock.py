@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shopfloor.actors import of_worker
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, notify, reasons
 from shopfloor.tracker.service import Tracker
@@ -22,7 +23,7 @@ OUTCOME = "blocked by its agent"
 def blocked_by(status: str, blocker: str | None, worker_name: str) -> bool:
     """The worker's own agent blocked the issue (pure): it is blocked, and the latest block came
     through that worker's channel (which acts as ``worker/<name>``)."""
-    return status == "blocked" and blocker == f"worker/{worker_name}"
+    return status == "blocked" and blocker == of_worker(worker_name)
 
 
 def last_blocker(tracker: Tracker, issue_id: str) -> str | None:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 
-AGENT_PREFIX = "worker/"
+from shopfloor.actors import is_agent
+
 DEFAULT_VIBE = 3
-
-
-def is_agent(actor: str) -> bool:
-    return actor.startswith(AGENT_PREFIX)
 
 
 def trusted_facts(conn: sqlite3.Connection, issue_id: str) -> tuple[int, set[str]]:

@@ -31,6 +31,7 @@ def passing(status: str) -> bool:
 def blocking(status: str) -> bool:
     return status in BLOCKING
 
+
 VERDICTS = ("pass", "fail", "needs-approval")
 APPROVAL_VIBE = 2  # vibe levels at or below this need a human's approval before merge
 FAST_VIBE = 4  # vibe levels at or above this run only the fast subset

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor.actors import of_worker
 from shopfloor.gate import gitio
 from shopfloor.queue.stack import QUEUE_EMAIL, QUEUE_NAME, Person
 from shopfloor.tracker.service import Tracker
@@ -110,7 +111,7 @@ def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent:
         workers = [w.name for w in records.all_workers(tracker.conn) if w.issue == issue]
         worker = workers[-1] if workers else (tried[-1].worker if tried else None)
         if worker:
-            author = Person(f"worker/{worker}", WORKER_EMAIL)
+            author = Person(of_worker(worker), WORKER_EMAIL)
     if author is None:  # no worker ran it: the branch's last author
         name, _, email = gitio.git(repo, "log", "-1", "--format=%an%x00%ae", tip).stdout.strip().partition("\0")
         author = Person(name or "unknown", email or "unknown@shopfloor.invalid")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shopfloor import faults
+from shopfloor.actors import of_worker
 from shopfloor.agents import launch, registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
@@ -84,7 +85,7 @@ def _agent_env(adapter: AgentAdapter, opts: AgentOptions, worker: str, issue: st
     env.update(dict(opts.env))
     # The agent acts in the tracker as worker/<name>, never as the person who started it: the gate
     # ignores labels and vibe changes an agent makes to its own issue (see gate.trust).
-    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=f"worker/{worker}")
+    env.update(SHOPFLOOR_WORKER=worker, SHOPFLOOR_ISSUE=issue, SHOPFLOOR_ACTOR=of_worker(worker))
     # The agent runs the same `shopfloor` as the floor (`done`, `comment`, the handoff note), even
     # when that one lives in a virtualenv the person's PATH does not name.
     env["PATH"] = selfpath.path_first(env.get("PATH"), selfpath.own_dir())

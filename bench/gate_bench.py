@@ -25,23 +25,19 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from _common import CLI, bench_env, median_ms, publish, run, sample_repo
 from shopfloor.gate.differential import split
 from shopfloor.gate.findings import Finding, parse
 
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "shopfloor")
-RESULTS = Path(__file__).resolve().parent / "results" / "gate.json"
 CHECKS = [
     ["ruff", "check", "."],
     ["mypy"],
@@ -50,60 +46,31 @@ CHECKS = [
 Row = tuple[str, str, str, str, str]  # measure, median, target, ratio/notes, PASS/FAIL
 
 
-def env_for(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPFLOOR_", "GIT_"))}
-    env.update(
-        HOME=str(work / "home"),
-        SHOPFLOOR_ACTOR="bench",
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        GIT_AUTHOR_NAME="b",
-        GIT_AUTHOR_EMAIL="b@x",
-        GIT_COMMITTER_NAME="b",
-        GIT_COMMITTER_EMAIL="b@x",
-    )
-    return env
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return done
-
-
 def build(work: Path, env: dict[str, str], modules: int, debt: bool = False) -> Path:
     """The project on ``main`` and a candidate branch ``cand``. With ``debt``: every module has an
     unused import (one ruff finding each), one test fails on main, and ``cand`` and ``cand2``,
     both forked from main, each add one new finding (another unused import)."""
-    repo = work / ("debt" if debt else "proj")
-    (repo / "pkg").mkdir(parents=True)
-    (repo / "tests").mkdir()
-    (repo / "pkg" / "__init__.py").write_text("")
+    files = {"pkg/__init__.py": ""}
     for n in range(modules):
         unused = "import os\n\n\n" if debt else ""  # lint debt: one ruff finding in every module
-        (repo / "pkg" / f"m{n}.py").write_text(
+        files[f"pkg/m{n}.py"] = (
             f"{unused}def f{n}(x: int) -> int:\n    return x + {n}\n\n\n"
             f"def g{n}(xs: list[int]) -> int:\n    return sum(xs) * {n}\n"
         )
         expected = n + 2 if debt and n == 0 else n + 1  # wrong for the test that already fails on main
-        (repo / "tests" / f"test_m{n}.py").write_text(
+        files[f"tests/test_m{n}.py"] = (
             f"from pkg.m{n} import f{n}, g{n}\n\n\ndef test_f() -> None:\n    assert f{n}(1) == {expected}\n\n\n"
             f"def test_g() -> None:\n    assert g{n}([1, 2]) == {3 * n}\n"
         )
-    (repo / "pyproject.toml").write_text(
+    files["pyproject.toml"] = (
         '[tool.pytest.ini_options]\npythonpath = ["."]\n\n[tool.ruff.lint]\nselect = ["E", "F"]\n\n'
         '[tool.mypy]\nfiles = ["pkg"]\ncache_dir = "/dev/null"\n'
     )
-    run(["git", "init", "-q", "-b", "main"], repo, env)
-    run([CLI, "init", "--prefix", "gb"], repo, env)
-    config = repo / ".shopfloor" / "config.toml"
-    text = config.read_text() + "\n[gate]\n"
+    gate = "\n[gate]\n"
     for n, argv in enumerate(CHECKS):
-        text += f'\n[[gate.check]]\nname = "c{n}"\nargv = {json.dumps(argv)}\ntimeout = 600\n'
-        text += "junit = true\n" if "{junit}" in " ".join(argv) else ""
-    config.write_text(text)
-    run(["git", "add", "-A"], repo, env)
-    run(["git", "commit", "-qm", "base"], repo, env)
+        gate += f'\n[[gate.check]]\nname = "c{n}"\nargv = {json.dumps(argv)}\ntimeout = 600\n'
+        gate += "junit = true\n" if "{junit}" in " ".join(argv) else ""
+    repo = sample_repo(work, "gb", env=env, name="debt" if debt else "proj", files=files, gate=gate).repo
     if not debt:
         run(["git", "checkout", "-qb", "cand"], repo, env)
         m0 = repo / "pkg" / "m0.py"
@@ -171,16 +138,6 @@ def forget_baseline(repo: Path, env: dict[str, str]) -> None:
         conn.close()
 
 
-def median_ms(call: Callable[[], object], runs: int) -> float:
-    """The median wall time of ``call()`` in milliseconds, in-process."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def ruff_output(work: Path, env: dict[str, str], modules: int, imports: int) -> tuple[Path, str]:
     """Real ``ruff check --output-format=concise`` output: ``imports`` unused imports in each module."""
     names = ["os", "sys", "json", "re", "math", "time", "glob", "shutil", "random", "string", "array", "heapq"]
@@ -213,17 +170,6 @@ def pytest_output(work: Path, env: dict[str, str], files: int, per_file: int) ->
         (root / "tests" / f"test_fail{n}.py").write_text("".join(body))
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], root, env, ok=(1,))
     return root, done.stdout
-
-
-def table(rows: list[Row]) -> str:
-    head = ("measure", "median", "target", "ratio/notes", "PASS/FAIL")
-    cells = [head, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(5)]
-
-    def line(r: tuple[str, ...]) -> str:
-        return " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
-
-    return "\n".join([line(head), "-+-".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
 def differential(
@@ -352,8 +298,7 @@ def main() -> int:
     args = parser.parse_args()
     runs = 2 if args.quick else 5
     work = Path(tempfile.mkdtemp(prefix="sfgb"))
-    (work / "home").mkdir()
-    env = env_for(work)
+    env = bench_env(work / "home")
     rows: list[Row] = []
     out: dict[str, object] = {"machine": f"{os.cpu_count()} cores, python {sys.version.split()[0]}"}
     try:
@@ -401,10 +346,7 @@ def main() -> int:
         out.update(large_file(repo, env, max(3, runs // 2), g, rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rendered = table(rows)
-    print(rendered)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"table": rendered, **out}, indent=2) + "\n")
+    publish("gate", ("measure", "median", "target", "ratio/notes", "PASS/FAIL"), rows, **out)
     return 0
 
 

@@ -29,47 +29,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS = BENCH_DIR / "results" / "workers.json"
-CLI = str(Path(sys.executable).parent / "shopfloor")
+from _common import CLI, bench_env, publish, run, sample_repo
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def env_for(work: Path, scenario: Path) -> dict[str, str]:
-    keep = ("PATH", "LANG", "LC_ALL", "TERM")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(
-        HOME=str(work / "home"),
-        TMUX_TMPDIR=str(work / "tmux"),
-        SHOPFLOOR_ACTOR="bench",
-        SHOPFLOOR_SCENARIO=str(scenario),
-        GIT_AUTHOR_NAME="bench",
-        GIT_AUTHOR_EMAIL="bench@example.com",
-        GIT_COMMITTER_NAME="bench",
-        GIT_COMMITTER_EMAIL="bench@example.com",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    return env
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
-    return done
-
-
 def build_repo(work: Path, env: dict[str, str], files: int) -> Path:
-    repo = work / "repo"
-    for n in range(files):
-        path = repo / f"pkg{n % 40:02d}" / f"module_{n:04d}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f'"""Module {n}."""\n\nVALUE = {n}\n\n\ndef f_{n}(x: int) -> int:\n    return x + VALUE\n')
-    run(["git", "init", "-q", "-b", "main"], repo, env)
-    run([CLI, "init", "--prefix", "bn"], repo, env)
-    run(["git", "add", "-A"], repo, env)
-    run(["git", "commit", "-qm", "2,000 files"], repo, env)
-    return repo
+    body = '"""Module {n}."""\n\nVALUE = {n}\n\n\ndef f_{n}(x: int) -> int:\n    return x + VALUE\n'
+    sources = {f"pkg{n % 40:02d}/module_{n:04d}.py": body.format(n=n) for n in range(files)}
+    return sample_repo(work, "bn", env=env, files=sources).repo
 
 
 def new_issue(repo: Path, env: dict[str, str], title: str) -> str:
@@ -148,14 +116,6 @@ def idle_cpu(repo: Path, env: dict[str, str], count: int, window: float) -> dict
     return {"share": share, "wall": wall, "count": count}
 
 
-def table(rows: list[tuple[str, str, str, str, str]]) -> str:
-    head = ("measure", "median", "target", "ratio/notes", "PASS/FAIL")
-    cells = [head, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(5)]
-    line = lambda r: " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()  # noqa: E731
-    return "\n".join([line(head), "-+-".join("-" * w for w in widths), *(line(r) for r in rows)])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and workers (a smoke run)")
@@ -165,7 +125,6 @@ def main() -> int:
         raise SystemExit("tmux is needed: apt-get install tmux")
     runs, count, window = (3, 5, 3.0) if args.quick else (7, 20, 10.0)
     work = Path(tempfile.mkdtemp(prefix="sfwb"))
-    (work / "home").mkdir()
     (work / "tmux").mkdir()
     scenario = work / "scenario.json"
     scenario.write_text(
@@ -181,7 +140,13 @@ def main() -> int:
             }
         )
     )
-    env = env_for(work, scenario)
+    env = bench_env(
+        work / "home",
+        keep=("PATH", "LANG", "LC_ALL", "TERM"),
+        TMUX_TMPDIR=str(work / "tmux"),
+        SHOPFLOOR_SCENARIO=str(scenario),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     rows: list[tuple[str, str, str, str, str]] = []
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, python {sys.version.split()[0]}"}
     try:
@@ -219,10 +184,7 @@ def main() -> int:
         subprocess.run(["pkill", "-f", str(work)], capture_output=True, check=False)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    rendered = table(rows)
-    print(rendered)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"table": rendered, **results}, indent=2) + "\n")
+    publish("workers", ("measure", "median", "target", "ratio/notes", "PASS/FAIL"), rows, **results)
     return 0
 
 

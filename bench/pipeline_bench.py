@@ -47,10 +47,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
-CLI = str(BIN / "shopfloor")
+from _common import bench_env, commit_turns, enter_floor, percentile, publish, sample_repo
+
 HERE = Path(__file__).resolve()
-RESULTS = HERE.parent / "results" / "pipeline.json"
 BATCH = 4  # the queue's default batch (FloorConfig.batch)
 # A check that burns ``G`` seconds of CPU time on one core: under contention it takes longer in
 # wall time, as a real test suite would.
@@ -98,18 +97,12 @@ def bound(case: Case) -> float:
     return math.ceil(case.n / case.w) * (case.agent_s + case.gate_s) + case.gate_s
 
 
-def stamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 # ---------------------------------------------------------------- one case, in a child process
+
+
+def stamp(text: str) -> float:
+    """``shopfloor.tracker.clock.epoch``, which ``--rev`` cannot import from commits before it."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def gate_toml(case: Case) -> str:
@@ -126,45 +119,17 @@ def gate_toml(case: Case) -> str:
 
 
 def setup(work: Path, case: Case) -> Path:
-    env = {
-        **os.environ,
-        "HOME": str(work / "home"),
-        "SHOPFLOOR_ACTOR": "planner",
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@x",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@x",
-    }
-    repo = work / "repo"
-    repo.mkdir(parents=True)
-    run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, capture_output=True, check=True)  # noqa: E731
-    run("git", "init", "-q", "-b", "main")
-    run(CLI, "init", "--prefix", "pb")
-    config = repo / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + gate_toml(case))
-    run("git", "add", "-A")
-    run("git", "commit", "-qm", "base")
-    plan = "".join(f"## Task {i}\npriority: 2\n\nWrite file {i}.\n\n" for i in range(case.n))
-    (work / "plan.md").write_text(plan)
-    run(CLI, "create", "-f", str(work / "plan.md"))
-    ids = sorted(issue["id"] for issue in json.loads(run(CLI, "list", "--json", "-n", str(case.n + 10)).stdout))
+    env = bench_env(work / "home", actor="planner")
+    sample = sample_repo(work, "pb", env=env, gate=gate_toml(case), issues=case.n)
     if case.chain:
-        for before, after in itertools.pairwise(ids):
-            run(CLI, "dep", "add", after, before)
-    scripts = []
-    for i, issue in enumerate(ids):
-        sleep = case.agent_s + (i % case.w) * case.stagger_s
-        turns: list[dict[str, Any]] = []
-        if sleep > 0:
-            turns.append({"tool": {"name": "Bash", "input": {"command": f"sleep {sleep:g}"}}})
-        turns += [
-            {"tool": {"name": "Write", "input": {"file_path": f"{issue}.txt", "content": "x\n"}}},
-            {"tool": {"name": "Bash", "input": {"command": f"git add -A && git commit -qm {issue}"}}},
-            {"text": "done", "usage": {"input_tokens": 1000, "output_tokens": 10}},
-        ]
-        scripts.append({"match": issue, "turns": turns})
+        for before, after in itertools.pairwise(sample.issues):
+            sample.cli("dep", "add", after, before)
+    scripts = [
+        {"match": issue, "turns": commit_turns(issue, case.agent_s + (i % case.w) * case.stagger_s)}
+        for i, issue in enumerate(sample.issues)
+    ]
     (work / "scenario.json").write_text(json.dumps({"scripts": scripts}))
-    return repo
+    return sample.repo
 
 
 READ_SHM = (
@@ -254,16 +219,7 @@ def floor_run(work: Path, repo: Path, case: Case, name: str) -> dict[str, Any]:
     from shopfloor.floor.coordinator import FloorConfig, run
     from shopfloor.tracker.service import Tracker
 
-    os.environ.update(
-        HOME=str(work / "home"),
-        SHOPFLOOR_SCENARIO=str(work / "scenario.json"),
-        SHOPFLOOR_SCRIPTED_HOME=str(work / "sessions"),
-        GIT_AUTHOR_NAME="b",
-        GIT_AUTHOR_EMAIL="b@x",
-        GIT_COMMITTER_NAME="b",
-        GIT_COMMITTER_EMAIL="b@x",
-    )
-    os.chdir(repo)
+    enter_floor(work, repo)
     tracker = Tracker.open("floor", str(repo))
     db_file = tracker.location.db_file
     lines: list[tuple[float, str]] = []
@@ -451,12 +407,12 @@ def measures(
         "queue_gate_s": sum(g["end"] - g["start"] for g in queue_gates),
         "max_gates_at_once": max((in_flight(gates, g["start"] + 1e-6) for g in gates), default=0),
         "end_to_gate_median_s": statistics.median(to_gate) if to_gate else None,
-        "end_to_gate_p95_s": pct(to_gate, 0.95) if to_gate else None,
+        "end_to_gate_p95_s": percentile(to_gate, 0.95) if to_gate else None,
         "end_to_gate_samples": len(to_gate),
         "end_to_line_median_s": statistics.median(to_line) if to_line else None,
         "gates_at_agent_end_median": statistics.median(busy_at_end) if busy_at_end else None,
         "free_to_claim_median_s": statistics.median(to_claim) if to_claim else None,
-        "free_to_claim_p95_s": pct(to_claim, 0.95) if to_claim else None,
+        "free_to_claim_p95_s": percentile(to_claim, 0.95) if to_claim else None,
         "free_to_claim_samples": len(to_claim),
         "gates_at_free_median": statistics.median(busy_at_free) if busy_at_free else None,
         "peak_memory": peak,  # kind -> [processes, RSS kB, PSS kB] at the sample with most shim+agent RSS
@@ -621,15 +577,6 @@ def table_rows(got: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, s
     return rows
 
 
-def render(rows: list[tuple[str, str, str, str, str]]) -> str:
-    head = ("measure", "value", "target", "notes", "PASS/FAIL")
-    cells = [head, *rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(5)]
-    lines = [" | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def where_time_goes(name: str, r: dict[str, Any]) -> str:
     return (
         f"  {name}: wall {r['wall_s']:.1f} s (bound {r['bound_s']:.0f} s); "
@@ -687,26 +634,18 @@ def main() -> int:
     finally:
         if exported:
             shutil.rmtree(exported, ignore_errors=True)
-    table = render(table_rows(got, args.quick))
-    print(table)
     total = time.monotonic() - started
-    print(f"({args.runs} run(s) per case, {total:.0f} s in all)")
-    RESULTS.parent.mkdir(exist_ok=True)
-    out = RESULTS if not args.only else RESULTS.with_name(f"pipeline-{args.only}.json")
-    out.write_text(
-        json.dumps(
-            {
-                "table": table,
-                "rev": args.rev,
-                "runs_per_case": args.runs,
-                "quick": args.quick,
-                "total_s": total,
-                "cases": got,
-            },
-            indent=2,
-        )
-        + "\n"
+    publish(
+        f"pipeline-{args.only}" if args.only else "pipeline",
+        ("measure", "value", "target", "notes", "PASS/FAIL"),
+        table_rows(got, args.quick),
+        rev=args.rev,
+        runs_per_case=args.runs,
+        quick=args.quick,
+        total_s=total,
+        cases=got,
     )
+    print(f"({args.runs} run(s) per case, {total:.0f} s in all)")
     return 0
 
 

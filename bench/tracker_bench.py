@@ -38,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 import shopfloor
+from _common import percentile, render, sample_repo, timings, write_result
 from shopfloor.tracker import db, ids, store, sync, writes
 from shopfloor.tracker.clock import iso
 from shopfloor.tracker.schema import blank_issue
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "results" / "tracker.json"
 PREFIX = "bn"
 ACTOR = "bench"
 
@@ -276,22 +276,18 @@ def run(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> sub
     return subprocess.run(list(cmd), cwd=cwd, env=env or child_env(), capture_output=True, check=False)
 
 
-def make_repo(path: Path, cli: str) -> Path:
-    path.mkdir(parents=True)
-    for cmd in (["git", "init", "-q"], [cli, "init", "--prefix", PREFIX]):
-        done = run(cmd, path)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed in {path}: {done.stderr.decode(errors='replace')}")
-    return path
+def make_repo(path: Path) -> Path:
+    """``git init`` and ``shopfloor init``, nothing committed: the issues are inserted directly."""
+    return sample_repo(path.parent, PREFIX, env=child_env(), name=path.name, commit=False).repo
 
 
 def db_file_of(repo: Path) -> str:
     return str(repo / ".git" / "shopfloor" / "tracker.db")
 
 
-def build_repo(work: Path, cli: str, label: str, n: int, n_deps: int, seed: int) -> Path:
+def build_repo(work: Path, label: str, n: int, n_deps: int, seed: int) -> Path:
     """A repository whose tracker holds ``n`` generated issues and ``n_deps`` dependencies."""
-    repo = make_repo(work / f"repo{label}", cli)
+    repo = make_repo(work / f"repo{label}")
     t0 = time.perf_counter()
     issues, events, _ = generate(n, n_deps, seed=seed)
     gen_s = time.perf_counter() - t0
@@ -357,17 +353,6 @@ def interleaved(
     return base_times, cmd_times, outputs
 
 
-def repeat(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def importtime_top(cmd: Sequence[str], cwd: Path, limit: int = 12) -> str:
     """The modules that cost most to import in one run of ``cmd`` (self time, -X importtime)."""
     done = run([sys.executable, "-X", "importtime", *cmd], cwd)
@@ -416,14 +401,7 @@ class Table:
 
     def render(self) -> str:
         head = ("measure", "median", "target", "ratio/notes", "PASS/FAIL")
-        cells = [head] + [(r["measure"], r["median"], r["target"], r["notes"], r["status"]) for r in self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
-
-        def line(row: Sequence[str]) -> str:
-            return " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-
-        rule = "-+-".join("-" * w for w in widths)
-        return "\n".join([line(head), rule, *(line(r) for r in cells[1:])])
+        return render(head, [(r["measure"], r["median"], r["target"], r["notes"], r["status"]) for r in self.rows])
 
 
 def ms(seconds: float) -> str:
@@ -472,7 +450,7 @@ def bench_ready_in_process(table: Table, repo: Path, label: str, runs: int, limi
     tracker = Tracker.open(ACTOR, str(repo))
     try:
         conn, now = tracker.conn, tracker.now()
-        times = repeat(lambda: store.ready(conn, now, 20), runs)
+        times = timings(lambda: store.ready(conn, now, 20), runs, warmup=3)
         median = statistics.median(times)
         got = len(store.ready(conn, now, 20))
         table.add(
@@ -480,7 +458,7 @@ def bench_ready_in_process(table: Table, repo: Path, label: str, runs: int, limi
             median,
             ms(median),
             f"<= {limit_s * 1000:g} ms",
-            f"{median / limit_s:.2f} of budget; n={runs}; {got} issues; p90 {ms(sorted(times)[int(0.9 * runs)])}",
+            f"{median / limit_s:.2f} of budget; n={runs}; {got} issues; p90 {ms(percentile(times, 0.9))}",
             verdict(median <= limit_s),
         )
         if profile or median > limit_s:
@@ -488,7 +466,7 @@ def bench_ready_in_process(table: Table, repo: Path, label: str, runs: int, limi
                 f"ready in-process ({label}), cProfile:\n" + profile_top(lambda: store.ready(conn, now, 20), 10)
             )
         # Not a target: every ready issue (what `stats` and agents without --limit pay).
-        all_times = repeat(lambda: store.ready(conn, now), 5, warmup=1)
+        all_times = timings(lambda: store.ready(conn, now), 5, warmup=1)
         full = statistics.median(all_times)
         count = len(store.ready_ids(conn, now))
         table.add(f"ready(no limit) in-process ({label})", full, ms(full), "-", f"{count} issues, n=5", "info")
@@ -515,7 +493,7 @@ def bench_create_in_process(table: Table, repo: Path, runs: int, profile: bool) 
             )
 
     try:
-        times = repeat(create, runs)
+        times = timings(create, runs, warmup=3)
         median = statistics.median(times)
         limit = 0.002
         table.add(
@@ -523,7 +501,7 @@ def bench_create_in_process(table: Table, repo: Path, runs: int, profile: bool) 
             median,
             ms(median),
             "<= 2 ms",
-            f"{median / limit:.2f} of budget; n={runs}; p90 {ms(sorted(times)[int(0.9 * runs)])}",
+            f"{median / limit:.2f} of budget; n={runs}; p90 {ms(percentile(times, 0.9))}",
             verdict(median <= limit),
         )
         if profile or median > limit:
@@ -531,7 +509,7 @@ def bench_create_in_process(table: Table, repo: Path, runs: int, profile: bool) 
         # Not a target: a create that adds a `blocks` dependency runs the cycle check.
         targets = [r[0] for r in tracker.conn.execute("SELECT id FROM issues WHERE status = 'open' LIMIT 500")]
         dep_runs = max(10, runs // 4)
-        dep_times = repeat(lambda: create([("blocks", rng.choice(targets))]), dep_runs)
+        dep_times = timings(lambda: create([("blocks", rng.choice(targets))]), dep_runs, warmup=3)
         dep_median = statistics.median(dep_times)
         table.add(
             "create + 1 blocks dep in-process (10k)",
@@ -617,7 +595,7 @@ while failures < 20:
 
 
 def bench_concurrency(table: Table, work: Path, cli: str, n_issues: int, n_procs: int) -> None:
-    repo = make_repo(work / "claims", cli)
+    repo = make_repo(work / "claims")
     issues, events, _ = generate(n_issues, 0, seed=3, mixed=False)
     populate(db_file_of(repo), issues, events)
     worker = work / "claim_worker.py"
@@ -719,7 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  load average {load_before[0]:.1f} (other processes on this machine skew absolute times)", flush=True)
     print(f"  {byte_compile()}", flush=True)
     try:
-        repo = build_repo(work, cli, "10k", 10_000, 20_000, seed=1)
+        repo = build_repo(work, "10k", 10_000, 20_000, seed=1)
 
         # Order matters: read-only measures and the round trip see exactly the 10k issues;
         # the create measures (which add issues) come last.
@@ -732,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if quick:
             table.add("ready(limit 20) in-process (100k)", None, "skipped", "<= 50 ms", "--quick", "skip")
         else:
-            big = build_repo(work, cli, "100k", 100_000, 200_000, seed=2)
+            big = build_repo(work, "100k", 100_000, 200_000, seed=2)
             bench_ready_in_process(table, big, "100k", 30, 0.050, args.profile)
             _, big_t, big_out = interleaved(
                 [sys.executable, "-c", "pass"], lambda i: [cli, "ready", "--json", "--limit", "20"], big, 7, warmup=1
@@ -758,8 +736,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     elapsed = time.perf_counter() - began
+    rendered = table.render()
     print()
-    print(table.render())
+    print(rendered)
     for block in table.diagnostics:
         print()
         print(block)
@@ -783,9 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": table.rows,
         "diagnostics": table.diagnostics,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS.relative_to(PROJECT)}")
+    path = write_result("tracker", rendered, **result)
+    print(f"wrote {path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path}")
     return 0
 
 

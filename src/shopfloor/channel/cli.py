@@ -49,7 +49,7 @@ def _tell_the_floor(path: str, op: str, sent: dict[str, Any]) -> None:
 
 
 def run(handler: str, args: argparse.Namespace) -> int:
-    from shopfloor.cli.common import text_arg
+    from shopfloor.tracker.schema import text_arg
 
     path = os.environ.get(CHANNEL_ENV, "")
     op = op_of(handler)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shopfloor.cli import render
+from shopfloor import render
 from shopfloor.errors import UsageError
 from shopfloor.tracker import store, writes
 from shopfloor.tracker.schema import EDITABLE, check_text, public, validate_field
@@ -104,9 +104,7 @@ def search(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def dep_tree(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    from shopfloor.cli.dep_cmds import tree
-
-    found = tree(
+    found = store.dep_tree(
         tracker.conn, tracker.resolve(_str(args, "id", required=True) or ""), bool(args.get("up")), set(), None
     )
     return found, "\n".join(render.tree_lines(found))

@@ -8,10 +8,6 @@ from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.tracker import readiness, store, writes
 from shopfloor.tracker.schema import BLOCKING_DEP_TYPES, public
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 
 def cmd_dep_add(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
@@ -37,30 +33,14 @@ def cmd_dep_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def tree(conn: Any, issue_id: str, up: bool, seen: set[str], via: str | None) -> dict[str, Any]:
-    issue = store.get(conn, issue_id)
-    node: dict[str, Any] = {"id": issue_id, "title": issue["title"], "status": issue["status"], "via": via}
-    if issue_id in seen:
-        node["children"] = []
-        node["repeated"] = True
-        return node
-    seen = seen | {issue_id}
-    if up:
-        rows = conn.execute("SELECT issue, type FROM deps WHERE depends_on = ? ORDER BY issue", (issue_id,)).fetchall()
-        edges = [(r[0], r[1]) for r in rows]
-    else:
-        edges = [(d["id"], d["type"]) for d in issue["dependencies"]]
-    node["children"] = [tree(conn, other, up, seen, kind) for other, kind in edges if store.exists(conn, other)]
-    return node
-
 
 def cmd_dep_tree(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    found = tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)
+    found = store.dep_tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)
     if args.json:
         print_json(found)
     else:
-        from shopfloor.cli import render
+        from shopfloor import render
 
         print("\n".join(render.tree_lines(found)))
     return 0

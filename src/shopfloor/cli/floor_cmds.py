@@ -60,7 +60,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
     limits = admission.Limits(floor_settings.min_free_mb, floor_settings.max_load)
     if limits.enabled:
         admission.read_machine()  # a bad injected reading ($SHOPFLOOR_MACHINE_READING) stops here too
-    logview.prune(tracker)  # drops the logs of long-closed issues
+    logview.prune(tracker, floor_settings.keep_logs_days)  # drops the logs of long-closed issues
     from shopfloor.tracker.clock import parse_duration
 
     cfg = FloorConfig(

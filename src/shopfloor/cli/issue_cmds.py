@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import ShopfloorError, UsageError
 from shopfloor.tracker import store, writes
 from shopfloor.tracker.clock import parse_duration
-from shopfloor.tracker.schema import EDITABLE, public, validate_field
+from shopfloor.tracker.schema import EDITABLE, public, text_arg, validate_field
 from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
@@ -122,7 +122,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
     if args.json:
         print_json([public(i) for i in issues])
     else:
-        from shopfloor.cli import render
+        from shopfloor import render
 
         print(f"created {render.issues(len(issues))} from {name}:")
 
@@ -155,7 +155,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**public(issue, comments=True), "events": events, "attempts": tried})
     else:
-        from shopfloor.cli import render
+        from shopfloor import render
 
         print("\n".join([render.issue_detail(issue, events), *render.attempt_lines(tried)]))
     return 0
@@ -335,7 +335,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print_json([public(i) for i in issues])
     else:
-        from shopfloor.cli import render
+        from shopfloor import render
 
         print(render.issue_lines(issues, f"nothing matches {query!r}"))
     return 0

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    from shopfloor.floor import settings
     from shopfloor.workers import logview
 
     tracker = open_tracker(args)
     issue_id = tracker.resolve(args.id)  # an unknown id: one line, exit 3
-    logview.prune(tracker)
+    logview.prune(tracker, settings.load(tracker.location.config_path).keep_logs_days)
     runs = logview.runs_of(tracker, issue_id)
     if not runs:
         raise NotFoundError(f"no agent logs for {issue_id}: no worker has run on it (or its logs were pruned)")

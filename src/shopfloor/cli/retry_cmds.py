@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.tracker.schema import text_arg
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

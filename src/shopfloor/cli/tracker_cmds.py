@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(path), "issues": count})
     else:
-        from shopfloor.cli.render import issues
+        from shopfloor.render import issues
 
         print(f"exported {issues(count)} to {path}")
     return 0
@@ -134,7 +134,7 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
             count = len(sync.import_file(conn, jsonl_path, actor, iso(time.time())).new)
     finally:
         conn.close()
-    from shopfloor.cli.render import issues
+    from shopfloor.render import issues
 
     return f"rebuilt from {jsonl_path.name} ({issues(count)}); the damaged file is kept as {moved.name}"
 

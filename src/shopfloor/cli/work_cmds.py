@@ -31,7 +31,7 @@ def cmd_ready(args: argparse.Namespace) -> int:
     if args.json:
         print_json([public(i) for i in issues])
     else:
-        from shopfloor.cli import render
+        from shopfloor import render
 
         print(render.issue_lines(issues, "nothing is ready"))
     return 0
@@ -101,7 +101,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    from shopfloor.cli.render import issues
+    from shopfloor.render import issues
 
     print(f"{issues(len(nodes))}: {result['ready']} ready, {result['blocked']} blocked")
     print("  status   " + "  ".join(f"{k} {v}" for k, v in by["status"].items()))

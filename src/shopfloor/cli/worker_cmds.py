@@ -8,13 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from shopfloor.cli.common import open_tracker, print_json, text_arg
+from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import UsageError
 from shopfloor.tracker.clock import parse_duration
+from shopfloor.tracker.schema import text_arg
 from shopfloor.workers import procs, service, terminal
-from shopfloor.workers.ports import label
 from shopfloor.workers.progress import printable
 from shopfloor.workers.records import FINAL_STATES, Worker
+from shopfloor.workspace.ports import label
 
 
 def _bar(used: float | None, width: int = 10) -> str:

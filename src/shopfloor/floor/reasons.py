@@ -12,7 +12,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from shopfloor import render
 from shopfloor.actors import is_agent
+from shopfloor.tracker.schema import public
 
 STOPPED = "The floor stopped this issue: "
 NOT_STARTED = "The floor could not start a worker: "
@@ -71,9 +73,6 @@ def by_agent(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, st
 
 def list_output(conn: sqlite3.Connection, issues: list[Any], empty: str) -> tuple[list[dict[str, Any]], str]:
     """``list``'s JSON and text, a blocked issue with its reason (the CLI and the worker channel)."""
-    from shopfloor.cli import render
-    from shopfloor.tracker.schema import public
-
     why = latest(conn, [i["id"] for i in issues if i["status"] == "blocked"])
     shown = [{**public(i), **({"blocked_reason": why[i["id"]]} if i["id"] in why else {})} for i in issues]
     return shown, render.issue_lines(issues, empty, why)
@@ -81,9 +80,6 @@ def list_output(conn: sqlite3.Connection, issues: list[Any], empty: str) -> tupl
 
 def blocked_output(conn: sqlite3.Connection, found: list[Any]) -> tuple[list[dict[str, Any]], str]:
     """``blocked``'s JSON and text: what blocks each issue, or the floor's reason."""
-    from shopfloor.cli import render
-    from shopfloor.tracker.schema import public
-
     why = latest(conn, [i["id"] for i, _ in found if i["status"] == "blocked"])
     shown = [
         {

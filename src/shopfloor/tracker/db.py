@@ -333,7 +333,7 @@ def _migration_9(conn: sqlite3.Connection) -> None:
 
 
 def _migration_10(conn: sqlite3.Connection) -> None:
-    """Ports: each worker holds a range of TCP ports (``workers.ports``), unique among the rows."""
+    """Ports: each worker holds a range of TCP ports (``workspace.ports``), unique among the rows."""
     _run_script(
         conn,
         """

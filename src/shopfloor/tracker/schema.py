@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from shopfloor.errors import ValidationError
+from shopfloor.inputs import TEXT_LIMIT, read_at_most
 from shopfloor.tracker.clock import MAX_YEAR, is_real_time
 
 TYPE_CHECKING = False
@@ -139,6 +141,20 @@ def check_text(value: str, what: str) -> str:
     if len(value) > TEXT_MAX:
         raise ValidationError(f"{what} is {len(value)} characters; the limit is {TEXT_MAX}")
     return value
+
+
+def text_arg(value: str | None, what: str) -> str | None:
+    """A text argument that may be ``-`` for stdin (the CLI's and the agent's); either way it must be
+    valid UTF-8 (``check_text``)."""
+    if value is None:
+        return None
+    if value == "-":
+        data = read_at_most(sys.stdin.buffer, TEXT_LIMIT, f"the {what} on stdin", "shorten it")
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{what} on stdin is not valid UTF-8 (byte {exc.start}): re-encode it") from None
+    return check_text(value, what)
 
 
 def _choice_error(field: Field, value: Any) -> ValidationError:

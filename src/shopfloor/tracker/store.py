@@ -298,6 +298,25 @@ def dep_graph(conn: sqlite3.Connection, types: Sequence[str]) -> dict[str, set[s
     return graph
 
 
+def dep_tree(conn: sqlite3.Connection, issue_id: str, up: bool, seen: set[str], via: str | None) -> dict[str, Any]:
+    """The issue and what it depends on (``up``: what depends on it), as nested nodes; an issue met
+    again on the same path is shown once more as ``repeated``, without children."""
+    issue = get(conn, issue_id)
+    node: dict[str, Any] = {"id": issue_id, "title": issue["title"], "status": issue["status"], "via": via}
+    if issue_id in seen:
+        node["children"] = []
+        node["repeated"] = True
+        return node
+    seen = seen | {issue_id}
+    if up:
+        rows = conn.execute("SELECT issue, type FROM deps WHERE depends_on = ? ORDER BY issue", (issue_id,)).fetchall()
+        edges = [(r[0], r[1]) for r in rows]
+    else:
+        edges = [(d["id"], d["type"]) for d in issue["dependencies"]]
+    node["children"] = [dep_tree(conn, other, up, seen, kind) for other, kind in edges if exists(conn, other)]
+    return node
+
+
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])

@@ -142,14 +142,11 @@ def _epoch(stamp: str | None) -> float | None:
         return None
 
 
-def prune(tracker: Tracker) -> list[str]:
-    """Drop the archives of issues closed for longer than ``[floor] keep_logs_days``."""
-    from shopfloor.floor import settings
-
+def prune(tracker: Tracker, keep: float) -> list[str]:
+    """Drop the archives of issues closed for longer than ``keep`` days (``[floor] keep_logs_days``)."""
     root = archive.root_of(tracker.location.db_file)
     if not root.is_dir():
         return []
-    keep = settings.load(tracker.location.config_path).keep_logs_days
 
     def closed(issue_id: str) -> tuple[bool, float | None]:
         row = tracker.conn.execute("SELECT status, closed_at FROM issues WHERE id = ?", (issue_id,)).fetchone()

@@ -47,7 +47,7 @@ class Worker:
     last_event: str | None = None
     last_event_at: str | None = None
     ended_at: str | None = None
-    port_base: int | None = None  # the first of its own TCP ports (workers.ports), held until it is removed
+    port_base: int | None = None  # the first of its own TCP ports (workspace.ports), held until it is removed
     port_count: int = 0
 
     @property

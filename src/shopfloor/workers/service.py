@@ -32,7 +32,7 @@ from shopfloor.workers.liveness import confinement_of, is_running, kill, reconci
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workers.spec import LaunchSpec, read, write
-from shopfloor.workspace import worktrees
+from shopfloor.workspace import ports, worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
 __all__ = ["StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
@@ -142,7 +142,6 @@ def _reserve(tracker: Tracker, worker: Worker, lease_s: float, port_base: int, p
     """Claim the issue, take a free range of ports and insert the worker's row in one transaction:
     two starts cannot both win, nor both get the same ports."""
     from shopfloor.tracker import writes
-    from shopfloor.workers import ports
 
     try:
         with tracker.write() as conn:
@@ -263,8 +262,6 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
 
 
 def _port_env(worker: Worker) -> dict[str, str]:
-    from shopfloor.workers import ports
-
     return ports.env(worker.port_base, worker.port_count)
 
 

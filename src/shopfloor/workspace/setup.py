@@ -3,7 +3,7 @@
 ``copy`` names files or directories of the main working tree (``.env``, ``config/local.yml``)
 that git does not carry into a worktree. ``setup`` is a list of argv lists run in the new
 worktree, in order (``[["npm", "ci"]]``); they are never shell strings. ``port_base`` and
-``ports_per_worker`` size each worker's own range of ports (``workers.ports``).
+``ports_per_worker`` size each worker's own range of ports (``workspace.ports``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from shopfloor.configfile import argv_list, section, string_list
 from shopfloor.errors import ShopfloorError, ValidationError
-from shopfloor.workers import ports
+from shopfloor.workspace import ports
 
 DEFAULT_SETUP_TIMEOUT_S = 600.0
 
@@ -26,7 +26,7 @@ class WorkspaceConfig:
     copy: tuple[str, ...] = ()
     setup: tuple[tuple[str, ...], ...] = ()
     setup_timeout_s: float = DEFAULT_SETUP_TIMEOUT_S
-    port_base: int = ports.DEFAULT_BASE  # each worker's own ports (workers.ports)
+    port_base: int = ports.DEFAULT_BASE  # each worker's own ports (workspace.ports)
     ports_per_worker: int = ports.DEFAULT_COUNT
 
 

@@ -53,6 +53,7 @@ bwrap-check:
 test: $(STAMP) $(CLAUDE) bwrap-check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)

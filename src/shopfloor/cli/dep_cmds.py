@@ -33,7 +33,6 @@ def cmd_dep_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def cmd_dep_tree(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     found = store.dep_tree(tracker.conn, tracker.resolve(args.id), args.up, set(), None)

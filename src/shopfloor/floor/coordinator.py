@@ -51,11 +51,11 @@ from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
 from shopfloor.paths import main_tree, state_dir
+from shopfloor.progress import Progress
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
 
-Progress = Callable[[str], None]
 Clock = Callable[[], float]  # epoch seconds: time.time, or a test's
 MAX_CRASHES = 3  # restarts within CRASH_WINDOW_S that make a crash loop
 CRASH_WINDOW_S = 15 * 60.0

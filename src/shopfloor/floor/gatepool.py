@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.service import GateRequest
 from shopfloor.gate.service import run as gate_run
 from shopfloor.paths import main_tree
+from shopfloor.progress import Progress
 from shopfloor.queue import entries
 from shopfloor.queue.service import plan_entry
 from shopfloor.tracker import db
@@ -38,7 +38,6 @@ from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 from shopfloor.workers.shim import refusals
 
-Progress = Callable[[str], None]
 Key = tuple[str, int]  # (worker name, generation): one attempt
 MAX_REMEMBERED = 1000  # attempts whose gate errors are kept in memory
 

@@ -16,17 +16,16 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shopfloor.configfile import read_toml, section, string_list
 from shopfloor.errors import ValidationError
+from shopfloor.progress import Progress
 
 KINDS = ("blocked", "spiral", "crash-loop", "needs-approval", "idle", "stopped")
 TIMEOUT_S = 10.0
-Progress = Callable[[str], None]
 
 
 def kind_of_block(why: str) -> str:

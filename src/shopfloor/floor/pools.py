@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from shopfloor.floor import waiting
 from shopfloor.floor.gatepool import GatePool, default_jobs
 from shopfloor.floor.startpool import StartPool
 from shopfloor.floor.startpool import default_jobs as default_starts
+from shopfloor.progress import Progress
 from shopfloor.queue.entries import Entry
 from shopfloor.queue.lane import QueueLane
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
-Progress = Callable[[str], None]
 REPOKE_S = 5.0  # a lane whose last pass landed nothing is poked again at most this often
 STOP_S = 30.0  # how long stopping waits for all the threads together
 

@@ -14,14 +14,13 @@ again commits at its first idle turn or after one interval, whichever comes firs
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shopfloor.errors import ShopfloorError
+from shopfloor.progress import Progress
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import due
 
-Progress = Callable[[str], None]
 FINAL_WAIT_S = 30.0  # at the last turn, wait this long for a queue pass that holds the lock
 
 

@@ -14,18 +14,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 
 from shopfloor import faults
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, startfail
+from shopfloor.progress import Progress
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker import db, store
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import service as workers
 from shopfloor.workers.records import Worker
-
-Progress = Callable[[str], None]
 
 
 def default_jobs(cores: int | None = None) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,9 +20,8 @@ from shopfloor.gate.differential import split
 from shopfloor.gate.environment import fingerprint
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.results import CheckResult
+from shopfloor.progress import Progress
 from shopfloor.tracker.service import Tracker
-
-Progress = Callable[[str], None]
 
 
 def results_on(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -21,9 +20,9 @@ from shopfloor.gate.confine import prefix as sandbox_prefix
 from shopfloor.gate.environment import check_env, guard_dir, scrub_bytecode
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import after_retry
+from shopfloor.progress import Progress
 
 JOBS_ENV = "SHOPFLOOR_GATE_JOBS"
-Progress = Callable[[str], None]
 
 
 def jobs() -> int:

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from shopfloor.gate.config import Check
 from shopfloor.gate.detect import Proposal
 from shopfloor.gate.results import CheckResult
 from shopfloor.paths import gate_dir
+from shopfloor.progress import Progress
 from shopfloor.tracker.service import Tracker
 
 KEPT = "kept"
@@ -36,7 +36,6 @@ BASELINE = "kept as a differential baseline"
 MISSING = "dropped: tool missing"
 CANNOT = "dropped: cannot pass"
 NOT_RUN = "not run"
-Progress = Callable[[str], None]
 _NO_MODULE = re.compile(r"No module named '?([\w.]+)'?")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,13 @@ from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult
 from shopfloor.gate.verdict import after_retry, combine, own_tests, plan_for
 from shopfloor.paths import gate_dir
+from shopfloor.progress import Progress, quiet
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs
 
 EXEMPT_LABEL = "allow-test-changes"
 SUPPRESSIONS_LABEL = "allow-suppressions"  # exempt from the suppressions built-in
 APPROVED_LABEL = "approved"
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,6 @@ class GateRequest:
     # The candidate is an agent's work (the queue says so for a worker branch's entry): it may not
     # change the tracker's file nor the gate's rules (gate.floorfiles).
     agent: bool = False
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def repo_of(tracker: Tracker) -> Path:
@@ -132,7 +127,7 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
 
 
 def run(
-    tracker: Tracker, request: GateRequest, progress: Progress = _quiet, and_then: records.FollowUp | None = None
+    tracker: Tracker, request: GateRequest, progress: Progress = quiet, and_then: records.FollowUp | None = None
 ) -> dict[str, Any]:
     """Gate ``request.rev`` and record the run; what ``and_then(report)`` returns is written in the
     transaction that records it (the floor records the attempt's verdict and queues a pass there)."""
@@ -358,7 +353,6 @@ def _own_failure(first: CheckResult, changed: set[str], test_paths: tuple[str, .
     if own:
         return f"the failing test(s) are the change's own: {', '.join(own[:5])}"
     return None
-
 
 
 def _counts(results: list[CheckResult]) -> Counts | None:

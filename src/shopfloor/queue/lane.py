@@ -25,11 +25,11 @@ import threading
 from collections.abc import Callable
 
 from shopfloor.errors import ConflictError
+from shopfloor.progress import Progress, quiet
 from shopfloor.queue import entries
 from shopfloor.queue.service import PassReport, run_once
 from shopfloor.tracker.service import Tracker
 
-Progress = Callable[[str], None]
 Pass = Callable[[Tracker, int, Progress], PassReport]
 
 
@@ -49,7 +49,7 @@ class QueueLane:
         self,
         open_tracker: Callable[[], Tracker],
         batch: int = 4,
-        progress: Progress = lambda _: None,
+        progress: Progress = quiet,
         one_pass: Pass = run_once,
     ) -> None:
         self.open_tracker, self.batch, self.progress, self.one_pass = open_tracker, batch, progress, one_pass
@@ -62,7 +62,7 @@ class QueueLane:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def beside(cls, tracker: Tracker, batch: int = 4, progress: Progress = lambda _: None) -> QueueLane:
+    def beside(cls, tracker: Tracker, batch: int = 4, progress: Progress = quiet) -> QueueLane:
         """A lane on ``tracker``'s repository, with a tracker of its own."""
         return cls(opener(tracker), batch, progress)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from shopfloor.gate.service import GateRequest, repo_of, resolve_base
 from shopfloor.gate.service import run as gate_run
 from shopfloor.gate.verdict import blocking, red_base
 from shopfloor.paths import floor_root, queue_lock
+from shopfloor.progress import Progress, quiet
 from shopfloor.queue import branches, entries, prior, squash, stack
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.bisect import land_batch
@@ -37,8 +38,6 @@ from shopfloor.queue.stack import StuckTarget
 from shopfloor.tracker.service import Tracker
 
 PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
-Progress = Callable[[str], None]
-
 
 
 class QueueLock:
@@ -113,7 +112,6 @@ class PassReport:
     @property
     def progressed(self) -> bool:
         return bool(self.landed or self.rejected or self.conflicts)
-
 
 
 def add(tracker: Tracker, what: str) -> Entry:
@@ -349,7 +347,7 @@ def _approvals(tracker: Tracker, progress: Progress) -> None:
             entries.update(tracker.conn, entry.id, tracker.now(), state="queued", detail="approved")
 
 
-def run_once(tracker: Tracker, batch: int = 4, progress: Progress = lambda _: None) -> PassReport:
+def run_once(tracker: Tracker, batch: int = 4, progress: Progress = quiet) -> PassReport:
     """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again.
 
     One pass at a time per repository (a lock file beside the queue's worktree): two passes

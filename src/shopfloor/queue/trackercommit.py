@@ -59,7 +59,6 @@ class Outcome:
     issues: int = 0
 
 
-
 def checkout_of(repo: Path, branch: str) -> Path | None:
     """The worktree that has ``branch`` checked out, if any."""
     listing = _git(repo, "worktree", "list", "--porcelain").decode("utf-8", "replace").split("\n\n")
@@ -83,7 +82,6 @@ def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: st
     env.update(GIT_AUTHOR_NAME=NAME, GIT_AUTHOR_EMAIL=EMAIL, GIT_COMMITTER_NAME=NAME, GIT_COMMITTER_EMAIL=EMAIL)
     commit = _git(repo, "commit-tree", tree, "-p", parent, "-F", "-", data=message.encode(), env=env).decode().strip()
     return commit, blob
-
 
 
 def issues(count: int) -> str:

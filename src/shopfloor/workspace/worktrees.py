@@ -68,7 +68,6 @@ def _sha(cwd: Path, rev: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-
 def path_for(main_tree: Path, issue_id: str) -> Path:
     root = paths.workspace_root(main_tree).resolve()
     path = (root / safe_name(issue_id)).resolve()

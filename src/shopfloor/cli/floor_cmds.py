@@ -170,16 +170,14 @@ def _require_configured_checks(tracker: Any) -> None:
 
 
 def metrics_of(tracker: Any) -> dict[str, Any]:
-    from datetime import datetime
 
     from shopfloor.floor import attempts
     from shopfloor.floor.metrics import AttemptRow, IssueRow, compute, spent
     from shopfloor.floor.stopping import STOPPED
+    from shopfloor.tracker.clock import epoch
 
     rows = attempts.all_attempts(tracker.conn)
-
-    def stamp(text: str) -> float:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    stamp = epoch
 
     merged_at = {
         issue: stamp(at)

@@ -79,10 +79,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for column, keys in (("status", STATUSES), ("type", TYPES), ("priority", PRIORITIES)):
         counts = dict(conn.execute(f"SELECT {column}, count(*) FROM issues GROUP BY {column}").fetchall())
         by[column] = {str(k): int(counts.get(k, 0)) for k in keys}
-    from datetime import datetime
+    from shopfloor.tracker.clock import epoch
 
     lead_hours = [
-        (datetime.fromisoformat(closed[:-1]) - datetime.fromisoformat(created[:-1])).total_seconds() / 3600
+        (epoch(closed) - epoch(created)) / 3600
         for created, closed in conn.execute("SELECT created_at, closed_at FROM issues WHERE closed_at IS NOT NULL")
     ]
     median = _median(lead_hours)

@@ -12,10 +12,10 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs, records, terminal
 from shopfloor.workers.records import FINAL_STATES, Worker
@@ -35,7 +35,7 @@ def agent_alive(worker: Worker) -> bool:
 
 
 def _age_s(stamp: str) -> float:
-    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return time.time() - epoch(stamp)
 
 
 def _wait(check: Callable[[], bool], timeout: float) -> bool:

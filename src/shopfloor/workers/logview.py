@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, records
 from shopfloor.workers.archive import Range, Run
@@ -137,7 +137,7 @@ def _epoch(stamp: str | None) -> float | None:
     if not stamp:
         return None
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        return epoch(stamp)
     except ValueError:
         return None
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
-from conftest import Runner
+from conftest import SHOPFLOOR, Runner
 from test_floor import write_commit
 
 SLOW_GATE = """
@@ -71,9 +73,16 @@ def test_gates_run_beside_the_loop_and_gate_jobs_bounds_how_many_at_once(floor: 
         assert floor.json("show", issue)["status"] == "closed"
 
 
-def _sleeping(mark: str) -> bool:
-    import subprocess
+def _start(floor: Runner, scenario: Path, workers: int) -> subprocess.Popen[str]:
+    """`shopfloor run --until-idle` in the background, so the test can watch it and act meanwhile."""
+    args = ["run", "--workers", str(workers), "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    return subprocess.Popen(
+        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
 
+
+def _sleeping(mark: str) -> bool:
     return subprocess.run(["pgrep", "-f", mark], capture_output=True).returncode == 0
 
 
@@ -81,9 +90,7 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
     """A gate in the pool is killed with the floor: what its killed checks returned is no verdict
     (recording it would fail the agent's attempt for the floor's own stop); the next run gates it."""
     import signal
-    import subprocess
 
-    from conftest import SHOPFLOOR
     from workerkit import until
 
     mark = "31.4159"  # this test's own sleep, to find its process
@@ -96,11 +103,7 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
     (sid,) = [floor.json("create", "Held at the gate")["id"]]
     scenario = floor.cwd.parent / "held.json"
     scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": write_commit("h.txt", "h\n", "add h")}]}))
-    args = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
-    coordinator = subprocess.Popen(
-        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    coordinator = _start(floor, scenario, 1)
     until(lambda: _sleeping(mark), "the gate's check to be running")
     # `status` shows what the gate pool is doing (no row says "being gated now": the floor says it).
     lanes = until(lambda: floor.json("status")["lanes"], "the running floor's lanes in `status --json`")
@@ -115,7 +118,8 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
     assert attempt["verdict"] is None and attempt["outcome"] is None, attempt  # not failed for our stop
     assert [r for r in floor.json("gate", "list") if r["issue"] == sid] == []
     release.write_text("")
-    floor(*args, env={"SHOPFLOOR_SCENARIO": str(scenario)}, timeout=180)
+    again = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
+    floor(*again, env={"SHOPFLOOR_SCENARIO": str(scenario)}, timeout=180)
     assert floor.json("show", sid)["status"] == "closed"
 
 
@@ -138,15 +142,7 @@ def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_land
     ]
     scenario = floor.cwd.parent / "slots.json"
     scenario.write_text(json.dumps({"scripts": scripts}))
-    import subprocess
-
-    from conftest import SHOPFLOOR
-
-    args = ["run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
-    coordinator = subprocess.Popen(
-        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    coordinator = _start(floor, scenario, 1)
     until(lambda: floor.json("show", first)["status"] == "in_progress", "the first issue to be claimed")
     (floor.cwd / "person.txt").write_text("a person's commit\n")
     floor.git("add", "person.txt")
@@ -166,9 +162,6 @@ def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_land
 def test_a_slow_workspace_setup_holds_up_only_its_own_worker(floor: Runner) -> None:
     """Workers start beside the loop: while one issue's `[workspace] setup` runs (here it waits
     for the test's word), another issue is started, gated and landed."""
-    import subprocess
-
-    from conftest import SHOPFLOOR
     from workerkit import until
 
     slow = floor.json("create", "Slow to set up", "-p", "1")["id"]
@@ -183,11 +176,7 @@ def test_a_slow_workspace_setup_holds_up_only_its_own_worker(floor: Runner) -> N
     scripts = [{"match": i, "turns": write_commit(f"{i}.txt", f"{i}\n", f"add {i}")} for i in (slow, quick)]
     scenario = floor.cwd.parent / "setup.json"
     scenario.write_text(json.dumps({"scripts": scripts}))
-    args = ["run", "--workers", "2", "--agent", "scripted", "--terminal", "detached", "--until-idle"]
-    coordinator = subprocess.Popen(
-        [str(SHOPFLOOR), *args], cwd=floor.cwd, env={**floor.env, "SHOPFLOOR_SCENARIO": str(scenario)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    coordinator = _start(floor, scenario, 2)
     try:
         until(lambda: floor.json("show", quick)["status"] == "closed", "the quick issue to land during the slow setup")
         assert floor.json("show", slow)["status"] == "in_progress"  # its start is in flight: its claim holds

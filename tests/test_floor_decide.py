@@ -193,6 +193,27 @@ TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
     ("nudged, its resume interrupted", facts(current=ended(Outcome.NUDGED)), Do.RESUME, Prompt.NUDGE, None),
     ("handoff asked, interrupted", facts(current=ended(Outcome.HANDOFF)), Do.ASK_HANDOFF, None, None),
     ("merged: nothing left", facts(current=ended(Outcome.MERGED)), Do.WAIT, None, None),
+    (
+        "gate failed, its session lost: a fresh one with the note and the report",
+        facts(current=ended(Outcome.FAILED, 3, "fail"), resumable=False),
+        Do.FRESH,
+        Prompt.HANDOFF_AND_REPORT,
+        None,
+    ),
+    (
+        "context over the limit, its session never saved: straight to a fresh one",
+        facts(context_used=0.55, resumable=False),
+        Do.FRESH,
+        Prompt.HANDOFF,
+        Outcome.HANDOFF,
+    ),
+    (
+        "crashed, its session lost: a fresh one, not a crash loop",
+        facts("failed", resumable=False),
+        Do.FRESH,
+        Prompt.HANDOFF,
+        Outcome.CRASHED_FAILED,
+    ),
 ]
 
 
@@ -270,6 +291,7 @@ any_facts = st.builds(
     gate_errors=st.integers(0, 4),
     gate_error_at=st.floats(NOW - 100, NOW),
     slot_free=st.booleans(),
+    resumable=st.booleans(),
 )
 SESSION_STARTS = (Do.RESUME, Do.FRESH, Do.ASK_HANDOFF)
 
@@ -288,6 +310,8 @@ def test_no_action_starts_a_second_live_session_for_one_issue(given_facts: Facts
         if live and cur is not None and not cur.ended:
             assert action.record is not None and action.ended, action
     assert action.do != Do.GATE or not given_facts.gating
+    if not given_facts.resumable:
+        assert action.do not in (Do.RESUME, Do.ASK_HANDOFF), action  # a session that cannot be continued
     if action.prompt == Prompt.QUEUE_REJECTION:
         assert given_facts.slot_free, action  # an agent sent back by the queue starts only in a free slot
 

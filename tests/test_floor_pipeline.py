@@ -188,3 +188,42 @@ def test_a_slow_workspace_setup_holds_up_only_its_own_worker(floor: Runner) -> N
             coordinator.kill()
     assert coordinator.returncode == 0, out + err
     assert floor.json("show", slow)["status"] == "closed", out
+
+
+def test_a_session_that_cannot_be_resumed_is_handed_to_a_fresh_one_not_crashed_again(floor: Runner) -> None:
+    """An agent killed a moment after it started may never have saved its session (Claude Code
+    then answers a resume with "No conversation found"): the floor used to resume it, crash, and
+    block the issue as a crash loop. It starts a fresh session with its handoff note instead."""
+    from workerkit import until
+
+    sid = floor.json("create", "Fix the notes")["id"]
+    release = floor.cwd.parent / "gate-may-run"
+    held = f"until test -e {release}; do sleep 0.1; done; ! grep -rq FIXME --include=*.txt ."
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    check = f'\n[[gate.check]]\nname = "held"\nargv = ["sh", "-c", {json.dumps(held)}]\n'
+    config.write_text(config.read_text() + check)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", "a gate the test holds")
+    scripts = [  # the fresh session's prompt carries the floor's handoff note: it fixes the file
+        {"match": "Handoff: the previous session", "turns": write_commit("notes.txt", "notes\n", "fix notes")},
+        {"match": sid, "turns": write_commit("notes.txt", "FIXME notes\n", "draft notes")},
+    ]
+    scenario = floor.cwd.parent / "lost.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    coordinator = _start(floor, scenario, 1)
+    try:
+        until(lambda: _sleeping(str(release)), "the first gate to be running")
+        sessions = list(Path(floor.env["SHOPFLOOR_SCRIPTED_HOME"]).glob("*.json"))
+        assert sessions, "the scripted agent saved no session"
+        for saved in sessions:  # as if the agent had been killed before it saved its session
+            saved.unlink()
+        release.write_text("")
+        out, err = coordinator.communicate(timeout=120)
+    finally:
+        release.write_text("")
+        if coordinator.poll() is None:
+            coordinator.kill()
+    assert coordinator.returncode == 0, out + err
+    assert "its session cannot be resumed" in out, out
+    shown = floor.json("show", sid)
+    assert shown["status"] == "closed" and [a["handoff"] for a in shown["attempts"]] == [False, True], shown

@@ -107,6 +107,8 @@ def _tend(
             errors, error, at = pool.errors(facts.current.id)
             facts = replace(facts, gate_errors=errors, gate_error=error, gate_error_at=at)
         action = decide(facts, rules)
+        if action.do in (Do.RESUME, Do.ASK_HANDOFF) and not workers.can_resume(worker):
+            action = decide(replace(facts, resumable=False), rules)  # read only when it matters
         if action.do != Do.BEGIN:
             _perform(tracker, worker, action, cfg, pool, progress)
             return

@@ -111,6 +111,7 @@ class Facts:
     gate_error_at: float = 0.0  # and when (epoch seconds)
     error: str = ""  # the first line of the worker's own error (a crash), for a block's reason
     slot_free: bool = True  # the worker may run an agent again without going over --workers
+    resumable: bool = True  # its agent session can be continued (``workers.can_resume``)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,21 @@ QUEUED_VERDICTS = ("pass", "needs-approval")  # a pass lands; a needs-approval w
 
 
 def decide(facts: Facts, rules: Rules) -> Action:
+    action = _decide(facts, rules)
+    if not facts.resumable and action.do in (Do.RESUME, Do.ASK_HANDOFF):
+        return _fresh_instead(action)
+    return action
+
+
+def _fresh_instead(action: Action) -> Action:
+    """A session that cannot be continued (never saved, or lost) is not resumed: a fresh one
+    starts with the floor's handoff note (and the gate report, when that was the prompt)."""
+    prompt = Prompt.HANDOFF_AND_REPORT if action.prompt == Prompt.REPORT else Prompt.HANDOFF
+    why = f"{action.why}; its session cannot be resumed" if action.why else "its session cannot be resumed"
+    return Action(Do.FRESH, record=action.record, ended=action.ended, prompt=prompt, why=why)
+
+
+def _decide(facts: Facts, rules: Rules) -> Action:
     cur = facts.current
     if cur is None:
         return Action(Do.BEGIN, why="no attempt recorded for this generation")

@@ -307,6 +307,24 @@ def list_workers(tracker: Tracker) -> list[Worker]:
     return [reconcile(tracker, worker) for worker in records.all_workers(tracker.conn)]
 
 
+def can_resume(worker: Worker) -> bool:
+    """Whether the worker's agent session can be continued: it has a session id, and the CLI's own
+    transcript of it exists where the CLI keeps it (when the adapter knows where). An agent killed
+    a moment after it started may never have written it (Claude Code then says "No conversation
+    found with session ID"), and resuming it would only crash, again and again."""
+    if not worker.session_id:
+        return False
+    spec_path = Path(worker.log_dir) / "spec.json"
+    try:
+        spec = read(spec_path)
+        adapter = registry.get(worker.agent)
+        home = spec.env.get("HOME") or os.path.expanduser("~")
+        path = adapter.transcript_path(home, spec.cwd, worker.session_id)
+    except (OSError, ValueError, ShopfloorError):
+        return True  # cannot tell: try the resume, as before
+    return path is None or Path(path).exists()
+
+
 def find(tracker: Tracker, name: str) -> Worker:
     """A worker by its name, or by its issue's id (full or short)."""
     found = records.find(tracker.conn, name) or records.find(tracker.conn, safe_name(name))

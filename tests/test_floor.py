@@ -402,7 +402,7 @@ def test_a_pass_the_queue_cannot_land_goes_back_to_its_session(floor: Runner) ->
 def after_landing(issue: str) -> dict[str, Any]:
     """A scripted turn that waits until ``issue`` is closed (asked through the tracker, as an agent
     asks): workers start together, so a test that needs one change to land first waits on that fact."""
-    ask = f"until shopfloor show {issue} --json | grep -q '\"status\": \"closed\"'; do sleep 0.1; done"
+    ask = f'until shopfloor show {issue} --json | grep -q \'"status": "closed"\'; do sleep 0.1; done'
     return {"tool": {"name": "Bash", "input": {"command": ask}}}
 
 

@@ -92,9 +92,7 @@ def test_an_opaque_check_keeps_the_plain_rule_and_says_so(sf: Runner) -> None:
 
 
 def test_touching_an_already_complex_function_is_not_blamed_but_making_it_worse_is(sf: Runner) -> None:
-    tangled = "def tangled(x: int) -> int:\n" + "".join(
-        f"    if x == {n}:\n        return {n}\n" for n in range(20)
-    )
+    tangled = "def tangled(x: int) -> int:\n" + "".join(f"    if x == {n}:\n        return {n}\n" for n in range(20))
     make_project(sf)
     (sf.cwd / "tangled.py").write_text(tangled + "    return -1\n")
     sf.git("add", "-A")

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import Runner
 from shopfloor.paths import floor_root
+from shopfloor.queue.landing import QueueLock
 from shopfloor.queue.lane import QueueLane
-from shopfloor.queue.service import QueueLock
 from shopfloor.tracker.service import Tracker
 from workerkit import until
 

@@ -162,7 +162,7 @@ def test_a_bad_strategy_is_one_clear_line_and_changes_nothing(repo: Runner) -> N
 
 KILL_AT = """
 import os, sys
-import shopfloor.queue.service as service
+import shopfloor.queue.landing as service
 import shopfloor.queue.stack as stack
 where = os.environ["KILL_AT"]
 if where == "move":

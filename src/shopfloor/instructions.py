@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-WORKER_ENV = "SHOPFLOOR_WORKER"  # set in every worker's environment (workers.service)
+WORKER_ENV = "SHOPFLOOR_WORKER"  # set in every worker's environment (workers.lifecycle)
 
 PERSON = """\
 # Working with the shopfloor tracker

@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _parting(tracker: Any, exc: KeyboardInterrupt) -> int:
     """What a coordinator stopped by Ctrl-C or SIGTERM says: its workers run on, and how to end them."""
     from shopfloor.floor import stopping
-    from shopfloor.workers import service as workers
+    from shopfloor.workers import lifecycle as workers
 
     how = "SIGTERM" if isinstance(exc, stopping.Terminated) else "Ctrl-C"
     running = [w.issue for w in workers.list_workers(tracker) if w.state in ("running", "starting")]
@@ -152,8 +152,8 @@ def _require_configured_checks(tracker: Any) -> None:
     """No gate, no floor: the target's committed config (as the gate reads it) must configure a
     check, or the agents' work would be judged by the built-ins alone (--builtins-only: on purpose)."""
     from shopfloor.errors import NotFoundError, UsageError
+    from shopfloor.gate.gating import load_config, repo_of, resolve_base
     from shopfloor.gate.initrun import target_of
-    from shopfloor.gate.service import load_config, repo_of, resolve_base
 
     repo = repo_of(tracker)
     try:

@@ -41,7 +41,7 @@ def _render(report: dict[str, Any]) -> None:
 
 
 def cmd_gate_run(args: argparse.Namespace) -> int:
-    from shopfloor.gate.service import GateRequest, run
+    from shopfloor.gate.gating import GateRequest, run
 
     tracker = open_tracker(args)
     # Run from inside a worker, it is the agent's own check: advisory, never a verdict the floor uses.
@@ -139,8 +139,8 @@ def cmd_gate_install(args: argparse.Namespace) -> int:
 
 def cmd_gate_pre_push(args: argparse.Namespace) -> int:
     """Run by the hook: git gives the pushed refs on stdin."""
+    from shopfloor.gate.gating import GateRequest, repo_of, resolve_base, run
     from shopfloor.gate.hook import parse_lines, refusal, worker_tips
-    from shopfloor.gate.service import GateRequest, repo_of, resolve_base, run
 
     tracker = open_tracker(args)
     repo = repo_of(tracker)

@@ -35,7 +35,7 @@ def init(args: argparse.Namespace) -> int:
     from shopfloor.gate import initrun
     from shopfloor.gate.configwrite import current_text, render, write_config
     from shopfloor.gate.detect import TOOLS, detect, read_project
-    from shopfloor.gate.service import repo_of
+    from shopfloor.gate.gating import repo_of
     from shopfloor.tracker.gitignore import unignore
 
     started = time.monotonic()

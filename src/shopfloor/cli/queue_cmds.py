@@ -11,7 +11,7 @@ from shopfloor.errors import ConflictError
 
 
 def cmd_queue_add(args: argparse.Namespace) -> int:
-    from shopfloor.queue.service import add
+    from shopfloor.queue.landing import add
 
     tracker = open_tracker(args)
     entry = add(tracker, args.what)
@@ -44,7 +44,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
 def cmd_queue_remove(args: argparse.Namespace) -> int:
     from shopfloor.paths import floor_root
     from shopfloor.queue import entries
-    from shopfloor.queue.service import QueueLock
+    from shopfloor.queue.landing import QueueLock
 
     tracker = open_tracker(args)
     entries.get(tracker.conn, args.entry)  # not found: exit 3 before waiting for anything
@@ -62,7 +62,7 @@ def cmd_queue_remove(args: argparse.Namespace) -> int:
 
 def cmd_queue_run(args: argparse.Namespace) -> int:
     from shopfloor.queue import entries
-    from shopfloor.queue.service import run_once
+    from shopfloor.queue.landing import run_once
 
     tracker = open_tracker(args)
 

@@ -38,9 +38,9 @@ def take(tracker: Any) -> Snapshot:
     from shopfloor.floor.admission import waiting
     from shopfloor.paths import state_dir
     from shopfloor.queue import entries
-    from shopfloor.workers import service
+    from shopfloor.workers import lifecycle
 
-    listed = service.list_workers(tracker)
+    listed = lifecycle.list_workers(tracker)
     counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
     return Snapshot(
         at=tracker.now(),

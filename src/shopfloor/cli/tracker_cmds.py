@@ -181,7 +181,7 @@ def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
     repo = tracker.location.worktree
     revs = ["HEAD"]
     try:
-        from shopfloor.gate.service import resolve_base
+        from shopfloor.gate.gating import resolve_base
 
         revs.append(resolve_base(repo, None)[0])
     except ShopfloorError:

@@ -12,7 +12,7 @@ from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import UsageError
 from shopfloor.tracker.clock import parse_duration
 from shopfloor.tracker.schema import text_arg
-from shopfloor.workers import procs, service, terminal
+from shopfloor.workers import lifecycle, procs, terminal
 from shopfloor.workers.progress import printable
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workspace.ports import label
@@ -37,14 +37,14 @@ def _print_worker(worker: Worker) -> None:
 def cmd_worker_start(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     lease_s = parse_duration(args.lease)
-    request = service.StartRequest(
+    request = lifecycle.StartRequest(
         issue=args.issue,
         agent=args.agent,
         prompt_extra=text_arg(args.prompt_extra, "--prompt-extra"),
         terminal=args.terminal,
         lease_s=lease_s,
     )
-    worker = service.start(tracker, request)
+    worker = lifecycle.start(tracker, request)
     tracker.flush_notices()
     from shopfloor.workers.launched import await_launch
 
@@ -60,7 +60,7 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
 
 def cmd_worker_list(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    workers = service.list_workers(tracker)
+    workers = lifecycle.list_workers(tracker)
     if args.json:
         print_json([w.as_json() for w in workers])
         return 0
@@ -82,8 +82,8 @@ def cmd_worker_list(args: argparse.Namespace) -> int:
 
 def cmd_worker_peek(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    worker = service.find(tracker, args.worker)
-    lines = service.tail(Path(worker.log_dir) / "pane.log", args.lines)
+    worker = lifecycle.find(tracker, args.worker)
+    lines = lifecycle.tail(Path(worker.log_dir) / "pane.log", args.lines)
     if args.json:
         print_json({"name": worker.name, "state": worker.state, "lines": lines})
     else:
@@ -95,7 +95,7 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
     if args.json:
         raise UsageError("worker attach shows a terminal and prints no JSON: use `shopfloor worker peek WORKER --json`")
     tracker = open_tracker(args)
-    worker = service.find(tracker, args.worker)
+    worker = lifecycle.find(tracker, args.worker)
     session = worker.tmux_session
     interactive = sys.stdin.isatty()  # tmux attaches only a terminal; a pipe or a script gets the log
     if interactive and session and terminal.session_exists(session):
@@ -119,7 +119,7 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
             sys.stdout.write(printable(chunk.decode("utf-8", "replace")))
             sys.stdout.flush()
         elif worker.state in FINAL_STATES or not procs.is_alive(worker.pid, worker.pid_start):
-            worker = service.find(tracker, worker.name)
+            worker = lifecycle.find(tracker, worker.name)
             if worker.state in FINAL_STATES:
                 return 0
         time.sleep(0.2)
@@ -127,7 +127,7 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
 
 def cmd_worker_kill(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    worker = service.kill(tracker, service.find(tracker, args.worker))
+    worker = lifecycle.kill(tracker, lifecycle.find(tracker, args.worker))
     if args.json:
         print_json(worker.as_json())
     else:
@@ -138,7 +138,7 @@ def cmd_worker_kill(args: argparse.Namespace) -> int:
 
 def cmd_worker_restart(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    worker = service.restart(tracker, service.find(tracker, args.worker), args.terminal)
+    worker = lifecycle.restart(tracker, lifecycle.find(tracker, args.worker), args.terminal)
     from shopfloor.workers.launched import await_launch
 
     worker = await_launch(tracker, worker)
@@ -152,8 +152,8 @@ def cmd_worker_restart(args: argparse.Namespace) -> int:
 
 def cmd_worker_rm(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
-    worker = service.find(tracker, args.worker)
-    wip = service.remove(tracker, worker, force=args.force)
+    worker = lifecycle.find(tracker, args.worker)
+    wip = lifecycle.remove(tracker, worker, force=args.force)
     from shopfloor.gate.gitio import is_branch
     from shopfloor.paths import main_tree
 

@@ -12,7 +12,7 @@ from typing import Any
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import notes
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import service as workers
+from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
 
 
@@ -58,7 +58,7 @@ def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str
         if _closed_by_queue(tracker, worker, issue):
             progress(f"{worker.issue}: merged; its worker is removed")
             continue
-        from shopfloor.gate.service import repo_of, resolve_base
+        from shopfloor.gate.gating import repo_of, resolve_base
         from shopfloor.workspace.worktrees import unmerged_commits
 
         repo = repo_of(tracker)

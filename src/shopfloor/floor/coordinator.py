@@ -53,7 +53,7 @@ from shopfloor.floor.startpool import StartPool, begin_attempt
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import service as workers
+from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
 
 Clock = Callable[[], float]  # epoch seconds: time.time, or a test's
@@ -158,7 +158,7 @@ def _perform(
     if action.do == Do.GATE and attempt is not None:
         pool.start(worker, attempt.id)
     elif action.do == Do.QUEUE:
-        from shopfloor.queue.service import add
+        from shopfloor.queue.landing import add
 
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
@@ -300,7 +300,7 @@ def _turn(
     clock: Clock,
 ) -> bool:
     from shopfloor.queue import entries
-    from shopfloor.queue.service import run_once
+    from shopfloor.queue.landing import run_once
     from shopfloor.tracker import store
 
     pools.starts.raise_if_stopped()  # a start in a job reached the streak that stops the floor

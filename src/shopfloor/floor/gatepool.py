@@ -27,12 +27,12 @@ from shopfloor.floor.decide import QUEUED_VERDICTS
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.gate import gitio, records, runner
 from shopfloor.gate import verdict as verdicts
-from shopfloor.gate.service import GateRequest
-from shopfloor.gate.service import run as gate_run
+from shopfloor.gate.gating import GateRequest
+from shopfloor.gate.gating import run as gate_run
 from shopfloor.paths import main_tree
 from shopfloor.progress import Progress
 from shopfloor.queue import entries
-from shopfloor.queue.service import plan_entry
+from shopfloor.queue.landing import plan_entry
 from shopfloor.tracker import db
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker

@@ -19,7 +19,7 @@ def check_agent(tracker: Tracker, name: str) -> str:
     ``shopfloor``. Returns the CLI's path; raises ``UsageError`` (exit 2) otherwise."""
     from shopfloor.agents import registry
     from shopfloor.workers import selfpath
-    from shopfloor.workers.service import agent_options, log_root, resolve_binary
+    from shopfloor.workers.lifecycle import agent_options, log_root, resolve_binary
 
     if name not in registry.ADAPTERS:
         raise UsageError(registry.unknown(name))

@@ -143,7 +143,7 @@ def apply(
     """Start each planned issue's new series: remove its finished worker, keep the old branch
     aside with ``fresh``, record the retry and the note, and set it open (ready for the floor)."""
     from shopfloor.tracker import writes
-    from shopfloor.workers import service as workers
+    from shopfloor.workers import lifecycle as workers
 
     out = []
     for item in plans:

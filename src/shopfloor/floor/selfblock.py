@@ -37,7 +37,7 @@ def last_blocker(tracker: Tracker, issue_id: str) -> str | None:
 def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], None]) -> list[str]:
     """Remove the workers whose agent blocked its issue; the issues handled."""
     from shopfloor.tracker import store
-    from shopfloor.workers import service as workers
+    from shopfloor.workers import lifecycle as workers
 
     done = []
     for worker in listed:

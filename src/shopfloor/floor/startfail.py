@@ -89,7 +89,7 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
     """A worker whose start died before it wrote its launch spec (the coordinator was killed
     during its setup): there is no agent to restart. Remove it, the claim with it, so the next
     turn starts the issue again; True when that is what happened."""
-    from shopfloor.workers import service as workers
+    from shopfloor.workers import lifecycle as workers
     from shopfloor.workers.spec import SPEC_NAME
 
     if (Path(worker.log_dir) / SPEC_NAME).exists():

@@ -22,7 +22,7 @@ from shopfloor.progress import Progress
 from shopfloor.sandbox.config import enabled as sandbox_enabled
 from shopfloor.tracker import db, store
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import service as workers
+from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
 
 

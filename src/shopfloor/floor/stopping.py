@@ -112,7 +112,7 @@ class Stopped:
 
 def stop_floor(tracker: Tracker, wait_s: float, progress: Callable[[str], None]) -> Stopped:
     """The coordinator, then every running agent, each with its work saved."""
-    from shopfloor.workers import service as workers
+    from shopfloor.workers import lifecycle as workers
 
     out = Stopped(stop_coordinator(paths.state_dir(tracker), wait_s, progress))
     for worker in workers.list_workers(tracker):

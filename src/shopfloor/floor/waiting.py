@@ -39,7 +39,7 @@ def in_queue(conn: sqlite3.Connection) -> set[str]:
 
 def is_approved(conn: sqlite3.Connection, issue_id: str) -> bool:
     """The issue carries a person's approval (an agent's label does not count)."""
-    from shopfloor.gate.service import APPROVED_LABEL
+    from shopfloor.gate.gating import APPROVED_LABEL
     from shopfloor.gate.trust import trusted_facts
 
     return APPROVED_LABEL in trusted_facts(conn, issue_id)[1]

@@ -157,7 +157,7 @@ class NoCommitError(ShopfloorError):
 
 def target_of(repo: Path, then: str = "run `shopfloor gate init`") -> tuple[str, str, str]:
     """The target's (branch, commit, tree), as the gate finds it; one line if there is no commit yet."""
-    from shopfloor.gate.service import resolve_base
+    from shopfloor.gate.gating import resolve_base
 
     if gitio.git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
         raise NoCommitError(
@@ -178,7 +178,7 @@ def try_on_target(
 ) -> list[Tried]:
     """Run every proposal on the target's commit (in a throw-away worktree) and judge each."""
     from shopfloor.gate.baseline import results_on
-    from shopfloor.gate.service import repo_of
+    from shopfloor.gate.gating import repo_of
 
     _, commit, tree = target
     checks = [as_check(p) for p in proposals]

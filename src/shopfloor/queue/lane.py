@@ -1,7 +1,7 @@
 """The queue as a lane beside the floor's loop: queue passes run in a thread of their own.
 
 A queue pass gates a batch (minutes, with a real test suite); run inline, it held up the
-floor's loop all that while (issue 13). ``QueueLane`` runs ``queue.service.run_once`` in one
+floor's loop all that while (issue 13). ``QueueLane`` runs ``queue.landing.run_once`` in one
 thread with its *own* tracker (its own SQLite connection: a connection is never shared across
 threads), under the same queue lock as ever, so a person's ``shopfloor queue run`` meanwhile is
 refused or waited out exactly as before.
@@ -16,7 +16,7 @@ refused or waited out exactly as before.
 - Every error is reported through ``progress`` (a pass that raises is named with the error,
   and the lane carries on with the next poke); ``failures`` counts them.
 
-Nothing here is the floor's: which entries to land and how is ``queue.service``'s.
+Nothing here is the floor's: which entries to land and how is ``queue.landing``'s.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from shopfloor.errors import ConflictError
 from shopfloor.progress import Progress, quiet
 from shopfloor.queue import entries
-from shopfloor.queue.service import PassReport, run_once
+from shopfloor.queue.landing import PassReport, run_once
 from shopfloor.tracker.service import Tracker
 
 Pass = Callable[[Tracker, int, Progress], PassReport]

@@ -40,7 +40,7 @@ def candidates(tracker: Tracker, issue: str | None, commit: str) -> list[PriorRu
 def landing(tracker: Tracker, repo: Path, entry: Entry, base: str, stacked: str) -> Landing:
     """The facts of gating ``entry`` stacked on ``base`` as ``stacked``, as the gate would read them."""
     from shopfloor.gate.baseline import env_salt
-    from shopfloor.gate.service import load_config
+    from shopfloor.gate.gating import load_config
     from shopfloor.gate.trust import trusted_facts
 
     config = load_config(repo, base, entry.target)
@@ -55,7 +55,7 @@ def landing(tracker: Tracker, repo: Path, entry: Entry, base: str, stacked: str)
         base=base,
         based=stack.is_ancestor(repo, base, entry.head),
         config_hash=config.hash,
-        # gate.service keys its cache "<config hash>.<env salt>" and reports the part after the last dot
+        # gate.gating keys its cache "<config hash>.<env salt>" and reports the part after the last dot
         env=f"{config.hash}.{env_salt(list(config.checks))}".rsplit(".", 1)[-1],
         issue=entry.issue,
         vibe=vibe,

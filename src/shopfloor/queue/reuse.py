@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 FLOOR_FILES = "floor-files"  # gate.floorfiles.NAME
-APPROVED_LABEL = "approved"  # gate.service.APPROVED_LABEL
+APPROVED_LABEL = "approved"  # gate.gating.APPROVED_LABEL
 # Built-ins that pass on an issue's label whatever the change does, and the label each needs.
 EXEMPTIONS = {"tests-not-weakened": "allow-test-changes", "suppressions": "allow-suppressions"}
 EXEMPT_PREFIX = "exempt:"  # how those built-ins say they passed on the label (gate.builtins)

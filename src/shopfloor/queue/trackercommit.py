@@ -164,8 +164,8 @@ def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -
 
 def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
     """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock."""
-    from shopfloor.gate.service import repo_of, resolve_base
-    from shopfloor.queue.service import QueueLock
+    from shopfloor.gate.gating import repo_of, resolve_base
+    from shopfloor.queue.landing import QueueLock
 
     repo = repo_of(tracker)
     target = resolve_base(repo, None)[0]

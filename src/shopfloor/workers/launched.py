@@ -44,7 +44,7 @@ def launch_failure(worker: Worker) -> str | None:
 def await_launch(tracker: Tracker, worker: Worker, timeout: float = LAUNCH_WAIT_S) -> Worker:
     """The worker once its agent runs or its shim has ended (or ``timeout`` has passed); raises
     with one line when the agent could not be launched."""
-    from shopfloor.workers import service
+    from shopfloor.workers import lifecycle
 
     deadline = time.monotonic() + timeout
     current, running_since = worker, None
@@ -52,7 +52,7 @@ def await_launch(tracker: Tracker, worker: Worker, timeout: float = LAUNCH_WAIT_
         if time.monotonic() > deadline:
             return current
         time.sleep(POLL_S)
-        current = service.find(tracker, worker.name)  # a shim that died is reconciled as lost
+        current = lifecycle.find(tracker, worker.name)  # a shim that died is reconciled as lost
         if current.state == "running" and running_since is None:
             running_since = time.monotonic()
     reason = launch_failure(current) if current.generation == worker.generation else None

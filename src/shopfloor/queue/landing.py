@@ -25,8 +25,8 @@ from typing import Any
 from shopfloor import faults
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.floorfiles import is_worker_branch
-from shopfloor.gate.service import GateRequest, repo_of, resolve_base
-from shopfloor.gate.service import run as gate_run
+from shopfloor.gate.gating import GateRequest, repo_of, resolve_base
+from shopfloor.gate.gating import run as gate_run
 from shopfloor.gate.verdict import blocking, red_base
 from shopfloor.paths import floor_root, queue_lock
 from shopfloor.progress import Progress, quiet
@@ -325,7 +325,7 @@ class _Pass:
 def _approvals(tracker: Tracker, progress: Progress) -> None:
     """Hold entries whose issue needs a person's approval (vibe 1-2) until it has one; queue
     held entries again once approved."""
-    from shopfloor.gate.service import APPROVED_LABEL
+    from shopfloor.gate.gating import APPROVED_LABEL
     from shopfloor.gate.trust import trusted_facts
     from shopfloor.gate.verdict import APPROVAL_VIBE
 

@@ -28,7 +28,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
 
     tracker = open_tracker(args)
     unlanded = tuple(state for state in entries.State if state != entries.State.MERGED)
-    rows = entries.listing(tracker.conn, None if args.all else unlanded)
+    rows = entries.list_entries(tracker.conn, None if args.all else unlanded)
     if args.json:
         print_json([e.as_json() for e in rows])
         return 0
@@ -82,7 +82,7 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
         gate_runs += report.gate_runs
         retries += report.retries
         reused += report.reused
-        waiting = entries.listing(tracker.conn, ("queued",))
+        waiting = entries.list_entries(tracker.conn, ("queued",))
         if args.once or (args.until_empty and (not waiting or not report.progressed)):
             break  # --until-empty also stops when a pass could not move anything (a red target)
         if not waiting or not report.progressed:

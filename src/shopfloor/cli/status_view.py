@@ -45,7 +45,7 @@ def take(tracker: Any) -> Snapshot:
     return Snapshot(
         at=tracker.now(),
         workers=tuple(listed),
-        queue=tuple(entries.listing(tracker.conn, None)),
+        queue=tuple(entries.list_entries(tracker.conn, None)),
         counts=counts,
         unconfined=tuple(w.name for w in listed if not _sandboxed(w.log_dir)),
         admission=waiting(state_dir(tracker)),

@@ -134,7 +134,7 @@ def situations(tracker: Tracker, listed: list[Worker]) -> dict[str, Situation]:
     from shopfloor.floor.waiting import is_approved
     from shopfloor.queue import entries
 
-    queued = entries.listing(tracker.conn, None)
+    queued = entries.list_entries(tracker.conn, None)
     out = {}
     for worker in listed:
         row = tracker.conn.execute("SELECT status FROM issues WHERE id = ?", (worker.issue,)).fetchone()

@@ -316,9 +316,9 @@ def _turn(
         if worker.issue not in flight:
             _tend(tracker, worker, cfg, pools.gates, now, progress, free)
     pools.check_lane(progress)
-    queued_now = entries.listing(tracker.conn, ("queued",))
+    queued_now = entries.list_entries(tracker.conn, ("queued",))
     # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since
-    due = queued_now + entries.listing(tracker.conn, ("testing",)) + waiting.approved(tracker.conn)
+    due = queued_now + entries.list_entries(tracker.conn, ("testing",)) + waiting.approved(tracker.conn)
     if due:
         if pools.queue is not None:
             pools.poke(due, now)  # the lane lands it beside the loop; changes queued meanwhile join its next batch
@@ -342,9 +342,9 @@ def _turn(
     wants = limited and used < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))
     held = admission.hold(state_dir(tracker), cfg.limits, wants, tracker.now(), progress)
     started = 0 if held else _fill(tracker, cfg, used, progress, pools.starts)
-    queued = entries.listing(tracker.conn, entries.OPEN_STATES)
+    queued = entries.list_entries(tracker.conn, entries.OPEN_STATES)
     # Issues waiting for a person's approval are not work the floor can do: they do not keep it busy.
-    approvals = entries.listing(tracker.conn, ("needs-approval",))
+    approvals = entries.list_entries(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
     active = bool(working or started or queued or held or pools.busy() or startfail.pending(tracker))

@@ -26,7 +26,7 @@ def working(busy: Iterable[Worker], waiting: set[str]) -> list[Worker]:
 
 def branches(conn: sqlite3.Connection) -> set[str]:
     """The branches whose change waits for a person's approval."""
-    return {e.branch for e in entries.listing(conn, (WAITS,))}
+    return {e.branch for e in entries.list_entries(conn, (WAITS,))}
 
 
 def in_queue(conn: sqlite3.Connection) -> set[str]:
@@ -34,7 +34,7 @@ def in_queue(conn: sqlite3.Connection) -> set[str]:
     for approval). Their agents have ended, so they take no slot: the next issue starts while the
     queue lands them (issue 13). One the queue sends back resumes its session at once, so for a
     while the floor may run more agents than --workers (at most one more per change sent back)."""
-    return {e.branch for e in entries.listing(conn, entries.LIVE_STATES)}
+    return {e.branch for e in entries.list_entries(conn, entries.LIVE_STATES)}
 
 
 def is_approved(conn: sqlite3.Connection, issue_id: str) -> bool:
@@ -47,4 +47,4 @@ def is_approved(conn: sqlite3.Connection, issue_id: str) -> bool:
 
 def approved(conn: sqlite3.Connection) -> list[Entry]:
     """Waiting entries a person has approved since: a queue pass queues them again and lands them."""
-    return [e for e in entries.listing(conn, (WAITS,)) if e.issue and is_approved(conn, e.issue)]
+    return [e for e in entries.list_entries(conn, (WAITS,)) if e.issue and is_approved(conn, e.issue)]

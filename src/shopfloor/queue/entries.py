@@ -79,7 +79,7 @@ def get(conn: sqlite3.Connection, entry_id: int) -> Entry:
     return _row(row)
 
 
-def listing(conn: sqlite3.Connection, states: tuple[str, ...] | None = None) -> list[Entry]:
+def list_entries(conn: sqlite3.Connection, states: tuple[str, ...] | None = None) -> list[Entry]:
     if states:
         marks = ", ".join("?" for _ in states)
         return [_row(r) for r in conn.execute(f"{_SELECT} WHERE state IN ({marks}) ORDER BY id", states)]

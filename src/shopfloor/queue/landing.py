@@ -167,7 +167,7 @@ def recover(tracker: Tracker) -> list[int]:
     """After a crash: an entry left ``testing`` landed (its tested commit is on the target) or is queued again."""
     repo = repo_of(tracker)
     recovered = []
-    for entry in entries.listing(tracker.conn, ("testing",)):
+    for entry in entries.list_entries(tracker.conn, ("testing",)):
         target_tip = stack.tip(repo, entry.target)
         if entry.tested and stack.is_ancestor(repo, entry.tested, target_tip):
             _merged(tracker, entry, entry.tested)
@@ -329,7 +329,7 @@ def _approvals(tracker: Tracker, progress: Progress) -> None:
     from shopfloor.gate.trust import trusted_facts
     from shopfloor.gate.verdict import APPROVAL_VIBE
 
-    for entry in entries.listing(tracker.conn, ("queued", "needs-approval")):
+    for entry in entries.list_entries(tracker.conn, ("queued", "needs-approval")):
         if not entry.issue:
             continue
         vibe, labels = trusted_facts(tracker.conn, entry.issue)
@@ -359,7 +359,7 @@ def run_once(tracker: Tracker, batch: int = 4, progress: Progress = quiet) -> Pa
 def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
     recover(tracker)
     _approvals(tracker, progress)
-    queued = entries.listing(tracker.conn, ("queued",))[:batch]
+    queued = entries.list_entries(tracker.conn, ("queued",))[:batch]
     report = PassReport([], [], [], 0)
     if not queued:
         return report
@@ -368,7 +368,7 @@ def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
     ids = {e.id for e in queued if e.target == target}
     _refresh_heads(tracker, repo, [e for e in queued if e.id in ids], progress)
     for _attempt in range(5):
-        todo = [e for e in entries.listing(tracker.conn, ("queued",)) if e.id in ids]
+        todo = [e for e in entries.list_entries(tracker.conn, ("queued",)) if e.id in ids]
         onto = stack.tip(repo, target)
         settings = queue_config.load(repo, onto, target)  # the target's rules, like the gate's
         worktree = stack.queue_worktree(repo, floor_root(tracker), onto)

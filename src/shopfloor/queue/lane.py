@@ -127,7 +127,7 @@ class QueueLane:
         """One pass; True when another should follow at once."""
         try:
             report = self.one_pass(tracker, self.batch, self.progress)
-            more = report.progressed and bool(entries.listing(tracker.conn, ("queued",)))
+            more = report.progressed and bool(entries.list_entries(tracker.conn, ("queued",)))
         except ConflictError as exc:  # a person's `queue run` holds the lock: it lands them itself
             if str(exc) != self._refused:  # said once, not at every poke while it runs
                 self.progress(str(exc))

@@ -93,14 +93,20 @@ def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
 
 
 def _tend(
-    tracker: Tracker, worker: Worker, cfg: FloorConfig, pool: GatePool, now: float, progress: Progress, free: bool
+    tracker: Tracker,
+    worker: Worker,
+    cfg: FloorConfig,
+    pool: GatePool,
+    now: float,
+    progress: Progress,
+    free: bool,
+    rules: Rules,
 ) -> None:
     """Decide what one busy worker needs (``floor.decide``) and do it. A recorded attempt is the
     first thing every worker generation needs: after ``BEGIN``, decide again. ``free``: the floor
     runs no more agents than --workers if this one starts again."""
     if worker.state == "running":
         faults.point("run")
-    rules = _rules(tracker, cfg, worker.agent)
     for _ in range(2):
         facts = floorfacts.of_worker(tracker, worker, now, pool.gating(worker), free)
         if facts.current is not None:
@@ -312,9 +318,12 @@ def _turn(
     busy = _busy(tracker, listed, cfg.lease_s)
     flight = pools.starts.starting()  # a start in flight is not tended: its worker is not made yet
     free = taken(tracker, busy, flight, cfg.workers) <= cfg.workers
+    rules: dict[str, Rules] = {}  # per agent, read once a turn (its context limit is in config.toml)
     for worker in busy:
         if worker.issue not in flight:
-            _tend(tracker, worker, cfg, pools.gates, now, progress, free)
+            if worker.agent not in rules:
+                rules[worker.agent] = _rules(tracker, cfg, worker.agent)
+            _tend(tracker, worker, cfg, pools.gates, now, progress, free, rules[worker.agent])
     pools.check_lane(progress)
     queued_now = entries.list_entries(tracker.conn, ("queued",))
     # testing: a pass killed mid-landing, recovered; approved: a waiting change a person approved since

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.errors import ValidationError
+from shopfloor.workers.procs import is_alive
 
 READING_ENV = "SHOPFLOOR_MACHINE_READING"
 RECORD_NAME = "admission.json"
@@ -102,16 +103,6 @@ def record_path(state_dir: Path) -> Path:
     return state_dir / RECORD_NAME
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def waiting(state_dir: Path) -> dict[str, Any] | None:
     """Why the running floor's free slots stay idle ({"reason", "since", "pid"}), or None: nothing
     recorded, or recorded by a coordinator that has ended since."""
@@ -119,7 +110,7 @@ def waiting(state_dir: Path) -> dict[str, Any] | None:
         data = json.loads(record_path(state_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("pid"), int) or not _alive(data["pid"]):
+    if not isinstance(data, dict) or not isinstance(data.get("pid"), int) or not is_alive(data["pid"], None):
         return None
     return data
 

@@ -33,7 +33,6 @@ from shopfloor.paths import main_tree
 from shopfloor.progress import Progress
 from shopfloor.queue import entries
 from shopfloor.queue.landing import plan_entry
-from shopfloor.tracker import db
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 from shopfloor.workers.shim import refusals
@@ -109,9 +108,7 @@ class GatePool:
     def _job(self, key: Key, worker: Worker, attempt_id: int) -> None:
         tracker: Tracker | None = None
         try:
-            mine = self.tracker  # each job its own connection: one is never shared across threads
-            conn = db.connect(mine.location.db_file, create=False)
-            tracker = Tracker(mine.location, conn, mine.actor, mine.prefix)
+            tracker = self.tracker.sibling()  # each job its own connection
             gate_attempt(tracker, worker, attempt_id, self.progress)
         except runner.Interrupted as exc:  # the floor is stopping: no verdict, and not the issue's fault
             self.progress(f"{worker.issue}: {exc}")

@@ -20,7 +20,7 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, startfail
 from shopfloor.progress import Progress
 from shopfloor.sandbox.config import enabled as sandbox_enabled
-from shopfloor.tracker import db, store
+from shopfloor.tracker import store
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
@@ -81,8 +81,7 @@ class StartPool:
     def _job(self, request: workers.StartRequest) -> None:
         tracker: Tracker | None = None
         try:
-            mine = self.tracker  # its own connection: one is never shared across threads
-            tracker = Tracker(mine.location, db.connect(mine.location.db_file, create=False), mine.actor, mine.prefix)
+            tracker = self.tracker.sibling()  # its own connection
             try:
                 row = workers.start(tracker, request)
             except Exception as exc:  # back to open, not blocked; the loop tries again later

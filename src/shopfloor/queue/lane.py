@@ -35,11 +35,7 @@ Pass = Callable[[Tracker, int, Progress], PassReport]
 
 def opener(tracker: Tracker) -> Callable[[], Tracker]:
     """Opens another tracker on ``tracker``'s repository and database, as the same actor."""
-
-    def open_one() -> Tracker:
-        return Tracker.open(tracker.actor, tracker.location.worktree_dir, auto_import=False)
-
-    return open_one
+    return tracker.sibling
 
 
 class QueueLane:

@@ -54,6 +54,11 @@ class Tracker:
             tracker.auto_import()
         return tracker
 
+    def sibling(self) -> Tracker:
+        """Another connection to the same database, as the same actor, for another thread (a
+        connection is never shared across threads: the floor's gate jobs, starts and queue lane)."""
+        return Tracker(self.location, db.connect(self.location.db_file, create=False), self.actor, self.prefix)
+
     def close(self) -> None:
         self.conn.close()
 

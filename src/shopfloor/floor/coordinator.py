@@ -279,32 +279,13 @@ def turn(
     tracker: Tracker,
     cfg: FloorConfig,
     progress: Progress,
-    publisher: TrackerPublisher | None = None,
-    pools: Pools | None = None,
-    clock: Clock = time.time,
-) -> bool:
-    """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
-    tracker is committed on the target when that is due (``floor.publish``). Gates, starts and
-    queue passes run in ``pools``, beside the loop (without, one turn does its own and waits for
-    them); ``clock`` is the floor's *now* (epoch seconds)."""
-    if pools is None:
-        woken = threading.Event()
-        pools = Pools(GatePool(tracker, 1, progress, woken), StartPool(tracker, 1, progress, woken))
-        try:
-            return _turn(tracker, cfg, progress, publisher, pools, clock)
-        finally:
-            pools.stop(interrupted=False)
-    return _turn(tracker, cfg, progress, publisher, pools, clock)
-
-
-def _turn(
-    tracker: Tracker,
-    cfg: FloorConfig,
-    progress: Progress,
     publisher: TrackerPublisher | None,
     pools: Pools,
     clock: Clock,
 ) -> bool:
+    """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
+    tracker is committed on the target when that is due (``floor.publish``). Gates, starts and
+    queue passes run in ``pools``, beside the loop; ``clock`` is the floor's *now* (epoch seconds)."""
     from shopfloor.queue import entries
     from shopfloor.queue.landing import run_once
     from shopfloor.tracker import store
@@ -345,7 +326,7 @@ def _turn(
     # A change in the queue (to land, or waiting for a person's approval) runs no agent: it keeps
     # the floor busy only as a queue entry (below), never as a worker.
     in_queue = waiting.in_queue(tracker.conn)
-    working = [w for w in busy if w.issue not in flight and w.branch not in in_queue]
+    working = [w for w in waiting.working(busy, in_queue) if w.issue not in flight]
     # A free slot with a ready issue waits while the machine cannot take another agent (``floor.admission``).
     limited = cfg.limits is not None and cfg.limits.enabled
     wants = limited and used < cfg.workers and bool(store.ready_ids(tracker.conn, tracker.now(), 1))

@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shopfloor.floor.outcomes import Outcome, crashed
+from shopfloor.floor.outcomes import Outcome, crashed, rejected
 from shopfloor.floor.spiral import AttemptFacts, spiral
 
-LIVE_STATES = ("starting", "running")
 ENDED_STATES = ("failed", "lost", "killed")
 
 
@@ -179,7 +178,7 @@ def _gate(facts: Facts, rules: Rules, why: str) -> Action:
 def _after_end(facts: Facts, cur: Current, rules: Rules) -> Action:
     """The current attempt has ended: carry out what its outcome asks, if that is not done yet."""
     out = cur.outcome
-    if out in (Outcome.QUEUED, Outcome.QUEUE_CONFLICT, Outcome.QUEUE_FAILED):
+    if out == Outcome.QUEUED or (out is not None and out.rejected_by_queue):
         return _queue_result(facts, cur, rules)
     if out == Outcome.FAILED and cur.gate_run is not None:
         return after_gate(facts, cur.verdict or "fail", rules, cur.gate_run)
@@ -228,7 +227,7 @@ def _queue_result(facts: Facts, cur: Current, rules: Rules) -> Action:
         return Action(Do.WAIT, why="its queue entry is gone")
     if queue.last_state not in ("conflict", "failed"):
         return Action(Do.WAIT, why=f"in the merge queue ({queue.last_state})")
-    record = Outcome.QUEUE_CONFLICT if queue.last_state == "conflict" else Outcome.QUEUE_FAILED
+    record = rejected(queue.last_state)
     same_head = queue.last_head in queue.rejected_heads[:-1]
     rounds = len(queue.rejected_heads)
     said = f"{queue.last_state}: {queue.last_detail}" if queue.last_detail else queue.last_state

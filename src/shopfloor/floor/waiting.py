@@ -4,7 +4,7 @@ needs-approval), as the floor sees them (issue 12).
 Their workers run no agent, so they take no worker slot (``working``; nor does a change waiting
 to land, ``in_queue``); once a person runs
 ``shopfloor approve``, the floor runs a queue pass to land them (``approved``), as it does for
-queued entries. ``branches`` and ``approved`` read the tracker; ``working`` decides.
+queued entries. ``in_queue`` and ``approved`` read the tracker; ``working`` decides.
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ WAITS = "needs-approval"  # the queue state of a change that waits for a person
 def working(busy: Iterable[Worker], waiting: set[str]) -> list[Worker]:
     """The busy workers that take a slot: every one but those whose change is in ``waiting`` (pure)."""
     return [w for w in busy if w.branch not in waiting]
-
-
-def branches(conn: sqlite3.Connection) -> set[str]:
-    """The branches whose change waits for a person's approval."""
-    return {e.branch for e in entries.list_entries(conn, (WAITS,))}
 
 
 def in_queue(conn: sqlite3.Connection) -> set[str]:

@@ -88,10 +88,6 @@ class Group:
         return self.stopped.is_set() or _CANCELLED.is_set()
 
 
-def cancelled() -> bool:
-    return _CANCELLED.is_set()
-
-
 def kill_all() -> None:
     """Kill every check still running, and start no more (an interrupted gate must not leave them behind)."""
     _CANCELLED.set()

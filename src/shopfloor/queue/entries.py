@@ -27,7 +27,6 @@ class State(StrEnum):
         return (cls.QUEUED, cls.TESTING, cls.NEEDS_APPROVAL)
 
 
-STATES = tuple(State)
 OPEN_STATES = (State.QUEUED, State.TESTING)  # a pass will take these up
 LIVE_STATES = State.open()
 

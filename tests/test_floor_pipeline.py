@@ -7,14 +7,17 @@ of two agents that finish together overlap in time (the loop did not wait for th
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from conftest import SHOPFLOOR, Runner
 from test_floor import write_commit
+from workerkit import until
 
 SLOW_GATE = """
 [gate]
@@ -55,10 +58,7 @@ def _run(floor: Runner, tag: str, *extra: str) -> str:
 
 
 def test_gates_run_beside_the_loop_and_gate_jobs_bounds_how_many_at_once(floor: Runner) -> None:
-    config = floor.cwd / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + SLOW_GATE)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a slow gate")
+    _configure(floor, SLOW_GATE, "a slow gate")
 
     one = _two_issues(floor, "one")
     out = _run(floor, "one", "--gate-jobs", "1")
@@ -71,6 +71,27 @@ def test_gates_run_beside_the_loop_and_gate_jobs_bounds_how_many_at_once(floor: 
     assert len(spans) == 2 and _overlap(spans), (spans, out)  # the second gate began before the first ended
     for issue in one + pair:
         assert floor.json("show", issue)["status"] == "closed"
+
+
+def _configure(floor: Runner, toml: str, message: str) -> None:
+    """Append ``toml`` to the floor's config and commit it on main (the gate reads it from there)."""
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + toml)
+    floor.git("add", "-A")
+    floor.git("commit", "-qm", message)
+
+
+@contextlib.contextmanager
+def _in_background(floor: Runner, scenario: Path, workers: int, release: Path) -> Iterator[subprocess.Popen[str]]:
+    """The floor running while the test acts; whatever happens, ``release`` (a file the test's
+    scenario or gate waits for) is written and the floor does not outlive the test."""
+    coordinator = _start(floor, scenario, workers)
+    try:
+        yield coordinator
+    finally:
+        release.write_text("")
+        if coordinator.poll() is None:
+            coordinator.kill()
 
 
 def _start(floor: Runner, scenario: Path, workers: int) -> subprocess.Popen[str]:
@@ -91,15 +112,10 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
     (recording it would fail the agent's attempt for the floor's own stop); the next run gates it."""
     import signal
 
-    from workerkit import until
-
     mark = "31.4159"  # this test's own sleep, to find its process
     release = floor.cwd.parent / "gate-may-pass"
-    config = floor.cwd / ".shopfloor" / "config.toml"
     gate = f'\n[[gate.check]]\nname = "held"\nargv = ["sh", "-c", "test -e {release} || sleep {mark}"]\ntimeout = 90\n'
-    config.write_text(config.read_text() + SLOW_GATE + gate)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a gate that waits")
+    _configure(floor, SLOW_GATE + gate, "a gate that waits")
     (sid,) = [floor.json("create", "Held at the gate")["id"]]
     scenario = floor.cwd.parent / "held.json"
     scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": write_commit("h.txt", "h\n", "add h")}]}))
@@ -126,12 +142,7 @@ def test_a_floor_stopped_while_a_gate_runs_kills_its_checks_and_records_no_verdi
 def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_lands(floor: Runner) -> None:
     """One worker slot, two issues: the second is claimed while the queue still gates the first
     (its agent has ended; the slot is free), not after the first lands."""
-    from workerkit import until
-
-    config = floor.cwd / ".shopfloor" / "config.toml"
-    config.write_text(config.read_text() + SLOW_GATE)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a slow gate")
+    _configure(floor, SLOW_GATE, "a slow gate")
     first, second = (floor.json("create", title)["id"] for title in ("Land first", "Start meanwhile"))
     moved = floor.cwd.parent / "target-moved"
     wait = {"tool": {"name": "Bash", "input": {"command": f"until test -e {moved}; do sleep 0.1; done"}}}
@@ -162,30 +173,20 @@ def test_a_change_in_the_queue_takes_no_slot_the_next_issue_starts_while_it_land
 def test_a_slow_workspace_setup_holds_up_only_its_own_worker(floor: Runner) -> None:
     """Workers start beside the loop: while one issue's `[workspace] setup` runs (here it waits
     for the test's word), another issue is started, gated and landed."""
-    from workerkit import until
-
     slow = floor.json("create", "Slow to set up", "-p", "1")["id"]
     quick = floor.json("create", "Quick", "-p", "2")["id"]
     go = floor.cwd.parent / "setup-may-finish"
     wait = f'test "$SHOPFLOOR_ISSUE" != {slow} || until test -e {go}; do sleep 0.1; done'
-    config = floor.cwd / ".shopfloor" / "config.toml"
     setup = '\n[workspace]\nsetup = [["sh", "-c", ' + json.dumps(wait) + "]]\n"
-    config.write_text(config.read_text() + SLOW_GATE.replace("sleep 2", "true") + setup)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a setup that can be slow")
+    _configure(floor, SLOW_GATE.replace("sleep 2", "true") + setup, "a setup that can be slow")
     scripts = [{"match": i, "turns": write_commit(f"{i}.txt", f"{i}\n", f"add {i}")} for i in (slow, quick)]
     scenario = floor.cwd.parent / "setup.json"
     scenario.write_text(json.dumps({"scripts": scripts}))
-    coordinator = _start(floor, scenario, 2)
-    try:
+    with _in_background(floor, scenario, 2, go) as coordinator:
         until(lambda: floor.json("show", quick)["status"] == "closed", "the quick issue to land during the slow setup")
         assert floor.json("show", slow)["status"] == "in_progress"  # its start is in flight: its claim holds
         go.write_text("")
         out, err = coordinator.communicate(timeout=120)
-    finally:
-        go.write_text("")
-        if coordinator.poll() is None:
-            coordinator.kill()
     assert coordinator.returncode == 0, out + err
     assert floor.json("show", slow)["status"] == "closed", out
 
@@ -194,24 +195,18 @@ def test_a_session_that_cannot_be_resumed_is_handed_to_a_fresh_one_not_crashed_a
     """An agent killed a moment after it started may never have saved its session (Claude Code
     then answers a resume with "No conversation found"): the floor used to resume it, crash, and
     block the issue as a crash loop. It starts a fresh session with its handoff note instead."""
-    from workerkit import until
-
     sid = floor.json("create", "Fix the notes")["id"]
     release = floor.cwd.parent / "gate-may-run"
     held = f"until test -e {release}; do sleep 0.1; done; ! grep -rq FIXME --include=*.txt ."
-    config = floor.cwd / ".shopfloor" / "config.toml"
     check = f'\n[[gate.check]]\nname = "held"\nargv = ["sh", "-c", {json.dumps(held)}]\n'
-    config.write_text(config.read_text() + check)
-    floor.git("add", "-A")
-    floor.git("commit", "-qm", "a gate the test holds")
+    _configure(floor, check, "a gate the test holds")
     scripts = [  # the fresh session's prompt carries the floor's handoff note: it fixes the file
         {"match": "Handoff: the previous session", "turns": write_commit("notes.txt", "notes\n", "fix notes")},
         {"match": sid, "turns": write_commit("notes.txt", "FIXME notes\n", "draft notes")},
     ]
     scenario = floor.cwd.parent / "lost.json"
     scenario.write_text(json.dumps({"scripts": scripts}))
-    coordinator = _start(floor, scenario, 1)
-    try:
+    with _in_background(floor, scenario, 1, release) as coordinator:
         until(lambda: _sleeping(str(release)), "the first gate to be running")
         sessions = list(Path(floor.env["SHOPFLOOR_SCRIPTED_HOME"]).glob("*.json"))
         assert sessions, "the scripted agent saved no session"
@@ -219,10 +214,6 @@ def test_a_session_that_cannot_be_resumed_is_handed_to_a_fresh_one_not_crashed_a
             saved.unlink()
         release.write_text("")
         out, err = coordinator.communicate(timeout=120)
-    finally:
-        release.write_text("")
-        if coordinator.poll() is None:
-            coordinator.kill()
     assert coordinator.returncode == 0, out + err
     assert "its session cannot be resumed" in out, out
     shown = floor.json("show", sid)

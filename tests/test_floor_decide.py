@@ -323,8 +323,10 @@ def test_a_finished_attempt_is_always_gated_or_explained(given_facts: Facts) -> 
     cur = given_facts.current
     done = given_facts.state == "done" and cur is not None and not cur.ended and not given_facts.gating
     if done:
-        # gated, or the note turn of a handoff ends into a fresh session, or a gate that cannot run blocks it
-        assert action.do in (Do.GATE, Do.FRESH, Do.BLOCK), action
+        # gated, or the note turn of a handoff ends into a fresh session, or a gate that cannot run
+        # blocks it; the only wait is the pause before gating again after a gate that could not run
+        pausing = action.do == Do.WAIT and given_facts.gate_errors > 0 and "trying again" in action.why
+        assert action.do in (Do.GATE, Do.FRESH, Do.BLOCK) or pausing, action
     if action.do == Do.WAIT:
         assert action.why, action  # a wait always names what it waits for
     assert isinstance(action, Action)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import SHOPFLOOR, Runner
-from test_floor import write_commit
+from test_floor import GATE, write_commit
 from workerkit import until
 
 SLOW_GATE = """
@@ -218,3 +218,23 @@ def test_a_session_that_cannot_be_resumed_is_handed_to_a_fresh_one_not_crashed_a
     assert "its session cannot be resumed" in out, out
     shown = floor.json("show", sid)
     assert shown["status"] == "closed" and [a["handoff"] for a in shown["attempts"]] == [False, True], shown
+
+
+def test_a_git_lock_left_by_a_stopped_agent_does_not_stop_the_next_session_committing(floor: Runner) -> None:
+    """The floor stops a session the moment it must (a handoff, a stop), `git commit` included,
+    which leaves `.git/index.lock` in the workspace: every later `git add` there failed, so the
+    next session's work never reached its branch and the issue spiralled on an empty change."""
+    sid = floor.json("create", "Clean the notes")["id"]
+    _configure(floor, GATE, "a no-fixme gate")
+    draft = write_commit("n.txt", "FIXME\n", "draft")
+    killed_mid_git = {"tool": {"name": "Bash", "input": {"command": "touch .git/index.lock"}}}
+    first = [*draft[:-1], killed_mid_git, draft[-1]]  # the session ends with a lock left behind
+    scripts = [{"match": sid, "turns": [*first, *write_commit("n.txt", "clean\n", "clean the notes")]}]
+    scenario = floor.cwd.parent / "locked.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    done = floor(
+        "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)}, timeout=180,
+    )  # fmt: skip
+    assert floor.json("show", sid)["status"] == "closed", done.stdout
+    assert floor.git("show", "main:n.txt") == "clean"

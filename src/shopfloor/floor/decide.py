@@ -150,7 +150,8 @@ def _decide(facts: Facts, rules: Rules) -> Action:
         return Action(Do.WAIT, why="its gate is running")
     if facts.state == "done":
         if cur.outcome == Outcome.WRITING_NOTE:
-            return Action(Do.FRESH, record=Outcome.HANDOFF_NOTE, prompt=Prompt.HANDOFF_WITH_OWN_NOTE)
+            why = "the ending session's note turn is over"
+            return Action(Do.FRESH, record=Outcome.HANDOFF_NOTE, prompt=Prompt.HANDOFF_WITH_OWN_NOTE, why=why)
         return _gate(facts, rules, "the agent finished")
     if facts.state == "running":
         return _running(facts, cur, rules)

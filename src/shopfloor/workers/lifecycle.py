@@ -374,6 +374,7 @@ def restart(
     _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
         worker = kill(tracker, worker)
+    worktrees.clear_stale_lock(Path(worker.worktree))  # its agent is stopped: the next one must be able to commit
     terminal.close(worker.tmux_session)  # a finished worker's window stays open until now
     generation = worker.generation + 1
     with tracker.write() as conn:

@@ -196,6 +196,20 @@ def fetch_back(main_tree: Path, issue_id: str) -> str:
     return tip
 
 
+def clear_stale_lock(workspace: Path) -> bool:
+    """Remove ``.git/index.lock`` left in a workspace by a git its agent was running when the
+    agent was stopped (the floor asks for a handoff, or stops a session, the moment it must,
+    git commit included): every later ``git add`` there would fail. Call it only when no agent
+    runs there. A ``.git`` or lock that is a symlink is the agent's doing and is left alone (it
+    could point into the main repository). True when a lock was removed."""
+    dot_git = workspace / ".git"
+    lock = dot_git / "index.lock"
+    if dot_git.is_symlink() or not dot_git.is_dir() or lock.is_symlink() or not lock.is_file():
+        return False
+    lock.unlink(missing_ok=True)
+    return True
+
+
 def save_wip(
     workspace: Path, issue_id: str, why: str = "saved before removing its workspace", confine: Sequence[str] = ()
 ) -> str | None:
@@ -206,6 +220,7 @@ def save_wip(
     ``status``, ``add`` or ``commit``, and a ``.git/refs`` symlinked into the main repository
     would have the commit move a branch there. So with ``confine`` (the agent's sandbox prefix)
     these commands run inside the agent's sandbox, with no more power than the agent had."""
+    clear_stale_lock(workspace)  # the agent is stopped: a lock its git left would fail the add
     if not _git(workspace, "status", "--porcelain", confine=confine).stdout.strip():
         return None
     _git(workspace, "add", "-A", confine=confine)

@@ -1,4 +1,4 @@
-"""Attempt rows (migration 7): every pass of an agent at an issue, and how it ended."""
+"""Attempt rows (table ``attempts``, ``floor.migrations``): every pass of an agent at an issue, and how it ended."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class Attempt:
     outcome: str | None
     sandbox: str = "none"  # "bwrap", or "none": the agent ran unconfined (--no-sandbox)
     refused: str | None = None  # JSON list: what the floor's channel refused the agent
-    series: int = 1  # which series of attempts (migration 9): `shopfloor retry` starts the next
+    series: int = 1  # which series of attempts (table ``retries``): `shopfloor retry` starts the next
 
     def facts(self) -> AttemptFacts:
         return AttemptFacts(

@@ -1,4 +1,4 @@
-"""Queue entries in the tracker database (migration 6). Every state change is a row update."""
+"""Queue entries in the tracker database (``queue.migrations``). Every state change is a row update."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Worker rows in the tracker database (table ``workers``, migration 4).
+"""Worker rows in the tracker database (table ``workers``, declared in ``workers.migrations``).
 
 The row is the worker's whole story: who started it, where it runs, what its agent has
 reported so far. The shim writes it as events arrive; CLI commands read it. Every update is

@@ -1,0 +1,84 @@
+"""The floor's tables: attempts (``attempts``) and the retries that start a new series of them (``retry``)."""
+
+from __future__ import annotations
+
+from shopfloor.tracker.migrate import Migrations, run_script
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
+migrations = Migrations("floor", after="queue")
+
+
+@migrations.register
+def m001_attempts(conn: sqlite3.Connection) -> None:
+    """Attempts: one pass of an agent at an issue, ending in a gate verdict."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE attempts (
+          id INTEGER PRIMARY KEY,
+          issue TEXT NOT NULL,
+          worker TEXT NOT NULL,
+          generation INTEGER NOT NULL,
+          agent TEXT NOT NULL,
+          vibe INTEGER NOT NULL,
+          session_id TEXT,
+          started_at TEXT NOT NULL,
+          ended_at TEXT,
+          tokens INTEGER NOT NULL DEFAULT 0,
+          cost_usd REAL NOT NULL DEFAULT 0,
+          diff_stat TEXT,
+          diff_fingerprint TEXT,
+          gate_run INTEGER,
+          verdict TEXT,
+          signatures TEXT,
+          passing TEXT,
+          failed_checks TEXT,
+          handoff INTEGER NOT NULL DEFAULT 0,
+          outcome TEXT
+        );
+        CREATE INDEX attempts_issue ON attempts(issue, id);
+        CREATE UNIQUE INDEX attempts_worker ON attempts(worker, generation);
+        """,
+    )
+
+
+@migrations.register
+def m002_containment(conn: sqlite3.Connection) -> None:
+    """Containment: each attempt says whether its agent ran in a sandbox and what the floor
+    refused it."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE attempts ADD COLUMN sandbox TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE attempts ADD COLUMN refused TEXT;
+        """,
+    )
+
+
+@migrations.register
+def m003_retries(conn: sqlite3.Connection) -> None:
+    """Retries: an issue's attempts come in series; ``shopfloor retry`` starts a new one (a row
+    in ``retries``), so spiral detection counts only the current series and a new worker of the
+    same name and generation never reuses an old series' attempt."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE attempts ADD COLUMN series INTEGER NOT NULL DEFAULT 1;
+        DROP INDEX attempts_worker;
+        CREATE UNIQUE INDEX attempts_worker ON attempts(worker, generation, series);
+        CREATE TABLE retries (
+          issue TEXT NOT NULL,
+          series INTEGER NOT NULL,
+          actor TEXT NOT NULL,
+          at TEXT NOT NULL,
+          fresh INTEGER NOT NULL DEFAULT 0,
+          agent TEXT,
+          note TEXT,
+          kept_branch TEXT,
+          PRIMARY KEY (issue, series)
+        ) WITHOUT ROWID;
+        """,
+    )

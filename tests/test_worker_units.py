@@ -15,6 +15,7 @@ import pytest
 from shopfloor.agents.base import AgentEvent, SessionState
 from shopfloor.agents.claude import ClaudeCode
 from shopfloor.errors import ConflictError
+from shopfloor.tracker.schema import blank_issue
 from shopfloor.workers import procs
 from shopfloor.workers.progress import describe
 from shopfloor.workers.prompt import build_prompt, system_extra
@@ -51,7 +52,8 @@ def test_progress_lines_are_short_and_show_the_context_share() -> None:
 
 
 def test_the_prompt_carries_the_issue_and_the_protocol_names_the_branch() -> None:
-    issue = {"id": "t-1", "title": "Fix `rm -rf` $(x)", "description": "Details", "acceptance": "Tests pass", "vibe": 2}
+    issue = blank_issue("t-1", "Fix `rm -rf` $(x)", "2026-11-30T10:00:00.000000Z", "me")
+    issue.update(description="Details", acceptance="Tests pass", vibe=2)
     prompt = build_prompt(issue, "Also: be brief")
     assert prompt.startswith("Work on issue t-1: Fix `rm -rf` $(x)")
     assert "Details" in prompt and "Acceptance criteria:\nTests pass" in prompt and "Vibe level 2" in prompt

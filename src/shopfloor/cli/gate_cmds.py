@@ -7,10 +7,13 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any
 
 from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shopfloor.gate.results import GateReport
 
 
 def printable(text: str) -> str:
@@ -19,7 +22,7 @@ def printable(text: str) -> str:
     return clean(text)
 
 
-def _render(report: dict[str, Any]) -> None:
+def _render(report: GateReport) -> None:
     from shopfloor.gate.report import check_lines
 
     flag = {"pass": "PASS", "fail": "FAIL", "needs-approval": "NEEDS APPROVAL"}[report["verdict"]]

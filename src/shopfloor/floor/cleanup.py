@@ -7,27 +7,27 @@ unlanded commits, and the floor says so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import notes
+from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
 
 
-def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
+def _issue(tracker: Tracker, issue_id: str) -> Issue:
     from shopfloor.tracker import store
 
     return store.get(tracker.conn, issue_id)
 
 
-def _closed_by_queue(tracker: Tracker, worker: Worker, issue: dict[str, Any]) -> bool:
+def _closed_by_queue(tracker: Tracker, worker: Worker, issue: Issue) -> bool:
     """The issue was closed by the merge queue landing its worker's branch (its close reason
     names the commit of a merged queue entry of that branch), not by anyone else."""
     from shopfloor.queue import entries
 
-    reason = issue.get("close_reason") or ""
+    reason = issue["close_reason"] or ""
     return any(
         e.state == "merged" and reason == f"merged to {e.target} as {e.merged}"
         for e in entries.of_branch(tracker.conn, worker.branch)

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ConflictError, ShopfloorError
@@ -50,8 +49,10 @@ from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
+from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
+from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
@@ -79,7 +80,7 @@ class FloorConfig:
     gate_jobs: int | None = None  # gates run at once beside the loop; None: ``default_gate_jobs()``
 
 
-def _issue(tracker: Tracker, issue_id: str) -> dict[str, Any]:
+def _issue(tracker: Tracker, issue_id: str) -> Issue:
     from shopfloor.tracker import store
 
     return store.get(tracker.conn, issue_id)
@@ -198,9 +199,7 @@ def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *,
     return row
 
 
-def _block(
-    tracker: Tracker, worker: Worker, why: str, progress: Progress, report: dict[str, Any] | None = None
-) -> None:
+def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress, report: GateReport | None = None) -> None:
     """Block the issue with a comment: why, what failed in the last gate run (``report``), the attempts."""
     from shopfloor.tracker import writes
 
@@ -208,7 +207,7 @@ def _block(
     with tracker.write() as conn:
         writes.add_comment(conn, worker.issue, text, tracker.actor, tracker.now())
         writes.update(conn, worker.issue, {"status": "blocked"}, tracker.actor, tracker.now())
-    title = str(_issue(tracker, worker.issue).get("title", ""))
+    title = _issue(tracker, worker.issue)["title"]
     notify.emit(notify.kind_of_block(why), issue=worker.issue, title=title, reason=why)
     try:
         workers.remove(tracker, workers.find(tracker, worker.name), force=True)
@@ -228,7 +227,7 @@ def limit_for(tracker: Tracker, cfg: FloorConfig, agent: str) -> float:
     return parse(read_toml(path), agent, path).context_limit
 
 
-def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> dict[str, Any]:
+def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> GateReport:
     from shopfloor.gate import records
 
     assert attempt.gate_run is not None

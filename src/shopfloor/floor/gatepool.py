@@ -18,7 +18,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from shopfloor import faults
 from shopfloor.errors import ShopfloorError
@@ -29,6 +28,7 @@ from shopfloor.gate import gitio, records, runner
 from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.gating import GateRequest
 from shopfloor.gate.gating import run as gate_run
+from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree
 from shopfloor.progress import Progress
 from shopfloor.queue import entries
@@ -133,7 +133,7 @@ class GatePool:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Progress) -> dict[str, object]:
+def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Progress) -> GateReport:
     """Gate what the worker's agent committed, and record the run, the attempt's verdict and
     (for a pass, or a change that needs approval) its queue entry, in one transaction."""
     _bring_back(tracker, worker, progress)
@@ -148,11 +148,10 @@ def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Pr
     return report
 
 
-def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[str, Any]) -> records.Commit:
+def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: GateReport) -> records.Commit:
     """What follows the verdict: read now (git, the worker's files), written by the returned
     function inside the transaction that records the run (the attempt's verdict, the queue entry)."""
-    checks = report["checks"]
-    failing = [c for c in checks if verdicts.failing(c["status"])]
+    failing = verdicts.failing_checks(report)
     stat = gitio.git(
         tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
     ).stdout.strip()
@@ -160,7 +159,7 @@ def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[s
     queued = report["verdict"] in QUEUED_VERDICTS
     entry = plan_entry(tracker, worker.branch) if queued else None
 
-    def commit(report: dict[str, Any]) -> None:
+    def commit(report: GateReport) -> None:
         faults.point("gate")  # dies before the commit: nothing of this gate is recorded
         attempts.finish(
             tracker.conn,
@@ -174,7 +173,7 @@ def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: dict[s
             diff_fingerprint=report["tree"],
             diff_stat=stat,
             signatures={c["signature"] for c in failing if c["signature"]},
-            passing={c["name"] for c in checks if verdicts.passing(c["status"])},
+            passing={c["name"] for c in verdicts.passing_checks(report)},
             failed_checks={c["name"] for c in failing},
             outcome=Outcome.QUEUED if queued else Outcome.FAILED,
             refused=refused,

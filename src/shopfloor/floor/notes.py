@@ -9,10 +9,10 @@ each failing check, as ``gate show`` prints them), then every attempt and its ou
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from shopfloor.floor.attempts import Attempt
 from shopfloor.gate import verdict
+from shopfloor.gate.results import GateReport
 
 SUMMARY_LINES = 20  # of a blocked issue's comment, for what failed in the last gate run
 
@@ -33,13 +33,13 @@ def history(rows: Sequence[Attempt], heading: str = BRIEFING) -> str:
     return "\n".join(lines)
 
 
-def gate_summary(report: dict[str, Any], limit: int = SUMMARY_LINES) -> list[str]:
+def gate_summary(report: GateReport, limit: int = SUMMARY_LINES) -> list[str]:
     """The last gate run and what its failing checks found, at most ``limit`` lines in all."""
     from shopfloor.gate.report import check_lines
 
     run = report.get("id")
     lines = [f"Last gate run: {run} (`shopfloor gate show {run}`), verdict {report.get('verdict')}."]
-    failing = [c for c in report.get("checks") or [] if verdict.failing(c.get("status") or "")]
+    failing = verdict.failing_checks(report)
     share = max(2, (limit - 1) // max(1, len(failing)) - 1)  # each check's lines, besides its name
     for n, check in enumerate(failing):
         later = len(failing) - n - 1
@@ -54,7 +54,7 @@ def gate_summary(report: dict[str, Any], limit: int = SUMMARY_LINES) -> list[str
     return lines[:limit]
 
 
-def block_comment(why: str, rows: Sequence[Attempt], report: dict[str, Any] | None = None) -> str:
+def block_comment(why: str, rows: Sequence[Attempt], report: GateReport | None = None) -> str:
     """The comment that blocks an issue: why, the last gate run's failures, and the attempts."""
     from shopfloor.floor.reasons import STOPPED
 

@@ -6,11 +6,10 @@ queue's rejection, and what a session resumed after a crash or a stop is told.
 
 from __future__ import annotations
 
-from typing import Any
-
 from shopfloor.actors import of_worker
 from shopfloor.floor import attempts, notes
 from shopfloor.floor.decide import Prompt
+from shopfloor.gate.results import GateReport
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
@@ -20,7 +19,7 @@ def history(tracker: Tracker, issue_id: str) -> str:
     return notes.history(attempts.of_issue(tracker.conn, issue_id))
 
 
-def report_text(report: dict[str, Any]) -> str:
+def report_text(report: GateReport) -> str:
     """The gate's findings as a follow-up prompt for the agent."""
     from shopfloor.gate.report import for_agent
 
@@ -113,7 +112,7 @@ def for_session(
     return note, note
 
 
-def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> dict[str, Any]:
+def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> GateReport:
     from shopfloor.gate import records
 
     if attempt is None or attempt.gate_run is None:

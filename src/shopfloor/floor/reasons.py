@@ -14,6 +14,7 @@ from typing import Any
 
 from shopfloor import render
 from shopfloor.actors import is_agent
+from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.schema import public
 
 STOPPED = "The floor stopped this issue: "
@@ -71,14 +72,16 @@ def by_agent(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, st
     return out
 
 
-def list_output(conn: sqlite3.Connection, issues: list[Any], empty: str) -> tuple[list[dict[str, Any]], str]:
+def list_output(conn: sqlite3.Connection, issues: list[Issue], empty: str) -> tuple[list[dict[str, Any]], str]:
     """``list``'s JSON and text, a blocked issue with its reason (the CLI and the worker channel)."""
     why = latest(conn, [i["id"] for i in issues if i["status"] == "blocked"])
     shown = [{**public(i), **({"blocked_reason": why[i["id"]]} if i["id"] in why else {})} for i in issues]
     return shown, render.issue_lines(issues, empty, why)
 
 
-def blocked_output(conn: sqlite3.Connection, found: list[Any]) -> tuple[list[dict[str, Any]], str]:
+def blocked_output(
+    conn: sqlite3.Connection, found: list[tuple[Issue, list[tuple[str, str, str]]]]
+) -> tuple[list[dict[str, Any]], str]:
     """``blocked``'s JSON and text: what blocks each issue, or the floor's reason."""
     why = latest(conn, [i["id"] for i, _ in found if i["status"] == "blocked"])
     shown = [

@@ -12,7 +12,6 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from shopfloor.errors import NotFoundError
 from shopfloor.gate import builtins, gitio, records
@@ -23,7 +22,7 @@ from shopfloor.gate.diffs import FileDiff, matches
 from shopfloor.gate.diffs import combine as combine_diff
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
-from shopfloor.gate.results import CheckResult
+from shopfloor.gate.results import CheckResult, GateReport
 from shopfloor.gate.verdict import after_retry, combine, own_tests, plan_for
 from shopfloor.paths import gate_dir
 from shopfloor.progress import Progress, quiet
@@ -128,7 +127,7 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
 
 def run(
     tracker: Tracker, request: GateRequest, progress: Progress = quiet, and_then: records.FollowUp | None = None
-) -> dict[str, Any]:
+) -> GateReport:
     """Gate ``request.rev`` and record the run; what ``and_then(report)`` returns is written in the
     transaction that records it (the floor records the attempt's verdict and queues a pass there)."""
     started = time.monotonic()
@@ -225,7 +224,7 @@ def run(
     verdict = combine([r.status for r in everything], plan.approval and not approved)
     if verdict == "needs-approval" and approved:
         verdict = "pass"  # a person has approved what needed approval
-    report = {
+    report: GateReport = {
         "verdict": verdict,
         "rev": request.rev,
         "commit": commit,

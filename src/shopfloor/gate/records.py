@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from shopfloor.errors import NotFoundError
 from shopfloor.gate.config import Check
-from shopfloor.gate.results import CheckResult
+from shopfloor.gate.results import CheckResult, GateReport
 from shopfloor.tracker import db
 from shopfloor.tracker.service import Tracker
 
@@ -35,7 +35,7 @@ def remember(
         )
 
 
-def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> int:
+def record_run(conn: sqlite3.Connection, report: GateReport, now: str) -> int:
     with db.transaction(conn):
         cursor = conn.execute(
             "INSERT INTO gate_runs (rev, commit_sha, tree, base, base_sha, config_hash, verdict, issue, attempt, "
@@ -60,11 +60,11 @@ def record_run(conn: sqlite3.Connection, report: dict[str, Any], now: str) -> in
     return int(cursor.lastrowid or 0)
 
 
-Commit = Callable[[dict[str, Any]], None]
-FollowUp = Callable[[dict[str, Any]], Commit]
+Commit = Callable[[GateReport], None]
+FollowUp = Callable[[GateReport], Commit]
 
 
-def record(tracker: Tracker, report: dict[str, Any], and_then: FollowUp | None) -> None:
+def record(tracker: Tracker, report: GateReport, and_then: FollowUp | None) -> None:
     """Record ``report`` (its id set in it), and what follows its verdict in the same transaction
     (the attempt's outcome, the queue entry), so that is never missing after a crash.
     ``and_then(report)`` runs first, outside the transaction (git, files: never while holding the
@@ -76,11 +76,11 @@ def record(tracker: Tracker, report: dict[str, Any], and_then: FollowUp | None) 
             commit(report)
 
 
-def get_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
+def get_run(conn: sqlite3.Connection, run_id: int) -> GateReport:
     row = conn.execute("SELECT id, report, created_at FROM gate_runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no gate run {run_id}: list them with `shopfloor gate list`")
-    return {"id": row[0], **json.loads(row[1]), "created_at": row[2]}
+    return cast("GateReport", {"id": row[0], **json.loads(row[1]), "created_at": row[2]})
 
 
 def list_runs(conn: sqlite3.Connection, issue: str | None, limit: int) -> list[dict[str, Any]]:

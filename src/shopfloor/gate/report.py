@@ -9,16 +9,15 @@ could not be split into findings shows its output's head and tail. Both are boun
 
 from __future__ import annotations
 
-from typing import Any
-
 from shopfloor.gate.findings import Finding
+from shopfloor.gate.results import CheckJson, GateReport
+from shopfloor.gate.verdict import blocking_checks
 
 MAX_CHECK_LINES = 60
 MAX_REPORT_BYTES = 8 * 1024
-SHOWN = ("fail", "error", "timeout", "needs-approval", "flaky")
 
 
-def check_lines(check: dict[str, Any], run_id: object = None, limit: int = MAX_CHECK_LINES) -> list[str]:
+def check_lines(check: CheckJson, run_id: object = None, limit: int = MAX_CHECK_LINES) -> list[str]:
     """The evidence of one check, at most ``limit`` lines."""
     found = check.get("findings")
     lines: list[str] = [check["note"]] if check.get("note") else []
@@ -50,16 +49,15 @@ def check_lines(check: dict[str, Any], run_id: object = None, limit: int = MAX_C
     return lines[:limit]
 
 
-def for_agent(report: dict[str, Any], max_bytes: int = MAX_REPORT_BYTES) -> str:
+def for_agent(report: GateReport, max_bytes: int = MAX_REPORT_BYTES) -> str:
     """The follow-up prompt for the agent whose commit failed the gate."""
     out = [
         f"The independent gate re-checked your commit and says {report['verdict'].upper()}. Fix what it found, "
         "commit on your branch, and end your turn."
     ]
-    for check in report["checks"]:
-        if check["status"] in SHOWN and check["status"] != "flaky":
-            out.append(f"\n## {check['name']}: {check['status']}")
-            out += check_lines(check, report.get("id"))
+    for check in blocking_checks(report):  # what the agent must fix, or what waits for a person
+        out.append(f"\n## {check['name']}: {check['status']}")
+        out += check_lines(check, report.get("id"))
     text = "\n".join(out)
     if len(text.encode()) <= max_bytes:
         return text

@@ -1,9 +1,17 @@
-"""One check's result, as reported and cached."""
+"""One check's result, as reported and cached; and the gate report that holds them.
+
+``CheckResult`` is what the gate computes; ``CheckJson`` is its JSON (``as_json``), which is what a
+``GateReport`` carries in ``checks``, what ``gate show --json`` prints and what the ``gate_runs``
+table stores. Both JSON shapes are ``TypedDict``s: at run time a report stays a plain ``dict``.
+Which checks of a report fail or pass is ``gate.verdict``'s to say (``failing_checks`` and
+``passing_checks``), from its one set of statuses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from shopfloor.gate.findings import Finding
 
@@ -34,13 +42,13 @@ class CheckResult:
     def new_findings(self) -> list[Finding]:
         return [f for f in self.findings or () if f.new is not False]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> CheckJson:
         out = asdict(self)
         out["findings"] = None if self.findings is None else [f.as_json() for f in self.findings]
-        return out
+        return cast("CheckJson", out)
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> CheckResult:
+    def from_json(data: CheckJson | dict[str, Any]) -> CheckResult:
         junit = data.get("junit")
         found = data.get("findings")
         return CheckResult(
@@ -50,6 +58,57 @@ class CheckResult:
                 "findings": None if found is None else tuple(Finding.from_json(f) for f in found),
             }
         )
+
+
+class CheckJson(TypedDict):
+    """One check in a gate report: ``CheckResult.as_json()`` (``tests/test_types.py`` checks the
+    keys are the dataclass's fields)."""
+
+    name: str
+    status: str  # one of gate.verdict.STATUSES
+    duration_s: float
+    exit_code: int | None
+    excerpt: str
+    signature: str | None
+    builtin: bool
+    junit: Sequence[int] | None  # (collected, failed, skipped); a list once read back from JSON
+    findings: list[dict[str, Any]] | None  # Finding.as_json() each
+    differential: bool
+    preexisting: int
+    fixed: int | None
+    base_status: str | None
+    base_signature: str | None
+    note: str
+
+
+class GateReport(TypedDict):
+    """What ``gate run`` returns and records (``gate.gating``; ``gate.trackerskip`` for a change to
+    the tracker's file alone, which runs no check); ``gate.records.get_run`` adds ``id`` and
+    ``created_at`` when it reads one back."""
+
+    verdict: str  # one of gate.verdict.VERDICTS
+    rev: str
+    commit: str
+    tree: str
+    base: str
+    base_commit: str
+    merge_base: str
+    config_hash: str
+    issue: str | None
+    attempt: str | None
+    vibe: int | None
+    approval_required: bool
+    approved: bool
+    cached: bool
+    itself: bool
+    duration_s: float
+    checks: list[CheckJson]
+    env: NotRequired[str]  # the environment's fingerprint (not for a tracker-only change)
+    advisory: NotRequired[bool]
+    sandbox: NotRequired[str]
+    note: NotRequired[str]  # why a tracker-only change was not gated
+    id: NotRequired[int]  # set once recorded
+    created_at: NotRequired[str]  # set by get_run
 
 
 def excerpt(text: str) -> str:

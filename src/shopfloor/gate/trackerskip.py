@@ -25,6 +25,7 @@ from typing import Any
 
 from shopfloor.gate import records
 from shopfloor.gate.gitio import git_bytes
+from shopfloor.gate.results import GateReport
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, adds_only_known_lines, is_tracker_only
 
@@ -81,7 +82,7 @@ def skip_report(
     approved: bool,
     agent: bool = False,
     and_then: records.FollowUp | None = None,
-) -> dict[str, Any] | None:
+) -> GateReport | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
     started = time.monotonic()
     if agent or (approval_required and not approved) or request.every_check or commit == base_commit:
@@ -90,7 +91,7 @@ def skip_report(
         return None
     if not holds_only_known_lines(tracker, repo, fork, commit):
         return None
-    report: dict[str, Any] = {
+    report: GateReport = {
         "verdict": "pass",
         "rev": request.rev,
         "commit": commit,

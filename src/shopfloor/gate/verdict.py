@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the report's shape only; at run time this module needs nothing of the gate's
+    from shopfloor.gate.results import CheckJson, GateReport
+
 # A check's status, the one set every package reads: ``failing`` counts against the change,
 # ``passing`` holds (a flaky check passed when run again), ``needs-approval`` waits for a person,
 # ``skipped`` did not run. ``blocking`` keeps a change from landing.
@@ -30,6 +34,22 @@ def passing(status: str) -> bool:
 
 def blocking(status: str) -> bool:
     return status in BLOCKING
+
+
+# The same predicates over a whole report: its checks of each kind, in the report's order.
+
+
+def failing_checks(report: GateReport) -> list[CheckJson]:
+    return [c for c in report["checks"] if failing(c["status"])]
+
+
+def passing_checks(report: GateReport) -> list[CheckJson]:
+    return [c for c in report["checks"] if passing(c["status"])]
+
+
+def blocking_checks(report: GateReport) -> list[CheckJson]:
+    """The checks that keep the change from landing: the failing ones and those that wait for a person."""
+    return [c for c in report["checks"] if blocking(c["status"])]
 
 
 VERDICTS = ("pass", "fail", "needs-approval")
@@ -82,7 +102,7 @@ def own_tests(tests: list[str], changed: set[str]) -> list[str]:
     return out
 
 
-def fails_on_base_too(check: dict[str, object]) -> bool:
+def fails_on_base_too(check: CheckJson) -> bool:
     """A failing check that failed the same way on the base: the base is red by itself.
 
     Checks judged by their findings never get here (the differential already forgave what the
@@ -90,7 +110,7 @@ def fails_on_base_too(check: dict[str, object]) -> bool:
     return check.get("base_status") == "fail" and check.get("base_signature") == check.get("signature")
 
 
-def red_base(checks: list[dict[str, object]]) -> bool:
+def red_base(report: GateReport) -> bool:
     """Whether every failure in a report is the base's own (nothing the change did is blamed)."""
-    failing = [c for c in checks if c.get("status") in FAILING]
-    return bool(failing) and all(fails_on_base_too(c) for c in failing)
+    found = failing_checks(report)
+    return bool(found) and all(fails_on_base_too(c) for c in found)

@@ -27,7 +27,8 @@ from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.gating import GateRequest, repo_of, resolve_base
 from shopfloor.gate.gating import run as gate_run
-from shopfloor.gate.verdict import blocking, red_base
+from shopfloor.gate.results import GateReport
+from shopfloor.gate.verdict import blocking_checks, red_base
 from shopfloor.paths import floor_root, queue_lock
 from shopfloor.progress import Progress, quiet
 from shopfloor.queue import branches, entries, prior, squash, stack
@@ -269,7 +270,7 @@ class _Pass:
         for entry in part:
             entries.update(conn, entry.id, self.tracker.now(), gate_run=result["id"], gate_reused=False)
         passed = bool(result["verdict"] == "pass")
-        if not passed and len(part) == 1 and red_base(result["checks"]):
+        if not passed and len(part) == 1 and red_base(result):
             self.report.red_target = True
             entries.update(
                 conn,
@@ -454,11 +455,10 @@ def _conflict(
     progress(f"entry {entry.id} ({entry.branch}): conflict in {files}")
 
 
-def _reject(tracker: Tracker, entry: Entry, result: dict[str, object], report: PassReport) -> None:
-    verdict = str(result["verdict"])
+def _reject(tracker: Tracker, entry: Entry, result: GateReport, report: PassReport) -> None:
+    verdict = result["verdict"]
     state = "needs-approval" if verdict == "needs-approval" else "failed"
-    failing = [c for c in result["checks"] if blocking(c["status"])]  # type: ignore[attr-defined]
-    summary = "; ".join(f"{c['name']}: {c['status']}" for c in failing)
+    summary = "; ".join(f"{c['name']}: {c['status']}" for c in blocking_checks(result))
     entries.update(tracker.conn, entry.id, tracker.now(), state=state, detail=f"gate run {result['id']}: {summary}")
     _feedback(
         tracker,

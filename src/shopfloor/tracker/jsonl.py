@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError, ValidationError
@@ -37,7 +37,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def encode_issue(issue: Issue) -> str:
+def encode_issue(issue: Mapping[str, Any]) -> str:
     """One issue as its canonical JSONL line (without the newline)."""
     record = {name: issue[name] for name in FIELD_NAMES}
     record["metadata"] = _canonical(record["metadata"] or {})

@@ -22,13 +22,13 @@ Every rule is symmetric: ``merge(o, a, b) == merge(o, b, a)``; a property test c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shopfloor.tracker.clock import bump
 from shopfloor.tracker.collisions import Rename, identity, rename_colliding, same_identity, unify_ids
-from shopfloor.tracker.schema import FIELDS, sort_comments
+from shopfloor.tracker.schema import FIELDS, as_issue, sort_comments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,29 +127,33 @@ def _merge_status(o: Issue | None, a: Issue, b: Issue) -> tuple[str, Issue]:
 
 def merge_issue(o: Issue | None, a: Issue, b: Issue) -> Issue:
     """Merge two versions of one issue (same identity) against their common base ``o``."""
-    base = o if o is not None else a
     has_base = o is not None
     status, status_side = _merge_status(o, a, b)
-    merged: Issue = {}
+    # Field by field, by the schema's names: read through plain mappings.
+    x: Mapping[str, Any] = a
+    y: Mapping[str, Any] = b
+    base: Mapping[str, Any] = o if o is not None else a
+    side: Mapping[str, Any] = status_side
+    merged: dict[str, Any] = {}
     for spec in FIELDS:
         name = spec.name
         if spec.merge == "identity":
-            merged[name] = a[name]
+            merged[name] = x[name]
         elif spec.merge == "newest":
-            merged[name] = max(a[name], b[name])
+            merged[name] = max(x[name], y[name])
         elif spec.merge == "status":
-            merged[name] = status if name == "status" else (status_side[name] if status == "closed" else None)
+            merged[name] = status if name == "status" else (side[name] if status == "closed" else None)
         elif spec.merge == "text_union":
-            merged[name] = merge_text_union(base[name] if has_base else "", a[name], b[name])
+            merged[name] = merge_text_union(base[name] if has_base else "", x[name], y[name])
         elif name == "labels":
-            merged[name] = sorted(merge_set(base[name] if has_base else (), a[name], b[name]))
+            merged[name] = sorted(merge_set(base[name] if has_base else (), x[name], y[name]))
         elif name == "dependencies":
-            merged[name] = _merge_deps(base[name] if has_base else (), a[name], b[name])
+            merged[name] = _merge_deps(base[name] if has_base else (), x[name], y[name])
         elif spec.merge == "comments":
-            merged[name] = _merge_comments(base[name] if has_base else (), a[name], b[name])
+            merged[name] = _merge_comments(base[name] if has_base else (), x[name], y[name])
         else:
-            merged[name] = merge_scalar(base[name], a[name], b[name], a["updated_at"], b["updated_at"], has_base)
-    return merged
+            merged[name] = merge_scalar(base[name], x[name], y[name], a["updated_at"], b["updated_at"], has_base)
+    return as_issue(merged)
 
 
 def merge_versions(o: Issue | None, a: Issue, b: Issue) -> Issue:

@@ -10,11 +10,11 @@ import json
 import sqlite3
 
 from shopfloor.errors import NotFoundError, ValidationError
-from shopfloor.tracker.schema import COLUMN_FIELDS, FIELD_NAMES, sort_comments
+from shopfloor.tracker.schema import COLUMN_FIELDS, FIELD_NAMES, as_issue, sort_comments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
 
     from shopfloor.tracker.schema import Issue
@@ -51,7 +51,7 @@ def row_to_issue(row: Sequence[Any]) -> Issue:
     issue = dict(zip(COLUMNS, row, strict=True))
     raw = row[_METADATA_AT]
     issue["metadata"] = json.loads(raw) if raw else {}
-    return issue
+    return as_issue(issue)
 
 
 def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -95,7 +95,8 @@ def attach(conn: sqlite3.Connection, issues: list[Issue], *, comments: bool = Tr
     out = []
     for issue in issues:
         issue_id = issue["id"]
-        full: Issue = {}
+        fields: Mapping[str, Any] = issue
+        full: dict[str, Any] = {}
         for name in FIELD_NAMES:
             if name == "labels":
                 full[name] = labels.get(issue_id, [])
@@ -105,8 +106,8 @@ def attach(conn: sqlite3.Connection, issues: list[Issue], *, comments: bool = Tr
                 if comments:
                     full[name] = sort_comments(notes.get(issue_id, []))
             else:
-                full[name] = issue[name]
-        out.append(full)
+                full[name] = fields[name]
+        out.append(as_issue(full))
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError, ValidationError
 from shopfloor.tracker import ids, store
@@ -17,6 +17,7 @@ from shopfloor.tracker.schema import (
     COLUMN_FIELDS,
     DEP_TYPES,
     EDITABLE,
+    as_issue,
     blank_issue,
     check_text,
     validate_field,
@@ -57,7 +58,7 @@ def event(
     )
 
 
-def _column_values(issue: Issue) -> list[Any]:
+def _column_values(issue: Mapping[str, Any]) -> list[Any]:
     values = [issue[name] for name in _COLUMN_NAMES]
     values[_COLUMN_NAMES.index("metadata")] = json.dumps(issue["metadata"] or {}, ensure_ascii=False, sort_keys=True)
     return values
@@ -170,11 +171,12 @@ def create(
         issue_id = next_child_id(conn, parent)
     else:
         issue_id = new_id(conn, prefix, f"{title}\0{actor}\0{now}")
-    issue = blank_issue(issue_id, title, now, actor)
+    given = {}
     for name, value in fields.items():
         if name not in EDITABLE:
             raise ValidationError(f"{name} cannot be set on create")
-        issue[name] = validate_field(name, value)
+        given[name] = validate_field(name, value)
+    issue = as_issue({**blank_issue(issue_id, title, now, actor), **given})
     if issue["status"] == "in_progress":
         raise ValidationError(
             "an issue cannot be created in_progress (no one would hold it): create it open, "
@@ -195,7 +197,7 @@ def create(
 
 def update(conn: sqlite3.Connection, issue_id: str, changes: dict[str, Any], actor: str, now: str) -> list[str]:
     """Apply field changes; return the names of the fields that actually changed."""
-    current = store.get(conn, issue_id)
+    current: Mapping[str, Any] = store.get(conn, issue_id)  # read by field name
     changed = []
     for name, raw in changes.items():
         if name not in EDITABLE:

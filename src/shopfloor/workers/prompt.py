@@ -5,7 +5,9 @@ The issue's text is untrusted and stays data: it becomes one argv element, never
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shopfloor.tracker.issuetype import Issue
 
 PROTOCOL = """\
 You are a shopfloor worker. You work alone in your own clone of the repository, on
@@ -18,13 +20,16 @@ branch {branch}, for issue {issue}. Rules:
   short summary of what you changed."""
 
 
-def build_prompt(issue: dict[str, Any], extra: str | None = None) -> str:
+def build_prompt(issue: Issue, extra: str | None = None) -> str:
     parts = [f"Work on issue {issue['id']}: {issue['title']}"]
-    for key, heading in (("description", None), ("design", "Design"), ("acceptance", "Acceptance criteria")):
-        text = (issue.get(key) or "").strip()
-        if text:
-            parts.append(f"{heading}:\n{text}" if heading else text)
-    parts.append(f"Vibe level {issue.get('vibe', 3)} (1-5: lower means the gate is stricter).")
+    for text, heading in (
+        (issue["description"], None),
+        (issue["design"], "Design"),
+        (issue["acceptance"], "Acceptance criteria"),
+    ):
+        if text.strip():
+            parts.append(f"{heading}:\n{text.strip()}" if heading else text.strip())
+    parts.append(f"Vibe level {issue['vibe']} (1-5: lower means the gate is stricter).")
     if extra:
         parts.append(extra)
     return "\n\n".join(parts)

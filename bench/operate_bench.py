@@ -6,8 +6,9 @@ busy floor has) and measures, in this process, the median of ``--runs`` calls of
 - a turn's first step: ``adopt.settle`` (expired leases back to ready, then the claims lost
   while no coordinator ran taken again, the claims with no worker released), against the
   baseline it replaced, ``Tracker.reclaim_expired`` alone;
-- one git command through ``gitlock.run`` (run again while another git holds a lock), against
-  a plain ``subprocess.run`` of the same command: the cost when nothing is locked;
+- one git command through ``shopfloor.git.run`` (its environment, and run again while another
+  git holds a lock), against a plain ``subprocess.run`` of the same command: the cost when
+  nothing is locked;
 - one ``shopfloor stop`` with nothing to stop (a process: the CLI's start-up and the lock
   check), against ``shopfloor --version``-like ``shopfloor prime --json`` start-up.
 Results go to ``bench/results/operate.json``.
@@ -52,7 +53,7 @@ def main() -> None:
         work = Path(tmp)
         repo = sample_repo(work, "b", env=bench_env(work / "home", actor="floor"), issues=args.issues).repo
         busy_floor(repo, args.issues // 10)
-        from shopfloor import gitlock
+        from shopfloor import git
         from shopfloor.floor import adopt
         from shopfloor.tracker.service import Tracker
 
@@ -61,14 +62,14 @@ def main() -> None:
         settle = median_ms(lambda: adopt.settle(tracker, 1800, quiet), args.runs)
         reclaim = median_ms(tracker.reclaim_expired, args.runs)
         argv = ["git", "rev-parse", "HEAD"]
-        wrapped = median_ms(lambda: gitlock.run(argv, repo), args.runs)
+        wrapped = median_ms(lambda: git.run(repo, *argv[1:]), args.runs)
         plain = median_ms(lambda: subprocess.run(argv, cwd=repo, capture_output=True, text=True), args.runs)
         cli_runs = max(args.runs // 10, 10)
         stop = median_ms(lambda: subprocess.run([CLI, "stop"], cwd=repo, capture_output=True), cli_runs)
         prime = median_ms(lambda: subprocess.run([CLI, "prime", "--json"], cwd=repo, capture_output=True), cli_runs)
     rows = [
         ("turn's first step: adopt.settle", "reclaim_expired alone", settle, reclaim),
-        ("git rev-parse through gitlock.run", "plain subprocess.run", wrapped, plain),
+        ("git rev-parse through git.run", "plain subprocess.run", wrapped, plain),
         ("`shopfloor stop` (nothing to stop)", "`shopfloor prime --json`", stop, prime),
     ]
     print(f"{args.issues} issues, {args.issues // 10} claimed with workers; median of {args.runs} runs "

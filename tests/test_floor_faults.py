@@ -76,7 +76,7 @@ def test_work_finished_while_the_coordinator_was_down_past_its_lease_is_gated_an
 
 
 def test_a_lock_another_git_holds_is_waited_out_and_a_lost_compare_and_swap_is_not() -> None:
-    from shopfloor.gitlock import locked
+    from shopfloor.git import locked
 
     assert locked("error: could not lock config file .git/config: File exists")
     assert locked("fatal: Unable to create '/r/.git/refs/heads/main.lock': File exists.")

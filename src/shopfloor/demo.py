@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from shopfloor.git import run as run_git
 from shopfloor.tracker.clock import now
 
 PLAN = """\
@@ -92,7 +93,7 @@ class Demo:
     def git(self, *args: str, show: bool = False) -> str:
         if show:
             print(f"$ git {' '.join(args)}")
-        done = subprocess.run(["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True, check=False)
+        done = run_git(self.repo, *args, env=self.env, hooks=True, check=False)  # as a person runs it
         if done.returncode != 0:
             raise SystemExit(f"demo step failed: git {' '.join(args)}: {done.stderr.strip()}")
         if show and done.stdout.strip():

@@ -75,8 +75,8 @@ def cmd_gate_run(args: argparse.Namespace) -> int:
             "note: an advisory run (started inside a worker): the floor gates your branch itself when you are done",
             file=sys.stderr,
         )
+    from shopfloor.gate.config import CONFIG_PATH
     from shopfloor.gate.drift import drift_warning
-    from shopfloor.gate.gitio import CONFIG_PATH
     from shopfloor.paths import main_tree
 
     warning = drift_warning(main_tree(tracker) / CONFIG_PATH, report["base"], report["config_hash"])

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.errors import ShopfloorError
-from shopfloor.gate import gitio
 from shopfloor.gate.initrun import BASELINE, Tried, why_line
 from shopfloor.workers.progress import printable
 
@@ -27,7 +27,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _unborn_branch(repo: Path) -> str:
-    done = gitio.git(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    done = git.run(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
     return done.stdout.strip() or "main"
 
 

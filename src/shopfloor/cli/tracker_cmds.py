@@ -174,8 +174,7 @@ def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool
 def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
     """The revisions whose tracker file counts as committed (HEAD, and the target when it is
     another branch), with each one's content."""
-    import subprocess
-
+    from shopfloor import git
     from shopfloor.tracker.trackeronly import TRACKER_PATH
 
     repo = tracker.location.worktree
@@ -189,15 +188,10 @@ def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
     names, contents = [], []
     for rev in dict.fromkeys(revs):
         ref = rev if rev == "HEAD" else f"refs/heads/{rev}"  # the target branch, never a tag of its name
-        done = subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", "show", f"{ref}:{TRACKER_PATH}"],
-            cwd=repo,
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode == 0:
+        content = git.show_bytes(repo, ref, TRACKER_PATH)
+        if content is not None:
             names.append(rev)
-            contents.append(done.stdout)
+            contents.append(content)
     return names, contents
 
 

@@ -154,7 +154,7 @@ def cmd_worker_rm(args: argparse.Namespace) -> int:
     tracker = open_tracker(args)
     worker = lifecycle.find(tracker, args.worker)
     wip = lifecycle.remove(tracker, worker, force=args.force)
-    from shopfloor.gate.gitio import is_branch
+    from shopfloor.git import is_branch
     from shopfloor.paths import main_tree
 
     kept = is_branch(main_tree(tracker), worker.branch)  # a landed branch is deleted (queue.branches)

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from shopfloor.git import run as run_git
+
 GATE = """
 [gate]
 builtins = ["protected-files", "secrets", "diff-size"]
@@ -186,9 +188,7 @@ class Demo:
         return done.stdout or ""
 
     def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True, check=True
-        ).stdout
+        return run_git(self.repo, *args, env=self.env, hooks=True).stdout  # as a person runs it
 
     def build(self) -> list[tuple[str, str]]:
         self.repo.mkdir()

@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor import faults
+from shopfloor import faults, git
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.floor.decide import QUEUED_VERDICTS
 from shopfloor.floor.outcomes import Outcome
-from shopfloor.gate import gitio, records, runner
+from shopfloor.gate import records, runner
 from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.gating import GateRequest
 from shopfloor.gate.gating import run as gate_run
@@ -152,7 +152,7 @@ def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: GateRe
     """What follows the verdict: read now (git, the worker's files), written by the returned
     function inside the transaction that records the run (the attempt's verdict, the queue entry)."""
     failing = verdicts.failing_checks(report)
-    stat = gitio.git(
+    stat = git.run(
         tracker.location.worktree, "diff", "--shortstat", f"{report['merge_base']}..{report['commit']}", check=False
     ).stdout.strip()
     refused = refusals(worker.log_dir, worker.generation)  # what the worker channel refused this pass

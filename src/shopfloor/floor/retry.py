@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from shopfloor import git
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.paths import main_tree
@@ -119,7 +120,6 @@ def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
 
 def _keep_branch(tracker: Tracker, issue_id: str, old_series: int) -> str | None:
     """Rename ``floor/<id>`` to ``floor/<id>-try<N>`` (its workspace must be gone); None if absent."""
-    from shopfloor.gate.gitio import git
     from shopfloor.workspace import worktrees
     from shopfloor.workspace.naming import branch_for
 
@@ -127,11 +127,11 @@ def _keep_branch(tracker: Tracker, issue_id: str, old_series: int) -> str | None
     if worktrees.path_for(root, issue_id).exists():
         worktrees.remove(root, issue_id, force=True)  # uncommitted work is saved as a wip: commit
     branch = branch_for(issue_id)
-    if git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode != 0:
+    if not git.is_branch(root, branch):
         return None
-    taken = set(git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split())
+    taken = set(git.run(root, "for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split())
     kept = kept_name(branch, old_series, taken)
-    done = git(root, "branch", "-m", branch, kept, check=False)
+    done = git.run(root, "branch", "-m", branch, kept, check=False)
     if done.returncode != 0:
         raise ShopfloorError(f"could not keep {branch} as {kept}: {done.stderr.strip()}")
     return kept

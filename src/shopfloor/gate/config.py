@@ -17,6 +17,8 @@ from shopfloor.configfile import argv_list, string_list
 from shopfloor.errors import ValidationError
 from shopfloor.sandbox.config import parse as sandbox_config
 
+CONFIG_PATH = ".shopfloor/config.toml"  # the gate's rules, read as committed on the base
+
 # A pattern without a slash names a file in ANY directory (matched on the path's last component,
 # whatever its case): pytest, ruff, mypy, flake8 and coverage read the settings files of every
 # directory they visit. A pattern with a slash is a glob from the root (``**`` spans directories).

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from shopfloor.gate import gitio, runner
+from shopfloor import git
+from shopfloor.gate import runner
 from shopfloor.gate.config import Check
 from shopfloor.gate.confine import prefix as sandbox_prefix
 from shopfloor.gate.environment import check_env, guard_dir, scrub_bytecode
@@ -66,7 +67,7 @@ def run_on(
     if not checks:
         return []
     worktree = run_dir / "wt"
-    gitio.add_worktree(repo, worktree, commit)
+    git.add_worktree(repo, worktree, commit)
     scrub_bytecode(worktree)
     named = tuple(sorted({name for check in checks for name in check.env}))
     env = check_env(worktree, guard_dir(run_dir), named)
@@ -104,4 +105,4 @@ def run_on(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        gitio.remove_worktree(repo, worktree)
+        git.remove_worktree(repo, worktree)

@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import NotFoundError
-from shopfloor.gate import builtins, gitio, records
+from shopfloor.gate import builtins, records
 from shopfloor.gate.baseline import env_salt, judge, results_on
-from shopfloor.gate.config import Check, GateConfig, parse
+from shopfloor.gate.config import CONFIG_PATH, Check, GateConfig, parse
 from shopfloor.gate.confine import mode as sandbox_mode
 from shopfloor.gate.diffs import FileDiff, matches
 from shopfloor.gate.diffs import combine as combine_diff
@@ -56,8 +57,8 @@ def repo_of(tracker: Tracker) -> Path:
 
 
 def load_config(repo: Path, base_commit: str, base: str) -> GateConfig:
-    text = gitio.show(repo, base_commit, gitio.CONFIG_PATH) or ""
-    return parse(text, f"{base}:{gitio.CONFIG_PATH}")
+    text = git.show(repo, base_commit, CONFIG_PATH) or ""
+    return parse(text, f"{base}:{CONFIG_PATH}")
 
 
 def selected(
@@ -94,17 +95,17 @@ def resolve_base(repo: Path, wanted: str | None) -> tuple[str, str, GateConfig]:
     # the target never stands in for it. A --base that is not a branch (a sha, a tag) is
     # taken as the person gave it.
     if wanted:
-        commit, _ = gitio.resolve_named(repo, wanted, "base")
+        commit, _ = git.resolve_named(repo, wanted, "base")
         return wanted, commit, load_config(repo, commit, wanted)
     first = "main"
     try:
-        commit, _ = gitio.resolve_branch(repo, first, "base")
+        commit, _ = git.resolve_branch(repo, first, "base")
     except NotFoundError:
-        first = gitio.default_branch(repo)
-        commit, _ = gitio.resolve_branch(repo, first, "base")
+        first = git.default_branch(repo)
+        commit, _ = git.resolve_branch(repo, first, "base")
     config = load_config(repo, commit, first)
     if config.target and config.target != first:
-        commit, _ = gitio.resolve_branch(repo, config.target, "base (gate.target)")
+        commit, _ = git.resolve_branch(repo, config.target, "base (gate.target)")
         config = load_config(repo, commit, config.target)
         first = config.target if config.target else first
     return first, commit, config
@@ -122,7 +123,7 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
             stale = True
     if stale:
-        gitio.git(repo, "worktree", "prune", check=False)
+        git.run(repo, "worktree", "prune", check=False)
 
 
 def run(
@@ -132,12 +133,12 @@ def run(
     transaction that records it (the floor records the attempt's verdict and queues a pass there)."""
     started = time.monotonic()
     repo = repo_of(tracker)
-    commit, tree = gitio.resolve_named(repo, request.rev, "revision")  # a branch before a tag of its name
+    commit, tree = git.resolve_named(repo, request.rev, "revision")  # a branch before a tag of its name
     base_name, base_commit, config = resolve_base(repo, request.base)
     issue_id, vibe, exempt, approved, allow_suppressions = _issue_facts(tracker, request.issue)
     plan = plan_for(vibe)
     _sweep(tracker, repo)
-    fork = gitio.merge_base(repo, base_commit, commit)
+    fork = git.merge_base(repo, base_commit, commit)
     from shopfloor.gate import floorfiles
 
     agent = floorfiles.from_agent(request.rev, agent=request.agent, attempt=request.attempt, advisory=request.advisory)
@@ -153,12 +154,12 @@ def run(
     if skipped_report is not None:
         return skipped_report
     # --- end of tracker-only changes
-    _, fork_tree = gitio.resolve(repo, fork, "merge base")
+    _, fork_tree = git.resolve(repo, fork, "merge base")
     # Gating the base by itself: there is no change to blame, so every check runs (whatever its
     # paths) and each is reported as it is on the base, without the differential.
     itself = commit == base_commit
     too_large = _too_large(repo, fork, commit, config.max_file_bytes)
-    name_status, patch, truncated = gitio.diff(repo, fork, commit, tuple(too_large))
+    name_status, patch, truncated = git.diff(repo, fork, commit, tuple(too_large))
     files = combine_diff(name_status, patch)
     empty = request.require_change and tree == fork_tree
     if empty:
@@ -253,7 +254,7 @@ def run(
 def _too_large(repo: Path, fork: str, commit: str, limit: int) -> dict[str, int]:
     """Files the candidate changed whose new content is over ``limit`` bytes: their diff is never
     read (a 70 MB file made the secrets scan alone take minutes); diff-size asks a person."""
-    return {path: size for path, size in gitio.changed_sizes(repo, fork, commit).items() if size > limit}
+    return {path: size for path, size in git.changed_sizes(repo, fork, commit).items() if size > limit}
 
 
 def no_change(base: str, fork: str) -> CheckResult:
@@ -392,7 +393,7 @@ def _builtins(
         elif name == "complexity":
             out.append(
                 builtins.complexity(
-                    files, config, lambda p: gitio.show(repo, commit, p), lambda p: gitio.show(repo, fork, p)
+                    files, config, lambda p: git.show(repo, commit, p), lambda p: git.show(repo, fork, p)
                 )
             )
         elif name == "tests-not-weakened":
@@ -403,8 +404,8 @@ def _builtins(
                     base,
                     candidate,
                     exempt,
-                    lambda p: gitio.show(repo, commit, p),
-                    lambda p: gitio.show(repo, fork, p),
+                    lambda p: git.show(repo, commit, p),
+                    lambda p: git.show(repo, fork, p),
                 )
             )
     for result in out:

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import ConflictError
-from shopfloor.gate import gitio
 
 MARKER = "# installed by shopfloor gate install"
 ZERO = "0" * 40
@@ -51,7 +51,7 @@ def refusal(push: Push, target: str, worker_tips: dict[str, str]) -> str | None:
 
 
 def worker_tips(repo: Path) -> dict[str, str]:
-    out = gitio.git(repo, "for-each-ref", "--format=%(objectname) %(refname:short)", "refs/heads/floor/").stdout
+    out = git.run(repo, "for-each-ref", "--format=%(objectname) %(refname:short)", "refs/heads/floor/").stdout
     return {sha: name for sha, name in (line.split(" ", 1) for line in out.splitlines() if " " in line)}
 
 
@@ -60,10 +60,7 @@ def script(executable: str) -> str:
 
 
 def install(repo: Path, *, force: bool) -> Path:
-    # Where this repository's own hooks live: the one git call that must see core.hooksPath.
-    hooks = Path(gitio.git(repo, "rev-parse", "--git-path", "hooks", hooks_off=False).stdout.strip())
-    if not hooks.is_absolute():
-        hooks = repo / hooks
+    hooks = Path(git.hooks_dir(repo))
     hook = hooks / "pre-push"
     if hook.exists() and MARKER not in hook.read_text(encoding="utf-8", errors="replace") and not force:
         raise ConflictError(f"{hook} already exists and is not shopfloor's: merge it by hand, or pass --force")

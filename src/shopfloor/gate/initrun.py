@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopfloor import git
 from shopfloor.errors import NotFoundError, ShopfloorError
-from shopfloor.gate import gitio
 from shopfloor.gate.config import Check
 from shopfloor.gate.detect import Proposal
 from shopfloor.gate.results import CheckResult
@@ -159,7 +159,7 @@ def target_of(repo: Path, then: str = "run `shopfloor gate init`") -> tuple[str,
     """The target's (branch, commit, tree), as the gate finds it; one line if there is no commit yet."""
     from shopfloor.gate.gating import resolve_base
 
-    if gitio.git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
+    if git.run(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
         raise NoCommitError(
             f"this repository has no commit yet, so it has no target branch: commit the project, then {then}"
         )
@@ -167,9 +167,9 @@ def target_of(repo: Path, then: str = "run `shopfloor gate init`") -> tuple[str,
         name, commit, _ = resolve_base(repo, None)
     except NotFoundError:
         # No gate config names a target yet: the branch the gate would fall back to.
-        name = "main" if gitio.is_branch(repo, "main") else gitio.default_branch(repo)
-        commit, _ = gitio.resolve_branch(repo, name, "target")
-    _, tree = gitio.resolve(repo, commit, "target")
+        name = "main" if git.is_branch(repo, "main") else git.default_branch(repo)
+        commit, _ = git.resolve_branch(repo, name, "target")
+    _, tree = git.resolve(repo, commit, "target")
     return name, commit, tree
 
 

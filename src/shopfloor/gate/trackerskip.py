@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.gate import records
-from shopfloor.gate.gitio import git_bytes
 from shopfloor.gate.results import GateReport
+from shopfloor.git import run_bytes as git_bytes
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, adds_only_known_lines, is_tracker_only
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import ShopfloorError
-from shopfloor.gate import gitio
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.entries import Entry
 
@@ -47,13 +47,11 @@ def keep_configured(repo: Path, at: str, target: str) -> bool:
 
 
 def _tip(repo: Path, branch: str) -> str | None:
-    done = gitio.git(repo, "rev-parse", "--verify", "--quiet", f"{gitio.branch_ref(branch)}^{{commit}}", check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
+    return git.sha(repo, git.branch_ref(branch))
 
 
 def _checked_out(repo: Path) -> set[str]:
-    listing = gitio.git(repo, "worktree", "list", "--porcelain", check=False).stdout
-    return {line[len("branch refs/heads/") :] for line in listing.splitlines() if line.startswith("branch refs/heads/")}
+    return set(git.checked_out(repo))
 
 
 def delete_landed(repo: Path, branch: str, landed: str, keep: bool) -> str | None:
@@ -62,7 +60,7 @@ def delete_landed(repo: Path, branch: str, landed: str, keep: bool) -> str | Non
         return "not a floor branch"
     reason = keep_reason(branch, landed, _tip(repo, branch), keep, _checked_out(repo) if not keep else set())
     if reason is None:
-        done = gitio.git(repo, "update-ref", "-d", gitio.branch_ref(branch), landed, check=False)
+        done = git.run(repo, "update-ref", "-d", git.branch_ref(branch), landed, check=False)
         if done.returncode != 0:
             return "it moved while it was being deleted"
     return reason
@@ -77,7 +75,7 @@ def after_remove(conn: sqlite3.Connection, repo: Path, branch: str) -> str | Non
     if row is None or row[1] != "merged":
         return "it did not land"
     try:
-        target_tip = gitio.resolve_branch(repo, str(row[3]), "target")[0]
+        target_tip = git.resolve_branch(repo, str(row[3]), "target")[0]
         keep = keep_configured(repo, target_tip, str(row[3]))
     except ShopfloorError as exc:
         return f"cannot read the queue settings ({exc})"

@@ -15,9 +15,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.configfile import section
 from shopfloor.errors import ValidationError
-from shopfloor.gate import gitio
+from shopfloor.gate.config import CONFIG_PATH
 
 STRATEGIES = ("squash", "rebase")
 _KEYS = {"strategy", "keep_branches"}
@@ -57,5 +58,5 @@ def parse(text: str, where: str) -> QueueConfig:
 
 def load(repo: Path, commit: str, target: str) -> QueueConfig:
     """The queue's settings as committed on the target at ``commit``."""
-    text = gitio.show(repo, commit, gitio.CONFIG_PATH) or ""
-    return parse(text, f"{target}:{gitio.CONFIG_PATH}")
+    text = git.show(repo, commit, CONFIG_PATH) or ""
+    return parse(text, f"{target}:{CONFIG_PATH}")

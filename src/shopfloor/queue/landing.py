@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor import faults
+from shopfloor import faults, git
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.gating import GateRequest, repo_of, resolve_base
@@ -132,7 +132,7 @@ def plan_entry(tracker: Tracker, what: str) -> tuple[str, str | None, str, str]:
     repo = repo_of(tracker)
     issue: str | None = None
     branch = what
-    if gitio_branch_missing(repo, what):
+    if not git.is_branch(repo, what):
         try:
             issue = tracker.resolve(what)
         except ShopfloorError:
@@ -140,7 +140,7 @@ def plan_entry(tracker: Tracker, what: str) -> tuple[str, str | None, str, str]:
                 f"{what!r} is neither a branch nor an issue: give a branch name or an issue id"
             ) from None
         branch = branch_for(issue)
-        if gitio_branch_missing(repo, branch):
+        if not git.is_branch(repo, branch):
             raise NotFoundError(f"issue {issue} has no worker branch {branch}: start a worker on it first")
     else:
         issue = _issue_of_branch(tracker, branch)
@@ -151,16 +151,8 @@ def plan_entry(tracker: Tracker, what: str) -> tuple[str, str | None, str, str]:
     return branch, issue, target, head
 
 
-def gitio_branch_missing(repo: Path, name: str) -> bool:
-    from shopfloor.gate import gitio
-
-    return gitio.git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False).returncode != 0
-
-
 def _issue_of_branch(tracker: Tracker, branch: str) -> str | None:
-    from shopfloor.gate import gitio
-
-    owner = gitio.git(repo_of(tracker), "config", "--get", f"branch.{branch}.shopfloor-issue", check=False)
+    owner = git.run(repo_of(tracker), "config", "--get", f"branch.{branch}.shopfloor-issue", check=False)
     return owner.stdout.strip() or None
 
 

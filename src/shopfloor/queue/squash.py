@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.actors import of_worker
-from shopfloor.gate import gitio
 from shopfloor.queue.stack import QUEUE_EMAIL, QUEUE_NAME, Person
 from shopfloor.tracker.service import Tracker
 
@@ -94,8 +94,8 @@ def message(facts: Facts, gate_run: int | None) -> str:
 
 def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent: str, tip: str) -> Facts:
     """The facts of an entry whose commits sit between ``parent`` and ``tip`` in the stack."""
-    subjects = tuple(gitio.git(repo, "log", "--reverse", "--format=%s", f"{parent}..{tip}").stdout.splitlines())
-    stat = gitio.git(repo, "diff", "--shortstat", parent, tip, check=False).stdout.strip()
+    subjects = tuple(git.run(repo, "log", "--reverse", "--format=%s", f"{parent}..{tip}").stdout.splitlines())
+    stat = git.run(repo, "diff", "--shortstat", parent, tip, check=False).stdout.strip()
     title, description, attempts, author = f"Land {branch}", "", 0, None
     if issue:
         from shopfloor.floor import attempts as attempt_rows
@@ -113,7 +113,7 @@ def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent:
         if worker:
             author = Person(of_worker(worker), WORKER_EMAIL)
     if author is None:  # no worker ran it: the branch's last author
-        name, _, email = gitio.git(repo, "log", "-1", "--format=%an%x00%ae", tip).stdout.strip().partition("\0")
+        name, _, email = git.run(repo, "log", "-1", "--format=%an%x00%ae", tip).stdout.strip().partition("\0")
         author = Person(name or "unknown", email or "unknown@shopfloor.invalid")
     return Facts(
         title=title,

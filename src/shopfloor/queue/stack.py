@@ -13,14 +13,12 @@ with an untested tree.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.gate import gitio
 from shopfloor.paths import queue_dir
 from shopfloor.tracker.trackeronly import TRACKER_PATH
 
@@ -48,15 +46,15 @@ class StuckTarget(ShopfloorError):
 def queue_worktree(repo: Path, root: Path, onto: str) -> Path:
     path = queue_dir(root)
     if not (path / ".git").exists():
-        gitio.git(repo, "worktree", "prune", check=False)
-        gitio.add_worktree(repo, path, onto)
+        git.run(repo, "worktree", "prune", check=False)
+        git.add_worktree(repo, path, onto)
     return path
 
 
 def reset_to(worktree: Path, commit: str) -> None:
-    gitio.git(worktree, "cherry-pick", "--abort", check=False)
-    gitio.git(worktree, "checkout", "--quiet", "--force", "--detach", commit)  # no hooks: gitio.git adds NO_HOOKS
-    gitio.git(worktree, "clean", "-ffdxq")
+    git.run(worktree, "cherry-pick", "--abort", check=False)
+    git.run(worktree, "checkout", "--quiet", "--force", "--detach", commit)  # no hooks: git.run adds NO_HOOKS
+    git.run(worktree, "clean", "-ffdxq")
 
 
 def apply(worktree: Path, target: str, head: str, landed: Sequence[str] = ()) -> str | Conflict:
@@ -64,63 +62,43 @@ def apply(worktree: Path, target: str, head: str, landed: Sequence[str] = ()) ->
 
     ``landed``: earlier heads of the same branch that already landed (squashed, so they are not
     ancestors of the target): their commits are not replayed again."""
-    tip = gitio.git(worktree, "rev-parse", "HEAD").stdout.strip()
-    if gitio.git(worktree, "merge-base", "--is-ancestor", tip, head, check=False).returncode == 0:
-        gitio.git(worktree, "checkout", "--quiet", "--detach", head)
+    tip = git.run(worktree, "rev-parse", "HEAD").stdout.strip()
+    if git.run(worktree, "merge-base", "--is-ancestor", tip, head, check=False).returncode == 0:
+        git.run(worktree, "checkout", "--quiet", "--detach", head)
         return head  # already on top of the stack: its own commits land as they are
-    on_target = gitio.branch_ref(target)
-    merges = gitio.git(worktree, "rev-list", "--merges", head, "--not", on_target, tip, *landed).stdout.split()
+    on_target = git.branch_ref(target)
+    merges = git.run(worktree, "rev-list", "--merges", head, "--not", on_target, tip, *landed).stdout.split()
     if merges:  # replaying only the non-merge commits would drop what the merges hold
         return Conflict((f"merge commit {merges[0][:10]} (rebase the branch onto {target} without merges)",))
-    commits = gitio.git(worktree, "rev-list", "--reverse", head, "--not", on_target, tip, *landed).stdout.split()
+    commits = git.run(worktree, "rev-list", "--reverse", head, "--not", on_target, tip, *landed).stdout.split()
     for commit in commits:
-        done = gitio.git(
+        done = git.run(
             worktree, *IDENTITY, "cherry-pick", "--allow-empty", "--keep-redundant-commits", commit, check=False
         )
         if done.returncode != 0:
-            files = gitio.git(worktree, "diff", "--name-only", "--diff-filter=U").stdout.split()
-            gitio.git(worktree, "cherry-pick", "--abort", check=False)
-            gitio.git(worktree, "reset", "--quiet", "--hard", tip, check=False)
+            files = git.run(worktree, "diff", "--name-only", "--diff-filter=U").stdout.split()
+            git.run(worktree, "cherry-pick", "--abort", check=False)
+            git.run(worktree, "reset", "--quiet", "--hard", tip, check=False)
             return Conflict(
                 tuple(files) or ("(no file named: " + (done.stderr.strip().splitlines() or ["?"])[-1] + ")",)
             )
-    return gitio.git(worktree, "rev-parse", "HEAD").stdout.strip()
+    return git.run(worktree, "rev-parse", "HEAD").stdout.strip()
 
 
 def tree_of(repo: Path, commit: str) -> str:
-    return gitio.git(repo, "rev-parse", f"{commit}^{{tree}}").stdout.strip()
+    return git.output(repo, "rev-parse", f"{commit}^{{tree}}")
 
 
 def commit_tree(repo: Path, tree: str, parent: str, message: str, author: Person) -> str:
-    """A new commit of ``tree`` on ``parent``: authored by ``author``, committed by the queue.
-
-    The message goes through stdin and the names through the environment, never a shell;
-    git writes the message as given (no comment stripping, no hooks)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
-    env.update(
-        GIT_AUTHOR_NAME=author.name,
-        GIT_AUTHOR_EMAIL=author.email,
-        GIT_COMMITTER_NAME=QUEUE_NAME,
-        GIT_COMMITTER_EMAIL=QUEUE_EMAIL,
-    )
-    done = subprocess.run(
-        ["git", *gitio.NO_HOOKS, "commit-tree", tree, "-p", parent, "-F", "-"],
-        cwd=repo,
-        input=message.encode("utf-8"),
-        env=env,
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        why = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-        raise ShopfloorError(f"git commit-tree failed: {why}")
-    return done.stdout.decode().strip()
+    """A new commit of ``tree`` on ``parent``: authored by ``author``, committed by the queue
+    (the message through stdin, the names through the environment: see ``git.commit_tree``)."""
+    return git.commit_tree(repo, tree, parent, message, (author.name, author.email), (QUEUE_NAME, QUEUE_EMAIL))
 
 
 def squash_head(worktree: Path, parent: str, message: str, author: Person) -> str:
     """Replace the commits between ``parent`` and the worktree's HEAD by one commit of HEAD's tree."""
     squashed = commit_tree(worktree, tree_of(worktree, "HEAD"), parent, message, author)
-    gitio.git(worktree, "reset", "--quiet", "--soft", squashed)  # the same tree: index and files stay
+    git.run(worktree, "reset", "--quiet", "--soft", squashed)  # the same tree: index and files stay
     return squashed
 
 
@@ -133,20 +111,20 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
     """
     checked_out = _checkout_of(repo, target)
     if checked_out is None:
-        done = gitio.git(
-            repo, "update-ref", "-m", "shopfloor queue: land", gitio.branch_ref(target), new, expected, check=False
+        done = git.run(
+            repo, "update-ref", "-m", "shopfloor queue: land", git.branch_ref(target), new, expected, check=False
         )
         if done.returncode != 0:
             raise ConflictError(f"{target} moved while the queue was testing: testing again")
         return
-    current = gitio.git(checked_out, "rev-parse", "HEAD").stdout.strip()
+    current = git.run(checked_out, "rev-parse", "HEAD").stdout.strip()
     if current != expected:
         raise ConflictError(f"{target} moved while the queue was testing: testing again")
     kept = _keep_tracker_edit(checked_out, new)
-    done = gitio.git(checked_out, "merge", "--quiet", "--ff-only", new, check=False)
+    done = git.run(checked_out, "merge", "--quiet", "--ff-only", new, check=False)
     if done.returncode != 0:
         if kept is not None:  # as it was: the person's edit, unstaged
-            gitio.git(checked_out, "update-index", "--cacheinfo", kept)
+            git.run(checked_out, "update-index", "--cacheinfo", kept)
 
         why = (done.stderr.strip().splitlines() or ["merge --ff-only refused"])[0]
         raise StuckTarget(
@@ -158,9 +136,9 @@ def move_target(repo: Path, target: str, new: str, expected: str) -> None:
 def _blob(checkout: Path, spec: str) -> tuple[str, str] | None:
     """(mode, blob) of ``TRACKER_PATH`` in the index (``spec`` ""), or in commit ``spec``."""
     if spec:
-        found = gitio.git(checkout, "ls-tree", spec, "--", TRACKER_PATH, check=False).stdout.split()
+        found = git.run(checkout, "ls-tree", spec, "--", TRACKER_PATH, check=False).stdout.split()
     else:
-        found = gitio.git(checkout, "ls-files", "-s", "--", TRACKER_PATH, check=False).stdout.split()
+        found = git.run(checkout, "ls-files", "-s", "--", TRACKER_PATH, check=False).stdout.split()
     return (found[0], found[2] if spec else found[1]) if len(found) >= 3 else None
 
 
@@ -173,25 +151,21 @@ def _keep_tracker_edit(checkout: Path, new: str) -> str | None:
     head, index, landing = _blob(checkout, "HEAD"), _blob(checkout, ""), _blob(checkout, new)
     if head is None or index != head or landing is None or landing == head:
         return None  # no file, a staged change (the person's to commit), or a landing that leaves it alone
-    if not gitio.git(checkout, "diff", "--quiet", "--", TRACKER_PATH, check=False).returncode:
+    if not git.run(checkout, "diff", "--quiet", "--", TRACKER_PATH, check=False).returncode:
         return None  # no unstaged edit: the fast-forward writes the file as usual
-    gitio.git(checkout, "update-index", "--cacheinfo", f"{landing[0]},{landing[1]},{TRACKER_PATH}")
+    git.run(checkout, "update-index", "--cacheinfo", f"{landing[0]},{landing[1]},{TRACKER_PATH}")
     return f"{head[0]},{head[1]},{TRACKER_PATH}"
 
 
 def _checkout_of(repo: Path, branch: str) -> Path | None:
-    listing = gitio.git(repo, "worktree", "list", "--porcelain").stdout.split("\n\n")
-    for block in listing:
-        lines = block.splitlines()
-        if f"branch {gitio.branch_ref(branch)}" in lines:
-            return Path(next(line for line in lines if line.startswith("worktree ")).removeprefix("worktree "))
-    return None
+    where = git.checked_out(repo).get(branch.removeprefix("refs/heads/"))
+    return Path(where) if where else None
 
 
 def is_ancestor(repo: Path, commit: str, of: str) -> bool:
-    return gitio.git(repo, "merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
+    return git.run(repo, "merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
 
 
 def tip(repo: Path, branch: str) -> str:
     """The commit the branch ``branch`` (``refs/heads/<branch>``, never a tag of that name) points at."""
-    return gitio.resolve_branch(repo, branch, "branch")[0]
+    return git.resolve_branch(repo, branch, "branch")[0]

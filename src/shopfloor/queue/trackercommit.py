@@ -33,10 +33,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.gate.gitio import branch_ref
-from shopfloor.gate.gitio import git_bytes as _git
 from shopfloor.gate.trackerskip import changed_paths, committed_file
+from shopfloor.git import run_bytes as _git
 from shopfloor.paths import floor_root
 from shopfloor.tracker import jsonl, store, sync, syncstate
 from shopfloor.tracker.service import Tracker
@@ -61,12 +61,8 @@ class Outcome:
 
 def checkout_of(repo: Path, branch: str) -> Path | None:
     """The worktree that has ``branch`` checked out, if any."""
-    listing = _git(repo, "worktree", "list", "--porcelain").decode("utf-8", "replace").split("\n\n")
-    for block in listing:
-        lines = block.splitlines()
-        if f"branch {branch_ref(branch)}" in lines:
-            return Path(next(line for line in lines if line.startswith("worktree ")).removeprefix("worktree "))
-    return None
+    where = git.checked_out(repo).get(branch.removeprefix("refs/heads/"))
+    return Path(where) if where else None
 
 
 def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: str) -> tuple[str, str]:
@@ -78,9 +74,7 @@ def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: st
         _git(repo, "read-tree", parent, env=env)
         _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{TRACKER_PATH}", env=env)
         tree = _git(repo, "write-tree", env=env).decode().strip()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))}
-    env.update(GIT_AUTHOR_NAME=NAME, GIT_AUTHOR_EMAIL=EMAIL, GIT_COMMITTER_NAME=NAME, GIT_COMMITTER_EMAIL=EMAIL)
-    commit = _git(repo, "commit-tree", tree, "-p", parent, "-F", "-", data=message.encode(), env=env).decode().strip()
+    commit = git.commit_tree(repo, tree, parent, message, (NAME, EMAIL), (NAME, EMAIL))
     return commit, blob
 
 

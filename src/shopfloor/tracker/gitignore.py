@@ -9,10 +9,9 @@ init`` ask ``git check-ignore``, append negations to ``.gitignore`` when needed,
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from shopfloor.errors import ShopfloorError
+from shopfloor import git
 from shopfloor.tracker.jsonl import atomic_write
 
 COMMITTED = (".shopfloor/config.toml", ".shopfloor/issues.jsonl", ".gitattributes")
@@ -28,12 +27,7 @@ def negations(ignored: list[str]) -> list[str]:
 
 def ignored(worktree: Path, paths: tuple[str, ...] | list[str] = COMMITTED) -> list[str]:
     """The ones among ``paths`` git would ignore (a tracked file is never ignored)."""
-    try:
-        done = subprocess.run(
-            ["git", "check-ignore", "--", *paths], cwd=worktree, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    done = git.run(worktree, "check-ignore", "--", *paths, check=False)
     if done.returncode not in (0, 1):
         return []  # not a work tree git can answer for: nothing to fix here
     found = set(done.stdout.splitlines())

@@ -10,10 +10,10 @@ without ``--force``; with it, the old hook is kept beside it. Inside a floor wor
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor import git
+from shopfloor.errors import ConflictError
 from shopfloor.tracker.locate import Location
 from shopfloor.tracker.trackeronly import TRACKER_PATH
 
@@ -37,21 +37,7 @@ exec git add -- {TRACKER_PATH}
 
 
 def hooks_dir(location: Location) -> Path:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--git-path", "hooks"],
-            cwd=location.worktree,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
-    if done.returncode != 0:
-        raise ShopfloorError(f"git rev-parse --git-path hooks failed: {done.stderr.strip()}")
-    path = Path(done.stdout.strip())
-    # A relative core.hooksPath is taken from the top of the working tree, where hooks run.
-    return path if path.is_absolute() else location.worktree / path
+    return Path(git.hooks_dir(location.worktree))
 
 
 def pre_commit_path(location: Location) -> Path:

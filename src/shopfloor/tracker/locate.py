@@ -109,18 +109,9 @@ def _walk(start: str) -> tuple[str, str] | None:
 
 
 def _ask_git(start: str) -> tuple[str, str]:
-    import subprocess
+    from shopfloor import git  # only here: the walk above answers without git (start-up time)
 
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--git-common-dir"],
-            cwd=start,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
+    result = git.run(start, "rev-parse", "--show-toplevel", "--git-common-dir", check=False)
     if result.returncode != 0:
         raise ShopfloorError(f"{start} is not inside a git repository: run `git init` first, or cd into one")
     top, common = result.stdout.splitlines()[:2]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopfloor import git
 from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db, jsonl, store
 from shopfloor.tracker.config import read_config, render_config, set_prefix
@@ -55,13 +55,7 @@ def merge_driver_command() -> str:
 
 
 def _git(location: Location, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=location.worktree, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise ShopfloorError("git is not installed: install git (apt-get install git)") from None
-    if done.returncode != 0 and args[:2] != ("config", "--get"):
-        raise ShopfloorError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return git.run(location.worktree, *args, check=args[:2] != ("config", "--get")).stdout.strip()
 
 
 def _read_text(path: Path, location: Location) -> str | None:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopfloor import faults, gitlock, paths
+from shopfloor import faults, git, paths
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.workspace.naming import branch_for, safe_name
 
@@ -37,35 +36,6 @@ class Workspace:
     path: Path
     created: bool = False  # this call made the clone
     new_branch: bool = False  # ... and the branch in the main repository
-
-
-def _git(cwd: Path, *args: str, check: bool = True, confine: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
-    """git in ``cwd``, hooks and fsmonitor off. ``confine`` (the agent's sandbox prefix) runs it
-    with the agent's own powers: for commands that act on a workspace's files (``status``,
-    ``add``, ``commit``), whose config and ``.git`` the agent controls (see ``save_wip``)."""
-    if not cwd.is_dir():
-        raise ShopfloorError(f"the directory {cwd} is gone: cannot run git there")
-    # No hooks: a candidate's hooks (core.hooksPath set in the repository) never run for shopfloor.
-    # Children (the upload-pack of a fetch from a workspace) inherit this through the environment.
-    argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args]
-    done = gitlock.run([*confine, *argv], cwd)
-    if check and done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        worst = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
-        raise ShopfloorError(f"git {' '.join(args[:2])} failed: {worst}")
-    return done
-
-
-def _ref(name: str) -> str:
-    """A branch named in full (``refs/heads/<name>``), so a tag of the same name never stands in;
-    HEAD, full ref names and full commit ids stay."""
-    full_sha = len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name)
-    return name if name == "HEAD" or full_sha or name.startswith("refs/") else f"refs/heads/{name}"
-
-
-def _sha(cwd: Path, rev: str) -> str | None:
-    done = _git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def path_for(main_tree: Path, issue_id: str) -> Path:
@@ -91,7 +61,7 @@ def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
     if not path.exists():
         return _add(main_tree, issue_id, branch, path, base)
     _check_clone(main_tree, path)
-    current = _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
+    current = git.run(path, "symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
     if current != f"refs/heads/{branch}":
         on = current.removeprefix("refs/heads/") or "a detached HEAD"
         raise ConflictError(f"the workspace {path} is on {on}, not {branch}: check it out there")
@@ -99,7 +69,7 @@ def ensure(main_tree: Path, issue_id: str, base: str = "HEAD") -> Workspace:
 
 
 def _objects_dir(main_tree: Path) -> str:
-    common = _git(main_tree, "rev-parse", "--path-format=absolute", "--git-common-dir").stdout.strip()
+    common = git.run(main_tree, "rev-parse", "--path-format=absolute", "--git-common-dir").stdout.strip()
     return os.path.realpath(os.path.join(common, "objects"))
 
 
@@ -122,11 +92,11 @@ def _check_clone(main_tree: Path, path: Path) -> None:
 
 def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> Workspace:
     ref = f"refs/heads/{branch}"
-    owner = _git(main_tree, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
-    existing = _sha(main_tree, ref)
+    owner = git.run(main_tree, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
+    existing = git.sha(main_tree, ref)
     if existing and owner and owner != issue_id:
         raise ConflictError(f"branch {branch} belongs to issue {owner}, not {issue_id}: rename or delete it first")
-    start = existing or _sha(main_tree, _ref(base))
+    start = existing or git.sha(main_tree, git.named_ref(base))
     if start is None:
         raise ShopfloorError(f"the base {base} is not a commit in {main_tree}: commit something first")
     try:
@@ -138,13 +108,13 @@ def _add(main_tree: Path, issue_id: str, branch: str, path: Path, base: str) -> 
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise ShopfloorError(f"cannot create workspaces in {path.parent}: it is not writable; fix its permissions")
     if not existing:
-        _git(main_tree, "update-ref", ref, start, "")  # only if still absent: two starts cannot both make it
+        git.run(main_tree, "update-ref", ref, start, "")  # only if still absent: two starts cannot both make it
     space = Workspace(issue_id, branch, path, created=True, new_branch=not existing)
     try:
-        _git(path.parent, "clone", "--shared", "--no-checkout", "--quiet", str(main_tree.resolve()), str(path))
+        git.run(path.parent, "clone", "--shared", "--no-checkout", "--quiet", str(main_tree.resolve()), str(path))
         faults.point("clone")  # a start killed here leaves a clone with nothing checked out
-        _git(path, "checkout", "--quiet", "--no-track", "-B", branch, start)
-        _git(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
+        git.run(path, "checkout", "--quiet", "--no-track", "-B", branch, start)
+        git.run(main_tree, "config", f"branch.{branch}.shopfloor-issue", issue_id)
     except ShopfloorError:
         discard(main_tree, space)
         raise
@@ -156,14 +126,14 @@ def discard(main_tree: Path, space: Workspace) -> None:
     if space.created:
         shutil.rmtree(space.path, ignore_errors=True)
     if space.new_branch:
-        _git(main_tree, "update-ref", "-d", f"refs/heads/{space.branch}", check=False)
-        _git(main_tree, "config", "--remove-section", f"branch.{space.branch}", check=False)
+        git.run(main_tree, "update-ref", "-d", f"refs/heads/{space.branch}", check=False)
+        git.run(main_tree, "config", "--remove-section", f"branch.{space.branch}", check=False)
 
 
 def _fetch(main_tree: Path, workspace: Path, *refspecs: str) -> None:
     """Fetch exactly ``refspecs`` from the workspace into the main repository: no tags, no
     FETCH_HEAD, no submodules, no hooks."""
-    _git(
+    git.run(
         main_tree,
         "fetch",
         "--no-tags",
@@ -186,7 +156,7 @@ def fetch_back(main_tree: Path, issue_id: str) -> str:
     ref = f"refs/heads/{branch}"
     if not (path / ".git").is_dir():
         raise ShopfloorError(f"no workspace for {issue_id} at {path}: there is nothing to bring back")
-    tip = _sha(path, ref)
+    tip = git.sha(path, ref)
     if tip is None:
         raise ShopfloorError(f"the workspace {path} has no branch {branch}: there is nothing to bring back")
     try:
@@ -221,10 +191,10 @@ def save_wip(
     would have the commit move a branch there. So with ``confine`` (the agent's sandbox prefix)
     these commands run inside the agent's sandbox, with no more power than the agent had."""
     clear_stale_lock(workspace)  # the agent is stopped: a lock its git left would fail the add
-    if not _git(workspace, "status", "--porcelain", confine=confine).stdout.strip():
+    if not git.run(workspace, "status", "--porcelain", confine=confine).stdout.strip():
         return None
-    _git(workspace, "add", "-A", confine=confine)
-    _git(
+    git.run(workspace, "add", "-A", confine=confine)
+    git.run(
         workspace,
         "-c",
         "commit.gpgSign=false",
@@ -239,26 +209,26 @@ def save_wip(
         f"{WIP_PREFIX}{issue_id} ({why})",
         confine=confine,
     )
-    return _git(workspace, "rev-parse", "HEAD").stdout.strip()
+    return git.run(workspace, "rev-parse", "HEAD").stdout.strip()
 
 
 def unmerged_commits(main_tree: Path, branch: str, target: str = "HEAD") -> int:
     """Commits on ``branch`` not in ``target``, as the main repository sees them (``fetch_back`` first)."""
-    out = _git(main_tree, "rev-list", "--count", _ref(branch), "--not", _ref(target)).stdout.strip()
+    out = git.output(main_tree, "rev-list", "--count", git.named_ref(branch), "--not", git.named_ref(target))
     return int(out or 0)
 
 
 def _strays(path: Path, branch: str, target_sha: str) -> dict[str, int]:
     """Commits in the workspace that neither ``branch``, the target nor the main repository's refs
     (as cloned) reach: on a detached HEAD (key ``HEAD``) or on other local branches."""
-    heads = _git(path, "for-each-ref", "--format=%(refname)", "refs/heads/").stdout.split()
-    detached = _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0
+    heads = git.run(path, "for-each-ref", "--format=%(refname)", "refs/heads/").stdout.split()
+    detached = git.run(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0
     found: dict[str, int] = {}
     for tip in (["HEAD"] if detached else []) + [h for h in heads if h != f"refs/heads/{branch}"]:
         args = ["rev-list", "--count", tip, "--not", target_sha, "--remotes"]
-        if _sha(path, f"refs/heads/{branch}"):
+        if git.sha(path, f"refs/heads/{branch}"):
             args.append(f"refs/heads/{branch}")
-        count = int(_git(path, *args).stdout.strip() or 0)
+        count = int(git.run(path, *args).stdout.strip() or 0)
         if count:
             found[tip] = count
     return found
@@ -285,14 +255,14 @@ def remove(
         raise ShopfloorError(f"no workspace for {issue_id} at {path}")
     _check_clone(main_tree, path)
     branch = branch_for(issue_id)
-    on_branch = _sha(path, f"refs/heads/{branch}") is not None
+    on_branch = git.sha(path, f"refs/heads/{branch}") is not None
     if on_branch:
         fetch_back(main_tree, issue_id)
-    dirty = bool(_git(path, "status", "--porcelain", confine=confine).stdout.strip())  # see save_wip
-    target_sha = _sha(main_tree, _ref(target))
+    dirty = bool(git.run(path, "status", "--porcelain", confine=confine).stdout.strip())  # see save_wip
+    target_sha = git.sha(main_tree, git.named_ref(target))
     if target_sha is None:
         raise ShopfloorError(f"{target} is not a commit in {main_tree}")
-    ahead = unmerged_commits(main_tree, branch, target_sha) if _sha(main_tree, f"refs/heads/{branch}") else 0
+    ahead = unmerged_commits(main_tree, branch, target_sha) if git.sha(main_tree, f"refs/heads/{branch}") else 0
     strays = _strays(path, branch, target_sha)
     if (dirty or ahead or strays) and not force:
         parts = (
@@ -305,7 +275,7 @@ def remove(
             "(changes are saved as a wip: commit and the branch is kept)"
         )
     wip = save_wip(path, issue_id, confine=confine) if dirty else None
-    if wip and _git(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
+    if wip and git.run(path, "symbolic-ref", "--quiet", "HEAD", check=False).returncode != 0:
         strays["HEAD"] = 1
     if on_branch and wip:
         fetch_back(main_tree, issue_id)

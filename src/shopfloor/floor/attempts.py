@@ -7,8 +7,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shopfloor.floor.migrations import migrations
 from shopfloor.floor.spiral import AttemptFacts
 from shopfloor.tracker import db
+from shopfloor.tracker.rows import Rows
 
 
 @dataclass
@@ -53,8 +55,7 @@ class Attempt:
         return out
 
 
-COLUMNS = tuple(Attempt.__dataclass_fields__)
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM attempts"
+ROWS = Rows(Attempt, "attempts", owner=migrations)
 # The issue's current series: 1, or the latest `shopfloor retry` started (table ``retries``).
 _CURRENT = "(SELECT COALESCE(MAX(series), 1) FROM retries WHERE retries.issue = attempts.issue)"
 
@@ -75,38 +76,34 @@ def begin(
     handoff: bool = False,
     sandbox: str = "bwrap",
 ) -> None:
+    values = {"issue": issue, "worker": worker, "generation": generation, "agent": agent, "vibe": vibe}
     with db.transaction(conn):
-        conn.execute(
-            "INSERT OR IGNORE INTO attempts "
-            "(issue, worker, generation, agent, vibe, started_at, handoff, sandbox, series) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (issue, worker, generation, agent, vibe, now, int(handoff), sandbox, current_series(conn, issue)),
+        series = current_series(conn, issue)
+        ROWS.insert(
+            conn,
+            {**values, "started_at": now, "handoff": int(handoff), "sandbox": sandbox, "series": series},
+            or_ignore=True,
         )
 
 
 def of_worker(conn: sqlite3.Connection, worker: str, generation: int) -> Attempt | None:
     """The worker generation's attempt in its issue's current series (an old series' attempt of a
     worker with the same name and generation is history, never this worker's)."""
-    row = conn.execute(
-        f"{_SELECT} WHERE worker = ? AND generation = ? AND series = {_CURRENT}", (worker, generation)
-    ).fetchone()
-    return Attempt(*row) if row else None
+    return ROWS.first(conn, f"worker = ? AND generation = ? AND series = {_CURRENT}", (worker, generation))
 
 
 def of_issue(conn: sqlite3.Connection, issue: str) -> list[Attempt]:
     """Every attempt at the issue, of every series: its whole history."""
-    return [Attempt(*r) for r in conn.execute(f"{_SELECT} WHERE issue = ? ORDER BY id", (issue,))]
+    return ROWS.select(conn, "issue = ?", (issue,), order="id")
 
 
 def of_series(conn: sqlite3.Connection, issue: str) -> list[Attempt]:
     """The attempts of the issue's current series: what spiral detection and crash counts judge."""
-    return [
-        Attempt(*r) for r in conn.execute(f"{_SELECT} WHERE issue = ? AND series = {_CURRENT} ORDER BY id", (issue,))
-    ]
+    return ROWS.select(conn, f"issue = ? AND series = {_CURRENT}", (issue,), order="id")
 
 
 def all_attempts(conn: sqlite3.Connection) -> list[Attempt]:
-    return [Attempt(*r) for r in conn.execute(f"{_SELECT} ORDER BY id")]
+    return ROWS.select(conn, order="id")
 
 
 def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
@@ -115,9 +112,7 @@ def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
             changes[key] = json.dumps(sorted(changes[key]))
     if "refused" in changes and not isinstance(changes["refused"], str):
         changes["refused"] = json.dumps(list(changes["refused"]))  # in the order they happened
-    sets = ", ".join(f"{key} = ?" for key in changes)
-    with db.transaction(conn):
-        conn.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*changes.values(), attempt_id])
+    ROWS.update(conn, "id = ?", (attempt_id,), **changes)
 
 
 class Spent(Protocol):
@@ -147,14 +142,13 @@ def end(conn: sqlite3.Connection, attempt_id: int, now: str, outcome: str, spent
 def discard(conn: sqlite3.Connection, attempt_id: int) -> None:
     """Forget an attempt that never happened (its worker never launched): a later worker of the
     same name and generation must begin a pass of its own, not find this one ended."""
-    with db.transaction(conn):
-        conn.execute("DELETE FROM attempts WHERE id = ? AND ended_at IS NULL", (attempt_id,))
+    ROWS.delete(conn, "id = ? AND ended_at IS NULL", (attempt_id,))
 
 
 def mark_merged(conn: sqlite3.Connection, issue: str) -> None:
     """The issue landed: its pass that waited in the queue (outcome ``queued``) is ``merged``.
     Runs inside the caller's transaction (the queue's, as it closes the issue)."""
-    conn.execute("UPDATE attempts SET outcome = 'merged' WHERE issue = ? AND outcome = 'queued'", (issue,))
+    ROWS.update(conn, "issue = ? AND outcome = 'queued'", (issue,), outcome="merged")
 
 
 SUMMARY_KEY = "floor"  # the issue's metadata key that carries its attempts into the JSONL

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from shopfloor.errors import NotFoundError
+from shopfloor.queue.migrations import migrations
 from shopfloor.tracker import db
+from shopfloor.tracker.rows import Rows
 
 
 class State(StrEnum):
@@ -51,81 +53,55 @@ class Entry:
         return asdict(self)
 
 
-COLUMNS = tuple(f.name for f in fields(Entry))
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM queue_entries"
-
-
-def _row(row: Any) -> Entry:
-    entry = Entry(**dict(zip(COLUMNS, row, strict=True)))
-    entry.gate_reused = bool(entry.gate_reused)
-    return entry
+ROWS = Rows(Entry, "queue_entries", owner=migrations, read={"gate_reused": bool})
 
 
 def add(conn: sqlite3.Connection, branch: str, issue: str | None, target: str, head: str, now: str) -> Entry:
-    with db.transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO queue_entries (branch, issue, target, state, head, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            (branch, issue, target, head, now, now),
-        )
-    return get(conn, int(cursor.lastrowid or 0))
+    values = {"branch": branch, "issue": issue, "target": target, "state": State.QUEUED.value, "head": head}
+    return get(conn, ROWS.insert(conn, {**values, "created_at": now, "updated_at": now}))
 
 
 def get(conn: sqlite3.Connection, entry_id: int) -> Entry:
-    row = conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchone()
-    if row is None:
+    entry = ROWS.first(conn, "id = ?", (entry_id,))
+    if entry is None:
         raise NotFoundError(f"no queue entry {entry_id}: see `shopfloor queue list`")
-    return _row(row)
+    return entry
 
 
 def list_entries(conn: sqlite3.Connection, states: tuple[str, ...] | None = None) -> list[Entry]:
     if states:
-        marks = ", ".join("?" for _ in states)
-        return [_row(r) for r in conn.execute(f"{_SELECT} WHERE state IN ({marks}) ORDER BY id", states)]
-    return [_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id")]
+        return ROWS.select(conn, f"state IN ({', '.join('?' for _ in states)})", states, order="id")
+    return ROWS.select(conn, order="id")
 
 
 def of_branch(conn: sqlite3.Connection, branch: str, since: str = "") -> list[Entry]:
     """The branch's entries created at or after ``since`` (an ISO time; '' for all), oldest first."""
-    rows = conn.execute(f"{_SELECT} WHERE branch = ? AND created_at >= ? ORDER BY id", (branch, since))
-    return [_row(r) for r in rows]
+    return ROWS.select(conn, "branch = ? AND created_at >= ?", (branch, since), order="id")
 
 
 def open_for_branch(conn: sqlite3.Connection, branch: str) -> Entry | None:
     marks = ", ".join("?" for _ in LIVE_STATES)
-    row = conn.execute(
-        f"{_SELECT} WHERE branch = ? AND state IN ({marks}) ORDER BY id", (branch, *LIVE_STATES)
-    ).fetchone()
-    return _row(row) if row else None
+    return ROWS.first(conn, f"branch = ? AND state IN ({marks}) ORDER BY id", (branch, *LIVE_STATES))
 
 
 def update(conn: sqlite3.Connection, entry_id: int, now: str, **changes: Any) -> None:
-    unknown = set(changes) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown queue columns: {sorted(unknown)}")
-    sets = ", ".join(f"{key} = ?" for key in changes)
-    with db.transaction(conn):
-        conn.execute(
-            f"UPDATE queue_entries SET {sets}, updated_at = ? WHERE id = ?", [*changes.values(), now, entry_id]
-        )
+    ROWS.update(conn, "id = ?", (entry_id,), **changes, updated_at=now)
 
 
 def set_tested(conn: sqlite3.Connection, tested: dict[int, str], now: str) -> None:
     """Point entries at the commits that will land, all in one transaction."""
     with db.transaction(conn):
         for entry_id, sha in tested.items():
-            conn.execute("UPDATE queue_entries SET tested = ?, updated_at = ? WHERE id = ?", (sha, now, entry_id))
+            update(conn, entry_id, now, tested=sha)
 
 
 def landed_heads(conn: sqlite3.Connection, branch: str) -> list[str]:
     """Heads of ``branch`` that already landed (a branch queued again after it landed)."""
-    rows = conn.execute("SELECT head FROM queue_entries WHERE branch = ? AND state = 'merged' ORDER BY id", (branch,))
-    return [str(r[0]) for r in rows]
+    return [e.head for e in ROWS.select(conn, "branch = ? AND state = 'merged'", (branch,), order="id")]
 
 
 def delete(conn: sqlite3.Connection, entry_id: int) -> None:
-    with db.transaction(conn):
-        conn.execute("DELETE FROM queue_entries WHERE id = ?", (entry_id,))
+    ROWS.delete(conn, "id = ?", (entry_id,))
 
 
 def live(queue: list[Entry]) -> list[Entry]:

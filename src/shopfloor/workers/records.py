@@ -8,11 +8,12 @@ guarded by ``generation`` so a shim from before a restart cannot overwrite its s
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from shopfloor.errors import NotFoundError
-from shopfloor.tracker import db
+from shopfloor.tracker.rows import Rows
+from shopfloor.workers.migrations import migrations
 
 STATES = ("starting", "running", "done", "failed", "killed", "lost")
 FINAL_STATES = frozenset({"done", "failed", "killed", "lost"})
@@ -58,21 +59,12 @@ class Worker:
         return asdict(self)
 
 
-COLUMNS = tuple(f.name for f in fields(Worker))
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM workers"
-
-
-def _row(row: Any) -> Worker:
-    return Worker(**dict(zip(COLUMNS, row, strict=True)))
+ROWS = Rows(Worker, "workers", owner=migrations)
 
 
 def insert(conn: sqlite3.Connection, worker: Worker) -> None:
-    """Insert the row; call inside a write transaction (it goes with the issue's claim)."""
-    values = asdict(worker)
-    conn.execute(
-        f"INSERT INTO workers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
-        [values[c] for c in COLUMNS],
-    )
+    """Insert the row, in the caller's transaction (it goes with the issue's claim)."""
+    ROWS.insert(conn, asdict(worker))
 
 
 def not_found(name: str) -> NotFoundError:
@@ -82,35 +74,24 @@ def not_found(name: str) -> NotFoundError:
 
 
 def get(conn: sqlite3.Connection, name: str) -> Worker:
-    row = conn.execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
-    if row is None:
+    worker = find(conn, name)
+    if worker is None:
         raise not_found(name)
-    return _row(row)
+    return worker
 
 
 def find(conn: sqlite3.Connection, name: str) -> Worker | None:
-    row = conn.execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
-    return _row(row) if row else None
+    return ROWS.first(conn, "name = ?", (name,))
 
 
 def all_workers(conn: sqlite3.Connection) -> list[Worker]:
-    return [_row(r) for r in conn.execute(f"{_SELECT} ORDER BY started_at, name")]
+    return ROWS.select(conn, order="started_at, name")
 
 
 def update(conn: sqlite3.Connection, name: str, generation: int, **changes: Any) -> bool:
     """Write ``changes`` if the row is still of ``generation``; False if a restart replaced it."""
-    unknown = set(changes) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown worker columns: {sorted(unknown)}")
-    assignments = ", ".join(f"{key} = ?" for key in changes)
-    with db.transaction(conn):
-        cursor = conn.execute(
-            f"UPDATE workers SET {assignments} WHERE name = ? AND generation = ?",
-            [*changes.values(), name, generation],
-        )
-    return cursor.rowcount == 1
+    return ROWS.update(conn, "name = ? AND generation = ?", (name, generation), **changes) == 1
 
 
 def delete(conn: sqlite3.Connection, name: str) -> None:
-    with db.transaction(conn):
-        conn.execute("DELETE FROM workers WHERE name = ?", (name,))
+    ROWS.delete(conn, "name = ?", (name,))

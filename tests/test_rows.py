@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -72,3 +73,38 @@ def test_writes_join_the_callers_transaction(conn: sqlite3.Connection) -> None:
         records.insert(conn, _worker("w1"))
         assert conn.in_transaction  # the write did not commit the caller's transaction
     assert records.find(conn, "w1") is not None
+
+
+WRITE = re.compile(
+    r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|DELETE\s+FROM|UPDATE)\s+(\w+)(?:\s*\(|\s+SET|\s+WHERE|\s+VALUES|\s*$)"
+)
+# Left to move: the CLI's rebuild writes the tracker's prefix itself (cli/tracker_cmds.py was being
+# reworked for the command registry when this test came; it should call a tracker function).
+NOT_YET = {("cli/tracker_cmds.py", "meta")}
+
+
+def _owners() -> dict[str, str]:
+    """Each table, by the package whose migrations create it."""
+    scratch = sqlite3.connect(":memory:")
+    owners: dict[str, str] = {}
+    for m in tables.ALL:
+        for _, step in m.steps:
+            step(scratch)
+        for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            owners.setdefault(name, m.package)
+    return owners
+
+
+def test_no_module_writes_sql_on_another_packages_table() -> None:
+    owners = _owners()
+    root = Path(tables.__file__).parents[1]
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        package = relative.split("/")[0].removesuffix(".py")
+        for table in WRITE.findall(path.read_text()):
+            owner = owners.get(table)
+            if owner is not None and owner != package and (relative, table) not in NOT_YET:
+                found.append(f"{relative} writes {table} ({owner}'s)")
+    assert found == []
+    assert {"workers", "queue_entries", "attempts", "gate_runs", "issues"} <= set(owners)  # the scan sees them

@@ -38,10 +38,11 @@ def take(tracker: Any) -> Snapshot:
     from shopfloor.floor.admission import waiting
     from shopfloor.paths import state_dir
     from shopfloor.queue import entries
+    from shopfloor.tracker import store
     from shopfloor.workers import lifecycle
 
     listed = lifecycle.list_workers(tracker)
-    counts = dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
+    counts = store.status_counts(tracker.conn)
     return Snapshot(
         at=tracker.now(),
         workers=tuple(listed),

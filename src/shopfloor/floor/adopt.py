@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from shopfloor.errors import ConflictError
 from shopfloor.queue.entries import OPEN_STATES
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import records
 from shopfloor.workers.records import Worker
 
 
@@ -56,12 +57,13 @@ def plan(worker_issues: Iterable[str], issues: Iterable[IssueRow], floor_actor: 
     return Plan(tuple(sorted(reclaim)), tuple(sorted(release)))
 
 
-def _rows(conn: sqlite3.Connection) -> list[IssueRow]:
+def _rows(conn: sqlite3.Connection, with_worker: list[str]) -> list[IssueRow]:
+    """The open and in-progress issues ``plan`` judges: those with a worker, and every claimed one."""
     found = conn.execute(
-        "SELECT id, status, assignee, lease_until FROM issues WHERE status IN ('open', 'in_progress') "
-        "AND (id IN (SELECT issue FROM workers) OR status = 'in_progress')"
+        "SELECT id, status, assignee, lease_until FROM issues WHERE status IN ('open', 'in_progress')"
     ).fetchall()
-    return [IssueRow(*row) for row in found]
+    wanted = set(with_worker)
+    return [IssueRow(*row) for row in found if row[0] in wanted or row[1] == "in_progress"]
 
 
 def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], starting: Iterable[str] = ()) -> Plan:
@@ -70,8 +72,8 @@ def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], st
     from shopfloor.tracker import writes
 
     tracker.reclaim_expired()
-    worker_issues = [row[0] for row in tracker.conn.execute("SELECT issue FROM workers")] + list(starting)
-    todo = plan(worker_issues, _rows(tracker.conn), tracker.actor)
+    worker_issues = records.issues(tracker.conn) + list(starting)
+    todo = plan(worker_issues, _rows(tracker.conn, records.issues(tracker.conn)), tracker.actor)
     for issue_id in todo.reclaim:
         try:
             with tracker.write() as conn:

@@ -52,6 +52,7 @@ from shopfloor.floor.startpool import StartPool, begin_attempt
 from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
+from shopfloor.tracker import store
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
@@ -377,4 +378,4 @@ def run(tracker: Tracker, cfg: FloorConfig, progress: Progress, clock: Clock = t
 
 
 def _counts(tracker: Tracker) -> dict[str, int]:
-    return dict(tracker.conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status").fetchall())
+    return store.status_counts(tracker.conn)

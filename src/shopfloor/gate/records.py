@@ -76,6 +76,19 @@ def record(tracker: Tracker, report: GateReport, and_then: FollowUp | None) -> N
             commit(report)
 
 
+def newest_runs(conn: sqlite3.Connection, issue: str | None, commit: str, limit: int) -> list[tuple[int, str, bool]]:
+    """The issue's newest runs, newest first (by the ``gate_runs(issue, id)`` index); without an
+    issue, the runs of ``commit``: (id, the report as stored, advisory)."""
+    if issue:
+        where, params = "issue = ?", (issue,)
+    else:
+        where, params = "issue IS NULL AND commit_sha = ?", (commit,)
+    rows = conn.execute(
+        f"SELECT id, report, advisory FROM gate_runs WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    )
+    return [(int(run_id), str(text), bool(advisory)) for run_id, text, advisory in rows]
+
+
 def get_run(conn: sqlite3.Connection, run_id: int) -> GateReport:
     row = conn.execute("SELECT id, report, created_at FROM gate_runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:

@@ -21,7 +21,8 @@ from pathlib import Path
 from shopfloor import git
 from shopfloor.errors import ShopfloorError
 from shopfloor.queue import config as queue_config
-from shopfloor.queue.entries import Entry
+from shopfloor.queue import entries
+from shopfloor.queue.entries import Entry, State
 
 PREFIX = "floor/"
 
@@ -69,17 +70,15 @@ def delete_landed(repo: Path, branch: str, landed: str, keep: bool) -> str | Non
 def after_remove(conn: sqlite3.Connection, repo: Path, branch: str) -> str | None:
     """After a worker's removal brought ``branch`` back: delete it again if its latest queue entry
     landed exactly its tip. Returns why it stays (None: deleted); never raises."""
-    row = conn.execute(
-        "SELECT id, state, head, target FROM queue_entries WHERE branch = ? ORDER BY id DESC LIMIT 1", (branch,)
-    ).fetchone()
-    if row is None or row[1] != "merged":
+    latest = entries.latest_of_branch(conn, branch)
+    if latest is None or latest.state != State.MERGED:
         return "it did not land"
     try:
-        target_tip = git.resolve_branch(repo, str(row[3]), "target")[0]
-        keep = keep_configured(repo, target_tip, str(row[3]))
+        target_tip = git.resolve_branch(repo, latest.target, "target")[0]
+        keep = keep_configured(repo, target_tip, latest.target)
     except ShopfloorError as exc:
         return f"cannot read the queue settings ({exc})"
-    return delete_landed(repo, branch, str(row[2]), keep)
+    return delete_landed(repo, branch, latest.head, keep)
 
 
 def after_landing(repo: Path, entry: Entry, keep: bool) -> str | None:

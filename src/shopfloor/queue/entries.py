@@ -95,6 +95,16 @@ def set_tested(conn: sqlite3.Connection, tested: dict[int, str], now: str) -> No
             update(conn, entry_id, now, tested=sha)
 
 
+def mark_merged(conn: sqlite3.Connection, entry_id: int, sha: str, now: str) -> None:
+    """The entry landed as ``sha`` (in the caller's transaction: the queue closes its issue too)."""
+    update(conn, entry_id, now, state=State.MERGED.value, merged=sha, detail=None)
+
+
+def latest_of_branch(conn: sqlite3.Connection, branch: str) -> Entry | None:
+    """The branch's newest entry, whatever its state."""
+    return ROWS.first(conn, "branch = ? ORDER BY id DESC", (branch,))
+
+
 def landed_heads(conn: sqlite3.Connection, branch: str) -> list[str]:
     """Heads of ``branch`` that already landed (a branch queued again after it landed)."""
     return [e.head for e in ROWS.select(conn, "branch = ? AND state = 'merged'", (branch,), order="id")]

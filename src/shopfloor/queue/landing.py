@@ -185,10 +185,7 @@ def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
 
     now = tracker.now()
     with tracker.write() as conn:
-        conn.execute(
-            "UPDATE queue_entries SET state = 'merged', merged = ?, detail = NULL, updated_at = ? WHERE id = ?",
-            (sha, now, entry.id),
-        )
+        entries.mark_merged(conn, entry.id, sha, now)
         if entry.issue:
             writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, now)
             mark_merged(conn, entry.issue)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
+from shopfloor.gate import records
 from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.queue import entries, stack
 from shopfloor.queue.entries import Entry
@@ -20,20 +21,13 @@ CANDIDATES = 10  # the newest runs of the issue worth reading
 def candidates(tracker: Tracker, issue: str | None, commit: str) -> list[PriorRun]:
     """The issue's newest recorded runs (by the ``gate_runs(issue, id)`` index), so a run of an
     older head is named with why it does not count; without an issue, the runs of ``commit``."""
-    if issue:
-        sql, params = "issue = ?", (issue,)
-    else:
-        sql, params = "issue IS NULL AND commit_sha = ?", (commit,)
-    rows = tracker.conn.execute(
-        f"SELECT id, report, advisory FROM gate_runs WHERE {sql} ORDER BY id DESC LIMIT ?", (*params, CANDIDATES)
-    ).fetchall()
     out = []
-    for run_id, text, advisory in rows:
+    for run_id, text, advisory in records.newest_runs(tracker.conn, issue, commit, CANDIDATES):
         try:
             report = json.loads(text)
         except ValueError:
             continue  # an unreadable report proves nothing
-        out.append(PriorRun.from_report(int(run_id), {**report, "advisory": bool(advisory) or report.get("advisory")}))
+        out.append(PriorRun.from_report(run_id, {**report, "advisory": advisory or report.get("advisory")}))
     return out
 
 

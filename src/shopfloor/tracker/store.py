@@ -133,6 +133,11 @@ def all_issues(conn: sqlite3.Connection) -> list[Issue]:
     return attach(conn, [row_to_issue(r) for r in rows])
 
 
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many issues have each status (statuses no issue has are left out)."""
+    return {str(status): int(n) for status, n in conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status")}
+
+
 def exists(conn: sqlite3.Connection, issue_id: str) -> bool:
     return conn.execute("SELECT 1 FROM issues WHERE id = ?", (issue_id,)).fetchone() is not None
 

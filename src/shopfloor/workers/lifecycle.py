@@ -146,7 +146,8 @@ def _reserve(tracker: Tracker, worker: Worker, lease_s: float, port_base: int, p
     try:
         with tracker.write() as conn:
             writes.claim(conn, worker.issue, tracker.actor, tracker.now(), tracker.lease_until(lease_s))
-            worker = replace(worker, port_base=ports.reserve(conn, port_base, port_count), port_count=port_count)
+            first = ports.allocate(records.held_ports(conn), port_base, port_count)
+            worker = replace(worker, port_base=first, port_count=port_count)
             records.insert(conn, worker)
     except sqlite3.IntegrityError:
         raise ConflictError(
@@ -377,18 +378,7 @@ def restart(
     worktrees.clear_stale_lock(Path(worker.worktree))  # its agent is stopped: the next one must be able to commit
     terminal.close(worker.tmux_session)  # a finished worker's window stays open until now
     generation = worker.generation + 1
-    with tracker.write() as conn:
-        changed = conn.execute(
-            "UPDATE workers SET generation = ?, state = 'starting', terminal = 'detached', pid = NULL, "
-            "pid_start = NULL, agent_pid = NULL, agent_pid_start = NULL, exit_code = NULL, error = NULL, "
-            "wip_commit = NULL, ended_at = NULL, started_at = ?, last_event = NULL, "
-            # A fresh session starts with an empty context; a resumed one keeps its last reading.
-            "context_used = CASE WHEN ? THEN NULL ELSE context_used END, "
-            "context_tokens = CASE WHEN ? THEN 0 ELSE context_tokens END "
-            "WHERE name = ? AND generation = ?",
-            (generation, tracker.now(), fresh, fresh, worker.name, worker.generation),
-        ).rowcount
-    if changed != 1:
+    if not records.restart(tracker.conn, worker.name, worker.generation, tracker.now(), fresh=fresh):
         raise ConflictError(f"worker {worker.name} was changed by another process meanwhile: retry")
     spec = replace(
         spec,

@@ -93,5 +93,27 @@ def update(conn: sqlite3.Connection, name: str, generation: int, **changes: Any)
     return ROWS.update(conn, "name = ? AND generation = ?", (name, generation), **changes) == 1
 
 
+def restart(conn: sqlite3.Connection, name: str, generation: int, now: str, *, fresh: bool) -> bool:
+    """Make the row of ``generation`` the next generation's, starting again: what its last run
+    reported is cleared. A fresh session starts with an empty context; a resumed one keeps its
+    last reading. False if another process changed the row meanwhile."""
+    cleared = dict.fromkeys(("pid", "pid_start", "agent_pid", "agent_pid_start", "exit_code", "error"))
+    cleared.update(wip_commit=None, ended_at=None, last_event=None)
+    if fresh:
+        cleared.update(context_used=None, context_tokens=0)
+    started = {"generation": generation + 1, "state": "starting", "terminal": "detached", "started_at": now}
+    return ROWS.update(conn, "name = ? AND generation = ?", (name, generation), **started, **cleared) == 1
+
+
+def held_ports(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    """The (first, count) port range of every worker that holds one (``workspace.ports``)."""
+    return [(w.port_base, w.port_count) for w in ROWS.select(conn, "port_base IS NOT NULL") if w.port_base is not None]
+
+
+def issues(conn: sqlite3.Connection) -> list[str]:
+    """The issues that have a worker row."""
+    return [str(row[0]) for row in conn.execute("SELECT issue FROM workers")]
+
+
 def delete(conn: sqlite3.Connection, name: str) -> None:
     ROWS.delete(conn, "name = ?", (name,))

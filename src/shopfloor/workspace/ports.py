@@ -6,14 +6,13 @@ above ``[workspace] port_base`` (default 20000) that no other worker's range tou
 A worker holds its range as long as its row exists (a finished worker can be restarted with
 the same environment); removing the worker frees it for the next one.
 
-``allocate`` is pure: the ranges in use in, the first port of a free one out. ``reserve`` runs
-it inside the transaction that inserts the worker's row, so two parallel starts cannot both
-take the same range.
+``allocate`` is pure: the ranges in use in, the first port of a free one out. The worker's
+start runs it on the ranges the worker rows hold (``workers.records.held_ports``) inside the
+transaction that inserts the new row, so two parallel starts cannot both take the same range.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from shopfloor.errors import ShopfloorError, ValidationError
@@ -56,12 +55,6 @@ def allocate(taken: list[tuple[int, int]], base: int, count: int) -> int:
         f"no free range of {count} ports from {base} to {HIGHEST}: {len(taken)} workers hold theirs; "
         "remove finished workers (`shopfloor worker rm`) or lower workspace.ports_per_worker"
     )
-
-
-def reserve(conn: sqlite3.Connection, base: int, count: int) -> int:
-    """Inside the write transaction that inserts the worker's row: a range no other worker holds."""
-    rows = conn.execute("SELECT port_base, port_count FROM workers WHERE port_base IS NOT NULL").fetchall()
-    return allocate([(int(first), int(size)) for first, size in rows], base, count)
 
 
 def env(first: int | None, count: int) -> dict[str, str]:

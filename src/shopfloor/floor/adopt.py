@@ -59,11 +59,12 @@ def plan(worker_issues: Iterable[str], issues: Iterable[IssueRow], floor_actor: 
 
 def _rows(conn: sqlite3.Connection, with_worker: list[str]) -> list[IssueRow]:
     """The open and in-progress issues ``plan`` judges: those with a worker, and every claimed one."""
-    found = conn.execute(
-        "SELECT id, status, assignee, lease_until FROM issues WHERE status IN ('open', 'in_progress')"
-    ).fetchall()
-    wanted = set(with_worker)
-    return [IssueRow(*row) for row in found if row[0] in wanted or row[1] == "in_progress"]
+    # By key, every turn: never a scan of the open backlog (issue 13).
+    where = "status = 'in_progress'"
+    if with_worker:
+        where += f" OR (status = 'open' AND id IN ({', '.join('?' for _ in with_worker)}))"
+    found = conn.execute(f"SELECT id, status, assignee, lease_until FROM issues WHERE {where}", with_worker).fetchall()
+    return [IssueRow(*row) for row in found]
 
 
 def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], starting: Iterable[str] = ()) -> Plan:

@@ -26,13 +26,14 @@ _STDIN_ARGS = ("text", "description")
 _LOCAL_ARGS = ("json", "actor", "lease")
 
 
-def op_of(handler: str) -> str:
-    """``dep_cmds:cmd_dep_tree`` -> ``dep tree``."""
-    return handler.partition(":")[2].removeprefix("cmd_").replace("_", " ")
+def op_of(command: str) -> str:
+    """The channel's name for a command, given its path on the command line: ``dep tree`` ->
+    ``dep tree``, ``merge-driver`` -> ``merge driver`` (the names ``policy`` rules on)."""
+    return " ".join(command.replace("-", " ").split())
 
 
-def is_local(handler: str) -> bool:
-    return op_of(handler) in policy.LOCAL_OPS
+def is_local(command: str) -> bool:
+    return op_of(command) in policy.LOCAL_OPS
 
 
 def _sent(args: argparse.Namespace) -> dict[str, Any]:
@@ -48,11 +49,12 @@ def _tell_the_floor(path: str, op: str, sent: dict[str, Any]) -> None:
         call(path, Request(op=op, args=sent, token=os.environ.get(TOKEN_ENV, "")))
 
 
-def run(handler: str, args: argparse.Namespace) -> int:
+def run(command: str, args: argparse.Namespace) -> int:
+    """Run ``command`` (its path, as ``parsing.command`` records it) through the channel."""
     from shopfloor.tracker.schema import text_arg
 
     path = os.environ.get(CHANNEL_ENV, "")
-    op = op_of(handler)
+    op = op_of(command)
     refused = policy.static_refusal(op, vars(args))
     if refused is not None:
         _tell_the_floor(path, op, _sent(args))  # so the attempt records what was tried

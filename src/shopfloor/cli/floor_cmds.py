@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import LEASE_HELP, Subcommands, command, limit, no_sandbox
 
 FLOOR_ACTOR = "floor"
 
@@ -300,3 +301,62 @@ def cmd_done(args: argparse.Namespace) -> int:
     else:
         print(f"{issue_id}: marked done by {tracker.actor}; the floor gates its branch next")
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "run", cmd_run, "run the floor: workers on ready issues, gate, refine, land", only)
+    no_sandbox(p, "agents and checks")
+    p.add_argument("--workers", type=limit, default=3, help="parallel workers (default 3)")
+    p.add_argument("--agent", default="claude", help="agent CLI for the workers (default claude)")
+    p.add_argument("--until-idle", action="store_true", help="stop when nothing is ready, running or queued")
+    p.add_argument(
+        "--max-attempts", type=limit, default=4, help="attempts without progress before a spiral (default 4)"
+    )
+    p.add_argument(
+        "--context-limit",
+        type=float,
+        default=None,
+        help="hand off at this context use (default: the agent's [agents.X] context_limit, 0.40)",
+    )
+    p.add_argument("--batch", type=limit, default=4, help="merge-queue batch size (default 4)")
+    p.add_argument(
+        "--gate-jobs",
+        type=limit,
+        default=None,
+        help="gates run at once beside the loop (default: half the cores, at least 2; see README)",
+    )
+    p.add_argument("--lease", default="30m", help=f"each claim's lease, renewed while the floor runs {LEASE_HELP}")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help="where workers run (default tmux when installed)")
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=600.0,
+        help="seconds without an event before a worker is nudged, then restarted (default 600)",
+    )
+    p.add_argument(
+        "--tracker-interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="commit the tracker's JSONL on the target at most this often, and when idle (default 60)",
+    )
+    p.add_argument("--no-tracker-commits", action="store_true", help="never commit the tracker on the target")
+    p.add_argument(
+        "--builtins-only",
+        action="store_true",
+        help="run even though the target's gate has no configured check (only the built-ins judge changes)",
+    )
+    p = command(sub, "stop", cmd_stop, "stop the floor: its coordinator, then every agent, work saved", only)
+    p.add_argument(
+        "--wait", type=float, default=30.0, metavar="SECONDS", help="for the coordinator to stop, before SIGKILL (30)"
+    )
+    p = command(sub, "status", cmd_status, "the floor at a glance: workers, queue, counts", only)
+    p.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C (a pipe gets one per interval)")
+    p.add_argument("--interval", type=float, metavar="SECONDS", help="with --watch: seconds between refreshes (2)")
+    p.add_argument("--count", type=limit, metavar="N", help="with --watch: stop after N refreshes")
+    command(sub, "metrics", cmd_metrics, "yield: first-pass, second passes, failures by check, cost", only)
+    p = command(sub, "done", cmd_done, "an agent says its work on the issue is done and committed", only)
+    p.add_argument("id", nargs="?", help="the issue (default: $SHOPFLOOR_ISSUE, set inside a worker)")
+    p.add_argument("--summary", help="what was done, recorded as a comment")
+    p = command(sub, "demo", cmd_demo, "the floor on a sample backlog, offline, with no API key", only)
+    p.add_argument("--keep", action="store_true", help="keep the sample repository and print where it is")

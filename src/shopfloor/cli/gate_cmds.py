@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import Subcommands, actions, command, limit, no_sandbox
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
 
 TYPE_CHECKING = False
@@ -44,6 +44,8 @@ def _render(report: GateReport) -> None:
 
 
 def cmd_gate_run(args: argparse.Namespace) -> int:
+    import signal
+
     from shopfloor.gate.gating import GateRequest, run
 
     tracker = open_tracker(args)
@@ -192,3 +194,30 @@ def cmd_approve(args: argparse.Namespace) -> int:
     else:
         print(f"{issue_id}: approved by {tracker.actor}" + (" (already approved)" if not added else ""))
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "approve", cmd_approve, "approve an issue's change for merge (vibe 1-2 need this)", only)
+    p.add_argument("id")
+    gate = actions(sub, "gate", "re-check a change independently: configured and built-in checks, one verdict", only)
+    p = gate.add("run", cmd_gate_run, "gate a revision (exit 0 only for a pass verdict)")
+    no_sandbox(p, "the checks")
+    p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="the candidate (default HEAD)")
+    p.add_argument("--base", help="the target whose rules apply and which the change is compared with (default main)")
+    p.add_argument("--issue", metavar="ID", help="the issue the change is for (its vibe level and labels apply)")
+    p.add_argument("--attempt", metavar="ATTEMPT", help="the attempt the run belongs to (recorded with it)")
+    p.add_argument("--no-cache", action="store_true", help="run every check again instead of replaying cached results")
+    p = gate.add("show", cmd_gate_show, "show one gate run's report")
+    p.add_argument("run", type=limit, metavar="RUN", help="the run's number (see gate list)")
+    p = gate.add("list", cmd_gate_list, "list gate runs, newest first")
+    p.add_argument("--issue", metavar="ID", help="only runs for this issue")
+    p.add_argument("-n", "--limit", type=limit, default=20, help="at most N runs (default 20)")
+    p = gate.add("init", cmd_gate_init, "propose the checks the project uses, try them, write them")
+    no_sandbox(p, "the checks")
+    p.add_argument("--force", action="store_true", help="replace an existing [gate] section")
+    p.add_argument("--no-run", action="store_true", help="write the proposed checks without trying them on the target")
+    p = gate.add("install", cmd_gate_install, "install a git pre-push hook that gates every push")
+    p.add_argument("--force", action="store_true", help="replace a pre-push hook that is not shopfloor's")
+    p = gate.add("pre-push", cmd_gate_pre_push, "what the pre-push hook runs (reads git's lines on stdin)")
+    p.add_argument("remote", nargs="?", help="the remote's name (from git)")
+    p.add_argument("url", nargs="?", help="the remote's URL (from git)")

@@ -6,25 +6,24 @@ import argparse
 import sys
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import LEASE_HELP, Subcommands, actions, command, limit
 from shopfloor.errors import ShopfloorError, UsageError
-from shopfloor.tracker import store, writes
-from shopfloor.tracker.clock import parse_duration
-from shopfloor.tracker.schema import EDITABLE, public, text_arg, validate_field
-from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-
-# Editable fields that `create` and `update` take as plain options (the others need care).
-_FIELD_ARGS = tuple(name for name in EDITABLE if name not in ("title", "status", "metadata"))
+    from shopfloor.tracker.service import Tracker
 
 
 def _fields_from(args: argparse.Namespace) -> dict[str, Any]:
+    from shopfloor.tracker import writes
+    from shopfloor.tracker.schema import EDITABLE, text_arg
+
     fields: dict[str, Any] = {}
-    for name in _FIELD_ARGS:
+    # Editable fields that `create` and `update` take as plain options (the others need care).
+    for name in (name for name in EDITABLE if name not in ("title", "status", "metadata")):
         value = getattr(args, name, None)
         if value is None:
             continue
@@ -37,6 +36,9 @@ def _fields_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store, writes
+    from shopfloor.tracker.schema import public, text_arg
+
     if args.file:
         if args.title:
             raise UsageError("give either a TITLE or -f FILE, not both")
@@ -75,7 +77,8 @@ def _create_from_file(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from shopfloor.inputs import PLAN_LIMIT, read_at_most, read_file
-    from shopfloor.tracker import planfile
+    from shopfloor.tracker import planfile, store, writes
+    from shopfloor.tracker.schema import public
 
     fix = "split the plan into smaller files"
     if args.file == "-":
@@ -141,6 +144,9 @@ def _located(exc: ShopfloorError, where: str) -> ShopfloorError:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+    from shopfloor.tracker.schema import public
+
     tracker = open_tracker(args)
     issue = store.get(tracker.conn, tracker.resolve(args.id))
     events = store.events(tracker.conn, issue["id"])
@@ -162,6 +168,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+    from shopfloor.tracker.schema import validate_field
+
     tracker = open_tracker(args)
     statuses = args.status or ([] if args.all else ["open", "in_progress", "blocked", "deferred"])
     for status in statuses:
@@ -201,6 +210,10 @@ def _refuse_agent(tracker: Tracker, what: str) -> None:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store, writes
+    from shopfloor.tracker.clock import parse_duration
+    from shopfloor.tracker.schema import public, text_arg
+
     lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
     more = getattr(args, "more_ids", None) or []
@@ -242,6 +255,9 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def _update_many(tracker: Tracker, ids: list[str], changes: dict[str, Any], as_json: bool) -> int:
     """The same changes to several issues in one transaction: a refusal for one changes none."""
+    from shopfloor.tracker import store, writes
+    from shopfloor.tracker.schema import public
+
     with tracker.write() as conn:
         changed = {i: writes.update(conn, i, changes, tracker.actor, tracker.now()) for i in ids}
     if as_json:
@@ -257,6 +273,9 @@ def _change_each(
 ) -> int:
     """Apply ``change`` to every id in one transaction; report which ones it changed. An agent
     is ``refused`` (closing and reopening are a person's or the merge queue's)."""
+    from shopfloor.tracker import store
+    from shopfloor.tracker.schema import public
+
     tracker = open_tracker(args)
     _refuse_agent(tracker, refused)
     with tracker.write():
@@ -272,6 +291,9 @@ def _change_each(
 
 
 def cmd_close(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import writes
+    from shopfloor.tracker.schema import text_arg
+
     reason = text_arg(args.reason, "reason") or "done"
     return _change_each(
         args,
@@ -283,6 +305,8 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import writes
+
     return _change_each(
         args,
         lambda t, i: writes.reopen(t.conn, i, t.actor, t.now()),
@@ -293,6 +317,9 @@ def cmd_reopen(args: argparse.Namespace) -> int:
 
 
 def cmd_comment(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import writes
+    from shopfloor.tracker.schema import text_arg
+
     tracker = open_tracker(args)
     text = text_arg(args.text, "comment") or ""
     with tracker.write() as conn:
@@ -306,6 +333,9 @@ def cmd_comment(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace, add: bool) -> int:
+    from shopfloor.tracker import store, writes
+    from shopfloor.tracker.schema import public
+
     tracker = open_tracker(args)
     with tracker.write() as conn:
         issue_id = tracker.resolve(args.id)
@@ -329,6 +359,9 @@ def cmd_label_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+    from shopfloor.tracker.schema import public, text_arg
+
     tracker = open_tracker(args)
     query = text_arg(" ".join(args.query), "query") or ""
     issues = store.search(tracker.conn, query, args.limit)
@@ -339,3 +372,82 @@ def cmd_search(args: argparse.Namespace) -> int:
 
         print(render.issue_lines(issues, f"nothing matches {query!r}"))
     return 0
+
+
+def _issue_fields(p: Any, *, create: bool) -> None:
+    p.add_argument("-d", "--description", help="description text, or - to read it from stdin")
+    p.add_argument("--design", help="design notes")
+    p.add_argument("--acceptance", help="acceptance criteria")
+    p.add_argument("--notes", help="working notes")
+    p.add_argument("-t", "--type", help="bug, feature, task, epic or chore" + (" (default task)" if create else ""))
+    p.add_argument("-p", "--priority", help="0 (most urgent) to 4" + (" (default 2)" if create else ""))
+    p.add_argument("--vibe", help="trust level 1-5: lower gets a stricter gate" + (" (default 3)" if create else ""))
+    p.add_argument("--assignee", help="who works on it")
+    p.add_argument("--defer-until", help="hide from ready until then: 2026-12-01, +3d, ...")
+    p.add_argument("--external-ref", help="a link to the same work elsewhere (e.g. gh-123)")
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "create", cmd_create, "create an issue (or many with -f)", only)
+    p.add_argument("title", nargs="?", help="one line, 1-500 characters")
+    _issue_fields(p, create=True)
+    p.add_argument("-l", "--label", action="append", default=[], help="a label (repeatable)")
+    p.add_argument("--parent", help="make this a child of ID (its id becomes ID.N)")
+    p.add_argument("--deps", help="dependencies: TYPE:ID,... (types: blocks, parent-child, related, discovered-from)")
+    p.add_argument(
+        "-f",
+        "--file",
+        help="create every issue in a plan file, all or nothing (- for stdin): markdown with a '## Title' "
+        "heading per issue, 'key: value' lines under it (priority, type, labels, deps, vibe, parent, ...), "
+        "then the description and '### Acceptance' / '### Design' sections; or JSONL with one issue object "
+        "per line. '#N' names the N-th issue of the file",
+    )
+
+    p = command(sub, "show", cmd_show, "show an issue with its comments and history", only)
+    p.add_argument("id")
+
+    p = command(sub, "list", cmd_list, "list issues (open ones by default)", only)
+    p.add_argument("-s", "--status", action="append", default=[], help="filter by status (repeatable)")
+    p.add_argument("-t", "--type", action="append", default=[], help="filter by type (repeatable)")
+    p.add_argument("-p", "--priority", action="append", default=[], help="filter by priority (repeatable)")
+    p.add_argument("--assignee", help="filter by assignee")
+    p.add_argument("-l", "--label", action="append", default=[], help="must have this label (repeatable)")
+    p.add_argument("--all", action="store_true", help="include closed issues")
+    p.add_argument("-n", "--limit", type=limit, help="at most N issues")
+
+    p = command(sub, "update", cmd_update, "change issues' fields, or claim one", only)
+    p.add_argument("id")
+    p.add_argument("more_ids", nargs="*", metavar="ID", help="more issues to change the same way (all or none)")
+    p.add_argument("--title", help="new title")
+    p.add_argument("-s", "--status", help="open, blocked or deferred (to work on it use --claim; to close it, `close`)")
+    _issue_fields(p, create=False)
+    p.add_argument("--metadata", help="a JSON object to store with the issue")
+    p.add_argument("--claim", action="store_true", help="claim it for the actor (exit 4 if someone else holds it)")
+    p.add_argument("--lease", default="30m", help=f"with --claim: how long it holds without a heartbeat {LEASE_HELP}")
+
+    p = command(sub, "close", cmd_close, "close issues", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("-r", "--reason", default="done", help="why (default: done)")
+
+    p = command(sub, "reopen", cmd_reopen, "reopen closed issues", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+
+    p = command(sub, "comment", cmd_comment, "add a comment to an issue", only)
+    p.add_argument("id")
+    p.add_argument("text", help="the comment, or - to read it from stdin")
+
+    label = actions(sub, "label", "add or remove labels", only)
+    for action, handler in (("add", cmd_label_add), ("remove", cmd_label_remove)):
+        p = label.add(action, handler, f"{action} labels")
+        p.add_argument("id")
+        p.add_argument("labels", nargs="+", metavar="LABEL")
+
+    p = command(
+        sub,
+        "search",
+        cmd_search,
+        "full-text search over title, description, design, acceptance and notes; every word must match",
+        only,
+    )
+    p.add_argument("query", nargs="+")
+    p.add_argument("-n", "--limit", type=limit, default=50, help="at most N results (default 50)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import Subcommands, command, limit
 from shopfloor.errors import NotFoundError
 
 TYPE_CHECKING = False
@@ -43,6 +43,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def _follow(tracker: Tracker, issue_id: str) -> int:
     """Follow the live worker's pane.log from its end until the worker ends."""
+    from pathlib import Path
+
     from shopfloor.workers import records
     from shopfloor.workers.liveness import reconcile
     from shopfloor.workers.progress import printable
@@ -78,3 +80,10 @@ def _follow(tracker: Tracker, issue_id: str) -> int:
         ended = current is None or reconcile(tracker, current).state in FINAL_STATES
         if not ended:
             time.sleep(0.2)
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "logs", cmd_logs, "what an issue's agents did and said: each attempt's logs", only)
+    p.add_argument("id", metavar="ID", help="the issue")
+    p.add_argument("--attempt", type=limit, metavar="N", help="only attempt N (1 is the first)")
+    p.add_argument("--follow", action="store_true", help="then follow the live worker's progress until it ends")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from pathlib import Path
 
 from shopfloor.cli.common import print_json
+from shopfloor.cli.parsing import Subcommands, actions
 from shopfloor.errors import ShopfloorError, UsageError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    from pathlib import Path
+
     from shopfloor.inputs import PLAN_LIMIT, read_file
     from shopfloor.models.scenario import parse_scenario
     from shopfloor.models.server import ScriptedModelServer
@@ -41,3 +43,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    model = actions(sub, "scripted-model", "a local stand-in for a model API, for tests and demos", only)
+    p = model.add("serve", cmd_serve, "serve the Anthropic Messages API from a scenario file")
+    p.add_argument("--scenario", required=True, help="the scenario JSON file (see shopfloor.models.scenario)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: a free one, printed)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

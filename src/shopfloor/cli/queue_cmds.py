@@ -7,6 +7,7 @@ import sys
 import time
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import Subcommands, actions, limit, no_sandbox
 from shopfloor.errors import ConflictError
 
 
@@ -106,3 +107,19 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
             + again
         )
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    queue = actions(sub, "queue", "the merge queue: finished work lands on the target only through it", only)
+    p = queue.add("add", cmd_queue_add, "queue a branch, or an issue's worker branch")
+    p.add_argument("what", metavar="BRANCH|ISSUE")
+    p = queue.add("list", cmd_queue_list, "list queue entries (open ones; --all for every one)")
+    p.add_argument("--all", action="store_true", help="include merged entries")
+    p = queue.add("run", cmd_queue_run, "land queued entries: rebase, gate the exact tree, fast-forward")
+    no_sandbox(p, "the gate's checks")
+    p.add_argument("--once", action="store_true", help="one pass, then stop")
+    p.add_argument("--until-empty", action="store_true", help="stop when nothing is queued")
+    p.add_argument("--batch", type=limit, default=4, help="entries tested together (default 4; 1: one at a time)")
+    p.add_argument("--poll", type=float, default=5.0, help="seconds between looks at an empty queue (default 5)")
+    p = queue.add("remove", cmd_queue_remove, "remove an entry that is not being tested")
+    p.add_argument("entry", type=limit, metavar="ID")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from shopfloor.cli.common import open_tracker, print_json
-from shopfloor.tracker.schema import text_arg
+from shopfloor.cli.parsing import Subcommands, command
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
     from shopfloor.cli.issue_cmds import _refuse_agent
     from shopfloor.floor import retry
+    from shopfloor.tracker.schema import text_arg
 
     tracker = open_tracker(args)
     _refuse_agent(tracker, "retry an issue")
@@ -27,3 +28,13 @@ def cmd_retry(args: argparse.Namespace) -> int:
         how += ", with your note" if item["note"] else ""
         print(f"{item['id']}: try {item['series']} is ready for the floor{how}")
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "retry", cmd_retry, "give blocked, spiralled or failed issues another try", only)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument(
+        "--fresh", action="store_true", help="start from the target; the old branch is kept as floor/ID-tryN"
+    )
+    p.add_argument("--agent", help="the agent for the new series (default: the one `run --agent` names)")
+    p.add_argument("--note", help="guidance for the next agent, shown to it first (- to read it from stdin)")

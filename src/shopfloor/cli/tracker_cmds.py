@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import Subcommands, command
 from shopfloor.errors import ConflictError, ShopfloorError
-from shopfloor.tracker import db, jsonl, readiness, setup, store, sync, syncstate
-from shopfloor.tracker.clock import iso
-from shopfloor.tracker.config import read_config
-from shopfloor.tracker.locate import locate
-from shopfloor.tracker.merge import merge_files
-from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
-from shopfloor.tracker.service import Tracker
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from shopfloor.tracker.service import Tracker
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import setup
+    from shopfloor.tracker.service import Tracker
+
     report = setup.init(args.prefix, hooks=args.hooks, force=args.force)
     tracker = Tracker.open(args.actor)
     imported = tracker.notices[:]
@@ -71,6 +71,11 @@ def _commit_export(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfloor.tracker import sync
+    from shopfloor.tracker.service import Tracker
+
     if args.commit:
         return _commit_export(args)
     tracker = Tracker.open(args.actor)
@@ -94,9 +99,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfloor.inputs import IMPORT_LIMIT
+    from shopfloor.tracker import sync
+    from shopfloor.tracker.service import Tracker
+
     tracker = Tracker.open(args.actor, auto_import=False)
     path = Path(args.input) if args.input else tracker.location.jsonl_path
-    from shopfloor.inputs import IMPORT_LIMIT
 
     limit = IMPORT_LIMIT if args.input else None  # the tracker's own file is as big as it is
     plan = sync.import_file(tracker.conn, path, tracker.actor, tracker.now(), dry_run=args.dry_run, limit=limit)
@@ -116,6 +126,13 @@ def _check(checks: list[dict[str, Any]], name: str, status: str, detail: str, fi
 
 def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
     """Move a corrupt database aside (never deleted) and rebuild it from the committed JSONL."""
+    import time
+    from pathlib import Path
+
+    from shopfloor.tracker import db, sync
+    from shopfloor.tracker.clock import iso
+    from shopfloor.tracker.config import read_config
+
     if not db_path.is_file():
         raise ShopfloorError(f"{db_path} is not a regular file: not touching it; move it away by hand")
     stamp = time.strftime("%Y%m%d%H%M%S")
@@ -140,6 +157,11 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
 
 
 def _check_database(checks: list[dict[str, Any]], fix: bool, actor: str) -> bool:
+    import sqlite3
+
+    from shopfloor.tracker import db
+    from shopfloor.tracker.locate import locate
+
     location = locate()
     corrupt = None
     try:
@@ -197,6 +219,7 @@ def _committed_copies(tracker: Tracker) -> tuple[list[str], list[bytes]]:
 
 def _check_committed(checks: list[dict[str, Any]], tracker: Tracker) -> None:
     """Warn when the database holds changes that no committed JSONL has."""
+    from shopfloor.tracker import jsonl, store
     from shopfloor.tracker.trackeronly import uncommitted
 
     names, contents = _committed_copies(tracker)
@@ -217,6 +240,11 @@ def _check_committed(checks: list[dict[str, Any]], tracker: Tracker) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import jsonl, readiness, setup, store, syncstate
+    from shopfloor.tracker.locate import locate
+    from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
+    from shopfloor.tracker.service import Tracker
+
     checks: list[dict[str, Any]] = []
     actor = args.actor or "doctor"
     location = locate()
@@ -267,6 +295,8 @@ def _check_merge_driver_files(args: argparse.Namespace) -> None:
     """git calls ``merge-driver %O %A %B`` with three files; a missing %O means no common
     ancestor, but a missing %A or %B means a wrong driver command line, and merging "nothing"
     into it would write a file git then commits as the merge."""
+    from pathlib import Path
+
     for label, name in (("ours (%A)", args.ours), ("theirs (%B)", args.theirs)):
         if not Path(name).is_file():
             raise ShopfloorError(
@@ -277,6 +307,11 @@ def _check_merge_driver_files(args: argparse.Namespace) -> None:
 
 def cmd_merge_driver(args: argparse.Namespace) -> int:
     """Called by git as ``merge-driver %O %A %B``: write the merge into %A, exit 0 on success."""
+    from pathlib import Path
+
+    from shopfloor.tracker import jsonl
+    from shopfloor.tracker.merge import merge_files
+
     _check_merge_driver_files(args)
     sides = []
     for label, name in (("base", args.base), ("ours", args.ours), ("theirs", args.theirs)):
@@ -292,4 +327,29 @@ def cmd_merge_driver(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["cmd_doctor", "cmd_export", "cmd_import", "cmd_init", "cmd_merge_driver", "open_tracker"]
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "init", cmd_init, "set this repository up for shopfloor", only)
+    p.add_argument("--prefix", help="issue id prefix (default: from the repository name)")
+    p.add_argument("--hooks", action="store_true", help="install a git pre-commit hook that exports the tracker first")
+    p.add_argument("--force", action="store_true", help="with --hooks: replace another pre-commit hook (kept aside)")
+
+    p = command(sub, "export", cmd_export, "write the tracker to .shopfloor/issues.jsonl", only)
+    p.add_argument("-o", "--output", help="write here instead")
+    p.add_argument("--force", action="store_true", help="overwrite a JSONL file that could not be imported")
+    p.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit the export on the target branch instead (as the floor does): no working tree is written",
+    )
+    p.add_argument(
+        "--wait", type=float, default=60.0, help="with --commit: seconds to wait for a queue pass (default 60)"
+    )
+    p = command(sub, "import", cmd_import, "merge a JSONL file into the database", only)
+    p.add_argument("-i", "--input", help="read this file (default .shopfloor/issues.jsonl)")
+    p.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    p = command(sub, "doctor", cmd_doctor, "check the database, the JSONL and the git setup", only)
+    p.add_argument("--fix", action="store_true", help="repair what can be repaired (rebuilds a corrupt database)")
+    p = command(sub, "merge-driver", cmd_merge_driver, "git merge driver for issues.jsonl (%%O %%A %%B)", only)
+    p.add_argument("base")
+    p.add_argument("ours")
+    p.add_argument("theirs")

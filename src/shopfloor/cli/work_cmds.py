@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 
 from shopfloor.cli.common import open_tracker, print_json
-from shopfloor.tracker import store
-from shopfloor.tracker.clock import parse_duration
-from shopfloor.tracker.schema import PRIORITIES, STATUSES, TYPES, public
+from shopfloor.cli.parsing import LEASE_HELP, Subcommands, command, limit
 
 
 def cmd_ready(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+    from shopfloor.tracker.clock import parse_duration
+    from shopfloor.tracker.schema import public
+
     lease_s = parse_duration(args.lease, "lease") if args.claim else 0.0
     tracker = open_tracker(args)
     if args.claim:
@@ -38,6 +40,8 @@ def cmd_ready(args: argparse.Namespace) -> int:
 
 
 def cmd_blocked(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+
     tracker = open_tracker(args)
     from shopfloor.floor.reasons import blocked_output
 
@@ -50,6 +54,9 @@ def cmd_blocked(args: argparse.Namespace) -> int:
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
+    from shopfloor.tracker.clock import parse_duration
+    from shopfloor.tracker.schema import public
+
     lease_s = parse_duration(args.lease, "lease")
     tracker = open_tracker(args)
     from shopfloor.tracker import writes
@@ -73,6 +80,9 @@ def _median(values: list[float]) -> float | None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from shopfloor.tracker import store
+    from shopfloor.tracker.schema import PRIORITIES, STATUSES, TYPES
+
     tracker = open_tracker(args)
     conn = tracker.conn
     by: dict[str, dict[str, int]] = {}
@@ -121,3 +131,25 @@ def cmd_prime(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    p = command(sub, "ready", cmd_ready, "list issues ready to work on (no open blockers)", only)
+    p.add_argument("-n", "--limit", type=limit, default=20, help="at most N issues (default 20)")
+    p.add_argument(
+        "--claim", action="store_true", help="claim the top ready issue atomically and print it (JSON: null if none)"
+    )
+    p.add_argument("--lease", default="30m", help=f"with --claim: the lease length {LEASE_HELP}")
+
+    command(sub, "blocked", cmd_blocked, "list blocked issues and what blocks them", only)
+
+    p = command(sub, "heartbeat", cmd_heartbeat, "renew the lease on a claimed issue", only)
+    p.add_argument("id")
+    p.add_argument("--lease", default="30m", help=f"new lease length from now {LEASE_HELP}")
+
+    command(sub, "stats", cmd_stats, "counts by status, type and priority", only)
+
+    p = command(sub, "prime", cmd_prime, "print the instructions an agent needs to use the tracker", only)
+    p.add_argument(
+        "--worker", action="store_true", help="the worker's form, as the floor's agents get it (default in a worker)"
+    )

@@ -6,16 +6,14 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from shopfloor.cli.common import open_tracker, print_json
+from shopfloor.cli.parsing import LEASE_HELP, Subcommands, actions, limit, no_sandbox
 from shopfloor.errors import UsageError
-from shopfloor.tracker.clock import parse_duration
-from shopfloor.tracker.schema import text_arg
-from shopfloor.workers import lifecycle, procs, terminal
-from shopfloor.workers.progress import printable
-from shopfloor.workers.records import FINAL_STATES, Worker
-from shopfloor.workspace.ports import label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shopfloor.workers.records import Worker
 
 
 def _bar(used: float | None, width: int = 10) -> str:
@@ -26,6 +24,8 @@ def _bar(used: float | None, width: int = 10) -> str:
 
 
 def _print_worker(worker: Worker) -> None:
+    from shopfloor.workspace.ports import label
+
     print(f"{worker.name}  {worker.state}  {worker.agent} on {worker.issue}")
     print(f"  branch    {worker.branch}")
     print(f"  worktree  {worker.worktree}")
@@ -35,6 +35,10 @@ def _print_worker(worker: Worker) -> None:
 
 
 def cmd_worker_start(args: argparse.Namespace) -> int:
+    from shopfloor.tracker.clock import parse_duration
+    from shopfloor.tracker.schema import text_arg
+    from shopfloor.workers import lifecycle
+
     tracker = open_tracker(args)
     lease_s = parse_duration(args.lease)
     request = lifecycle.StartRequest(
@@ -59,6 +63,10 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_list(args: argparse.Namespace) -> int:
+    from shopfloor.workers import lifecycle
+    from shopfloor.workers.progress import printable
+    from shopfloor.workspace.ports import label
+
     tracker = open_tracker(args)
     workers = lifecycle.list_workers(tracker)
     if args.json:
@@ -81,6 +89,11 @@ def cmd_worker_list(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_peek(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfloor.workers import lifecycle
+    from shopfloor.workers.progress import printable
+
     tracker = open_tracker(args)
     worker = lifecycle.find(tracker, args.worker)
     lines = lifecycle.tail(Path(worker.log_dir) / "pane.log", args.lines)
@@ -92,6 +105,12 @@ def cmd_worker_peek(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_attach(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfloor.workers import lifecycle, procs, terminal
+    from shopfloor.workers.progress import printable
+    from shopfloor.workers.records import FINAL_STATES
+
     if args.json:
         raise UsageError("worker attach shows a terminal and prints no JSON: use `shopfloor worker peek WORKER --json`")
     tracker = open_tracker(args)
@@ -126,6 +145,8 @@ def cmd_worker_attach(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_kill(args: argparse.Namespace) -> int:
+    from shopfloor.workers import lifecycle
+
     tracker = open_tracker(args)
     worker = lifecycle.kill(tracker, lifecycle.find(tracker, args.worker))
     if args.json:
@@ -137,6 +158,8 @@ def cmd_worker_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_restart(args: argparse.Namespace) -> int:
+    from shopfloor.workers import lifecycle
+
     tracker = open_tracker(args)
     worker = lifecycle.restart(tracker, lifecycle.find(tracker, args.worker), args.terminal)
     from shopfloor.workers.launched import await_launch
@@ -151,6 +174,8 @@ def cmd_worker_restart(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_rm(args: argparse.Namespace) -> int:
+    from shopfloor.workers import lifecycle
+
     tracker = open_tracker(args)
     worker = lifecycle.find(tracker, args.worker)
     wip = lifecycle.remove(tracker, worker, force=args.force)
@@ -167,3 +192,29 @@ def cmd_worker_rm(args: argparse.Namespace) -> int:
         what = "kept" if kept else "landed and deleted"
         print(f"removed {worker.name} (branch {worker.branch} {what}{saved})")
     return 0
+
+
+def register(sub: Subcommands, only: str | None) -> None:
+    worker = actions(sub, "worker", "run agents in isolated worktrees: start, list, attach, peek, kill, ...", only)
+    terminal_help = "tmux (default when installed) or detached (no window; also $SHOPFLOOR_TERMINAL)"
+    p = worker.add("start", cmd_worker_start, "claim an issue and start an agent on it in its worktree")
+    no_sandbox(p, "the agent")
+    p.add_argument("issue", metavar="ISSUE")
+    p.add_argument("--agent", default="claude", help="which agent CLI (claude, scripted, command, ...; default claude)")
+    p.add_argument("--prompt-extra", metavar="TEXT", help="text added to the prompt (- reads stdin)")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help=terminal_help)
+    p.add_argument("--lease", default="30m", help=f"the issue's lease, renewed while the agent runs {LEASE_HELP}")
+    worker.add("list", cmd_worker_list, "list workers with state, context used, tokens and worktree")
+    p = worker.add("attach", cmd_worker_attach, "show a worker's live terminal (tmux)")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p = worker.add("peek", cmd_worker_peek, "print the last lines of a worker's progress")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("-n", "--lines", type=limit, default=20, help="how many lines (default 20)")
+    p = worker.add("kill", cmd_worker_kill, "stop a worker's agent (uncommitted work becomes a wip: commit)")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p = worker.add("restart", cmd_worker_restart, "stop and start a worker again, resuming its session")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("--terminal", choices=("tmux", "detached"), help=terminal_help)
+    p = worker.add("rm", cmd_worker_rm, "remove a finished worker, its worktree and logs (branch kept)")
+    p.add_argument("worker", metavar="WORKER", help="worker name or issue id")
+    p.add_argument("--force", action="store_true", help="also when running or unmerged (work saved as wip: commit)")

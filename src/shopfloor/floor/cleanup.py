@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import notes
+from shopfloor.tracker import history
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
@@ -35,10 +36,7 @@ def _closed_by_queue(tracker: Tracker, worker: Worker, issue: Issue) -> bool:
 
 
 def _closer(tracker: Tracker, issue_id: str) -> str:
-    row = tracker.conn.execute(
-        "SELECT actor FROM events WHERE issue = ? AND kind = 'closed' ORDER BY seq DESC LIMIT 1", (issue_id,)
-    ).fetchone()
-    return str(row[0]) if row else "someone"
+    return history.last_actor(tracker.conn, issue_id, "closed") or "someone"
 
 
 def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str], None]) -> None:

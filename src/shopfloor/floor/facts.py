@@ -13,6 +13,7 @@ from shopfloor.floor import attempts, outcomes
 from shopfloor.floor.decide import Current, Facts, Past, QueueFacts
 from shopfloor.floor.retry import series_start
 from shopfloor.queue import entries
+from shopfloor.tracker import history
 from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
@@ -58,8 +59,4 @@ def _queue(tracker: Tracker, worker: Worker) -> QueueFacts | None:
 
 
 def _said_done(tracker: Tracker, worker: Worker, since: str) -> bool:
-    row = tracker.conn.execute(
-        "SELECT 1 FROM events WHERE issue = ? AND kind = 'agent_done' AND actor = ? AND at >= ? LIMIT 1",
-        (worker.issue, actors.of_worker(worker.name), since),
-    ).fetchone()
-    return row is not None
+    return history.happened(tracker.conn, worker.issue, "agent_done", actors.of_worker(worker.name), since)

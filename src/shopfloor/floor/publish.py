@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.progress import Progress
+from shopfloor.tracker import history
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import due
 
@@ -30,11 +31,7 @@ UNPUBLISHED_EVENTS = ("lease_renewed",)  # changes that alone never make a track
 def change_mark(tracker: Tracker) -> int:
     """The newest event that is worth a commit: every change to an issue writes one; a lease
     renewal alone is not worth one (``queue.trackercommit`` never commits leases alone either)."""
-    marks = ", ".join("?" * len(UNPUBLISHED_EVENTS))
-    row = tracker.conn.execute(
-        f"SELECT seq FROM events WHERE kind NOT IN ({marks}) ORDER BY seq DESC LIMIT 1", UNPUBLISHED_EVENTS
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return history.last_seq(tracker.conn, excluding=UNPUBLISHED_EVENTS)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 from shopfloor import render
 from shopfloor.actors import is_agent
+from shopfloor.tracker import history
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.schema import public
 
@@ -56,19 +57,11 @@ def by_agent(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, st
     of that agent's latest comment (``NO_REASON`` without one)."""
     out: dict[str, str] = {}
     for issue in dict.fromkeys(issue_ids):
-        row = conn.execute(
-            "SELECT actor FROM events WHERE issue = ? AND field = 'status' AND new = 'blocked' "
-            "ORDER BY seq DESC LIMIT 1",
-            (issue,),
-        ).fetchone()
-        if row is None or not is_agent(str(row[0])):
+        blocker = history.last_setter(conn, issue, "status", "blocked")
+        if blocker is None or not is_agent(blocker):
             continue
-        said = conn.execute(
-            "SELECT c.text FROM events e JOIN comments c ON c.issue = e.issue AND c.id = e.new "
-            "WHERE e.issue = ? AND e.kind = 'commented' AND e.actor = ? ORDER BY e.seq DESC LIMIT 1",
-            (issue, row[0]),
-        ).fetchone()
-        out[issue] = (one_line(said[0]) if said else "") or NO_REASON
+        said = history.last_comment(conn, issue, actor=blocker)
+        out[issue] = (one_line(said) if said else "") or NO_REASON
     return out
 
 

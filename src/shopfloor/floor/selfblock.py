@@ -14,6 +14,7 @@ from collections.abc import Callable
 from shopfloor.actors import of_worker
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, notify, reasons
+from shopfloor.tracker import history
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
@@ -27,11 +28,7 @@ def blocked_by(status: str, blocker: str | None, worker_name: str) -> bool:
 
 
 def last_blocker(tracker: Tracker, issue_id: str) -> str | None:
-    row = tracker.conn.execute(
-        "SELECT actor FROM events WHERE issue = ? AND field = 'status' AND new = 'blocked' ORDER BY seq DESC LIMIT 1",
-        (issue_id,),
-    ).fetchone()
-    return str(row[0]) if row else None
+    return history.last_setter(tracker.conn, issue_id, "status", "blocked")
 
 
 def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], None]) -> list[str]:

@@ -8,6 +8,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopfloor.tracker import history
+
 BLOCK_PREFIX = "The floor stopped this issue: "
 
 
@@ -23,8 +25,7 @@ class RunOutcome:
 
 def mark(conn: sqlite3.Connection) -> int:
     """The last event before the run: everything after it is the run's."""
-    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-    return int(row[0])
+    return history.last_seq(conn)
 
 
 def reason_of(comment: str | None) -> str:
@@ -55,12 +56,8 @@ def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
         (since,),
     ):
         # The comment made with the block (the floor comments, then blocks, in one transaction).
-        row = conn.execute(
-            "SELECT c.text FROM events e JOIN comments c ON c.issue = e.issue AND c.id = e.new "
-            "WHERE e.issue = ? AND e.kind = 'commented' AND e.seq < ? ORDER BY e.seq DESC LIMIT 1",
-            (issue_id, at),
-        ).fetchone()
-        blocked.append({"id": issue_id, "title": title, "reason": reason_of(row[0] if row else None)})
+        said = history.last_comment(conn, issue_id, before=at)
+        blocked.append({"id": issue_id, "title": title, "reason": reason_of(said)})
     from shopfloor.floor.reasons import by_agent
 
     agents = by_agent(conn, [b["id"] for b in blocked])  # an agent's block: its own latest comment

@@ -1,0 +1,34 @@
+"""tracker.history: the questions the floor asks of an issue's events and comments."""
+
+from __future__ import annotations
+
+from conftest import Runner
+from shopfloor.tracker import db, history
+from test_cli import create
+
+
+def test_history_answers_who_closed_who_blocked_and_what_they_said(sf: Runner) -> None:
+    first = create(sf, "one")
+    second = create(sf, "two")
+    sf("comment", first, "a person's note", actor="alice")
+    sf("comment", first, "why I block it", actor="worker/w1")
+    sf("update", first, "--status", "blocked", actor="worker/w1")
+    sf("comment", first, "later words", actor="alice")
+    sf("close", second, actor="bob")
+    conn = db.connect(sf.cwd / ".git" / "shopfloor" / "tracker.db", create=False)
+    assert history.last_actor(conn, second, "closed") == "bob"
+    assert history.last_actor(conn, first, "closed") is None
+    assert history.last_setter(conn, first, "status", "blocked") == "worker/w1"
+    assert history.last_setter(conn, second, "status", "blocked") is None
+    assert history.last_comment(conn, first) == "later words"
+    assert history.last_comment(conn, first, actor="worker/w1") == "why I block it"
+    blocked_at = conn.execute(
+        "SELECT seq FROM events WHERE issue = ? AND field = 'status' AND new = 'blocked'", (first,)
+    ).fetchone()[0]
+    assert history.last_comment(conn, first, before=blocked_at) == "why I block it"
+    assert history.happened(conn, second, "closed", "bob", "2000-01-01T00:00:00.000000Z")
+    assert not history.happened(conn, second, "closed", "bob", "2999-01-01T00:00:00.000000Z")
+    newest = history.last_seq(conn)
+    assert newest == conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    last_kind = conn.execute("SELECT kind FROM events WHERE seq = ?", (newest,)).fetchone()[0]
+    assert history.last_seq(conn, excluding=(last_kind,)) < newest

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Runner
-from shopfloor.tracker import db, history
+from shopfloor.tracker import db, history, store, writes
 from test_cli import create
+
+NOW = "2026-06-01T00:00:00.000000Z"
 
 
 def test_history_answers_who_closed_who_blocked_and_what_they_said(sf: Runner) -> None:
@@ -32,3 +36,19 @@ def test_history_answers_who_closed_who_blocked_and_what_they_said(sf: Runner) -
     assert newest == conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
     last_kind = conn.execute("SELECT kind FROM events WHERE seq = ?", (newest,)).fetchone()[0]
     assert history.last_seq(conn, excluding=(last_kind,)) < newest
+
+
+def test_peek_reads_named_columns_and_release_frees_only_its_holders_claim(sf: Runner) -> None:
+    issue = create(sf, "claimed")
+    sf("update", issue, "--claim", actor="worker/w1")
+    conn = db.connect(sf.cwd / ".git" / "shopfloor" / "tracker.db", create=False)
+    assert store.peek(conn, issue, "status", "assignee") == ("in_progress", "worker/w1")
+    assert store.peek(conn, "t-none", "status") is None
+    with pytest.raises(ValueError, match="not issue columns"):
+        store.peek(conn, issue, "status; DROP TABLE issues")
+    with db.transaction(conn):
+        assert not writes.release(conn, issue, "worker/w2", "floor", NOW)  # not w2's claim
+    assert store.peek(conn, issue, "status") == ("in_progress",)
+    with db.transaction(conn):
+        assert writes.release(conn, issue, "worker/w1", "floor", NOW)
+    assert store.peek(conn, issue, "status", "assignee")[0] == "open"

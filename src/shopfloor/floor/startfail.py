@@ -53,9 +53,7 @@ def put_back(tracker: Tracker, issue_id: str, error: ShopfloorError, progress: C
     text = str(error).rstrip(".")
     with tracker.write() as conn:
         writes.add_comment(conn, issue_id, comment_for(text), tracker.actor, tracker.now())
-        row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
-        if row is not None and row[0] == "in_progress" and row[1] == tracker.actor:
-            writes.update(conn, issue_id, {"status": "open"}, tracker.actor, tracker.now())
+        writes.release(conn, issue_id, tracker.actor, tracker.actor, tracker.now())
     key = tracker.location.db_file
     with _streak_lock:
         _streak[key] = count = _streak.get(key, 0) + 1

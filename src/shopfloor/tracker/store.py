@@ -323,6 +323,16 @@ def dep_tree(conn: sqlite3.Connection, issue_id: str, up: bool, seen: set[str], 
     return node
 
 
+def peek(conn: sqlite3.Connection, issue_id: str, *columns: str) -> tuple[Any, ...] | None:
+    """A few columns of one issue, by its key (a whole ``get`` also reads its side tables); None
+    if there is no such issue."""
+    unknown = set(columns) - {f.name for f in COLUMN_FIELDS}
+    if unknown or not columns:
+        raise ValueError(f"not issue columns: {sorted(unknown) or 'none given'}")
+    row = conn.execute(f"SELECT {', '.join(columns)} FROM issues WHERE id = ?", (issue_id,)).fetchone()
+    return tuple(row) if row is not None else None
+
+
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])

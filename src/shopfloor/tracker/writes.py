@@ -317,6 +317,16 @@ def renew(conn: sqlite3.Connection, issue_id: str, actor: str, now_s: float, lea
     return True
 
 
+def release(conn: sqlite3.Connection, issue_id: str, holder: str, actor: str, now: str) -> bool:
+    """Return the issue to open if ``holder`` still holds its claim (a start that failed, a worker
+    that went); anyone else's claim, or a closed issue, is left alone. True if it changed."""
+    row = store.peek(conn, issue_id, "status", "assignee")
+    if row is None or row[0] != "in_progress" or row[1] != holder:
+        return False
+    update(conn, issue_id, {"status": "open"}, actor, now)
+    return True
+
+
 def heartbeat(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: str) -> Issue:
     row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
     if row is None:

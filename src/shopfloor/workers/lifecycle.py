@@ -461,9 +461,7 @@ def _release_issue(tracker: Tracker, issue_id: str, holder: str) -> None:
     from shopfloor.tracker import writes
 
     with tracker.write() as conn:
-        row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
-        if row and row[0] == "in_progress" and row[1] == holder:
-            writes.update(conn, issue_id, {"status": "open"}, tracker.actor, tracker.now())
+        writes.release(conn, issue_id, holder, tracker.actor, tracker.now())
 
 
 def tail(path: Path, lines: int) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shopfloor.tracker import store
 from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, records
@@ -149,7 +150,7 @@ def prune(tracker: Tracker, keep: float) -> list[str]:
         return []
 
     def closed(issue_id: str) -> tuple[bool, float | None]:
-        row = tracker.conn.execute("SELECT status, closed_at FROM issues WHERE id = ?", (issue_id,)).fetchone()
+        row = store.peek(tracker.conn, issue_id, "status", "closed_at")
         if row is None:
             return False, None
         return True, _epoch(row[1]) if row[0] == "closed" else None

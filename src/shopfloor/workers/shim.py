@@ -29,7 +29,7 @@ from typing import IO, Any
 from shopfloor.agents import registry
 from shopfloor.agents.base import SessionState
 from shopfloor.errors import ShopfloorError
-from shopfloor.tracker import db
+from shopfloor.tracker import db, store
 from shopfloor.tracker.clock import iso
 from shopfloor.workers import procs, records
 from shopfloor.workers.progress import describe, headline, printable
@@ -304,7 +304,7 @@ class Shim:
             while not self.finished.wait(interval):
                 now = time.time()
                 try:
-                    row = conn.execute("SELECT lease_until FROM issues WHERE id = ?", (self.spec.issue,)).fetchone()
+                    row = store.peek(conn, self.spec.issue, "lease_until")
                     if row is not None and not renewal_due(row[0], now, self.spec.lease_s):
                         continue
                     with db.transaction(conn):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from shopfloor.actors import is_agent
+from shopfloor.tracker import store
 
 DEFAULT_VIBE = 3
 
@@ -19,10 +20,8 @@ def trusted_facts(conn: sqlite3.Connection, issue_id: str) -> tuple[int, set[str
     """(vibe, labels) of the issue, ignoring every change an agent made."""
     vibe = DEFAULT_VIBE
     labels: set[str] = set()
-    rows = conn.execute(
-        "SELECT actor, kind, field, old, new FROM events WHERE issue = ? ORDER BY seq", (issue_id,)
-    ).fetchall()
-    created_vibe = conn.execute("SELECT vibe FROM issues WHERE id = ?", (issue_id,)).fetchone()
+    rows = [(e["actor"], e["kind"], e["field"], e["old"], e["new"]) for e in store.events(conn, issue_id)]
+    created_vibe = store.peek(conn, issue_id, "vibe")
     changed_vibe = [r for r in rows if r[2] == "vibe"]
     if changed_vibe:
         first_old = changed_vibe[0][3]
@@ -40,7 +39,7 @@ def trusted_facts(conn: sqlite3.Connection, issue_id: str) -> tuple[int, set[str
             labels.discard(new)
     # Labels that came with the issue (created or imported) carry no event: trust them as they are,
     # unless an agent's event added them.
-    current = {r[0] for r in conn.execute("SELECT label FROM labels WHERE issue = ?", (issue_id,))}
+    current = store.labels_of(conn, issue_id)
     by_agent = {r[4] for r in rows if r[1] == "label_added" and is_agent(r[0])}
     labels |= {label for label in current if label not in by_agent and not _evented(rows, label)}
     return vibe, labels & current

@@ -333,6 +333,10 @@ def peek(conn: sqlite3.Connection, issue_id: str, *columns: str) -> tuple[Any, .
     return tuple(row) if row is not None else None
 
 
+def labels_of(conn: sqlite3.Connection, issue_id: str) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT label FROM labels WHERE issue = ?", (issue_id,))}
+
+
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])

@@ -52,3 +52,25 @@ def test_peek_reads_named_columns_and_release_frees_only_its_holders_claim(sf: R
     with db.transaction(conn):
         assert writes.release(conn, issue, "worker/w1", "floor", NOW)
     assert store.peek(conn, issue, "status", "assignee")[0] == "open"
+
+
+def test_what_changed_since_an_event(sf: Runner) -> None:
+    before = create(sf, "closed before the mark")
+    sf("close", before, "--reason", "merged to main as abc")
+    conn = db.connect(sf.cwd / ".git" / "shopfloor" / "tracker.db", create=False)
+    mark = history.last_seq(conn)
+    landed, dropped, stuck, unstuck = (create(sf, t) for t in ("landed", "dropped", "stuck", "unstuck"))
+    sf("close", landed, "--reason", "merged to main as def")
+    sf("close", dropped, "--reason", "not needed")
+    for issue in (stuck, unstuck):
+        sf("comment", issue, "blocked: needs a person")
+        sf("update", issue, "--status", "blocked")
+    sf("update", unstuck, "--status", "open")
+    assert history.closed_since(conn, mark, "merged to ") == [(landed, "landed", "merged to main as def")]
+    [(issue, title, at)] = history.set_to_since(conn, mark, "blocked")
+    assert (issue, title) == (stuck, "stuck") and history.last_comment(
+        conn, stuck, before=at
+    ) == "blocked: needs a person"
+    assert history.comments_starting(conn, [stuck, landed], ["blocked:", "other"]) == [
+        (stuck, "blocked: needs a person")
+    ]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from shopfloor.errors import ConflictError
 from shopfloor.queue.entries import OPEN_STATES
+from shopfloor.tracker import store
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import records
 from shopfloor.workers.records import Worker
@@ -59,12 +60,7 @@ def plan(worker_issues: Iterable[str], issues: Iterable[IssueRow], floor_actor: 
 
 def _rows(conn: sqlite3.Connection, with_worker: list[str]) -> list[IssueRow]:
     """The open and in-progress issues ``plan`` judges: those with a worker, and every claimed one."""
-    # By key, every turn: never a scan of the open backlog (issue 13).
-    where = "status = 'in_progress'"
-    if with_worker:
-        where += f" OR (status = 'open' AND id IN ({', '.join('?' for _ in with_worker)}))"
-    found = conn.execute(f"SELECT id, status, assignee, lease_until FROM issues WHERE {where}", with_worker).fetchall()
-    return [IssueRow(*row) for row in found]
+    return [IssueRow(*row) for row in store.claimed_or_open_among(conn, with_worker)]
 
 
 def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], starting: Iterable[str] = ()) -> Plan:
@@ -140,7 +136,7 @@ def situations(tracker: Tracker, listed: list[Worker]) -> dict[str, Situation]:
     queued = entries.list_entries(tracker.conn, None)
     out = {}
     for worker in listed:
-        row = tracker.conn.execute("SELECT status FROM issues WHERE id = ?", (worker.issue,)).fetchone()
+        row = store.peek(tracker.conn, worker.issue, "status")
         attempt = attempts.of_worker(tracker.conn, worker.name, worker.generation)
         since = series_start(tracker.conn, worker.issue)
         mine = [e for e in queued if e.branch == worker.branch and e.created_at >= since]

@@ -40,14 +40,8 @@ def latest(conn: sqlite3.Connection, issue_ids: Iterable[str]) -> dict[str, str]
     wanted = list(dict.fromkeys(issue_ids))
     if not wanted:
         return {}
-    marks = ", ".join("?" for _ in wanted)
-    like = " OR ".join("text LIKE ? || '%'" for _ in PREFIXES)
-    rows = conn.execute(
-        f"SELECT issue, text FROM comments WHERE issue IN ({marks}) AND ({like}) ORDER BY created_at, id",
-        (*wanted, *PREFIXES),
-    )
     out: dict[str, str] = {}
-    for issue, text in rows:
+    for issue, text in history.comments_starting(conn, wanted, PREFIXES):
         out[issue] = one_line(text)  # later rows win
     return {**out, **by_agent(conn, wanted)}
 

@@ -8,7 +8,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopfloor.tracker import history
+from shopfloor.queue import entries
+from shopfloor.queue.entries import State
+from shopfloor.tracker import history, store
 
 BLOCK_PREFIX = "The floor stopped this issue: "
 
@@ -40,21 +42,12 @@ def reason_of(comment: str | None) -> str:
 
 def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
     """Issues closed by a landing, and issues blocked (and still blocked), after event ``since``."""
-    landed = []
-    for issue_id, title, reason in conn.execute(
-        "SELECT DISTINCT i.id, i.title, i.close_reason FROM events e JOIN issues i ON i.id = e.issue "
-        "WHERE e.seq > ? AND e.kind = 'closed' AND i.status = 'closed' AND i.close_reason LIKE 'merged to %' "
-        "ORDER BY i.closed_at, i.id",
-        (since,),
-    ):
-        landed.append({"id": issue_id, "title": title, "reason": reason})
+    landed = [
+        {"id": issue_id, "title": title, "reason": reason}
+        for issue_id, title, reason in history.closed_since(conn, since, "merged to ")
+    ]
     blocked = []
-    for issue_id, title, at in conn.execute(
-        "SELECT i.id, i.title, MAX(e.seq) FROM events e JOIN issues i ON i.id = e.issue "
-        "WHERE e.seq > ? AND e.field = 'status' AND e.new = 'blocked' AND i.status = 'blocked' "
-        "GROUP BY i.id ORDER BY i.id",
-        (since,),
-    ):
+    for issue_id, title, at in history.set_to_since(conn, since, "blocked"):
         # The comment made with the block (the floor comments, then blocks, in one transaction).
         said = history.last_comment(conn, issue_id, before=at)
         blocked.append({"id": issue_id, "title": title, "reason": reason_of(said)})
@@ -68,12 +61,12 @@ def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
 def waiting(conn: sqlite3.Connection) -> list[dict[str, str]]:
     """The changes that wait in the merge queue for a person's approval, whenever they were queued."""
     out = []
-    for issue_id, title, detail in conn.execute(
-        "SELECT q.issue, i.title, q.detail FROM queue_entries q JOIN issues i ON i.id = q.issue "
-        "WHERE q.state = 'needs-approval' ORDER BY q.id"
-    ):
-        why = (detail or "").split(": waits for ", 1)[0] or "needs approval"
-        out.append({"id": issue_id, "title": title, "reason": why})
+    for entry in entries.list_entries(conn, (State.NEEDS_APPROVAL,)):
+        found = store.peek(conn, entry.issue, "title") if entry.issue else None
+        if found is None:
+            continue  # an entry of no issue (or of one since deleted) is not a change to approve here
+        why = (entry.detail or "").split(": waits for ", 1)[0] or "needs approval"
+        out.append({"id": entry.issue or "", "title": str(found[0]), "reason": why})
     return out
 
 

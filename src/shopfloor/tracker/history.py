@@ -1,5 +1,5 @@
 """Questions other packages ask of an issue's history (the ``events`` and ``comments`` tables):
-who closed it, who blocked it and what they said, how far the log goes. The tables are the
+who closed it, who blocked it and what they said, how far the log goes, what changed since. The tables are the
 tracker's, so the SQL on them stays here; every question is answered by the ``events(issue, seq)``
 index or the primary keys, never by a scan of the log.
 """
@@ -67,3 +67,41 @@ def last_comment(
         (*params, *where_seq),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def closed_since(conn: sqlite3.Connection, seq: int, reason_prefix: str) -> list[tuple[str, str, str]]:
+    """(id, title, close reason) of the issues closed after event ``seq`` and still closed, whose
+    close reason starts with ``reason_prefix``; in the order they closed."""
+    rows = conn.execute(
+        "SELECT DISTINCT i.id, i.title, i.close_reason FROM events e JOIN issues i ON i.id = e.issue "
+        "WHERE e.seq > ? AND e.kind = 'closed' AND i.status = 'closed' AND i.close_reason LIKE ? || '%' "
+        "ORDER BY i.closed_at, i.id",
+        (seq, reason_prefix),
+    )
+    return [(str(i), str(title), str(reason)) for i, title, reason in rows]
+
+
+def set_to_since(conn: sqlite3.Connection, seq: int, status: str) -> list[tuple[str, str, int]]:
+    """(id, title, the event) of the issues set to ``status`` after event ``seq`` and still in it,
+    with the latest such event; by id."""
+    rows = conn.execute(
+        "SELECT i.id, i.title, MAX(e.seq) FROM events e JOIN issues i ON i.id = e.issue "
+        "WHERE e.seq > ? AND e.field = 'status' AND e.new = ? AND i.status = ? GROUP BY i.id ORDER BY i.id",
+        (seq, status, status),
+    )
+    return [(str(i), str(title), int(at)) for i, title, at in rows]
+
+
+def comments_starting(
+    conn: sqlite3.Connection, issues: Sequence[str], prefixes: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(issue, text) of the comments on ``issues`` that start with one of ``prefixes``, oldest first."""
+    if not issues or not prefixes:
+        return []
+    marks = ", ".join("?" for _ in issues)
+    like = " OR ".join("text LIKE ? || '%'" for _ in prefixes)
+    rows = conn.execute(
+        f"SELECT issue, text FROM comments WHERE issue IN ({marks}) AND ({like}) ORDER BY created_at, id",
+        (*issues, *prefixes),
+    )
+    return [(str(issue), str(text)) for issue, text in rows]

@@ -333,6 +333,18 @@ def peek(conn: sqlite3.Connection, issue_id: str, *columns: str) -> tuple[Any, .
     return tuple(row) if row is not None else None
 
 
+def claimed_or_open_among(
+    conn: sqlite3.Connection, ids: Sequence[str]
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(id, status, assignee, lease_until) of every in-progress issue and of the open ones among
+    ``ids``: by the status index and by key, never a scan of the open backlog (issue 13)."""
+    where = "status = 'in_progress'"
+    if ids:
+        where += f" OR (status = 'open' AND id IN ({', '.join('?' for _ in ids)}))"
+    rows = conn.execute(f"SELECT id, status, assignee, lease_until FROM issues WHERE {where}", list(ids))
+    return [(str(i), str(status), assignee, until) for i, status, assignee, until in rows]
+
+
 def labels_of(conn: sqlite3.Connection, issue_id: str) -> set[str]:
     return {str(r[0]) for r in conn.execute("SELECT label FROM labels WHERE issue = ?", (issue_id,))}
 

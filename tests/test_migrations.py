@@ -167,3 +167,14 @@ def test_step_names_are_numbered_in_order() -> None:
             migrate.Migrations("test-only-names")
     finally:
         migrate._REGISTRY.pop("test-only-names")
+
+
+def test_the_cli_process_creates_every_packages_tables(sf: Runner) -> None:
+    path = sf.cwd / ".git" / "shopfloor" / "tracker.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    command = [sys.executable, "-m", "shopfloor", "ready", "--json"]
+    subprocess.run(command, cwd=sf.cwd, env=sf.env, check=True, capture_output=True)  # a real process
+    conn = sqlite3.connect(path)
+    assert {p for p, _ in _applied(conn)} == {m.package for m in tables.ALL}
+    assert {"workers", "gate_runs", "queue_entries", "attempts"} <= set(_tables(conn))

@@ -172,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if not channel_cli.is_local(args._command):
                 return channel_cli.run(args._command, args)
+        # Every package's tables, registered before the handler opens the database (floor.tables);
+        # here, not at import, so --help and usage errors do not pay for sqlite3 and the schema.
+        import shopfloor.floor.tables  # noqa: F401
         return int(handler(args) or 0)
     except ShopfloorError as exc:
         print(f"error: {exc}", file=sys.stderr)

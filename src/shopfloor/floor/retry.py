@@ -1,6 +1,6 @@
 """``shopfloor retry``: another series of attempts for a blocked, spiralled or failed issue.
 
-A retry adds a row to ``retries`` (migration 9): the issue's series number goes up by one, so
+A retry adds a row to ``retries`` (``floor.migrations``): the issue's series number goes up by one, so
 spiral detection and crash counts judge only the attempts of the new series, while the old
 attempts stay in its history (``show``) and in the briefing of the next agent. A person's
 ``--note`` is recorded as their comment and shown to that agent first. ``--fresh`` starts from

@@ -1,4 +1,4 @@
-"""Gate runs and the check cache in the tracker database (migration 5)."""
+"""Gate runs and the check cache in the tracker database (tables declared in ``gate.migrations``)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from shopfloor.channel.paths import CHANNEL_ENV
+
 WORKER_ENV = "SHOPFLOOR_WORKER"  # set in every worker's environment (workers.lifecycle)
 
 PERSON = """\
@@ -93,6 +95,5 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused.
 def for_reader(worker: bool = False) -> str:
     """The worker's form when asked for, or when run inside a worker (its environment names the
     worker, or its channel); the person's otherwise."""
-    from shopfloor.channel.paths import CHANNEL_ENV
 
     return WORKER if worker or os.environ.get(WORKER_ENV) or os.environ.get(CHANNEL_ENV) else PERSON

@@ -7,6 +7,7 @@ runner's job.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -140,7 +141,6 @@ class AgentAdapter(Protocol):
 
 def decode_event(line: str) -> dict[str, Any] | AgentEvent | None:
     """A JSON-lines record as a dict; a malformed line as an error event, never an exception."""
-    import json
 
     if not line.strip():
         return None

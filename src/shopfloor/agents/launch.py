@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shopfloor.agents.base import AgentAdapter, AgentOptions
+from shopfloor.agents.registry import ADAPTERS
 from shopfloor.errors import ShopfloorError
 
 LONG_PROMPT = 64 * 1024  # bytes: longer prompts go on stdin
@@ -49,8 +50,6 @@ def resume(adapter: AgentAdapter, binary: str, session_id: str, prompt: str, opt
 def _checked(adapter: AgentAdapter, launch: Launch) -> Launch:
     biggest = max((_size(part) for part in launch.argv), default=0)
     if biggest + 1 > MAX_ARG:
-        from shopfloor.agents.registry import ADAPTERS
-
         readers = ", ".join(name for name, other in sorted(ADAPTERS.items()) if other.stdin_prompt)
         why = "" if adapter.stdin_prompt else ", and it cannot read its prompt from stdin"
         raise ShopfloorError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+
 from shopfloor.agents.aider import Aider
 from shopfloor.agents.base import AgentAdapter
 from shopfloor.agents.claude import ClaudeCode
@@ -26,7 +28,6 @@ def get(name: str) -> AgentAdapter:
 
 def unknown(name: str) -> str:
     """One line for a name that is no agent: the nearest known name, then all of them."""
-    from difflib import get_close_matches
 
     near = get_close_matches(name, sorted(ADAPTERS), n=1, cutoff=0.5)
     hint = f": did you mean {near[0]}?" if near else ""

@@ -12,7 +12,8 @@ import sys
 
 from shopfloor.agents.base import AgentEvent, AgentOptions
 from shopfloor.agents.claude import ClaudeCode
-from shopfloor.errors import UsageError
+from shopfloor.errors import ShopfloorError, UsageError
+from shopfloor.models.scenario import parse_scenario, parse_settings
 
 SCENARIO_ENV = "SHOPFLOOR_SCENARIO"
 
@@ -24,8 +25,6 @@ def _given(prompt: str | None) -> list[str]:
 def check_scenario(path: str) -> None:
     """The scenario file opens and parses as the scripted agent will read it; else ``UsageError``
     (exit 2): a missing or broken scenario would make every session crash, and block its issue."""
-    from shopfloor.errors import ShopfloorError
-    from shopfloor.models.scenario import parse_scenario, parse_settings
 
     fix = f"set ${SCENARIO_ENV} or [agents.scripted] scenario to a scenario file"
     try:

@@ -17,9 +17,11 @@ import sys
 from typing import Any
 
 from shopfloor.channel import policy
+from shopfloor.channel.client import call
 from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV
 from shopfloor.channel.protocol import CODE_REFUSED, Request
 from shopfloor.errors import ShopfloorError, UsageError
+from shopfloor.tracker.schema import text_arg
 
 # Arguments that may be ``-`` (read from stdin) in the CLI: read here, sent as text.
 _STDIN_ARGS = ("text", "description")
@@ -43,7 +45,6 @@ def _sent(args: argparse.Namespace) -> dict[str, Any]:
 def _tell_the_floor(path: str, op: str, sent: dict[str, Any]) -> None:
     """Send a refused operation to the server anyway: it refuses it again (the same policy) and
     records the refusal for the attempt. Unreachable or not, the refusal stands."""
-    from shopfloor.channel.client import call
 
     with contextlib.suppress(ShopfloorError, OSError, TypeError, ValueError):
         call(path, Request(op=op, args=sent, token=os.environ.get(TOKEN_ENV, "")))
@@ -51,7 +52,6 @@ def _tell_the_floor(path: str, op: str, sent: dict[str, Any]) -> None:
 
 def run(command: str, args: argparse.Namespace) -> int:
     """Run ``command`` (its path, as ``parsing.command`` records it) through the channel."""
-    from shopfloor.tracker.schema import text_arg
 
     path = os.environ.get(CHANNEL_ENV, "")
     op = op_of(command)
@@ -71,7 +71,6 @@ def run(command: str, args: argparse.Namespace) -> int:
             sent[key] = text_arg(sent[key], key)
     if op == "done" and not sent.get("id"):
         sent["id"] = os.environ.get("SHOPFLOOR_ISSUE") or None
-    from shopfloor.channel.client import call
 
     reply = call(path, Request(op=op, args=sent, token=token))
     for line in reply.notices:

@@ -12,8 +12,10 @@ from typing import Any
 
 from shopfloor import render
 from shopfloor.errors import UsageError
-from shopfloor.tracker import store, writes
-from shopfloor.tracker.schema import EDITABLE, check_text, public, validate_field
+from shopfloor.floor import attempts
+from shopfloor.floor.reasons import blocked_output, list_output
+from shopfloor.tracker import readiness, store, writes
+from shopfloor.tracker.schema import BLOCKING_DEP_TYPES, EDITABLE, check_text, public, validate_field
 from shopfloor.tracker.service import Tracker
 
 Outcome = tuple[Any, str]
@@ -59,8 +61,6 @@ def _fields(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def show(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    from shopfloor.floor import attempts
-
     issue = store.get(tracker.conn, tracker.resolve(_str(args, "id", required=True) or ""))
     events = store.events(tracker.conn, issue["id"])
     tried = [a.as_json() for a in attempts.of_issue(tracker.conn, issue["id"])]
@@ -81,7 +81,6 @@ def list_(tracker: Tracker, args: dict[str, Any]) -> Outcome:
         labels=_strs(args, "label"),
         limit=_int(args, "limit", None),
     )
-    from shopfloor.floor.reasons import list_output
 
     return list_output(tracker.conn, issues, "no issues match")
 
@@ -92,8 +91,6 @@ def ready(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def blocked(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    from shopfloor.floor.reasons import blocked_output
-
     return blocked_output(tracker.conn, store.blocked(tracker.conn))
 
 
@@ -111,9 +108,6 @@ def dep_tree(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def dep_cycles(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    from shopfloor.tracker import readiness
-    from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
-
     cycles = readiness.find_cycles(store.dep_graph(tracker.conn, BLOCKING_DEP_TYPES))
     return cycles, "\n".join(" -> ".join(c) for c in cycles) if cycles else "no dependency cycles"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.actors import of_worker
-from shopfloor.channel import paths, policy
+from shopfloor.channel import ops, paths, policy
 from shopfloor.channel.protocol import (
     CODE_ERROR,
     CODE_REFUSED,
@@ -31,7 +31,12 @@ from shopfloor.channel.protocol import (
     decode_request,
     failure,
 )
+from shopfloor.configfile import read_toml
 from shopfloor.errors import ShopfloorError, UsageError
+from shopfloor.tracker import db, store
+from shopfloor.tracker.locate import Location
+from shopfloor.tracker.planfile import parse_deps
+from shopfloor.tracker.service import Tracker
 
 READ_TIMEOUT_S = 30.0  # a client that connects and says nothing is dropped after this long
 DRAIN_LIMIT = 64 << 20  # an oversized request is read (and dropped) up to this much, so its reply arrives
@@ -52,7 +57,6 @@ class Grant:
 
 def configured_trust_labels(db_file: str) -> frozenset[str]:
     """The trust labels: the built-in ones plus ``[gate] trust_labels`` of the main tree's config."""
-    from shopfloor.configfile import read_toml
 
     common = Path(db_file).resolve().parent.parent
     tree = common.parent if common.name == ".git" else common
@@ -103,8 +107,6 @@ class Channel:
             return failure(f"internal error: {type(exc).__name__}: {exc}", CODE_ERROR)
 
     def perform(self, op: str, args: dict[str, Any]) -> Reply:
-        from shopfloor.channel import ops
-
         static = policy.static_refusal(op, args, self.grant.trust_labels) if op not in ops.OPS else None
         if static is not None or op not in ops.OPS:
             return failure(static or f"refused: {op!r} is not an operation of the worker channel", CODE_REFUSED)
@@ -121,10 +123,6 @@ class Channel:
             tracker.close()
 
     def _open(self) -> Any:
-        from shopfloor.tracker import db, store
-        from shopfloor.tracker.locate import Location
-        from shopfloor.tracker.service import Tracker
-
         conn = db.connect(self.db_file, create=False)
         try:
             prefix = store.get_meta(conn, "prefix") or ""
@@ -143,8 +141,6 @@ class Channel:
                 raise UsageError(f"{op} needs an issue id (yours is {self.grant.issue})")
             args["id"] = tracker.resolve(target)
         elif op == "create":
-            from shopfloor.tracker.planfile import parse_deps
-
             raw = args.get("deps")
             if raw is not None and not isinstance(raw, str):
                 raise UsageError("deps must be a string: TYPE:ID,...")

@@ -22,8 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from shopfloor.errors import ConflictError
+from shopfloor.floor import attempts
+from shopfloor.floor.retry import series_start
+from shopfloor.floor.selfblock import blocked_by, last_blocker
+from shopfloor.floor.stopping import STOPPED
+from shopfloor.floor.waiting import is_approved
+from shopfloor.queue import entries
 from shopfloor.queue.entries import OPEN_STATES
-from shopfloor.tracker import store
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import records
 from shopfloor.workers.records import Worker
@@ -66,7 +72,6 @@ def _rows(conn: sqlite3.Connection, with_worker: list[str]) -> list[IssueRow]:
 def settle(tracker: Tracker, lease_s: float, progress: Callable[[str], None], starting: Iterable[str] = ()) -> Plan:
     """Return expired leases to ready, then act on ``plan`` for this floor's tracker. ``starting``:
     issues whose worker is being started now (it has no row yet, and its claim is not lost)."""
-    from shopfloor.tracker import writes
 
     tracker.reclaim_expired()
     worker_issues = records.issues(tracker.conn) + list(starting)
@@ -100,8 +105,6 @@ class Situation:
 
 def next_step(worker: Worker, seen: Situation) -> str:
     """What happens to an adopted worker next (pure); ``run``'s turn does exactly that."""
-    from shopfloor.floor.selfblock import blocked_by
-    from shopfloor.floor.stopping import STOPPED
 
     if blocked_by(seen.status, seen.blocker, worker.name):
         return "its agent blocked its issue; its worker is removed next (its branch kept)"
@@ -127,11 +130,6 @@ def next_step(worker: Worker, seen: Situation) -> str:
 
 def situations(tracker: Tracker, listed: list[Worker]) -> dict[str, Situation]:
     """Each worker's ``Situation``, by worker name, from the tracker's rows."""
-    from shopfloor.floor import attempts
-    from shopfloor.floor.retry import series_start
-    from shopfloor.floor.selfblock import last_blocker
-    from shopfloor.floor.waiting import is_approved
-    from shopfloor.queue import entries
 
     queued = entries.list_entries(tracker.conn, None)
     out = {}

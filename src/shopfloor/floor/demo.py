@@ -19,7 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from shopfloor.errors import ShopfloorError
 from shopfloor.git import run as run_git
+from shopfloor.models.scenario import parse_scenario
+from shopfloor.models.server import ScriptedModelServer
+from shopfloor.sandbox import bwrap
 
 GATE = """
 [gate]
@@ -140,8 +144,6 @@ def _claude() -> str | None:
 
 def _sandbox_note() -> bool:
     """Whether agents run confined: the demo uses bubblewrap when it works here, and says so either way."""
-    from shopfloor.errors import ShopfloorError
-    from shopfloor.sandbox import bwrap
 
     try:
         bwrap.require()
@@ -222,9 +224,6 @@ class Demo:
         extra: dict[str, str] = {"SHOPFLOOR_SCENARIO": str(scenario_file)}
         server = None
         if claude:
-            from shopfloor.models.scenario import parse_scenario
-            from shopfloor.models.server import ScriptedModelServer
-
             server = ScriptedModelServer(parse_scenario(scenario_file.read_bytes(), str(scenario_file))).start()
             extra.update(
                 ANTHROPIC_BASE_URL=server.url,

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shopfloor.floor.attempts import Attempt
+from shopfloor.floor.reasons import STOPPED
 from shopfloor.gate import verdict
+from shopfloor.gate.report import check_lines
 from shopfloor.gate.results import GateReport
 
 SUMMARY_LINES = 20  # of a blocked issue's comment, for what failed in the last gate run
@@ -35,7 +37,6 @@ def history(rows: Sequence[Attempt], heading: str = BRIEFING) -> str:
 
 def gate_summary(report: GateReport, limit: int = SUMMARY_LINES) -> list[str]:
     """The last gate run and what its failing checks found, at most ``limit`` lines in all."""
-    from shopfloor.gate.report import check_lines
 
     run = report.get("id")
     lines = [f"Last gate run: {run} (`shopfloor gate show {run}`), verdict {report.get('verdict')}."]
@@ -56,7 +57,6 @@ def gate_summary(report: GateReport, limit: int = SUMMARY_LINES) -> list[str]:
 
 def block_comment(why: str, rows: Sequence[Attempt], report: GateReport | None = None) -> str:
     """The comment that blocks an issue: why, the last gate run's failures, and the attempts."""
-    from shopfloor.floor.reasons import STOPPED
 
     parts = [f"{STOPPED}{why}."]
     if report is not None:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import os
 
+from shopfloor.agents import registry
 from shopfloor.errors import ShopfloorError, UsageError
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import selfpath
+from shopfloor.workers.lifecycle import agent_options, log_root, resolve_binary
 
 
 def check_agent(tracker: Tracker, name: str) -> str:
     """The agent ``name`` can be started here: it is a known agent, its ``[agents.NAME]`` table
     parses, its CLI is on the workers' PATH, and its command line builds; the workers can run
     ``shopfloor``. Returns the CLI's path; raises ``UsageError`` (exit 2) otherwise."""
-    from shopfloor.agents import registry
-    from shopfloor.workers import selfpath
-    from shopfloor.workers.lifecycle import agent_options, log_root, resolve_binary
 
     if name not in registry.ADAPTERS:
         raise UsageError(registry.unknown(name))

@@ -7,9 +7,15 @@ queue's rejection, and what a session resumed after a crash or a stop is told.
 from __future__ import annotations
 
 from shopfloor.actors import of_worker
-from shopfloor.floor import attempts, notes
+from shopfloor.floor import attempts, notes, retry
 from shopfloor.floor.decide import Prompt
+from shopfloor.floor.retry import series_start
+from shopfloor.gate import records
+from shopfloor.gate.report import for_agent
 from shopfloor.gate.results import GateReport
+from shopfloor.instructions import WORKER
+from shopfloor.queue import entries
+from shopfloor.tracker import store
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
@@ -21,7 +27,6 @@ def history(tracker: Tracker, issue_id: str) -> str:
 
 def report_text(report: GateReport) -> str:
     """The gate's findings as a follow-up prompt for the agent."""
-    from shopfloor.gate.report import for_agent
 
     return for_agent(report)
 
@@ -60,7 +65,6 @@ def handoff_note(tracker: Tracker, worker: Worker) -> str:
 
 def own_note(tracker: Tracker, worker: Worker, since: str) -> str | None:
     """The handoff note the ending session wrote (its last comment since ``since``), if any."""
-    from shopfloor.tracker import store
 
     agent = of_worker(worker.name)
     written = [
@@ -73,8 +77,6 @@ def own_note(tracker: Tracker, worker: Worker, since: str) -> str | None:
 
 def queue_rejection(tracker: Tracker, worker: Worker) -> str:
     """Why the queue could not land the branch, and what to do: its latest entry of this series."""
-    from shopfloor.floor.retry import series_start
-    from shopfloor.queue import entries
 
     mine = entries.of_branch(tracker.conn, worker.branch, series_start(tracker.conn, worker.issue))
     if not mine:  # a person removed it meanwhile
@@ -113,8 +115,6 @@ def for_session(
 
 
 def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> GateReport:
-    from shopfloor.gate import records
-
     if attempt is None or attempt.gate_run is None:
         raise ValueError("a gate report prompt needs an attempt with a gate run")
     return records.get_run(tracker.conn, attempt.gate_run)
@@ -123,8 +123,6 @@ def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> GateReport:
 def briefing(tracker: Tracker, issue_id: str) -> str:
     """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
     and how to use the tracker: ``shopfloor prime``'s worker form, the one set of instructions."""
-    from shopfloor.floor import retry
-    from shopfloor.instructions import WORKER
 
     parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id)]  # a person's note first
     agents_md = tracker.location.worktree / "AGENTS.md"

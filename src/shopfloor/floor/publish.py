@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass, field
 
 from shopfloor.errors import ShopfloorError
+from shopfloor.floor.attempts import record_summaries
 from shopfloor.progress import Progress
+from shopfloor.queue.trackercommit import Outcome, commit_tracker, issues
 from shopfloor.tracker import history
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import due
@@ -45,8 +47,6 @@ class TrackerPublisher:
 
     def after_turn(self, tracker: Tracker, active: bool, progress: Progress) -> str | None:
         """Commit the tracker if it is due; returns the outcome's state, or None if not due."""
-        from shopfloor.floor.attempts import record_summaries
-        from shopfloor.queue.trackercommit import Outcome, commit_tracker, issues
 
         final = not active and self.was_active
         self.was_active = active

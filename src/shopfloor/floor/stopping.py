@@ -11,6 +11,7 @@ the next ``shopfloor run`` resumes that same session instead of counting a crash
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from shopfloor.floor import attempts
 from shopfloor.floor.lock import holder_text
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import lifecycle as workers
 
 STOPPED = Outcome.STOPPED  # an attempt's outcome: `shopfloor stop` ended its agent
 
@@ -58,7 +60,6 @@ def parting_words(how: str, running: list[str]) -> str:
 
 def holder(state_dir: Path) -> dict[str, Any] | None:
     """Who holds the floor's lock, or None when no coordinator runs."""
-    import fcntl
 
     path = paths.floor_lock(state_dir)
     if not path.exists():
@@ -112,7 +113,6 @@ class Stopped:
 
 def stop_floor(tracker: Tracker, wait_s: float, progress: Callable[[str], None]) -> Stopped:
     """The coordinator, then every running agent, each with its work saved."""
-    from shopfloor.workers import lifecycle as workers
 
     out = Stopped(stop_coordinator(paths.state_dir(tracker), wait_s, progress))
     for worker in workers.list_workers(tracker):

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopfloor.floor.reasons import by_agent
 from shopfloor.queue import entries
 from shopfloor.queue.entries import State
 from shopfloor.tracker import history, store
@@ -51,7 +52,6 @@ def of_run(conn: sqlite3.Connection, since: int) -> RunOutcome:
         # The comment made with the block (the floor comments, then blocks, in one transaction).
         said = history.last_comment(conn, issue_id, before=at)
         blocked.append({"id": issue_id, "title": title, "reason": reason_of(said)})
-    from shopfloor.floor.reasons import by_agent
 
     agents = by_agent(conn, [b["id"] for b in blocked])  # an agent's block: its own latest comment
     blocked = [{**b, "reason": agents.get(b["id"], b["reason"])} for b in blocked]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from shopfloor.gate.gating import APPROVED_LABEL
+from shopfloor.gate.trust import trusted_facts
 from shopfloor.queue import entries
 from shopfloor.queue.entries import Entry
 from shopfloor.workers.records import Worker
@@ -34,8 +36,6 @@ def in_queue(conn: sqlite3.Connection) -> set[str]:
 
 def is_approved(conn: sqlite3.Connection, issue_id: str) -> bool:
     """The issue carries a person's approval (an agent's label does not count)."""
-    from shopfloor.gate.gating import APPROVED_LABEL
-    from shopfloor.gate.trust import trusted_facts
 
     return APPROVED_LABEL in trusted_facts(conn, issue_id)[1]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shopfloor.gate import records
 from shopfloor.gate.config import Check
+from shopfloor.gate.confine import mode
 from shopfloor.gate.differential import split
 from shopfloor.gate.environment import fingerprint
 from shopfloor.gate.execute import run_on
@@ -53,7 +54,6 @@ def results_on(
 
 def env_salt(checks: list[Check]) -> str:
     """The fingerprint of the environment ``checks`` run in (part of every cache key)."""
-    from shopfloor.gate.confine import mode
 
     named = tuple(sorted({n for c in checks for n in c.env}))
     return f"{fingerprint(dict(os.environ), named)}-{mode()}"

@@ -6,10 +6,11 @@ Each takes plain data (the parsed diff, file contents by path) and returns a
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from shopfloor.gate import tricks
+from shopfloor.gate import testcode, tricks
 from shopfloor.gate.config import GateConfig
 from shopfloor.gate.diffs import FileDiff, Weakening, changed_lines, weakening
 from shopfloor.gate.junit import Counts, fewer
@@ -74,8 +75,6 @@ def tests_not_weakened(
     found: Weakening = weakening(files, config.test_paths)
     problems = found.evidence()
     if new is not None and old is not None:
-        from shopfloor.gate import testcode
-
         problems += testcode.evidence(files, config.test_paths, new, old)
     if base is not None and candidate is not None:
         problems += fewer(base, candidate)
@@ -84,7 +83,7 @@ def tests_not_weakened(
 
 def complexity(files: dict[str, FileDiff], config: GateConfig, new: Reader, old: Reader) -> CheckResult:
     """lizard's cyclomatic complexity of every function the diff touches, and a per-file ratchet."""
-    import lizard
+    import lizard  # lazy: 25 ms to import, and only this check needs it
 
     problems = []
     for path, diff in sorted(files.items()):
@@ -131,8 +130,7 @@ def secrets(files: dict[str, FileDiff]) -> CheckResult:
     The added lines of each file are written to a scratch file of the same name, so the
     scanner applies its per-language rules (quoted strings, keywords) as it would to the file.
     """
-    import tempfile
-
+    # lazy: detect-secrets takes about 90 ms to import, and only this check needs it
     from detect_secrets.core.secrets_collection import SecretsCollection
     from detect_secrets.settings import default_settings
 

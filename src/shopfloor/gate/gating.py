@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.errors import NotFoundError
-from shopfloor.gate import builtins, records
+from shopfloor.gate import builtins, floorfiles, records
 from shopfloor.gate.baseline import env_salt, judge, results_on
 from shopfloor.gate.config import CONFIG_PATH, Check, GateConfig, parse
 from shopfloor.gate.confine import mode as sandbox_mode
@@ -24,6 +24,7 @@ from shopfloor.gate.diffs import combine as combine_diff
 from shopfloor.gate.execute import run_on
 from shopfloor.gate.junit import Counts
 from shopfloor.gate.results import CheckResult, GateReport
+from shopfloor.gate.trust import trusted_facts
 from shopfloor.gate.verdict import after_retry, combine, own_tests, plan_for
 from shopfloor.paths import gate_dir
 from shopfloor.progress import Progress, quiet
@@ -81,7 +82,6 @@ def _issue_facts(tracker: Tracker, issue: str | None) -> tuple[str | None, int |
     trusting only what people set."""
     if issue is None:
         return None, None, False, False, False
-    from shopfloor.gate.trust import trusted_facts
 
     issue_id = tracker.resolve(issue)
     vibe, labels = trusted_facts(tracker.conn, issue_id)
@@ -139,7 +139,6 @@ def run(
     plan = plan_for(vibe)
     _sweep(tracker, repo)
     fork = git.merge_base(repo, base_commit, commit)
-    from shopfloor.gate import floorfiles
 
     agent = floorfiles.from_agent(request.rev, agent=request.agent, attempt=request.attempt, advisory=request.advisory)
     # --- tracker-only changes (gate.trackerskip): a diff of issues.jsonl alone that adds only the

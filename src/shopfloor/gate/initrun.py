@@ -24,8 +24,10 @@ from typing import Any
 
 from shopfloor import git
 from shopfloor.errors import NotFoundError, ShopfloorError
+from shopfloor.gate.baseline import results_on
 from shopfloor.gate.config import Check
 from shopfloor.gate.detect import Proposal
+from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.gate.results import CheckResult
 from shopfloor.paths import gate_dir
 from shopfloor.progress import Progress
@@ -157,7 +159,6 @@ class NoCommitError(ShopfloorError):
 
 def target_of(repo: Path, then: str = "run `shopfloor gate init`") -> tuple[str, str, str]:
     """The target's (branch, commit, tree), as the gate finds it; one line if there is no commit yet."""
-    from shopfloor.gate.gating import resolve_base
 
     if git.run(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
         raise NoCommitError(
@@ -177,8 +178,6 @@ def try_on_target(
     tracker: Tracker, proposals: list[Proposal], target: tuple[str, str, str], run_dir: Path, progress: Progress
 ) -> list[Tried]:
     """Run every proposal on the target's commit (in a throw-away worktree) and judge each."""
-    from shopfloor.gate.baseline import results_on
-    from shopfloor.gate.gating import repo_of
 
     _, commit, tree = target
     checks = [as_check(p) for p in proposals]

@@ -23,7 +23,7 @@ from pathlib import Path
 from shopfloor.errors import ShopfloorError
 from shopfloor.gate.config import Check
 from shopfloor.gate.findings import Finding, parse
-from shopfloor.gate.junit import read_counts
+from shopfloor.gate.junit import Counts, read_counts
 from shopfloor.gate.results import CheckResult, excerpt
 from shopfloor.gate.signature import signature
 
@@ -247,8 +247,6 @@ def finish(
     counts: object = None,
     findings: tuple[Finding, ...] | None = None,
 ) -> CheckResult:
-    from shopfloor.gate.junit import Counts
-
     junit = (counts.collected, counts.failed, counts.skipped) if isinstance(counts, Counts) else None
     return CheckResult(
         name=name,

@@ -26,6 +26,7 @@ from typing import Any
 from shopfloor.gate import records
 from shopfloor.gate.results import GateReport
 from shopfloor.git import run_bytes as git_bytes
+from shopfloor.tracker import jsonl, store
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, adds_only_known_lines, is_tracker_only
 
@@ -55,8 +56,6 @@ def changed_paths(repo: Path, old: str, new: str) -> list[str]:
 
 
 def holds_only_known_lines(tracker: Tracker, repo: Path, fork: str, commit: str) -> bool:
-    from shopfloor.tracker import jsonl, store
-
     after = committed_file(repo, commit, MAX_BYTES)
     if after is None:
         return False

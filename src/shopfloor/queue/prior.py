@@ -9,7 +9,10 @@ from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.gate import records
+from shopfloor.gate.baseline import env_salt
 from shopfloor.gate.floorfiles import is_worker_branch
+from shopfloor.gate.gating import load_config
+from shopfloor.gate.trust import trusted_facts
 from shopfloor.queue import entries, stack
 from shopfloor.queue.entries import Entry
 from shopfloor.queue.reuse import Landing, PriorRun, choose
@@ -33,9 +36,6 @@ def candidates(tracker: Tracker, issue: str | None, commit: str) -> list[PriorRu
 
 def landing(tracker: Tracker, repo: Path, entry: Entry, base: str, stacked: str) -> Landing:
     """The facts of gating ``entry`` stacked on ``base`` as ``stacked``, as the gate would read them."""
-    from shopfloor.gate.baseline import env_salt
-    from shopfloor.gate.gating import load_config
-    from shopfloor.gate.trust import trusted_facts
 
     config = load_config(repo, base, entry.target)
     vibe: int | None = None

@@ -35,10 +35,15 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.errors import ConflictError, ShopfloorError
+from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.gate.trackerskip import changed_paths, committed_file
 from shopfloor.git import run_bytes as _git
 from shopfloor.paths import floor_root
+from shopfloor.queue import stack
+from shopfloor.queue.landing import QueueLock
+from shopfloor.queue.stack import StuckTarget
 from shopfloor.tracker import jsonl, store, sync, syncstate
+from shopfloor.tracker.db import transaction
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import TRACKER_PATH, is_tracker_only, leases_only
 
@@ -158,8 +163,6 @@ def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -
 
 def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
     """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock."""
-    from shopfloor.gate.gating import repo_of, resolve_base
-    from shopfloor.queue.landing import QueueLock
 
     repo = repo_of(tracker)
     target = resolve_base(repo, None)[0]
@@ -175,9 +178,6 @@ def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
 
 
 def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
-    from shopfloor.queue import stack
-    from shopfloor.queue.stack import StuckTarget
-
     tip = stack.tip(repo, target)
     found = committed_file(repo, tip)
     if found is None:
@@ -239,7 +239,6 @@ def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
 
 def _remember(tracker: Tracker, mirror: Path, content: bytes, checkout: _Checkout | None) -> None:
     """The database and the files that now hold the export are in step: no re-import follows."""
-    from shopfloor.tracker.db import transaction
 
     info = jsonl.atomic_write(mirror, content)
     with transaction(tracker.conn):

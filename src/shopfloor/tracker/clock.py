@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 from shopfloor.errors import ValidationError
 
@@ -34,8 +35,6 @@ def iso(t: float) -> str:
 
 def epoch(stamp: str) -> float:
     """The inverse of ``iso``: a tracker timestamp (or any ISO 8601 time with a zone) as epoch seconds."""
-    from datetime import datetime
-
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
@@ -45,8 +44,6 @@ def now() -> str:
 
 def bump(stamp: str) -> str:
     """The timestamp one microsecond after ``stamp`` (deterministic, unlike ``now``)."""
-    from datetime import datetime, timedelta
-
     try:
         moved = datetime.fromisoformat(stamp[:-1]) + timedelta(microseconds=1)
     except OverflowError:
@@ -65,8 +62,6 @@ def is_real_time(text: str) -> bool:
     """A tracker timestamp naming a real moment between the years 1 and ``MAX_YEAR``."""
     if not _ISO.fullmatch(text) or int(text[:4]) > MAX_YEAR:
         return False
-    from datetime import datetime
-
     try:
         datetime.fromisoformat(text[:-1])
     except ValueError:
@@ -118,8 +113,6 @@ def parse_when(text: str, *, base: float | None = None) -> str:
         if moment > MAX_EPOCH:
             raise out_of_range
         return iso(moment)
-    from datetime import UTC, datetime
-
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -114,7 +115,6 @@ def atomic_write(path: Path, data: bytes) -> os.stat_result:
     Returns the stat of the written file (taken before the rename, so it describes exactly
     ``data`` even if someone replaces the file right after).
     """
-    import tempfile
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

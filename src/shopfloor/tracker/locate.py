@@ -20,7 +20,7 @@ from shopfloor.errors import ShopfloorError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
+    from pathlib import Path  # lazy: pathlib is not loaded on the `ready --json` path
 
 DB_ENV = "SHOPFLOOR_DB"
 STATE_DIR = ".shopfloor"
@@ -44,13 +44,13 @@ class Location:
 
     @property
     def worktree(self) -> Path:
-        from pathlib import Path
+        from pathlib import Path  # lazy: pathlib is not loaded on the `ready --json` path
 
         return Path(self.worktree_dir)
 
     @property
     def db_path(self) -> Path:
-        from pathlib import Path
+        from pathlib import Path  # lazy: pathlib is not loaded on the `ready --json` path
 
         return Path(self.db_file)
 

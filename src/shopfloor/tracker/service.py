@@ -81,7 +81,7 @@ class Tracker:
         try:
             if not syncstate.needs_import(self.conn, path):
                 return
-            from shopfloor.tracker import sync
+            from shopfloor.tracker import sync  # lazy: only when the JSONL changed (start-up time)
 
             plan = sync.import_file(self.conn, self.location.jsonl_path, "shopfloor", self.now(), only_if_changed=True)
         except ShopfloorError as exc:
@@ -97,7 +97,7 @@ class Tracker:
         now = self.now()
         if not store.expired_leases(self.conn, now):
             return []
-        from shopfloor.tracker import writes
+        from shopfloor.tracker import writes  # lazy: only when a lease expired (start-up time)
 
         with self.write() as conn:
             return writes.reclaim_expired(conn, now)
@@ -113,7 +113,7 @@ class Tracker:
 
 def _bootstrap_prefix(conn: sqlite3.Connection, location: Location) -> str:
     """A new database in an existing setup (a fresh clone): take the prefix from config."""
-    from shopfloor.tracker.config import read_config
+    from shopfloor.tracker.config import read_config  # lazy: only for a fresh clone's database
 
     prefix = read_config(location.config_path).prefix
     with db.transaction(conn):

@@ -18,7 +18,9 @@ from pathlib import Path
 from shopfloor import git
 from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import db, jsonl, store
+from shopfloor.tracker import hooks as git_hooks
 from shopfloor.tracker.config import read_config, render_config, set_prefix
+from shopfloor.tracker.gitignore import unignore
 from shopfloor.tracker.ids import check_prefix
 from shopfloor.tracker.locate import Location, locate
 
@@ -117,8 +119,6 @@ def _check_dir(path: Path, location: Location) -> None:
 
 
 def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, force: bool = False) -> InitReport:
-    from shopfloor.tracker import hooks as git_hooks
-
     location = locate(start)
     # Check everything first, so a failure leaves the repository as it was.
     if shutil.which("git") is None:
@@ -147,7 +147,6 @@ def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, f
         report.actions.append("created .shopfloor/issues.jsonl")
     register_merge_driver(location, report, attributes_text)
     _point_agents_md(location, report, agents_text or "")
-    from shopfloor.tracker.gitignore import unignore
 
     report.actions.extend(unignore(location.worktree))  # a .gitignore that hides .shopfloor/ is fixed
     created = not location.db_path.exists()

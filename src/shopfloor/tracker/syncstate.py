@@ -12,7 +12,7 @@ import sqlite3
 
 
 def digest(data: bytes) -> str:
-    from shopfloor.tracker.ids import blake2b
+    from shopfloor.tracker.ids import blake2b  # lazy: hashing only when the file changed (start-up time)
 
     return blake2b(data, digest_size=32).hexdigest()
 
@@ -20,7 +20,7 @@ def digest(data: bytes) -> str:
 def read_with_stat(path: str, limit: int | None = None) -> tuple[bytes, os.stat_result]:
     """The file's content and the stat of exactly that content (not of a later version);
     with a ``limit``, a file over it is refused without reading more than the limit."""
-    from shopfloor.inputs import read_at_most
+    from shopfloor.inputs import read_at_most  # lazy: only when the file changed (start-up time)
 
     for _ in range(5):
         with open(path, "rb") as handle:

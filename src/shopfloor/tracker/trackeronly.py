@@ -10,7 +10,10 @@ running checks only when this rule holds *and* the candidate's file would import
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+
+from shopfloor.tracker.syncstate import line_id
 
 TRACKER_PATH = ".shopfloor/issues.jsonl"
 
@@ -25,7 +28,6 @@ def is_tracker_only(paths: Iterable[str]) -> bool:
 
 def line_ids(content: bytes) -> dict[str, str]:
     """The canonical lines of a JSONL file by issue id (a canonical line starts with its id)."""
-    from shopfloor.tracker.syncstate import line_id
 
     found = {}
     for line in content.decode("utf-8", "replace").splitlines():
@@ -41,7 +43,6 @@ LEASE_FIELD = "lease_until"
 def without_lease(line: str) -> str:
     """A JSONL line with its lease left out (renewals alone are no change git needs); a line
     that is not a JSON object is returned as it is."""
-    import json
 
     try:
         record = json.loads(line)

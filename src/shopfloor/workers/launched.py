@@ -15,6 +15,7 @@ import time
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import lifecycle
 from shopfloor.workers.records import Worker
 
 LAUNCH_WAIT_S = 20.0  # the shim starts in well under a second; this only bounds a stuck start
@@ -44,7 +45,6 @@ def launch_failure(worker: Worker) -> str | None:
 def await_launch(tracker: Tracker, worker: Worker, timeout: float = LAUNCH_WAIT_S) -> Worker:
     """The worker once its agent runs or its shim has ended (or ``timeout`` has passed); raises
     with one line when the agent could not be launched."""
-    from shopfloor.workers import lifecycle
 
     deadline = time.monotonic() + timeout
     current, running_since = worker, None

@@ -19,6 +19,7 @@ from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import procs, records, terminal
 from shopfloor.workers.records import FINAL_STATES, Worker
+from shopfloor.workers.spec import SPEC_NAME, read
 from shopfloor.workspace import worktrees
 
 STOP_WAIT_S = 15.0
@@ -59,7 +60,6 @@ def stop_agent(worker: Worker) -> None:
 def confinement_of(worker: Worker) -> list[str]:
     """The agent's sandbox prefix from its launch spec: git that acts on its workspace's files runs
     inside it (``worktrees.save_wip``). Empty when the agent ran unconfined or never launched."""
-    from shopfloor.workers.spec import SPEC_NAME, read
 
     path = Path(worker.log_dir) / SPEC_NAME
     if not path.is_file():

@@ -12,12 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shopfloor.agents import registry
+from shopfloor.agents.base import SessionState
+from shopfloor.errors import ShopfloorError
 from shopfloor.tracker import store
 from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, records
 from shopfloor.workers.archive import Range, Run
-from shopfloor.workers.progress import printable
+from shopfloor.workers.progress import describe, printable
+from shopfloor.workspace.naming import safe_name
 
 MAX_READ = 8 << 20  # the last 8 MiB of a log is shown
 PROMPT_CHARS = 160
@@ -25,8 +29,6 @@ STDERR_LINES = 20
 
 
 def runs_of(tracker: Tracker, issue_id: str) -> list[Run]:
-    from shopfloor.workspace.naming import safe_name
-
     name = safe_name(issue_id)
     runs = archive.archived_runs(archive.root_of(tracker.location.db_file), name)
     worker = records.find(tracker.conn, name)
@@ -49,10 +51,6 @@ def read_range(path: Path, span: Range) -> str:
 
 def _event_lines(run: Run) -> list[str]:
     """The run's events.jsonl told through its agent's adapter, as the pane shows them."""
-    from shopfloor.agents import registry
-    from shopfloor.agents.base import SessionState
-    from shopfloor.errors import ShopfloorError
-    from shopfloor.workers.progress import describe
 
     try:
         adapter = registry.get(str(run.meta.get("agent") or ""))

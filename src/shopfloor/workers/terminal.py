@@ -57,7 +57,7 @@ def shim_argv(spec_file: Path) -> list[str]:
 
 
 def _server() -> Any:
-    import libtmux
+    import libtmux  # lazy: about 50 ms to import; detached workers and `worker list` never need it
 
     return libtmux.Server()
 

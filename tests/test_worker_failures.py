@@ -134,7 +134,7 @@ def test_bad_config_is_one_line_naming_the_file(floor: Runner) -> None:
         ('[workspace]\nsetup = "npm ci"\n', "workspace.setup must be a list of argv lists"),
         ('[workspace]\ncopy = ["../secrets"]\n', "must be a relative path inside the repository"),
         ("[agents.scripted]\ncontext_limit = 2\n", "context_limit must be a fraction"),
-        ("[agents.scripted]\nbogus = 1\n", "unknown key(s) bogus"),
+        ("[agents.scripted]\nbogus = 1\n", "unknown key(s) in [agents.scripted]: bogus"),
         ('[workspace]\ncopy = ["."]\n', "not the repository itself or .git"),
         ('[workspace]\ncopy = [".git/config"]\n', "not the repository itself or .git"),
         ("[workspace\n", "is not valid TOML"),

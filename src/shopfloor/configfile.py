@@ -8,6 +8,7 @@ the fix. Sections: ``[tracker]`` (tracker.config), ``[workspace]`` (workspace.se
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,19 @@ def section(data: dict[str, Any], name: str, path: Path | str) -> dict[str, Any]
     if not isinstance(value, dict):
         raise ValidationError(f"{path}: [{name}] must be a table: fix the file")
     return value
+
+
+def only_known(
+    table: dict[str, Any], known: Iterable[str], where: Path | str, label: str, fix: str = "fix the file"
+) -> None:
+    """Refuse a key this version does not read: a misspelt key must not silently mean the default.
+    ``label`` names the table as the file spells it (``[queue]``, ``[[gate.check]] number 2``)."""
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ValidationError(
+            f"{where}: unknown key(s) in {label}: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))}): {fix}"
+        )
 
 
 def string_list(value: Any, key: str, path: Path | str) -> list[str]:

@@ -8,6 +8,7 @@ runner's job.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -137,6 +138,35 @@ class AgentAdapter(Protocol):
         """(context tokens, window or None) from the CLI's own session files, for CLIs whose
         event stream does not carry them; None when the stream does, or nothing is found."""
         ...
+
+
+Context = tuple[int, int | None]  # (tokens in context, the window when the file says it)
+
+
+def context_in_file(path: str | None, scan: Callable[[Iterable[str]], Context | None]) -> Context | None:
+    """``scan`` over a CLI's session file (JSON lines), or None when there is no file."""
+    if path is None:
+        return None
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        return scan(lines)
+
+
+def latest_record(
+    lines: Iterable[str], marker: str, read: Callable[[dict[str, Any]], Context | None]
+) -> Context | None:
+    """The last context ``read`` finds among the records of a session file. Only lines that
+    contain ``marker`` are parsed (these files grow to megabytes); broken lines are skipped."""
+    latest = None
+    for line in lines:
+        if marker not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        found = read(record) if isinstance(record, dict) else None
+        latest = found or latest
+    return latest
 
 
 def decode_event(line: str) -> dict[str, Any] | AgentEvent | None:

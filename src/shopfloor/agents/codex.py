@@ -22,9 +22,18 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Iterable
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_input
+from shopfloor.agents.base import (
+    AgentEvent,
+    AgentOptions,
+    Context,
+    context_in_file,
+    decode_event,
+    latest_record,
+    tool_input,
+)
 
 _FLAGS = ("--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox")
 _TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search")
@@ -93,26 +102,18 @@ class CodexCLI:
         return max(found) if found else None
 
     def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
-        path = self.transcript_path(home, cwd, session_id)
-        if path is None:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as lines:
-            return context_from_rollout(lines)
+        return context_in_file(self.transcript_path(home, cwd, session_id), context_from_rollout)
 
 
-def context_from_rollout(lines: Any) -> tuple[int, int | None] | None:
+def context_from_rollout(lines: Iterable[str]) -> Context | None:
     """(tokens in context, window) from the latest ``token_count`` event of a Codex session file."""
-    latest = None
-    for line in lines:
-        if '"token_count"' not in line:
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        payload = record.get("payload") if isinstance(record.get("payload"), dict) else record
-        info = payload.get("info") if isinstance(payload, dict) and payload.get("type") == "token_count" else None
-        if isinstance(info, dict) and isinstance(info.get("last_token_usage"), dict):
-            window = info.get("model_context_window")
-            latest = (int(info["last_token_usage"].get("input_tokens") or 0), int(window) if window else None)
-    return latest
+    return latest_record(lines, '"token_count"', _token_count)
+
+
+def _token_count(record: dict[str, Any]) -> Context | None:
+    payload = record.get("payload") if isinstance(record.get("payload"), dict) else record
+    info = payload.get("info") if isinstance(payload, dict) and payload.get("type") == "token_count" else None
+    if isinstance(info, dict) and isinstance(info.get("last_token_usage"), dict):
+        window = info.get("model_context_window")
+        return (int(info["last_token_usage"].get("input_tokens") or 0), int(window) if window else None)
+    return None

@@ -20,11 +20,19 @@ for minutes: the floor's no-event timeout handles it.
 from __future__ import annotations
 
 import glob
-import json
 import os
+from collections.abc import Iterable
 from typing import Any
 
-from shopfloor.agents.base import AgentEvent, AgentOptions, decode_event, tool_input
+from shopfloor.agents.base import (
+    AgentEvent,
+    AgentOptions,
+    Context,
+    context_in_file,
+    decode_event,
+    latest_record,
+    tool_input,
+)
 
 _FLAGS = ("--output-format", "stream-json", "--yolo", "--skip-trust")
 DEFAULT_WINDOW = 1_048_576
@@ -89,24 +97,16 @@ class GeminiCLI:
         return max(found, key=os.path.getmtime) if found else None
 
     def context_from_files(self, home: str, cwd: str, session_id: str) -> tuple[int, int | None] | None:
-        path = self.transcript_path(home, cwd, session_id)
-        if path is None:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as lines:
-            return context_from_chat(lines)
+        return context_in_file(self.transcript_path(home, cwd, session_id), context_from_chat)
 
 
-def context_from_chat(lines: Any) -> tuple[int, int | None] | None:
+def context_from_chat(lines: Iterable[str]) -> Context | None:
     """(tokens in context, window) from the latest model record of a Gemini CLI session file."""
-    latest = None
-    for line in lines:
-        if '"gemini"' not in line:
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        tokens = record.get("tokens") if record.get("type") == "gemini" else None
-        if isinstance(tokens, dict) and "input" in tokens:
-            latest = (int(tokens.get("input") or 0), None)
-    return latest
+    return latest_record(lines, '"gemini"', _model_tokens)
+
+
+def _model_tokens(record: dict[str, Any]) -> Context | None:
+    tokens = record.get("tokens") if record.get("type") == "gemini" else None
+    if isinstance(tokens, dict) and "input" in tokens:
+        return (int(tokens.get("input") or 0), None)
+    return None

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.agents.base import AgentOptions
-from shopfloor.configfile import section, string_list
+from shopfloor.configfile import only_known, section, string_list
 from shopfloor.errors import ValidationError
 
 _KEYS = {"binary", "argv", "context_window", "context_limit", "scenario", "env"}
@@ -18,11 +18,7 @@ def parse(data: dict[str, Any], name: str, path: Path) -> AgentOptions:
     where = f"{path}: [agents.{name}]"
     if not isinstance(raw, dict):
         raise ValidationError(f"{where} must be a table: fix the file")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ValidationError(
-            f"{where} has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}"
-        )
+    only_known(raw, _KEYS, path, f"[agents.{name}]")
     binary, scenario = raw.get("binary"), raw.get("scenario")
     for key, value in (("binary", binary), ("scenario", scenario)):
         if value is not None and (not isinstance(value, str) or not value):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shopfloor.configfile import read_toml, section, string_list
+from shopfloor.configfile import only_known, read_toml, section, string_list
 from shopfloor.errors import ValidationError
 from shopfloor.progress import Progress
 
@@ -47,9 +47,7 @@ def event(kind: str, repo: str, at: str, **fields: Any) -> dict[str, Any]:
 def parse(data: dict[str, Any], where: str) -> tuple[str, ...] | None:
     """``[notify] command``: an argv list, or None when there is none."""
     raw = section(data, "notify", where)
-    unknown = set(raw) - {"command"}
-    if unknown:
-        raise ValidationError(f"{where}: unknown key(s) in [notify]: {', '.join(sorted(unknown))} (known: command)")
+    only_known(raw, {"command"}, where, "[notify]")
     if "command" not in raw:
         return None
     command = string_list(raw["command"], "notify.command", where)

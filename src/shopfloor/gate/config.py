@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from shopfloor.configfile import argv_list, string_list
+from shopfloor.configfile import argv_list, only_known, string_list
 from shopfloor.errors import ValidationError
 from shopfloor.sandbox.config import parse as sandbox_config
 
@@ -126,6 +126,8 @@ _GATE_KEYS = {
 RULES_VERSION = 3
 BUILTINS = ("complexity", "tests-not-weakened", "protected-files", "secrets", "diff-size", "suppressions")
 
+FIX = "fix it on the target branch"  # the gate reads its rules from there, never from the change
+
 
 @dataclass(frozen=True)
 class Check:
@@ -176,11 +178,7 @@ def _check(raw: Any, n: int, where: str) -> Check:
     at = f"{where}: [[gate.check]] number {n}"
     if not isinstance(raw, dict):
         raise ValidationError(f"{at} must be a table")
-    unknown = set(raw) - _CHECK_KEYS
-    if unknown:
-        raise ValidationError(
-            f"{at} has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_CHECK_KEYS))}"
-        )
+    only_known(raw, _CHECK_KEYS, where, f"[[gate.check]] number {n}", FIX)
     if "\0" in repr(raw):
         raise ValidationError(f"{at} holds a NUL character: remove it")
     name = raw.get("name")
@@ -213,13 +211,11 @@ def parse(text: str, where: str) -> GateConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{where} is not valid TOML ({exc}): fix it on the target branch") from None
+        raise ValidationError(f"{where} is not valid TOML ({exc}): {FIX}") from None
     gate = data.get("gate", {})
     if not isinstance(gate, dict):
         raise ValidationError(f"{where}: [gate] must be a table")
-    unknown = set(gate) - _GATE_KEYS
-    if unknown:
-        raise ValidationError(f"{where}: unknown key(s) in [gate]: {', '.join(sorted(unknown))}")
+    only_known(gate, _GATE_KEYS, where, "[gate]", FIX)
     raw_checks = gate.get("check", [])
     if not isinstance(raw_checks, list):
         raise ValidationError(f"{where}: gate checks are [[gate.check]] tables")

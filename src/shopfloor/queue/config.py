@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopfloor import git
-from shopfloor.configfile import section
+from shopfloor.configfile import only_known, section
 from shopfloor.errors import ValidationError
 from shopfloor.gate.config import CONFIG_PATH
 
@@ -37,12 +37,7 @@ def parse(text: str, where: str) -> QueueConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{where} is not valid TOML ({exc}): fix it on the target branch") from None
     raw = section(data, "queue", where)
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ValidationError(
-            f"{where}: unknown key(s) in [queue]: {', '.join(sorted(unknown))} (known: strategy, keep_branches): "
-            "fix it on the target branch"
-        )
+    only_known(raw, _KEYS, where, "[queue]", "fix it on the target branch")
     strategy = raw.get("strategy", "squash")
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValidationError(

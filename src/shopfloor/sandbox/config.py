@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from shopfloor.configfile import section, string_list
+from shopfloor.configfile import only_known, section, string_list
 from shopfloor.errors import ValidationError
 
 _KEYS = {"network", "writable"}
@@ -26,12 +26,7 @@ class SandboxConfig:
 
 def parse(data: dict[str, Any], where: str) -> SandboxConfig:
     raw = section(data, "sandbox", where)
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ValidationError(
-            f"{where}: unknown key(s) in [sandbox]: {', '.join(sorted(unknown))} "
-            "(known: network, writable): fix the file"
-        )
+    only_known(raw, _KEYS, where, "[sandbox]")
     network = raw.get("network", True)
     if not isinstance(network, bool):
         raise ValidationError(f"{where}: sandbox.network must be true or false: fix the file")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor.configfile import argv_list, section, string_list
+from shopfloor.configfile import argv_list, only_known, section, string_list
 from shopfloor.errors import ShopfloorError, ValidationError
 from shopfloor.workspace import ports
 
@@ -32,9 +32,7 @@ class WorkspaceConfig:
 
 def parse(data: dict[str, Any], path: Path) -> WorkspaceConfig:
     raw = section(data, "workspace", path)
-    unknown = set(raw) - {"copy", "setup", "setup_timeout", "port_base", "ports_per_worker"}
-    if unknown:
-        raise ValidationError(f"{path}: unknown key(s) in [workspace]: {', '.join(sorted(unknown))}: fix the file")
+    only_known(raw, {"copy", "setup", "setup_timeout", "port_base", "ports_per_worker"}, path, "[workspace]")
     copy = string_list(raw.get("copy", []), "workspace.copy", path)
     for name in copy:
         parts = Path(name).parts

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError, ValidationError
-from shopfloor.tracker.schema import FIELD_NAMES, JsonConstantError, loads_strict, normalise
+from shopfloor.tracker.schema import FIELD_NAMES, decode_json, normalise
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -79,15 +79,9 @@ def decode(data: bytes, path: str = "issues.jsonl") -> list[Issue]:
         if line.startswith(CONFLICT_MARKERS):
             raise _conflict_hint(path, lineno)
         try:
-            record = loads_strict(line)
-        except JsonConstantError as exc:
-            raise JsonlError(f"{path}:{lineno}: {exc} is not JSON: write a finite number, a string or null") from None
-        except json.JSONDecodeError as exc:
-            raise JsonlError(f"{path}:{lineno}: invalid JSON at column {exc.colno}: {exc.msg}") from None
-        except RecursionError:
-            raise JsonlError(
-                f"{path}:{lineno}: nested too deeply: fix that line (tracker records nest only a few levels)"
-            ) from None
+            record = decode_json(line, f"{path}:{lineno}", "fix that line (tracker records nest only a few levels)")
+        except ValidationError as exc:
+            raise JsonlError(str(exc)) from None
         try:
             issue = normalise(record)
         except ValidationError as exc:

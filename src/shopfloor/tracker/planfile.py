@@ -23,12 +23,11 @@ dependencies before any id exists.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from shopfloor.errors import ValidationError
-from shopfloor.tracker.schema import DEP_TYPES, EDITABLE, JsonConstantError, check_text, loads_strict
+from shopfloor.tracker.schema import DEP_TYPES, EDITABLE, check_text, decode_json
 
 _SECTIONS = {"acceptance": "acceptance", "design": "design", "notes": "notes", "description": "description"}
 _KEYS = {"priority", "type", "vibe", "labels", "deps", "assignee", "parent", "status", "external_ref", "defer_until"}
@@ -177,14 +176,7 @@ def parse_jsonl(text: str, path: str) -> list[Draft]:
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
-        try:
-            record = loads_strict(line)
-        except JsonConstantError as exc:
-            raise ValidationError(f"{where}: {exc} is not JSON: write a finite number, a string or null") from None
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}: invalid JSON at column {exc.colno}: {exc.msg}") from None
-        except RecursionError:
-            raise ValidationError(f"{where}: nested too deeply: a plan line is one flat JSON object") from None
+        record = decode_json(line, where, "a plan line is one flat JSON object")
         if not isinstance(record, dict):
             raise ValidationError(f"{where}: each line must be a JSON object")
         try:

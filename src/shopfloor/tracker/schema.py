@@ -247,10 +247,17 @@ def reject_json_constant(name: str) -> Any:
     raise JsonConstantError(name)
 
 
-def loads_strict(text: str) -> Any:
-    """``json.loads`` that refuses NaN/Infinity (``JsonConstantError``) and reports nesting
-    too deep for the parser as ``RecursionError``, like ``json.loads`` itself."""
-    return json.loads(text, parse_constant=reject_json_constant)
+def decode_json(text: str, where: str, nested: str) -> Any:
+    """``json.loads`` that refuses NaN and Infinity, and nesting too deep for the parser, each as
+    one ``ValidationError`` naming ``where``; ``nested`` says how to fix the nesting there."""
+    try:
+        return json.loads(text, parse_constant=reject_json_constant)
+    except JsonConstantError as exc:
+        raise ValidationError(f"{where}: {exc} is not JSON: write a finite number, a string or null") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{where}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ValidationError(f"{where}: nested too deeply: {nested}") from None
 
 
 def _check_json_value(value: Any, what: str) -> None:
@@ -283,16 +290,7 @@ def _check_json_value(value: Any, what: str) -> None:
 
 def _v_json(field: Field, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
-        try:
-            value = loads_strict(value)
-        except JsonConstantError as exc:
-            raise ValidationError(
-                f"{field.name} holds {exc}, which is not JSON: use a finite number or a string"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{field.name} is not valid JSON: {exc.msg}") from None
-        except RecursionError:
-            raise ValidationError(f"{field.name} is nested too deeply: flatten it") from None
+        value = decode_json(value, field.name, "flatten it")
     if not isinstance(value, dict):
         raise ValidationError(f"{field.name} must be a JSON object")
     _check_json_value(value, field.name)

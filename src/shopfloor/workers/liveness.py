@@ -97,17 +97,23 @@ def reconcile(tracker: Tracker, worker: Worker) -> Worker:
     if agent_alive(fresh):
         stop_agent(fresh)
         why += f"; its agent (pid {fresh.agent_pid}) was left without an owner and has been stopped"
-    wip, problem = _save(tracker, fresh, "uncommitted when its shim was lost")
+    _end(tracker, fresh, "lost", why, "uncommitted when its shim was lost")
+    return records.get(tracker.conn, fresh.name)
+
+
+def _end(tracker: Tracker, worker: Worker, state: str, why: str, wip_reason: str) -> None:
+    """Record an ending the shim could not record itself, after saving uncommitted work as a
+    ``wip:`` commit (a failure to save is added to ``why``, never raised)."""
+    wip, problem = _save(tracker, worker, wip_reason)
     records.update(
         tracker.conn,
-        fresh.name,
-        fresh.generation,
-        state="lost",
+        worker.name,
+        worker.generation,
+        state=state,
         wip_commit=wip,
         error=why + (f"; {problem}" if problem else ""),
         ended_at=tracker.now(),
     )
-    return records.get(tracker.conn, fresh.name)
 
 
 def kill(tracker: Tracker, worker: Worker) -> Worker:
@@ -126,16 +132,7 @@ def kill(tracker: Tracker, worker: Worker) -> Worker:
     fresh = records.get(tracker.conn, worker.name)  # re-read: the agent's pid may be newer than ours
     stop_agent(fresh)
     if fresh.state not in FINAL_STATES and fresh.generation == worker.generation:
-        wip, problem = _save(tracker, fresh, "uncommitted when the worker was killed")
-        records.update(
-            tracker.conn,
-            fresh.name,
-            fresh.generation,
-            state="killed",
-            wip_commit=wip,
-            error="killed by shopfloor worker kill" + (f"; {problem}" if problem else ""),
-            ended_at=tracker.now(),
-        )
+        _end(tracker, fresh, "killed", "killed by shopfloor worker kill", "uncommitted when the worker was killed")
     terminal.close(fresh.tmux_session)
     return records.get(tracker.conn, worker.name)
 

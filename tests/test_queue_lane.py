@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Runner
+from shopfloor.floor.attempts import QUEUE_HOOKS
 from shopfloor.paths import floor_root
 from shopfloor.queue.landing import QueueLock
 from shopfloor.queue.lane import QueueLane
@@ -51,7 +52,7 @@ def repo(sf: Runner, marks: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
 def lane(repo: Runner) -> Iterator[tuple[QueueLane, list[str]]]:
     said: list[str] = []
     tracker = Tracker.open("floor", str(repo.cwd), auto_import=False)
-    lane = QueueLane.beside(tracker, batch=4, progress=said.append).start()
+    lane = QueueLane.beside(tracker, QUEUE_HOOKS, batch=4, progress=said.append).start()
     yield lane, said
     (repo.cwd.parent / "marks" / "release").touch()
     lane.stop(timeout=60)

@@ -50,7 +50,8 @@ def set_strategy(runner: Runner, strategy: str) -> None:
 
 
 def record_attempts(runner: Runner, issue: str, worker: str, verdicts: list[str]) -> None:
-    """What the floor records for an issue: one ended attempt per verdict, by ``worker``."""
+    """What the floor records for an issue: one ended attempt per verdict, by ``worker`` (a pass
+    waits in the queue, as the floor's does)."""
     from shopfloor.floor import attempts
     from shopfloor.tracker.service import Tracker
 
@@ -60,7 +61,8 @@ def record_attempts(runner: Runner, issue: str, worker: str, verdicts: list[str]
             attempts.begin(tracker.conn, issue, worker, generation, "scripted", 3, tracker.now())
             row = attempts.of_worker(tracker.conn, worker, generation)
             assert row is not None
-            attempts.finish(tracker.conn, row.id, ended_at=tracker.now(), verdict=verdict, outcome=verdict)
+            outcome = "queued" if verdict == "pass" else verdict
+            attempts.finish(tracker.conn, row.id, ended_at=tracker.now(), verdict=verdict, outcome=outcome)
     finally:
         tracker.close()
 
@@ -111,6 +113,8 @@ def test_a_fixed_branch_lands_as_one_commit_with_trailers_author_and_committer(r
     assert "- first try\n- fix the FIXME" in body and "1 file changed" in body
     shown = repo.json("show", sid)
     assert shown["status"] == "closed" and head in shown["close_reason"]
+    # `queue run` marks the floor's attempt merged, as the floor's own passes do (queue.hooks).
+    assert [(a["verdict"], a["outcome"]) for a in shown["attempts"]] == [("fail", "fail"), ("pass", "merged")]
 
 
 def test_the_rebase_strategy_keeps_every_commit(repo: Runner) -> None:

@@ -62,6 +62,7 @@ def cmd_queue_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_run(args: argparse.Namespace) -> int:
+    from shopfloor.floor.attempts import QUEUE_HOOKS
     from shopfloor.queue import entries
     from shopfloor.queue.landing import run_once
 
@@ -76,7 +77,7 @@ def cmd_queue_run(args: argparse.Namespace) -> int:
     conflicts: list[int] = []
     gate_runs = retries = reused = 0
     while True:
-        report = run_once(tracker, args.batch, progress)
+        report = run_once(tracker, args.batch, progress, hooks=QUEUE_HOOKS)
         landed += report.landed
         rejected += report.rejected
         conflicts += report.conflicts

@@ -174,11 +174,12 @@ def cmd_worker_restart(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_rm(args: argparse.Namespace) -> int:
+    from shopfloor.queue import branches
     from shopfloor.workers import lifecycle
 
     tracker = open_tracker(args)
     worker = lifecycle.find(tracker, args.worker)
-    wip = lifecycle.remove(tracker, worker, force=args.force)
+    wip = lifecycle.remove(tracker, worker, force=args.force, drop_landed=branches.after_remove)
     from shopfloor.git import is_branch
     from shopfloor.paths import main_tree
 

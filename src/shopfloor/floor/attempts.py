@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from shopfloor.floor.migrations import migrations
 from shopfloor.floor.spiral import AttemptFacts
+from shopfloor.queue.hooks import Hooks, Tried
 from shopfloor.tracker import db
 from shopfloor.tracker.rows import Rows
 
@@ -150,6 +151,15 @@ def mark_merged(conn: sqlite3.Connection, issue: str) -> None:
     Runs inside the caller's transaction (the queue's, as it closes the issue)."""
     ROWS.update(conn, "issue = ? AND outcome = 'queued'", (issue,), outcome="merged")
 
+
+def tried(conn: sqlite3.Connection, issue: str) -> Tried:
+    """What a squashed landing says of the issue's attempts (``queue.squash``)."""
+    rows = of_issue(conn, issue)
+    return Tried(ended=sum(1 for a in rows if a.ended_at), last_worker=rows[-1].worker if rows else None)
+
+
+# What every queue pass is given (``queue.hooks``): the queue sits below the floor.
+QUEUE_HOOKS = Hooks(merged=mark_merged, tried=tried)
 
 SUMMARY_KEY = "floor"  # the issue's metadata key that carries its attempts into the JSONL
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import notes
+from shopfloor.queue import branches
 from shopfloor.tracker import history
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
@@ -49,7 +50,7 @@ def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str
         if issue.get("status") != "closed":
             continue
         try:
-            workers.remove(tracker, worker, force=True)
+            workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)
         except ShopfloorError as exc:
             progress(f"{worker.issue}: could not remove its worker ({exc})")
             continue

@@ -52,6 +52,7 @@ from shopfloor.floor.startpool import StartPool, begin_attempt
 from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
+from shopfloor.queue import branches
 from shopfloor.tracker import store
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
@@ -211,7 +212,7 @@ def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress, repor
     title = _issue(tracker, worker.issue)["title"]
     notify.emit(notify.kind_of_block(why), issue=worker.issue, title=title, reason=why)
     try:
-        workers.remove(tracker, workers.find(tracker, worker.name), force=True)
+        workers.remove(tracker, workers.find(tracker, worker.name), force=True, drop_landed=branches.after_remove)
     except ShopfloorError as exc:
         progress(f"{worker.issue}: could not remove its worker ({exc})")
     progress(f"{worker.issue}: blocked ({why})")
@@ -314,7 +315,7 @@ def turn(
             pools.poke(due, now)  # the lane lands it beside the loop; changes queued meanwhile join its next batch
         else:
             try:
-                run_once(tracker, cfg.batch, progress)
+                run_once(tracker, cfg.batch, progress, hooks=attempts.QUEUE_HOOKS)
             except ConflictError as exc:
                 if queued_now:  # a person's `queue run` holds the lock: say so only when the floor has work for it
                     progress(str(exc))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shopfloor.floor import waiting
+from shopfloor.floor import attempts, waiting
 from shopfloor.floor.gatepool import GatePool, default_jobs
 from shopfloor.floor.startpool import StartPool
 from shopfloor.floor.startpool import default_jobs as default_starts
@@ -60,7 +60,8 @@ class Pools:
     ) -> Pools:
         gates = GatePool(tracker, gate_jobs or default_jobs(), progress, woken)
         starts = StartPool(tracker, default_starts(), progress, woken)
-        return cls(gates, starts, QueueLane.beside(tracker, batch, progress).start())  # its commits wake the loop
+        lane = QueueLane.beside(tracker, attempts.QUEUE_HOOKS, batch, progress)
+        return cls(gates, starts, lane.start())  # its commits wake the loop
 
     def busy(self) -> bool:
         """A gate or a start runs, or a queue pass runs or is due."""

@@ -19,6 +19,7 @@ from shopfloor import git
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.paths import main_tree
+from shopfloor.queue import branches
 from shopfloor.tracker.service import Tracker
 
 TYPE_CHECKING = False
@@ -148,7 +149,8 @@ def apply(
     out = []
     for item in plans:
         if item.worker is not None:
-            workers.remove(tracker, item.worker, force=True)  # the branch is kept; uncommitted work saved
+            # The branch is kept (unless it landed as it is); uncommitted work is saved.
+            workers.remove(tracker, item.worker, force=True, drop_landed=branches.after_remove)
         kept = _keep_branch(tracker, item.issue, item.series - 1) if fresh else None
         now = tracker.now()
         text = f"Retry: try {item.series}" + (f", from the target (the old branch is kept as {kept})" if kept else "")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from shopfloor.actors import of_worker
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, notify, reasons
+from shopfloor.queue import branches
 from shopfloor.tracker import history
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
@@ -49,7 +50,7 @@ def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], Non
             "blocked", issue=worker.issue, title=str(issue.get("title", "")), reason=f"its agent blocked it: {why}"
         )
         try:
-            workers.remove(tracker, worker, force=True)
+            workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)
         except ShopfloorError as exc:
             progress(f"{worker.issue}: blocked by its agent ({why}); could not remove its worker ({exc})")
             continue

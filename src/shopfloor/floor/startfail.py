@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
+from shopfloor.queue import branches
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 
@@ -93,7 +94,7 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
     if (Path(worker.log_dir) / SPEC_NAME).exists():
         return False
     try:
-        workers.remove(tracker, worker, force=True)
+        workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)
     except ShopfloorError as exc:
         # A start killed inside `git clone` leaves a half-made clone that removal refuses: no agent
         # ever ran there, so it is set aside (kept, never deleted) and the removal tried once more,
@@ -102,7 +103,7 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
         try:
             if aside is None:
                 raise
-            workers.remove(tracker, worker, force=True)
+            workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)
         except ShopfloorError:
             progress(f"{worker.issue}: its worker never started and could not be removed ({exc})")
             return True

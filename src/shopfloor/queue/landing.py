@@ -35,6 +35,7 @@ from shopfloor.queue import branches, entries, prior, squash, stack
 from shopfloor.queue import config as queue_config
 from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
+from shopfloor.queue.hooks import Hooks
 from shopfloor.queue.stack import StuckTarget
 from shopfloor.tracker.service import Tracker
 
@@ -156,14 +157,14 @@ def _issue_of_branch(tracker: Tracker, branch: str) -> str | None:
     return owner.stdout.strip() or None
 
 
-def recover(tracker: Tracker) -> list[int]:
+def recover(tracker: Tracker, hooks: Hooks) -> list[int]:
     """After a crash: an entry left ``testing`` landed (its tested commit is on the target) or is queued again."""
     repo = repo_of(tracker)
     recovered = []
     for entry in entries.list_entries(tracker.conn, ("testing",)):
         target_tip = stack.tip(repo, entry.target)
         if entry.tested and stack.is_ancestor(repo, entry.tested, target_tip):
-            _merged(tracker, entry, entry.tested)
+            _merged(tracker, entry, entry.tested, hooks)
             try:
                 keep = branches.keep_configured(repo, target_tip, entry.target)
             except ShopfloorError:
@@ -177,10 +178,9 @@ def recover(tracker: Tracker) -> list[int]:
     return recovered
 
 
-def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
+def _merged(tracker: Tracker, entry: Entry, sha: str, hooks: Hooks) -> None:
     """The entry is merged, its issue closed with the sha, and the floor's attempt that was
-    waiting in the queue marked ``merged``, in one transaction."""
-    from shopfloor.floor.attempts import mark_merged
+    waiting in the queue marked ``merged`` (``hooks``), in one transaction."""
     from shopfloor.tracker import writes
 
     now = tracker.now()
@@ -188,7 +188,7 @@ def _merged(tracker: Tracker, entry: Entry, sha: str) -> None:
         entries.mark_merged(conn, entry.id, sha, now)
         if entry.issue:
             writes.close(conn, entry.issue, f"merged to {entry.target} as {sha}", tracker.actor, now)
-            mark_merged(conn, entry.issue)
+            hooks.merged(conn, entry.issue)
 
 
 def _delete_branch(repo: Path, entry: Entry, keep: bool, progress: Progress) -> None:
@@ -219,12 +219,13 @@ class _Pass:
         onto: str,
         report: PassReport,
         progress: Progress,
+        hooks: Hooks,
         strategy: str = "squash",
         keep_branches: bool = False,
     ) -> None:
         self.tracker, self.repo, self.worktree, self.target = tracker, repo, worktree, target
         self.landed_on = [onto]
-        self.report, self.progress = report, progress
+        self.report, self.progress, self.hooks = report, progress, hooks
         self.squash = strategy == "squash"
         self.keep_branches = keep_branches
         self.facts: dict[int, squash.Facts] = {}  # per entry: its squashed commit's message and author
@@ -243,7 +244,7 @@ class _Pass:
                         entries.update(conn, other.id, self.tracker.now(), state="queued")
                 return False
             if self.squash:  # one commit of the same tree; its final message waits for the gate run's id
-                facts = squash.gather(self.tracker, self.worktree, entry.branch, entry.issue, tip, applied)
+                facts = squash.gather(self.tracker, self.worktree, entry.branch, entry.issue, tip, applied, self.hooks)
                 self.facts[entry.id] = facts
                 applied = stack.squash_head(self.worktree, tip, squash.message(facts, None), facts.author)
             tip = applied
@@ -290,7 +291,7 @@ class _Pass:
         self.landed_on.append(last.tested)
         for entry in part:
             fresh = entries.get(self.tracker.conn, entry.id)
-            _merged(self.tracker, fresh, fresh.tested or last.tested)
+            _merged(self.tracker, fresh, fresh.tested or last.tested, self.hooks)
             self.report.landed.append(entry.id)
             _delete_branch(self.repo, fresh, self.keep_branches, self.progress)
         same_tree = f" (the tree gated as {gated[:10]})" if gated and gated != last.tested else ""
@@ -337,17 +338,18 @@ def _approvals(tracker: Tracker, progress: Progress) -> None:
             entries.update(tracker.conn, entry.id, tracker.now(), state="queued", detail="approved")
 
 
-def run_once(tracker: Tracker, batch: int = 4, progress: Progress = quiet) -> PassReport:
+def run_once(tracker: Tracker, batch: int = 4, progress: Progress = quiet, *, hooks: Hooks) -> PassReport:
     """Land up to ``batch`` queued entries; a target that moves meanwhile means testing again.
+    ``hooks`` are the floor's (``queue.hooks``): every landing marks its attempt merged.
 
     One pass at a time per repository (a lock file beside the queue's worktree): two passes
     would stack in the same worktree and re-queue each other's entries."""
     with QueueLock(floor_root(tracker)):
-        return _run_once(tracker, batch, progress)
+        return _run_once(tracker, batch, progress, hooks)
 
 
-def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
-    recover(tracker)
+def _run_once(tracker: Tracker, batch: int, progress: Progress, hooks: Hooks) -> PassReport:
+    recover(tracker, hooks)
     _approvals(tracker, progress)
     queued = entries.list_entries(tracker.conn, ("queued",))[:batch]
     report = PassReport([], [], [], 0)
@@ -366,7 +368,7 @@ def _run_once(tracker: Tracker, batch: int, progress: Progress) -> PassReport:
         if not todo:
             return report
         attempt = _Pass(
-            tracker, repo, worktree, target, onto, report, progress, settings.strategy, settings.keep_branches
+            tracker, repo, worktree, target, onto, report, progress, hooks, settings.strategy, settings.keep_branches
         )
         try:
             land_batch(todo, attempt.test, attempt.land)

@@ -27,10 +27,9 @@ from collections.abc import Callable
 from shopfloor.errors import ConflictError
 from shopfloor.progress import Progress, quiet
 from shopfloor.queue import entries
-from shopfloor.queue.landing import PassReport, run_once
+from shopfloor.queue.hooks import Hooks
+from shopfloor.queue.landing import run_once
 from shopfloor.tracker.service import Tracker
-
-Pass = Callable[[Tracker, int, Progress], PassReport]
 
 
 def opener(tracker: Tracker) -> Callable[[], Tracker]:
@@ -44,11 +43,11 @@ class QueueLane:
     def __init__(
         self,
         open_tracker: Callable[[], Tracker],
+        hooks: Hooks,
         batch: int = 4,
         progress: Progress = quiet,
-        one_pass: Pass = run_once,
     ) -> None:
-        self.open_tracker, self.batch, self.progress, self.one_pass = open_tracker, batch, progress, one_pass
+        self.open_tracker, self.hooks, self.batch, self.progress = open_tracker, hooks, batch, progress
         self.passes = 0  # passes finished, whatever their end
         self.failures = 0  # passes that raised (each reported through progress)
         self._wake = threading.Event()
@@ -58,9 +57,10 @@ class QueueLane:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def beside(cls, tracker: Tracker, batch: int = 4, progress: Progress = quiet) -> QueueLane:
-        """A lane on ``tracker``'s repository, with a tracker of its own."""
-        return cls(opener(tracker), batch, progress)
+    def beside(cls, tracker: Tracker, hooks: Hooks, batch: int = 4, progress: Progress = quiet) -> QueueLane:
+        """A lane on ``tracker``'s repository, with a tracker of its own; ``hooks`` are the floor's
+        (``queue.hooks``)."""
+        return cls(opener(tracker), hooks, batch, progress)
 
     @property
     def busy(self) -> bool:
@@ -122,7 +122,7 @@ class QueueLane:
     def _one(self, tracker: Tracker) -> bool:
         """One pass; True when another should follow at once."""
         try:
-            report = self.one_pass(tracker, self.batch, self.progress)
+            report = run_once(tracker, self.batch, self.progress, hooks=self.hooks)
             more = report.progressed and bool(entries.list_entries(tracker.conn, ("queued",)))
         except ConflictError as exc:  # a person's `queue run` holds the lock: it lands them itself
             if str(exc) != self._refused:  # said once, not at every poke while it runs

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.actors import of_worker
+from shopfloor.queue.hooks import Hooks
 from shopfloor.queue.stack import QUEUE_EMAIL, QUEUE_NAME, Person
 from shopfloor.tracker.service import Tracker
 
@@ -92,13 +93,13 @@ def message(facts: Facts, gate_run: int | None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent: str, tip: str) -> Facts:
-    """The facts of an entry whose commits sit between ``parent`` and ``tip`` in the stack."""
+def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent: str, tip: str, hooks: Hooks) -> Facts:
+    """The facts of an entry whose commits sit between ``parent`` and ``tip`` in the stack; what
+    the floor tried on its issue comes from ``hooks`` (the floor's attempts)."""
     subjects = tuple(git.run(repo, "log", "--reverse", "--format=%s", f"{parent}..{tip}").stdout.splitlines())
     stat = git.run(repo, "diff", "--shortstat", parent, tip, check=False).stdout.strip()
     title, description, attempts, author = f"Land {branch}", "", 0, None
     if issue:
-        from shopfloor.floor import attempts as attempt_rows
         from shopfloor.tracker import store
         from shopfloor.workers import records
 
@@ -106,10 +107,10 @@ def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent:
             found = store.get(tracker.conn, issue)
             title = str(found.get("title") or title)
             description = first_paragraph(str(found.get("description") or ""))
-        tried = attempt_rows.of_issue(tracker.conn, issue)
-        attempts = sum(1 for a in tried if a.ended_at)
+        tried = hooks.tried(tracker.conn, issue)
+        attempts = tried.ended
         workers = [w.name for w in records.all_workers(tracker.conn) if w.issue == issue]
-        worker = workers[-1] if workers else (tried[-1].worker if tried else None)
+        worker = workers[-1] if workers else tried.last_worker
         if worker:
             author = Person(of_worker(worker), WORKER_EMAIL)
     if author is None:  # no worker ran it: the branch's last author

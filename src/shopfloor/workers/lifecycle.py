@@ -35,7 +35,12 @@ from shopfloor.workers.spec import LaunchSpec, read, write
 from shopfloor.workspace import ports, worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
-__all__ = ["StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
+__all__ = ["DropLanded", "StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
+
+# Deletes a worker's branch again once its removal brought it back from the workspace, when the
+# queue landed it exactly as it is: ``queue.branches.after_remove``, given by every caller of
+# ``remove`` (the queue sits above the workers). Called with (connection, main tree, branch).
+DropLanded = Callable[[sqlite3.Connection, Path, str], object]
 
 
 SETTING_UP = "setup"  # the terminal of a worker whose start is still setting up its worktree
@@ -402,8 +407,9 @@ def restart(
         raise
 
 
-def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | None:
-    """Remove the worker, its worktree and logs; refuses running or unmerged work without ``force``."""
+def remove(tracker: Tracker, worker: Worker, *, force: bool = False, drop_landed: DropLanded) -> str | None:
+    """Remove the worker, its worktree and logs; refuses running or unmerged work without ``force``.
+    ``drop_landed`` deletes the branch again if it landed as it is (see ``DropLanded``)."""
     if is_running(worker):
         if not force:
             raise ConflictError(
@@ -418,7 +424,7 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
         else None
     )
     wip = wip or worker.wip_commit  # the kill above (or the agent's end) may have saved it
-    _drop_landed_branch(tracker, worker)
+    _drop_landed_branch(tracker, worker, drop_landed)
     terminal.close(worker.tmux_session)
     _release_issue(tracker, worker.issue, worker.actor)
     records.delete(tracker.conn, worker.name)
@@ -428,13 +434,11 @@ def remove(tracker: Tracker, worker: Worker, *, force: bool = False) -> str | No
     return wip
 
 
-def _drop_landed_branch(tracker: Tracker, worker: Worker) -> None:
+def _drop_landed_branch(tracker: Tracker, worker: Worker, drop_landed: DropLanded) -> None:
     """The removal brought the branch back from the workspace: a branch that landed exactly as it
     is goes again, as after its landing (``queue.branches``)."""
-    from shopfloor.queue.branches import after_remove
-
     try:
-        after_remove(tracker.conn, main_tree(tracker), worker.branch)
+        drop_landed(tracker.conn, main_tree(tracker), worker.branch)
     except ShopfloorError as exc:
         tracker.notices.append(f"warning: could not delete the landed branch {worker.branch} ({exc})")
 

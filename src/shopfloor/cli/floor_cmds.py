@@ -45,7 +45,7 @@ def _parting(tracker: Any, exc: KeyboardInterrupt) -> int:
 
 
 def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
-    from shopfloor.floor import preflight, summary
+    from shopfloor.floor import measure, preflight, summary
     from shopfloor.floor.coordinator import FloorConfig, run
     from shopfloor.floor.startfail import FloorStopped
 
@@ -91,7 +91,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
         stopped = exc
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (stopping.Terminated): the workers run on
         interrupted = exc
-    figures = metrics_of(tracker)
+    figures = measure.metrics(tracker.conn)
     outcome = summary.of_run(tracker.conn, since)
     if args.json:
         print_json({**figures, **outcome.as_json()})
@@ -170,56 +170,6 @@ def _require_configured_checks(tracker: Any) -> None:
         )
 
 
-def metrics_of(tracker: Any) -> dict[str, Any]:
-
-    from shopfloor.floor import attempts
-    from shopfloor.floor.metrics import AttemptRow, IssueRow, compute, spent
-    from shopfloor.floor.stopping import STOPPED
-    from shopfloor.tracker.clock import epoch
-
-    rows = attempts.all_attempts(tracker.conn)
-    stamp = epoch
-
-    merged_at = {
-        issue: stamp(at)
-        for issue, at in tracker.conn.execute(
-            "SELECT issue, updated_at FROM queue_entries WHERE state = 'merged' AND issue IS NOT NULL"
-        )
-    }
-    first: dict[str, Any] = {}
-    for a in rows:
-        first.setdefault(a.issue, a)
-    spirals = {a.issue for a in rows if a.outcome == "spiral"}
-    issues = [
-        IssueRow(
-            issue,
-            a.agent,
-            a.vibe,
-            issue in merged_at,
-            issue in spirals,
-            merged_at[issue] - stamp(a.started_at) if issue in merged_at else None,
-        )
-        for issue, a in first.items()
-    ]
-    # Attempts record the worker's running totals; each row gets what its own attempt spent.
-    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in rows])
-    attempt_rows = [
-        AttemptRow(
-            a.issue,
-            a.agent,
-            a.vibe,
-            a.verdict,
-            tuple(a.as_json()["failed_checks"]),
-            tokens,
-            cost,
-            bool(a.handoff),
-            a.outcome == STOPPED,
-        )
-        for a, (tokens, cost) in zip(rows, own, strict=True)
-    ]
-    return compute(issues, attempt_rows)
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -242,8 +192,10 @@ def _print_metrics(m: dict[str, Any]) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from shopfloor.floor import measure
+
     tracker = open_tracker(args)
-    figures = metrics_of(tracker)
+    figures = measure.metrics(tracker.conn)
     if args.json:
         print_json(figures)
     else:

@@ -129,7 +129,7 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
     import time
     from pathlib import Path
 
-    from shopfloor.tracker import db, sync
+    from shopfloor.tracker import db, sync, writes
     from shopfloor.tracker.clock import iso
     from shopfloor.tracker.config import read_config
 
@@ -145,7 +145,7 @@ def _rebuild(db_path: Path, jsonl_path: Path, actor: str) -> str:
     try:
         prefix = read_config(jsonl_path.parent / "config.toml").prefix
         with db.transaction(conn):
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
+            writes.set_meta(conn, "prefix", prefix)
         count = 0
         if jsonl_path.exists():
             count = len(sync.import_file(conn, jsonl_path, actor, iso(time.time())).new)
@@ -259,9 +259,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _check(checks, "jsonl", state, f"{location.jsonl_path}: {detail}")
         except ShopfloorError as exc:
             _check(checks, "jsonl", "fail", str(exc))
-        dangling = tracker.conn.execute(
-            "SELECT d.issue, d.depends_on FROM deps d LEFT JOIN issues i ON i.id = d.depends_on WHERE i.id IS NULL"
-        ).fetchall()
+        dangling = store.dangling_deps(tracker.conn)
         if dangling:
             listed = ", ".join(f"{a} -> {b}" for a, b in dangling[:5])
             _check(checks, "dependencies", "warn", f"{len(dangling)} point at missing issues: {listed}")

@@ -87,14 +87,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     conn = tracker.conn
     by: dict[str, dict[str, int]] = {}
     for column, keys in (("status", STATUSES), ("type", TYPES), ("priority", PRIORITIES)):
-        counts = dict(conn.execute(f"SELECT {column}, count(*) FROM issues GROUP BY {column}").fetchall())
+        counts = store.counts_by(conn, column)
         by[column] = {str(k): int(counts.get(k, 0)) for k in keys}
     from shopfloor.tracker.clock import epoch
 
-    lead_hours = [
-        (epoch(closed) - epoch(created)) / 3600
-        for created, closed in conn.execute("SELECT created_at, closed_at FROM issues WHERE closed_at IS NOT NULL")
-    ]
+    lead_hours = [(epoch(closed) - epoch(created)) / 3600 for created, closed in store.closed_spans(conn)]
     median = _median(lead_hours)
     from shopfloor.tracker import readiness
 

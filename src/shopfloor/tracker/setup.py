@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.errors import ShopfloorError
-from shopfloor.tracker import db, jsonl, store
+from shopfloor.tracker import db, jsonl, store, writes
 from shopfloor.tracker import hooks as git_hooks
 from shopfloor.tracker.config import read_config, render_config, set_prefix
 from shopfloor.tracker.gitignore import unignore
@@ -153,7 +153,7 @@ def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, f
     conn = db.connect(location.db_path, create=True)
     try:
         with db.transaction(conn):
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('prefix', ?)", (chosen,))
+            writes.set_meta(conn, "prefix", chosen)
         if created:
             report.actions.append(f"created the database {location.db_path}")
         if store.get_meta(conn, "prefix") != chosen:

@@ -133,9 +133,35 @@ def all_issues(conn: sqlite3.Connection) -> list[Issue]:
     return attach(conn, [row_to_issue(r) for r in rows])
 
 
+COUNTED = ("status", "type", "priority")  # the columns ``counts_by`` groups issues by
+
+
+def counts_by(conn: sqlite3.Connection, column: str) -> dict[Any, int]:
+    """How many issues have each value of ``column``, one of ``COUNTED`` (values no issue has are left out)."""
+    if column not in COUNTED:
+        raise ValueError(f"issues are not counted by {column!r}: one of {', '.join(COUNTED)}")
+    return {value: int(n) for value, n in conn.execute(f"SELECT {column}, COUNT(*) FROM issues GROUP BY {column}")}
+
+
 def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """How many issues have each status (statuses no issue has are left out)."""
-    return {str(status): int(n) for status, n in conn.execute("SELECT status, COUNT(*) FROM issues GROUP BY status")}
+    return {str(status): n for status, n in counts_by(conn, "status").items()}
+
+
+def closed_spans(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(created_at, closed_at) of every closed issue: its lead time's ends."""
+    return [
+        (str(a), str(b))
+        for a, b in conn.execute("SELECT created_at, closed_at FROM issues WHERE closed_at IS NOT NULL")
+    ]
+
+
+def dangling_deps(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Dependencies (issue, depends_on) on an issue the database does not hold."""
+    rows = conn.execute(
+        "SELECT d.issue, d.depends_on FROM deps d LEFT JOIN issues i ON i.id = d.depends_on WHERE i.id IS NULL"
+    )
+    return [(str(a), str(b)) for a, b in rows]
 
 
 def exists(conn: sqlite3.Connection, issue_id: str) -> bool:

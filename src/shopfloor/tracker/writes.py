@@ -91,6 +91,11 @@ def replace_issue(conn: sqlite3.Connection, issue: Issue) -> None:
     _write_side_tables(conn, issue)
 
 
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Record the database's setting ``key`` (the issue-id ``prefix``), replacing any earlier value."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
 def _touch(conn: sqlite3.Connection, issue_id: str, now: str) -> None:
     conn.execute("UPDATE issues SET updated_at = ? WHERE id = ?", (now, issue_id))
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import gc
@@ -33,10 +34,30 @@ def _require(tool: str, install: str) -> str:
     return found
 
 
+_GIT_TEMPLATE: list[str] = []
+
+
+def git_template() -> str:
+    """git's default template without its sample hooks: every `git init` and `git clone` in the
+    suite (the tests', the floor's, the agents') copies the template, and the inert ``*.sample``
+    files were about a third of the files the suite writes (and deletes again)."""
+    if not _GIT_TEMPLATE:
+        found = subprocess.run(["git", "var", "GIT_TEMPLATE_DIR"], capture_output=True, text=True, check=False)
+        source = Path(found.returncode == 0 and found.stdout.strip() or "/usr/share/git-core/templates")
+        path = Path(tempfile.mkdtemp(prefix="sf-git-template-"))
+        if source.is_dir():
+            shutil.copytree(source, path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.sample"))
+        (path / "hooks").mkdir(exist_ok=True)
+        atexit.register(shutil.rmtree, path, True)
+        _GIT_TEMPLATE.append(str(path))
+    return _GIT_TEMPLATE[0]
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SHOPFLOOR_"))}
     env.update(
         HOME=str(tmp_path / "home"),
+        GIT_TEMPLATE_DIR=git_template(),
         GIT_AUTHOR_NAME="Test",
         GIT_AUTHOR_EMAIL="test@example.com",
         GIT_COMMITTER_NAME="Test",

@@ -239,19 +239,16 @@ def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> GateReport:
 def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = None) -> list[Worker]:
     """Workers whose issue is still in progress (not merged, not blocked); with ``lease_s``, their
     issues' leases are renewed (an issue waiting in the queue must not return to ready), but only
-    once less than half of a lease is left: not at every poll."""
+    once less than half of a lease is left: not at every poll (``tracker.writes.renew``)."""
     from shopfloor.tracker import writes
-    from shopfloor.tracker.clock import renewal_due
 
     out = []
     for worker in all_workers:
         issue = _issue(tracker, worker.issue)
         if issue.get("status") == "in_progress":
             out.append(worker)
-            now = time.time()
-            if lease_s and issue.get("assignee") == tracker.actor and renewal_due(issue["lease_until"], now, lease_s):
-                with tracker.write() as conn:
-                    writes.renew(conn, worker.issue, tracker.actor, now, lease_s)
+            if lease_s and issue.get("assignee") == tracker.actor:  # only its own claims: not a person's
+                writes.renew(tracker.conn, worker.issue, tracker.actor, time.time(), lease_s, take=True)
     return out
 
 

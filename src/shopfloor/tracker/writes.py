@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError, ValidationError
-from shopfloor.tracker import ids, store
+from shopfloor.tracker import db, ids, store
 from shopfloor.tracker.clock import bump, iso, parse_when, renewal_due
 from shopfloor.tracker.schema import (
     BLOCKING_DEP_TYPES,
@@ -312,13 +312,28 @@ def claim_next(conn: sqlite3.Connection, actor: str, now: str, until: str) -> Is
     return claim(conn, top[0], actor, now, until) if top else None
 
 
-def renew(conn: sqlite3.Connection, issue_id: str, actor: str, now_s: float, lease_s: float) -> bool:
-    """Keep ``actor``'s claim: renewed only when less than half of its lease is left
-    (``clock.renewal_due``); for anyone but the holder, as ``claim``. True if it wrote."""
-    row = conn.execute("SELECT status, assignee, lease_until FROM issues WHERE id = ?", (issue_id,)).fetchone()
+def renew(conn: sqlite3.Connection, issue_id: str, actor: str, now_s: float, lease_s: float, *, take: bool) -> bool:
+    """Keep ``actor``'s lease on ``issue_id`` while its work goes on: the one renewal that the
+    floor's loop, a worker's start and restart, and a worker's shim all use. True if it wrote.
+
+    It writes only once less than half of the lease is left (``clock.renewal_due``): renewing
+    at every poll would flood the database and git with renewals. A lease that is not due costs
+    one read and no write lock; a due one is written in a transaction of its own, or in the
+    caller's if there is one.
+
+    What happens when ``actor`` does not hold the issue differs on purpose:
+    - ``take=True`` (the floor, for the claims it holds; a worker's start and restart): the issue
+      is claimed, as ``claim`` does. The claim is theirs to hold: an issue whose lease ran out
+      and went back to ready is taken again, one held by someone else is a ``ConflictError``.
+    - ``take=False`` (a worker's shim while its agent runs): only a lease ``actor`` still holds
+      is extended; otherwise ``heartbeat``'s ``ConflictError`` says why. The shim never claims:
+      an issue that went back to ready, or to another holder, is not taken behind their back.
+    A person's ``shopfloor heartbeat`` calls ``heartbeat`` directly: asked for, it always renews."""
+    row = store.peek(conn, issue_id, "status", "assignee", "lease_until")
     if row is not None and row[0] == "in_progress" and row[1] == actor and not renewal_due(row[2], now_s, lease_s):
         return False
-    claim(conn, issue_id, actor, iso(now_s), iso(now_s + lease_s))
+    with db.transaction(conn):
+        (claim if take else heartbeat)(conn, issue_id, actor, iso(now_s), iso(now_s + lease_s))
     return True
 
 

@@ -275,8 +275,7 @@ def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
     """Hold the claim (a refusal if someone else holds it); renewed only when half of it is gone."""
     from shopfloor.tracker import writes
 
-    with tracker.write() as conn:
-        writes.renew(conn, issue_id, tracker.actor, time.time(), lease_s)
+    writes.renew(tracker.conn, issue_id, tracker.actor, time.time(), lease_s, take=True)
 
 
 def _spawn(tracker: Tracker, worker: Worker, spec: LaunchSpec, kind: str) -> terminal.Launched:

@@ -29,7 +29,7 @@ from typing import IO, Any
 from shopfloor.agents import registry
 from shopfloor.agents.base import SessionState
 from shopfloor.errors import ShopfloorError
-from shopfloor.tracker import db, store
+from shopfloor.tracker import db
 from shopfloor.tracker.clock import iso
 from shopfloor.workers import procs, records
 from shopfloor.workers.progress import describe, headline, printable
@@ -294,21 +294,15 @@ class Shim:
 
     def keep_lease(self) -> None:
         """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker;
-        only when less than half of it is left (``clock.renewal_due``), as the floor does."""
+        only when less than half of it is left, and never by claiming it again (``tracker.writes.renew``)."""
         from shopfloor.tracker import writes
-        from shopfloor.tracker.clock import renewal_due
 
         interval = max(1.0, self.spec.lease_s / 3)
         conn = db.connect(self.spec.db_file, create=False)
         try:
             while not self.finished.wait(interval):
-                now = time.time()
                 try:
-                    row = store.peek(conn, self.spec.issue, "lease_until")
-                    if row is not None and not renewal_due(row[0], now, self.spec.lease_s):
-                        continue
-                    with db.transaction(conn):
-                        writes.heartbeat(conn, self.spec.issue, self.spec.actor, iso(now), iso(now + self.spec.lease_s))
+                    writes.renew(conn, self.spec.issue, self.spec.actor, time.time(), self.spec.lease_s, take=False)
                 except Exception as exc:  # a locked or failing database must not end the renewals
                     self.pane.say(f"warning: lease not renewed: {exc}")
         finally:

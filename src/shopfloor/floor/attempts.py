@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from shopfloor.floor.migrations import migrations
 from shopfloor.floor.spiral import AttemptFacts
 from shopfloor.queue.hooks import Hooks, Tried
-from shopfloor.tracker import db
+from shopfloor.tracker import db, store, writes
 from shopfloor.tracker.rows import Rows
 
 
@@ -185,7 +185,6 @@ def summary(rows: list[Attempt]) -> list[dict[str, Any]]:
 def record_summaries(conn: sqlite3.Connection, actor: str, now: str) -> list[str]:
     """Write each issue's attempt summary into its metadata (``metadata.floor.attempts``)
     where it changed; returns the ids written. Other metadata keys are kept."""
-    from shopfloor.tracker import store, writes
 
     by_issue: dict[str, list[Attempt]] = {}
     for attempt in all_attempts(conn):

@@ -10,24 +10,23 @@ from collections.abc import Callable
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import notes
-from shopfloor.queue import branches
-from shopfloor.tracker import history
+from shopfloor.gate.gating import repo_of, resolve_base
+from shopfloor.queue import branches, entries
+from shopfloor.tracker import history, store
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
+from shopfloor.workspace.worktrees import unmerged_commits
 
 
 def _issue(tracker: Tracker, issue_id: str) -> Issue:
-    from shopfloor.tracker import store
-
     return store.get(tracker.conn, issue_id)
 
 
 def _closed_by_queue(tracker: Tracker, worker: Worker, issue: Issue) -> bool:
     """The issue was closed by the merge queue landing its worker's branch (its close reason
     names the commit of a merged queue entry of that branch), not by anyone else."""
-    from shopfloor.queue import entries
 
     reason = issue["close_reason"] or ""
     return any(
@@ -57,8 +56,6 @@ def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str
         if _closed_by_queue(tracker, worker, issue):
             progress(f"{worker.issue}: merged; its worker is removed")
             continue
-        from shopfloor.gate.gating import repo_of, resolve_base
-        from shopfloor.workspace.worktrees import unmerged_commits
 
         repo = repo_of(tracker)
         try:

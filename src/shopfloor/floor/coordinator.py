@@ -26,6 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shopfloor import faults
+from shopfloor.agents.options import parse
+from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import (
     admission,
@@ -34,6 +36,7 @@ from shopfloor.floor import (
     lanes,
     notes,
     notify,
+    retry,
     selfblock,
     startfail,
     stopping,
@@ -49,11 +52,13 @@ from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
+from shopfloor.gate import records
 from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
-from shopfloor.queue import branches
-from shopfloor.tracker import store
+from shopfloor.queue import branches, entries
+from shopfloor.queue.landing import add, run_once
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
@@ -83,14 +88,10 @@ class FloorConfig:
 
 
 def _issue(tracker: Tracker, issue_id: str) -> Issue:
-    from shopfloor.tracker import store
-
     return store.get(tracker.conn, issue_id)
 
 
 def _comment(tracker: Tracker, issue_id: str, text: str) -> None:
-    from shopfloor.tracker import writes
-
     with tracker.write() as conn:
         writes.add_comment(conn, issue_id, text, tracker.actor, tracker.now())
 
@@ -167,8 +168,6 @@ def _perform(
     if action.do == Do.GATE and attempt is not None:
         pool.start(worker, attempt.id)
     elif action.do == Do.QUEUE:
-        from shopfloor.queue.landing import add
-
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
     elif action.do in (Do.RESUME, Do.FRESH) and action.prompt is not None:
@@ -203,7 +202,6 @@ def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *,
 
 def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress, report: GateReport | None = None) -> None:
     """Block the issue with a comment: why, what failed in the last gate run (``report``), the attempts."""
-    from shopfloor.tracker import writes
 
     text = notes.block_comment(why, attempts.of_issue(tracker.conn, worker.issue), report)
     with tracker.write() as conn:
@@ -222,16 +220,12 @@ def limit_for(tracker: Tracker, cfg: FloorConfig, agent: str) -> float:
     """The context limit: --context-limit, else the agent's configured one (the 40% rule by default)."""
     if cfg.context_limit is not None:
         return cfg.context_limit
-    from shopfloor.agents.options import parse
-    from shopfloor.configfile import read_toml
 
     path = Path(tracker.location.config_path)
     return parse(read_toml(path), agent, path).context_limit
 
 
 def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> GateReport:
-    from shopfloor.gate import records
-
     assert attempt.gate_run is not None
     return records.get_run(tracker.conn, attempt.gate_run)
 
@@ -240,7 +234,6 @@ def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = N
     """Workers whose issue is still in progress (not merged, not blocked); with ``lease_s``, their
     issues' leases are renewed (an issue waiting in the queue must not return to ready), but only
     once less than half of a lease is left: not at every poll (``tracker.writes.renew``)."""
-    from shopfloor.tracker import writes
 
     out = []
     for worker in all_workers:
@@ -255,8 +248,6 @@ def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = N
 def _fill(tracker: Tracker, cfg: FloorConfig, taken: int, progress: Progress, starts: StartPool) -> int:
     """Claim ready issues for the free slots (``taken``: slots in use) and hand each start to
     ``starts``; how many were handed over."""
-    from shopfloor.floor import retry
-    from shopfloor.tracker import writes
 
     started = 0
     while taken + started < cfg.workers and starts.room() > 0:
@@ -284,9 +275,6 @@ def turn(
     """One turn of the loop; True while there is anything left to do. With a ``publisher``, the
     tracker is committed on the target when that is due (``floor.publish``). Gates, starts and
     queue passes run in ``pools``, beside the loop; ``clock`` is the floor's *now* (epoch seconds)."""
-    from shopfloor.queue import entries
-    from shopfloor.queue.landing import run_once
-    from shopfloor.tracker import store
 
     pools.starts.raise_if_stopped()  # a start in a job reached the streak that stops the floor
     # Claims lost while no coordinator ran, starts it never made (a start in flight is not one).

@@ -36,6 +36,7 @@ from shopfloor.queue.landing import plan_entry
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers.records import Worker
 from shopfloor.workers.shim import refusals
+from shopfloor.workspace.worktrees import fetch_back
 
 Key = tuple[str, int]  # (worker name, generation): one attempt
 MAX_REMEMBERED = 1000  # attempts whose gate errors are kept in memory
@@ -188,7 +189,6 @@ def _bring_back(tracker: Tracker, worker: Worker, progress: Progress) -> None:
     """Fetch the worker's branch from its workspace (a clone) into the main repository, so the
     gate sees what the agent committed, its wip commit included. If that fails (the agent
     deleted its branch), the gate judges what the main repository holds, and says so."""
-    from shopfloor.workspace.worktrees import fetch_back
 
     if not Path(worker.worktree).is_dir():
         return

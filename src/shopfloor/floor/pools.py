@@ -21,6 +21,7 @@ from shopfloor.floor import attempts, waiting
 from shopfloor.floor.gatepool import GatePool, default_jobs
 from shopfloor.floor.startpool import StartPool
 from shopfloor.floor.startpool import default_jobs as default_starts
+from shopfloor.gate import runner
 from shopfloor.progress import Progress
 from shopfloor.queue.entries import Entry
 from shopfloor.queue.lane import QueueLane
@@ -88,8 +89,6 @@ class Pools:
         """An interrupted floor kills every check its gates and its queue pass still run (nothing
         may outlive it); an idle one has none left. Then the threads end, within ``STOP_S`` in all."""
         if interrupted:
-            from shopfloor.gate import runner
-
             runner.kill_all()
         deadline = time.monotonic() + STOP_S
         self.starts.stop(deadline)

@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopfloor import git
+from shopfloor.agents import registry
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.paths import main_tree
-from shopfloor.queue import branches
+from shopfloor.queue import branches, entries
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import lifecycle as workers
+from shopfloor.workers import records
+from shopfloor.workers.liveness import is_running, reconcile
+from shopfloor.workspace import worktrees
+from shopfloor.workspace.naming import branch_for, safe_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,15 +99,8 @@ def briefing_note(conn: sqlite3.Connection, issue_id: str) -> str:
 
 def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
     """Check every id; raises on the first that cannot be retried (nothing has changed yet)."""
-    from shopfloor.queue import entries
-    from shopfloor.tracker import store
-    from shopfloor.workers import records
-    from shopfloor.workers.liveness import is_running, reconcile
-    from shopfloor.workspace.naming import branch_for, safe_name
 
     if agent is not None:
-        from shopfloor.agents import registry
-
         registry.get(agent)  # an unknown agent is a usage error, before anything changes
     out = []
     for issue_id in dict.fromkeys(tracker.resolve(i) for i in ids):
@@ -121,8 +121,6 @@ def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
 
 def _keep_branch(tracker: Tracker, issue_id: str, old_series: int) -> str | None:
     """Rename ``floor/<id>`` to ``floor/<id>-try<N>`` (its workspace must be gone); None if absent."""
-    from shopfloor.workspace import worktrees
-    from shopfloor.workspace.naming import branch_for
 
     root = main_tree(tracker)
     if worktrees.path_for(root, issue_id).exists():
@@ -143,8 +141,6 @@ def apply(
 ) -> list[dict[str, Any]]:
     """Start each planned issue's new series: remove its finished worker, keep the old branch
     aside with ``fresh``, record the retry and the note, and set it open (ready for the floor)."""
-    from shopfloor.tracker import writes
-    from shopfloor.workers import lifecycle as workers
 
     out = []
     for item in plans:
@@ -184,7 +180,6 @@ def renew_if_over(tracker: Tracker, issue_id: str) -> int | None:
     worker: a person set it back to open (``update -s open``, ``reopen``) after it was blocked or
     spiralled. Those attempts are over: a new series starts, as ``retry`` (no note) would, so
     they are history and never judged again (re-blocking it at once). The new series, or None."""
-    from shopfloor.tracker import writes
 
     if not attempts.of_series(tracker.conn, issue_id):
         return None

@@ -15,8 +15,9 @@ from shopfloor.actors import of_worker
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, notify, reasons
 from shopfloor.queue import branches
-from shopfloor.tracker import history
+from shopfloor.tracker import history, store
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
 
 OUTCOME = "blocked by its agent"
@@ -34,8 +35,6 @@ def last_blocker(tracker: Tracker, issue_id: str) -> str | None:
 
 def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], None]) -> list[str]:
     """Remove the workers whose agent blocked its issue; the issues handled."""
-    from shopfloor.tracker import store
-    from shopfloor.workers import lifecycle as workers
 
     done = []
     for worker in listed:

@@ -10,13 +10,17 @@ last reason, because nothing it does will start a worker until a person fixes th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from shopfloor.errors import EXIT_ERROR, ShopfloorError
 from shopfloor.queue import branches
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import lifecycle as workers
 from shopfloor.workers.records import Worker
+from shopfloor.workers.spec import SPEC_NAME
 
 MAX_IN_A_ROW = 3
 
@@ -49,7 +53,6 @@ def stop_reason(count: int, issue_id: str, error: str) -> str:
 def put_back(tracker: Tracker, issue_id: str, error: ShopfloorError, progress: Callable[[str], None]) -> None:
     """Return ``issue_id`` (claimed by the floor) to open with a comment; raise ``FloorStopped`` at
     the ``MAX_IN_A_ROW``-th failed start in a row."""
-    from shopfloor.tracker import writes
 
     text = str(error).rstrip(".")
     with tracker.write() as conn:
@@ -77,7 +80,6 @@ def pending_streak(tracker: Tracker) -> bool:
 def pending(tracker: Tracker) -> bool:
     """A start failed, none succeeded since, and an issue is ready: the floor has work it has not
     started yet (``--until-idle`` goes on, and the next turn tries again)."""
-    from shopfloor.tracker import store
 
     if _streak.get(tracker.location.db_file, 0) == 0:
         return False
@@ -88,8 +90,6 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
     """A worker whose start died before it wrote its launch spec (the coordinator was killed
     during its setup): there is no agent to restart. Remove it, the claim with it, so the next
     turn starts the issue again; True when that is what happened."""
-    from shopfloor.workers import lifecycle as workers
-    from shopfloor.workers.spec import SPEC_NAME
 
     if (Path(worker.log_dir) / SPEC_NAME).exists():
         return False
@@ -114,7 +114,6 @@ def never_launched(tracker: Tracker, worker: Worker, progress: Callable[[str], N
 
 def _set_aside(workspace: Path) -> Path | None:
     """Rename a never-launched worker's workspace out of the way; where it went, or None."""
-    import time
 
     if not workspace.exists():
         return None

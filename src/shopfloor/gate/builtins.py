@@ -131,8 +131,8 @@ def secrets(files: dict[str, FileDiff]) -> CheckResult:
     scanner applies its per-language rules (quoted strings, keywords) as it would to the file.
     """
     # lazy: detect-secrets takes about 90 ms to import, and only this check needs it
-    from detect_secrets.core.secrets_collection import SecretsCollection
-    from detect_secrets.settings import default_settings
+    from detect_secrets.core.secrets_collection import SecretsCollection  # (lazy: as above)
+    from detect_secrets.settings import default_settings  # (lazy: as above)
 
     problems = []
     with tempfile.TemporaryDirectory(prefix="sf-secrets-") as scratch, default_settings():

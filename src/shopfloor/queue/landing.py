@@ -14,6 +14,7 @@ otherwise it is queued again. Nothing lands twice and nothing is lost.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import time
@@ -25,10 +26,11 @@ from typing import Any
 from shopfloor import faults, git
 from shopfloor.errors import ConflictError, NotFoundError, ShopfloorError
 from shopfloor.gate.floorfiles import is_worker_branch
-from shopfloor.gate.gating import GateRequest, repo_of, resolve_base
+from shopfloor.gate.gating import APPROVED_LABEL, GateRequest, repo_of, resolve_base
 from shopfloor.gate.gating import run as gate_run
 from shopfloor.gate.results import GateReport
-from shopfloor.gate.verdict import blocking_checks, red_base
+from shopfloor.gate.trust import trusted_facts
+from shopfloor.gate.verdict import APPROVAL_VIBE, blocking_checks, red_base
 from shopfloor.paths import floor_root, queue_lock
 from shopfloor.progress import Progress, quiet
 from shopfloor.queue import branches, entries, prior, squash, stack
@@ -37,7 +39,9 @@ from shopfloor.queue.bisect import land_batch
 from shopfloor.queue.entries import Entry
 from shopfloor.queue.hooks import Hooks
 from shopfloor.queue.stack import StuckTarget
+from shopfloor.tracker import writes
 from shopfloor.tracker.service import Tracker
+from shopfloor.workspace.naming import branch_for
 
 PAUSE_ENV = "SHOPFLOOR_QUEUE_PAUSE_BEFORE_LAND"  # tests: seconds to wait between the gate and the ref update
 
@@ -51,8 +55,6 @@ class QueueLock:
         self.handle: Any = None
 
     def __enter__(self) -> QueueLock:
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = self.path.open("a+")
         deadline = time.monotonic() + self.wait_s
@@ -128,7 +130,6 @@ def add(tracker: Tracker, what: str) -> Entry:
 def plan_entry(tracker: Tracker, what: str) -> tuple[str, str | None, str, str]:
     """What queuing ``what`` adds: (branch, issue, target, head), read from git and checked, with
     nothing written (so a caller can write it inside a transaction of its own)."""
-    from shopfloor.workspace.naming import branch_for
 
     repo = repo_of(tracker)
     issue: str | None = None
@@ -181,7 +182,6 @@ def recover(tracker: Tracker, hooks: Hooks) -> list[int]:
 def _merged(tracker: Tracker, entry: Entry, sha: str, hooks: Hooks) -> None:
     """The entry is merged, its issue closed with the sha, and the floor's attempt that was
     waiting in the queue marked ``merged`` (``hooks``), in one transaction."""
-    from shopfloor.tracker import writes
 
     now = tracker.now()
     with tracker.write() as conn:
@@ -200,7 +200,6 @@ def _delete_branch(repo: Path, entry: Entry, keep: bool, progress: Progress) -> 
 
 def _feedback(tracker: Tracker, entry: Entry, text: str) -> None:
     """The issue goes back to its worker with the reason as a comment."""
-    from shopfloor.tracker import writes
 
     if entry.issue:
         with tracker.write() as conn:
@@ -316,9 +315,6 @@ class _Pass:
 def _approvals(tracker: Tracker, progress: Progress) -> None:
     """Hold entries whose issue needs a person's approval (vibe 1-2) until it has one; queue
     held entries again once approved."""
-    from shopfloor.gate.gating import APPROVED_LABEL
-    from shopfloor.gate.trust import trusted_facts
-    from shopfloor.gate.verdict import APPROVAL_VIBE
 
     for entry in entries.list_entries(tracker.conn, ("queued", "needs-approval")):
         if not entry.issue:

@@ -2,7 +2,6 @@
 
 The message is the issue's title (``Land <branch>`` without an issue), a short body (the
 description's first paragraph, the commits it replaces, the diff stat), then git trailers::
-
     Shopfloor-Issue: sf-a3f8
     Gate-Run: 12
     Shopfloor-Attempts: 2
@@ -25,7 +24,9 @@ from shopfloor import git
 from shopfloor.actors import of_worker
 from shopfloor.queue.hooks import Hooks
 from shopfloor.queue.stack import QUEUE_EMAIL, QUEUE_NAME, Person
+from shopfloor.tracker import store
 from shopfloor.tracker.service import Tracker
+from shopfloor.workers import records
 
 WORKER_EMAIL = "worker@shopfloor.invalid"
 QUEUE = Person(QUEUE_NAME, QUEUE_EMAIL)
@@ -100,9 +101,6 @@ def gather(tracker: Tracker, repo: Path, branch: str, issue: str | None, parent:
     stat = git.run(repo, "diff", "--shortstat", parent, tip, check=False).stdout.strip()
     title, description, attempts, author = f"Land {branch}", "", 0, None
     if issue:
-        from shopfloor.tracker import store
-        from shopfloor.workers import records
-
         if store.exists(tracker.conn, issue):
             found = store.get(tracker.conn, issue)
             title = str(found.get("title") or title)

@@ -169,7 +169,7 @@ def exists(conn: sqlite3.Connection, issue_id: str) -> bool:
 
 
 def not_found(conn: sqlite3.Connection, issue_id: str) -> NotFoundError:
-    import difflib
+    import difflib  # lazy: only for an unknown id (start-up time)
 
     ids = [r[0] for r in conn.execute("SELECT id FROM issues")]
     close = difflib.get_close_matches(issue_id, ids, n=3, cutoff=0.5)
@@ -262,7 +262,7 @@ def blockers_of(conn: sqlite3.Connection, issue_id: str) -> list[tuple[str, str,
 
 def snapshot(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """Every issue's readiness inputs and every dependency, for the pure rules in ``readiness``."""
-    from shopfloor.tracker.readiness import Node
+    from shopfloor.tracker.readiness import Node  # lazy: `ready` answers in SQL without it (start-up time)
 
     nodes = {
         r[0]: Node(r[1], r[2], r[3], r[4])
@@ -278,7 +278,7 @@ def blocked(conn: sqlite3.Connection) -> list[tuple[Issue, list[tuple[str, str, 
     One pass over the whole graph in Python (readiness.blockers_by_issue) rather than two
     queries per issue: at 100k issues that is the difference between 0.3 s and 4 s.
     """
-    from shopfloor.tracker.readiness import blockers_by_issue
+    from shopfloor.tracker.readiness import blockers_by_issue  # lazy: as above
 
     nodes, edges = snapshot(conn)
     found = blockers_by_issue({i: n.status for i, n in nodes.items()}, edges)

@@ -9,6 +9,7 @@ own changes when a later step fails.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import time
@@ -20,19 +21,25 @@ from shopfloor import faults
 from shopfloor.actors import of_worker
 from shopfloor.agents import launch, registry
 from shopfloor.agents.base import AgentAdapter, AgentOptions
-from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, socket_path
+from shopfloor.agents.options import parse
+from shopfloor.agents.scripted import SCENARIO_ENV
+from shopfloor.channel.paths import CHANNEL_ENV, TOKEN_ENV, prepare, socket_path
 from shopfloor.channel.paths import discard as discard_channel
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.paths import main_tree, workspace_root
+from shopfloor.sandbox.bwrap import prefix
 from shopfloor.sandbox.config import enabled as sandbox_enabled
+from shopfloor.sandbox.config import parse as sandbox_config
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, procs, records, selfpath, terminal
+from shopfloor.workers.confine import worker_confinement
 from shopfloor.workers.liveness import confinement_of, is_running, kill, reconcile
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workers.spec import LaunchSpec, read, write
-from shopfloor.workspace import ports, worktrees
+from shopfloor.workspace import ports, setup, worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
 __all__ = ["DropLanded", "StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
@@ -63,8 +70,6 @@ def log_root(tracker: Tracker) -> Path:
 
 def agent_options(tracker: Tracker, adapter: AgentAdapter, env: dict[str, str], log_dir: Path) -> AgentOptions:
     """The agent's config table, with the scenario from the environment and its private directory."""
-    from shopfloor.agents.options import parse
-    from shopfloor.agents.scripted import SCENARIO_ENV
 
     path = Path(tracker.location.config_path)
     opts = parse(read_toml(path), adapter.name, path)
@@ -101,10 +106,6 @@ def _confine(
     tracker: Tracker, adapter: AgentAdapter, workspace: Path, log_dir: Path, env: dict[str, str], channel: str
 ) -> list[str]:
     """The bwrap prefix for the agent; ``env`` gets its private HOME and TMPDIR."""
-    from shopfloor.channel.paths import prepare
-    from shopfloor.sandbox.bwrap import prefix
-    from shopfloor.sandbox.config import parse as sandbox_config
-    from shopfloor.workers.confine import worker_confinement
 
     config_path = Path(tracker.location.config_path)
     hidden = (
@@ -127,7 +128,6 @@ def _confine(
 
 def _channel_for(log_dir: Path) -> tuple[str, str]:
     """The worker channel's socket path (short, private; see channel.paths) and a new token."""
-    import secrets
 
     return str(socket_path(log_dir)), secrets.token_urlsafe(32)
 
@@ -146,7 +146,6 @@ def _refuse_existing(tracker: Tracker, name: str) -> None:
 def _reserve(tracker: Tracker, worker: Worker, lease_s: float, port_base: int, port_count: int) -> Worker:
     """Claim the issue, take a free range of ports and insert the worker's row in one transaction:
     two starts cannot both win, nor both get the same ports."""
-    from shopfloor.tracker import writes
 
     try:
         with tracker.write() as conn:
@@ -182,8 +181,6 @@ def _undo_start(tracker: Tracker, worker: Worker, held_before: bool, space: work
 
 def start(tracker: Tracker, request: StartRequest) -> Worker:
     """Claim the issue, make (or reuse) its worktree, set it up, and launch the agent's shim."""
-    from shopfloor.tracker import store
-    from shopfloor.workspace import setup
 
     issue_id = tracker.resolve(request.issue)
     issue = store.get(tracker.conn, issue_id)
@@ -273,7 +270,6 @@ def _port_env(worker: Worker) -> dict[str, str]:
 
 def _renew(tracker: Tracker, issue_id: str, lease_s: float) -> None:
     """Hold the claim (a refusal if someone else holds it); renewed only when half of it is gone."""
-    from shopfloor.tracker import writes
 
     writes.renew(tracker.conn, issue_id, tracker.actor, time.time(), lease_s, take=True)
 
@@ -461,7 +457,6 @@ def _archive_logs(tracker: Tracker, worker: Worker, *, failed_start: bool = Fals
 
 def _release_issue(tracker: Tracker, issue_id: str, holder: str) -> None:
     """Return the issue to open if ``holder`` still holds it."""
-    from shopfloor.tracker import writes
 
     with tracker.write() as conn:
         writes.release(conn, issue_id, holder, tracker.actor, tracker.now())

@@ -28,12 +28,15 @@ from typing import IO, Any
 
 from shopfloor.agents import registry
 from shopfloor.agents.base import SessionState
+from shopfloor.channel.server import ChannelServer, Grant, configured_trust_labels
 from shopfloor.errors import ShopfloorError
-from shopfloor.tracker import db
+from shopfloor.tracker import db, writes
 from shopfloor.tracker.clock import iso
 from shopfloor.workers import procs, records
+from shopfloor.workers.launched import sandbox_exec_failure
 from shopfloor.workers.progress import describe, headline, printable
 from shopfloor.workers.spec import LaunchSpec, read
+from shopfloor.workspace.worktrees import fetch_back, save_wip
 
 REFUSALS = "refused.jsonl"  # one line per request the worker channel refused
 STDIN_FILE = "stdin.txt"  # a long prompt (agents.launch), opened as the agent's stdin
@@ -112,8 +115,6 @@ class Shim:
     def run(self) -> int:
         """Serve the worker's channel (before the agent starts, until it has ended), and run the agent."""
         if self.spec.channel and self.spec.token:
-            from shopfloor.channel.server import ChannelServer, Grant, configured_trust_labels
-
             try:
                 grant = Grant(self.spec.name, self.spec.issue, configured_trust_labels(self.spec.db_file))
                 self.channel = ChannelServer(
@@ -137,7 +138,6 @@ class Shim:
         """Fetch the worker's branch into the main repository as soon as the agent has ended, so
         `git log floor/<issue>` there shows its work. The shim is the floor's process, outside
         the sandbox; the fetch writes only ``refs/heads/floor/<issue>``, hooks off."""
-        from shopfloor.workspace.worktrees import fetch_back
 
         common = Path(self.spec.db_file).resolve().parent.parent
         main = common.parent if common.name == ".git" else common
@@ -192,8 +192,6 @@ class Shim:
         self.finished.set()
         self.stop_leftovers()
         if self.spec.sandbox and code == 1 and failure is None:
-            from shopfloor.workers.launched import sandbox_exec_failure
-
             failure = sandbox_exec_failure(self.stderr_tail())
             if failure is not None:  # bwrap ran, but the agent never started inside it
                 self.record(agent_pid=None, agent_pid_start=None)
@@ -295,7 +293,6 @@ class Shim:
     def keep_lease(self) -> None:
         """Renew the issue's lease while the agent runs, so it never returns to ready under a live worker;
         only when less than half of it is left, and never by claiming it again (``tracker.writes.renew``)."""
-        from shopfloor.tracker import writes
 
         interval = max(1.0, self.spec.lease_s / 3)
         conn = db.connect(self.spec.db_file, create=False)
@@ -333,8 +330,6 @@ class Shim:
                 error += "\n" + tail
         wip = None
         try:
-            from shopfloor.workspace.worktrees import save_wip
-
             why = f"uncommitted when the agent ended: {outcome}"
             wip = save_wip(Path(self.spec.cwd), self.spec.issue, why, confine=self.spec.sandbox)  # as the agent
         except ShopfloorError as exc:

@@ -273,12 +273,17 @@ def reopen(conn: sqlite3.Connection, issue_id: str, actor: str, now: str) -> boo
     return True
 
 
-def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: str) -> Issue:
-    """Claim ``issue_id`` for ``actor``: idempotent for the holder, a conflict for anyone else."""
-    row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
+def _holding(conn: sqlite3.Connection, issue_id: str) -> tuple[str, str | None]:
+    """The issue's status and who holds it; an unknown id is the store's not-found error."""
+    row = store.peek(conn, issue_id, "status", "assignee")
     if row is None:
         raise store.not_found(conn, issue_id)
-    status, holder = row
+    return row[0], row[1]
+
+
+def claim(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: str) -> Issue:
+    """Claim ``issue_id`` for ``actor``: idempotent for the holder, a conflict for anyone else."""
+    status, holder = _holding(conn, issue_id)
     if status == "in_progress" and holder == actor:
         # A renewal is no event: the lease is current state, and the history keeps claims, expiries
         # and releases (older databases keep their ``lease_renewed`` events, shown as they were).
@@ -348,10 +353,7 @@ def release(conn: sqlite3.Connection, issue_id: str, holder: str, actor: str, no
 
 
 def heartbeat(conn: sqlite3.Connection, issue_id: str, actor: str, now: str, until: str) -> Issue:
-    row = conn.execute("SELECT status, assignee FROM issues WHERE id = ?", (issue_id,)).fetchone()
-    if row is None:
-        raise store.not_found(conn, issue_id)
-    status, holder = row
+    status, holder = _holding(conn, issue_id)
     if status == "in_progress" and holder != actor:
         raise ConflictError(
             f"{actor} does not hold {issue_id}: {holder or 'someone'} does; pick other work with "

@@ -18,6 +18,10 @@ TESTS = (
 PYPROJECT = """\
 [tool.pytest.ini_options]
 pythonpath = ["."]
+# The project uses no pytest plugin, and the gate's checks run the suite's own pytest, beside which
+# xdist, hypothesis, pytest-cov and others are installed: loading them took each run of the tests
+# check 0.8 s instead of 0.15 s.
+addopts = "-p no:xdist -p no:xdist.looponfail -p no:hypothesispytest -p no:pytest_cov -p no:libtmux -p no:platformdirs"
 
 [tool.ruff]
 line-length = 120

@@ -43,7 +43,7 @@ def git_template() -> str:
     files were about a third of the files the suite writes (and deletes again)."""
     if not _GIT_TEMPLATE:
         found = subprocess.run(["git", "var", "GIT_TEMPLATE_DIR"], capture_output=True, text=True, check=False)
-        source = Path(found.returncode == 0 and found.stdout.strip() or "/usr/share/git-core/templates")
+        source = Path((found.returncode == 0 and found.stdout.strip()) or "/usr/share/git-core/templates")
         path = Path(tempfile.mkdtemp(prefix="sf-git-template-"))
         if source.is_dir():
             shutil.copytree(source, path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.sample"))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Runner
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.gating import GateRequest
 from shopfloor.gate.gating import run as gate_run
 from shopfloor.gate.report import for_agent
@@ -127,7 +127,7 @@ def test_failing_and_passing_checks_of_a_real_report(gated: tuple[Runner, Tracke
     assert "## breaks: fail" in text and "## protected-files: needs-approval" in text
     assert "## holds" not in text and "## docs" not in text
     # The same report read back from the database (JSON) says the same.
-    again: GateReport = records.get_run(tracker.conn, report["id"])
+    again: GateReport = runlog.get_run(tracker.conn, report["id"])
     assert json.loads(json.dumps(again["checks"])) == json.loads(json.dumps(report["checks"]))
     assert _names(failing_checks(again)) == ["breaks"] and _names(passing_checks(again)) == ["holds"]
 

@@ -92,10 +92,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_gate_show(args: argparse.Namespace) -> int:
-    from shopfloor.gate import records
+    from shopfloor.gate import runlog
 
     tracker = open_tracker(args)
-    report = records.get_run(tracker.conn, args.run)
+    report = runlog.get_run(tracker.conn, args.run)
     if args.json:
         print_json(report)
     else:
@@ -104,11 +104,11 @@ def cmd_gate_show(args: argparse.Namespace) -> int:
 
 
 def cmd_gate_list(args: argparse.Namespace) -> int:
-    from shopfloor.gate import records
+    from shopfloor.gate import runlog
 
     tracker = open_tracker(args)
     issue = tracker.resolve(args.issue) if args.issue else None
-    runs = records.list_runs(tracker.conn, issue, args.limit)
+    runs = runlog.list_runs(tracker.conn, issue, args.limit)
     if args.json:
         print_json(runs)
         return 0

@@ -52,7 +52,7 @@ from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
 from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.results import GateReport
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
@@ -227,7 +227,7 @@ def limit_for(tracker: Tracker, cfg: FloorConfig, agent: str) -> float:
 
 def _gate_report(tracker: Tracker, attempt: attempts.Attempt) -> GateReport:
     assert attempt.gate_run is not None
-    return records.get_run(tracker.conn, attempt.gate_run)
+    return runlog.get_run(tracker.conn, attempt.gate_run)
 
 
 def _busy(tracker: Tracker, all_workers: list[Worker], lease_s: float | None = None) -> list[Worker]:

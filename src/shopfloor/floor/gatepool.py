@@ -24,7 +24,7 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts
 from shopfloor.floor.decide import QUEUED_VERDICTS
 from shopfloor.floor.outcomes import Outcome
-from shopfloor.gate import records, runner
+from shopfloor.gate import runlog, runner
 from shopfloor.gate import verdict as verdicts
 from shopfloor.gate.gating import GateRequest
 from shopfloor.gate.gating import run as gate_run
@@ -149,7 +149,7 @@ def gate_attempt(tracker: Tracker, worker: Worker, attempt_id: int, progress: Pr
     return report
 
 
-def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: GateReport) -> records.Commit:
+def _follow_up(tracker: Tracker, worker: Worker, attempt_id: int, report: GateReport) -> runlog.Commit:
     """What follows the verdict: read now (git, the worker's files), written by the returned
     function inside the transaction that records the run (the attempt's verdict, the queue entry)."""
     failing = verdicts.failing_checks(report)

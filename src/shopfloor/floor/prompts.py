@@ -10,7 +10,7 @@ from shopfloor.actors import of_worker
 from shopfloor.floor import attempts, notes, retry
 from shopfloor.floor.decide import Prompt
 from shopfloor.floor.retry import series_start
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.report import for_agent
 from shopfloor.gate.results import GateReport
 from shopfloor.instructions import WORKER
@@ -117,7 +117,7 @@ def for_session(
 def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> GateReport:
     if attempt is None or attempt.gate_run is None:
         raise ValueError("a gate report prompt needs an attempt with a gate run")
-    return records.get_run(tracker.conn, attempt.gate_run)
+    return runlog.get_run(tracker.conn, attempt.gate_run)
 
 
 def briefing(tracker: Tracker, issue_id: str) -> str:

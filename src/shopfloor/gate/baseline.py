@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.config import Check
 from shopfloor.gate.confine import mode
 from shopfloor.gate.differential import split
@@ -39,7 +39,7 @@ def results_on(
     if not checks:
         return {}
     salt = env_salt(checks)
-    cache = records.cached_baseline(tracker.conn, tree, checks, salt)
+    cache = runlog.cached_baseline(tracker.conn, tree, checks, salt)
     missing = [c for c in checks if c.name not in cache]
     if missing:
         names = ", ".join(c.name for c in missing)
@@ -47,7 +47,7 @@ def results_on(
         run_dir.mkdir(parents=True, exist_ok=True)
         fresh = run_on(repo, commit, missing, run_dir, progress, False)
         if remember:  # never from an advisory run
-            records.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now(), salt)
+            runlog.remember_baseline(tracker.conn, tree, missing, fresh, tracker.now(), salt)
         cache |= {r.name: r for r in fresh}
     return cache
 

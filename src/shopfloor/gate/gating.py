@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.errors import NotFoundError
-from shopfloor.gate import builtins, floorfiles, records
+from shopfloor.gate import builtins, floorfiles, runlog
 from shopfloor.gate.baseline import env_salt, judge, results_on
 from shopfloor.gate.config import CONFIG_PATH, Check, GateConfig, parse
 from shopfloor.gate.confine import mode as sandbox_mode
@@ -127,7 +127,7 @@ def _sweep(tracker: Tracker, repo: Path) -> None:
 
 
 def run(
-    tracker: Tracker, request: GateRequest, progress: Progress = quiet, and_then: records.FollowUp | None = None
+    tracker: Tracker, request: GateRequest, progress: Progress = quiet, and_then: runlog.FollowUp | None = None
 ) -> GateReport:
     """Gate ``request.rev`` and record the run; what ``and_then(report)`` returns is written in the
     transaction that records it (the floor records the attempt's verdict and queues a pass there)."""
@@ -172,7 +172,7 @@ def run(
     # Results depend on the rules and on the environment the checks see (gate.environment).
     cache_key = f"{config.hash}.{env_salt(list(config.checks))}"
     trusted = not request.advisory
-    cache = records.cached(tracker.conn, tree, fork_tree, cache_key) if request.use_cache and trusted else {}
+    cache = runlog.cached(tracker.conn, tree, fork_tree, cache_key) if request.use_cache and trusted else {}
     fresh = [c for c in to_run if c.name not in cache]
     # Beside the repository, never inside it: tools that search upward for their config (ruff,
     # pytest, mypy) must find the candidate's files, not the main tree's.
@@ -183,7 +183,7 @@ def run(
         if itself:
             if trusted:
                 salt = env_salt(fresh)
-                records.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now(), salt)
+                runlog.remember_baseline(tracker.conn, tree, fresh, list(computed.values()), tracker.now(), salt)
             computed = {n: _as_target(r) for n, r in computed.items()}
             on_base: dict[str, CheckResult] = {}
         else:
@@ -213,7 +213,7 @@ def run(
         )
     everything = configured + skipped + built + floor_files
     if trusted:
-        records.remember(
+        runlog.remember(
             tracker.conn,
             tree,
             fork_tree,
@@ -246,7 +246,7 @@ def run(
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [r.as_json() for r in everything],
     }
-    records.record(tracker, report, and_then)
+    runlog.record(tracker, report, and_then)
     return report
 
 
@@ -297,7 +297,7 @@ def _on_base(
     need = [c for c in to_run if (c.name in computed and computed[c.name].status == "fail") or (c.junit and weakening)]
     # Base results already known (the target gated by itself, an earlier candidate) also show
     # what a passing change fixed.
-    known = records.cached_baseline(tracker.conn, fork_tree, to_run, env_salt(to_run))
+    known = runlog.cached_baseline(tracker.conn, fork_tree, to_run, env_salt(to_run))
     return known | results_on(tracker, repo, fork, fork_tree, need, run_dir / "base", progress, remember=trusted)
 
 

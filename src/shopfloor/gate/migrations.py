@@ -1,4 +1,4 @@
-"""The gate's tables: every run with its report, and the per-check result cache (``records``)."""
+"""The gate's tables: every run with its report, and the per-check result cache (``runlog``)."""
 
 from __future__ import annotations
 

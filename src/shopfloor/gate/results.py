@@ -83,7 +83,7 @@ class CheckJson(TypedDict):
 
 class GateReport(TypedDict):
     """What ``gate run`` returns and records (``gate.gating``; ``gate.trackerskip`` for a change to
-    the tracker's file alone, which runs no check); ``gate.records.get_run`` adds ``id`` and
+    the tracker's file alone, which runs no check); ``gate.runlog.get_run`` adds ``id`` and
     ``created_at`` when it reads one back."""
 
     verdict: str  # one of gate.verdict.VERDICTS

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.results import GateReport
 from shopfloor.git import run_bytes as git_bytes
 from shopfloor.tracker import jsonl, store
@@ -80,7 +80,7 @@ def skip_report(
     approval_required: bool,
     approved: bool,
     agent: bool = False,
-    and_then: records.FollowUp | None = None,
+    and_then: runlog.FollowUp | None = None,
 ) -> GateReport | None:
     """The recorded pass report of a candidate that need not be gated, or None to gate it."""
     started = time.monotonic()
@@ -110,5 +110,5 @@ def skip_report(
         "duration_s": round(time.monotonic() - started, 3),
         "checks": [],
     }
-    records.record(tracker, report, and_then)
+    runlog.record(tracker, report, and_then)
     return report

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
-from shopfloor.gate import records
+from shopfloor.gate import runlog
 from shopfloor.gate.baseline import env_salt
 from shopfloor.gate.floorfiles import is_worker_branch
 from shopfloor.gate.gating import load_config
@@ -25,7 +25,7 @@ def candidates(tracker: Tracker, issue: str | None, commit: str) -> list[PriorRu
     """The issue's newest recorded runs (by the ``gate_runs(issue, id)`` index), so a run of an
     older head is named with why it does not count; without an issue, the runs of ``commit``."""
     out = []
-    for run_id, text, advisory in records.newest_runs(tracker.conn, issue, commit, CANDIDATES):
+    for run_id, text, advisory in runlog.newest_runs(tracker.conn, issue, commit, CANDIDATES):
         try:
             report = json.loads(text)
         except ValueError:

@@ -59,7 +59,7 @@ class PriorRun:
 
     @staticmethod
     def from_report(run_id: int, report: Mapping[str, Any]) -> PriorRun:
-        """A run's facts from its recorded report (``gate.records``); a missing fact never matches."""
+        """A run's facts from its recorded report (``gate.runlog``); a missing fact never matches."""
         checks = [c for c in report.get("checks") or [] if isinstance(c, dict)]
         floor_files = any(c.get("name") == FLOOR_FILES and c.get("status") == "pass" for c in checks)
         exemptions = frozenset(

@@ -11,7 +11,7 @@ from conftest import base_env
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "shopfloor.demo"], capture_output=True, text=True, env=base_env(tmp_path), check=False
+        [sys.executable, "-m", "shopfloor.tour"], capture_output=True, text=True, env=base_env(tmp_path), check=False
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     out = done.stdout

@@ -1,7 +1,7 @@
 """Reading ``.shopfloor/config.toml``: one loader, each package parses its own section.
 
 The file is committed and edited by people, so every error names the file, the key and
-the fix. Sections: ``[tracker]`` (tracker.config), ``[workspace]`` (workspace.setup),
+the fix. Sections: ``[tracker]`` (tracker.config), ``[workspace]`` (workspace.provision),
 ``[agents.<name>]`` (agents.options).
 """
 

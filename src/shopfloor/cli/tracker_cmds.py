@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from shopfloor.tracker import setup
+    from shopfloor.tracker import install
     from shopfloor.tracker.service import Tracker
 
-    report = setup.init(args.prefix, hooks=args.hooks, force=args.force)
+    report = install.init(args.prefix, hooks=args.hooks, force=args.force)
     tracker = Tracker.open(args.actor)
     imported = tracker.notices[:]
     tracker.notices.clear()
@@ -240,7 +240,7 @@ def _check_committed(checks: list[dict[str, Any]], tracker: Tracker) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from shopfloor.tracker import jsonl, readiness, setup, store, syncstate
+    from shopfloor.tracker import install, jsonl, readiness, store, syncstate
     from shopfloor.tracker.locate import locate
     from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
     from shopfloor.tracker.service import Tracker
@@ -271,11 +271,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             _check(checks, "cycles", "ok", "no dependency cycles")
         _check_committed(checks, tracker)
         tracker.close()
-    if setup.merge_driver_registered(location):
+    if install.merge_driver_registered(location):
         _check(checks, "merge-driver", "ok", "registered for .shopfloor/issues.jsonl")
     elif args.fix:
-        report = setup.InitReport(prefix="", db_path="")
-        setup.register_merge_driver(location, report)
+        report = install.InitReport(prefix="", db_path="")
+        install.register_merge_driver(location, report)
         _check(checks, "merge-driver", "ok", "; ".join(report.actions), fixed=True)
     else:
         _check(checks, "merge-driver", "warn", "not registered (a fresh clone?): run `shopfloor doctor --fix`")

@@ -39,7 +39,7 @@ from shopfloor.workers.liveness import confinement_of, is_running, kill, reconci
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workers.spec import LaunchSpec, read, write
-from shopfloor.workspace import ports, setup, worktrees
+from shopfloor.workspace import ports, provision, worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
 __all__ = ["DropLanded", "StartRequest", "find", "kill", "list_workers", "remove", "restart", "start", "tail"]
@@ -196,7 +196,7 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
     selfpath.require_reachable(env)
     prompt = build_prompt(issue, request.prompt_extra)
     config_path = Path(tracker.location.config_path)
-    workspace_config = setup.parse(read_toml(config_path), config_path)
+    workspace_config = provision.parse(read_toml(config_path), config_path)
     kind = terminal.choose(request.terminal)
     branch = branch_for(issue_id)
     extra = system_extra(issue_id, branch)
@@ -230,9 +230,9 @@ def start(tracker: Tracker, request: StartRequest) -> Worker:
                 f"cannot create the worker log directory {log_dir} ({exc.strerror}): check permissions"
             ) from None
         faults.point("setup")
-        for item in setup.copy_files(workspace_config, root, space.path):
+        for item in provision.copy_files(workspace_config, root, space.path):
             tracker.notices.append(f"warning: workspace.copy: {item} does not exist in {root}; not copied")
-        setup.run_setup(workspace_config, space.path, env, log_dir / "setup.log")
+        provision.run_setup(workspace_config, space.path, env, log_dir / "setup.log")
         sandbox = _confine(tracker, adapter, space.path, log_dir, env, channel) if request.sandbox else []
         spec = LaunchSpec(
             name=name,

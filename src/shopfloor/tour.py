@@ -1,4 +1,4 @@
-"""``python -m shopfloor.demo``: a walkthrough of the tracker on a throw-away repository.
+"""``python -m shopfloor.tour``: a walkthrough of the tracker on a throw-away repository.
 
 Everything shown is real: a real git repository in a temporary directory, the real
 ``shopfloor`` command line in subprocesses, real merges through the merge driver, and a real
@@ -231,7 +231,7 @@ def _quote(arg: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shopfloor.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m shopfloor.tour", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="keep the demo repository and print where it is")
     args = parser.parse_args(argv)
     if shutil.which("git") is None:

@@ -1,7 +1,7 @@
 """The README's command reference, generated from the parser that ``--help`` prints.
 
 ``cog -r README.md`` rewrites the table between the README's cog markers with ``table()``;
-``tests/test_cli_reference.py`` runs ``cog --check`` so the README cannot drift from the CLI.
+``tests/integration/test_cli_reference.py`` runs ``cog --check`` so the README cannot drift from the CLI.
 """
 
 from __future__ import annotations

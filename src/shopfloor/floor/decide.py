@@ -4,7 +4,7 @@
 issue's series, its queue entries, whether a gate job runs for it, and *now*) and the floor's
 ``Rules``, and returns an ``Action``: what to record on the current attempt, and what to do next.
 It does no IO and reads no clock, so every rule is a row in a table test
-(``tests/test_floor_decide.py``). ``floor.coordinator`` gathers the facts (``floor.facts``) and
+(``tests/unit/test_floor_decide.py``). ``floor.coordinator`` gathers the facts (``floor.facts``) and
 performs the action; it holds no rules of its own.
 
 Every ended attempt leads somewhere: gated, queued, resumed, restarted, blocked, or waiting for

@@ -61,7 +61,7 @@ class CheckResult:
 
 
 class CheckJson(TypedDict):
-    """One check in a gate report: ``CheckResult.as_json()`` (``tests/test_types.py`` checks the
+    """One check in a gate report: ``CheckResult.as_json()`` (``tests/integration/test_types.py`` checks the
     keys are the dataclass's fields)."""
 
     name: str

@@ -2,7 +2,7 @@
 
 An issue stays a plain ``dict`` at run time (the JSONL, ``--json`` and the merge driver see the
 same bytes); this only tells the type checker its keys and their value types. The fields are
-defined once, in ``schema.FIELDS``: ``tests/test_types.py`` checks that the keys here are exactly
+defined once, in ``schema.FIELDS``: ``tests/integration/test_types.py`` checks that the keys here are exactly
 ``schema.FIELD_NAMES`` in that order, that a field is optional (``X | None``) exactly when the
 schema makes it nullable, and that a dependency and a comment have ``DEP_KEYS`` and
 ``COMMENT_KEYS``. Code that builds an issue field by field from the schema works on a

@@ -24,7 +24,7 @@ SELECT_COLUMNS = ", ".join(f"i.{c}" for c in COLUMNS)
 _METADATA_AT = COLUMNS.index("metadata")
 
 # Blocked = status blocked, an open `blocks` dependency, or a blocked ancestor (parent-child).
-# The same rule as readiness.blocked_ids; tests/test_readiness.py checks they agree.
+# The same rule as readiness.blocked_ids; tests/unit/test_readiness.py checks they agree.
 _DIRECT_BLOCK = """
     p.status = 'blocked' OR p.status != 'closed' AND EXISTS (
       SELECT 1 FROM deps d2 JOIN issues b2 ON b2.id = d2.depends_on

@@ -15,7 +15,7 @@ from shopfloor.agents.base import AgentOptions, SessionState
 from shopfloor.agents.codex import context_from_rollout
 from shopfloor.agents.gemini import context_from_chat
 
-DATA = Path(__file__).parent / "data" / "agents"
+DATA = Path(__file__).parent.parent / "data" / "agents"
 HOSTILE = "-rf /; $(touch pwned) `id` 'quote\" && echo"
 
 

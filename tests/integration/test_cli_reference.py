@@ -15,7 +15,7 @@ from shopfloor.channel.cli import op_of
 from shopfloor.cli.main import build_parser
 from shopfloor.cli.reference import commands
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _top(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

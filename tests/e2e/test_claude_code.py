@@ -24,7 +24,7 @@ from shopfloor.models.scenario import parse_scenario
 from shopfloor.models.server import ScriptedModelServer
 from workerkit import pane_log, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PINNED = REPO / ".venv" / "npm" / "node_modules" / ".bin" / "claude"
 
 

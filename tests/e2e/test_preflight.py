@@ -137,7 +137,7 @@ def test_worker_start_refuses_when_the_agent_could_not_run_shopfloor(floor: Runn
     plan = scenario(floor, [{"match": sid, "turns": [{"text": "hi"}]}])
     base = os.path.realpath(sys.executable)  # the interpreter behind the venv: no console script beside it
     assert not os.path.exists(os.path.join(os.path.dirname(base), "shopfloor"))
-    src = Path(__file__).resolve().parent.parent / "src"
+    src = Path(__file__).resolve().parents[2] / "src"
     env = dict(floor.env, PATH=SYSTEM_PATH, SHOPFLOOR_SCENARIO=str(plan))
     env["PYTHONPATH"] = os.pathsep.join([str(src), *site.getsitepackages()])
     done = subprocess.run(

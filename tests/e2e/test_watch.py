@@ -25,7 +25,7 @@ from shopfloor.workers.progress import headline
 from shopfloor.workers.records import Worker
 from workerkit import issue, scenario, start, wait_for, workers
 
-DATA = Path(__file__).parent / "data" / "agents"
+DATA = Path(__file__).parent.parent / "data" / "agents"
 
 
 def claude_states(**start: int | None) -> list[SessionState]:

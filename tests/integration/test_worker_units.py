@@ -90,3 +90,43 @@ def test_an_existing_workspace_is_reused_and_a_stranger_directory_refused(tmp_pa
     (tmp_path / "r.floor" / "t-2").mkdir()
     with pytest.raises(ConflictError, match="not a shared clone of this repository"):
         worktrees.ensure(repo, "t-2")
+
+
+def test_a_finished_worker_still_closing_down_is_waited_for_not_called_running() -> None:
+    """`worker rm` right after a worker reports done: its shim records the ending, then closes its
+    channel and log. That moment is waited out (liveness.settled), not refused as "running"."""
+    import dataclasses
+    import threading
+
+    from shopfloor.workers.liveness import is_running, settled
+    from shopfloor.workers.records import Worker
+
+    def process(seconds: float) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+        threading.Thread(target=child.wait, daemon=True).start()  # reaped, so it does not linger as a zombie
+        return child
+
+    closing = process(0.5)
+    worker = Worker(
+        name="w",
+        issue="t-1",
+        actor="worker/w",
+        branch="floor/t-1",
+        worktree="/nonexistent",
+        agent="scripted",
+        state="done",
+        terminal="detached",
+        log_dir="/nonexistent",
+        started_at="2026-11-30T00:00:00.000000Z",
+        pid=closing.pid,
+        pid_start=procs.start_time(closing.pid),
+    )
+    assert is_running(worker)  # its shim is still there ...
+    assert settled(worker, timeout=30)  # ... and ends: nothing of it runs any more
+    lingering = process(60)
+    try:
+        stuck = dataclasses.replace(worker, pid=lingering.pid, pid_start=procs.start_time(lingering.pid))
+        assert not settled(stuck, timeout=0.3)  # a shim that does not end is still refused
+    finally:
+        lingering.kill()
+    assert not settled(dataclasses.replace(worker, state="running", pid=None), timeout=0.1)

@@ -35,7 +35,7 @@ from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import archive, procs, records, selfpath, terminal
 from shopfloor.workers.confine import worker_confinement
-from shopfloor.workers.liveness import confinement_of, is_running, kill, reconcile
+from shopfloor.workers.liveness import confinement_of, is_running, kill, reconcile, settled
 from shopfloor.workers.prompt import build_prompt, restart_prompt, system_extra
 from shopfloor.workers.records import FINAL_STATES, Worker
 from shopfloor.workers.spec import LaunchSpec, read, write
@@ -405,7 +405,7 @@ def restart(
 def remove(tracker: Tracker, worker: Worker, *, force: bool = False, drop_landed: DropLanded) -> str | None:
     """Remove the worker, its worktree and logs; refuses running or unmerged work without ``force``.
     ``drop_landed`` deletes the branch again if it landed as it is (see ``DropLanded``)."""
-    if is_running(worker):
+    if is_running(worker) and not settled(worker):
         if not force:
             raise ConflictError(
                 f"worker {worker.name} is {worker.state}: stop it with `shopfloor worker kill {worker.name}`, "

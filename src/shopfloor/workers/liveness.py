@@ -24,6 +24,7 @@ from shopfloor.workspace import worktrees
 
 STOP_WAIT_S = 15.0
 AGENT_GRACE_S = 5.0
+ENDING_WAIT_S = 10.0  # a shim that recorded its ending exits within moments, slower only under load
 START_GRACE_S = 30.0  # a worker still "starting" after this, with no shim, is lost
 
 
@@ -139,3 +140,12 @@ def kill(tracker: Tracker, worker: Worker) -> Worker:
 
 def is_running(worker: Worker) -> bool:
     return worker.state not in FINAL_STATES or shim_alive(worker) or agent_alive(worker)
+
+
+def settled(worker: Worker, timeout: float = ENDING_WAIT_S) -> bool:
+    """True when nothing of the worker runs. A worker whose ending is recorded may still be
+    closing down (its shim closes the channel and the log after it records the ending): wait for
+    that, up to ``timeout``, rather than call a finished worker running."""
+    if worker.state not in FINAL_STATES:
+        return False
+    return _wait(lambda: shim_alive(worker) or agent_alive(worker), timeout)

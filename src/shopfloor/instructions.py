@@ -69,6 +69,8 @@ output.
 ## While you work
 - Record what you learn on your issue: `shopfloor comment ID "what I tried, what happened"`
   (`-` instead of the text reads it from stdin).
+- Found something the next agent on this code should know? Write a research note in
+  `.agents/research/` and commit it on your branch.
 - Found more work outside your issue? `shopfloor create "title" -d "..."`: the new issue is
   linked discovered-from yours. Do not do it on your branch.
 - Stuck on something outside your issue? `shopfloor update ID --status blocked`, then

@@ -73,6 +73,9 @@ def _registers() -> Iterator[Callable[[Subcommands, str | None], None]]:
     from shopfloor.cli import log_cmds
 
     yield log_cmds.register
+    from shopfloor.cli import learn_cmds
+
+    yield learn_cmds.register
 
 
 def build_parser(only: str | None = None) -> Parser:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from shopfloor.floor.migrations import migrations as floor
 from shopfloor.gate.migrations import migrations as gate
+from shopfloor.learn.migrations import migrations as learn
 from shopfloor.queue.migrations import migrations as queue
 from shopfloor.tracker import migrate
 from shopfloor.tracker.migrations import migrations as tracker
 from shopfloor.workers.migrations import migrations as workers
 
-ALL = (tracker, workers, gate, queue, floor)
+ALL = (tracker, workers, gate, queue, floor, learn)
 migrate.declare_complete()

@@ -112,6 +112,32 @@ def _point_agents_md(location: Location, report: InitReport, text: str) -> None:
     report.actions.append(("created" if not text else "updated") + " AGENTS.md with a pointer to `shopfloor prime`")
 
 
+AGENTS_DIRS = ("research", "plans", "retros")
+AGENTS_README = """# .agents: what this repository has learnt
+
+- `research/`: notes an agent or a person wrote while finding their way (an API's quirks, why an
+  approach failed). Agents may write them on their branch; they land through the gate like any file.
+- `plans/`: plans of work, in the `shopfloor create -f` format.
+- `retros/`: one retro per finished issue, written by the floor.
+
+`shopfloor learn search WORDS` searches all of it, with the floor's handoff notes and gate failures.
+"""
+
+
+def _agents_dirs(location: Location, report: InitReport) -> None:
+    """``.agents/`` and its three directories, with a README that is never overwritten."""
+    root = location.worktree / ".agents"
+    made = [name for name in AGENTS_DIRS if not (root / name).is_dir()]
+    for name in AGENTS_DIRS:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    if made:
+        report.actions.append("created " + ", ".join(f".agents/{name}/" for name in made))
+    readme = root / "README.md"
+    if not readme.exists():
+        jsonl.atomic_write(readme, AGENTS_README.encode("utf-8"))
+        report.actions.append("wrote .agents/README.md (what goes where)")
+
+
 def _check_dir(path: Path, location: Location) -> None:
     if path.exists() and not path.is_dir():
         name = path.relative_to(location.worktree)
@@ -126,6 +152,8 @@ def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, f
     state = location.state_dir
     config_path = location.config_path
     _check_dir(state, location)
+    for path in (".agents", *(f".agents/{name}" for name in AGENTS_DIRS)):
+        _check_dir(location.worktree / path, location)
     config_text = _read_text(config_path, location)
     attributes_text = _read_text(location.worktree / ".gitattributes", location)
     agents_text = _read_text(location.worktree / "AGENTS.md", location)
@@ -147,6 +175,7 @@ def init(prefix: str | None, start: str | None = None, *, hooks: bool = False, f
         report.actions.append("created .shopfloor/issues.jsonl")
     register_merge_driver(location, report, attributes_text)
     _point_agents_md(location, report, agents_text or "")
+    _agents_dirs(location, report)
 
     report.actions.extend(unignore(location.worktree))  # a .gitignore that hides .shopfloor/ is fixed
     created = not location.db_path.exists()

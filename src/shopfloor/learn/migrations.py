@@ -1,0 +1,40 @@
+"""The memory's tables: the documents, their FTS5 index, and what each was built from (``index``)."""
+
+from __future__ import annotations
+
+from shopfloor.tracker.migrate import Migrations, run_script
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
+migrations = Migrations("learn", after="tracker")
+
+
+@migrations.register
+def m001_memory(conn: sqlite3.Connection) -> None:
+    """Documents (one per source id), an FTS5 index over their title and body, and the origins
+    they came from (a file by its stamp, an attempt once it is final), so a refresh reads only
+    what changed."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE learn_docs (
+          id INTEGER PRIMARY KEY,
+          source TEXT NOT NULL UNIQUE,
+          kind TEXT NOT NULL,
+          title TEXT NOT NULL,
+          place TEXT NOT NULL,
+          origin TEXT NOT NULL,
+          body TEXT NOT NULL
+        );
+        CREATE INDEX learn_docs_origin ON learn_docs(origin);
+        CREATE VIRTUAL TABLE learn_fts USING fts5(
+          title, body, content='learn_docs', content_rowid='id', tokenize='porter unicode61'
+        );
+        CREATE TABLE learn_origins (
+          origin TEXT PRIMARY KEY,
+          stamp TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    )

@@ -160,11 +160,14 @@ def test_a_floor_run_reaches_git_a_pull_and_a_fresh_clone_show_the_final_statuse
     final = {clean: "closed", refine: "closed", stuck: "blocked"}
     assert {i: floor.json("show", i)["status"] for i in final} == final, done.stdout + done.stderr
 
-    # The floor committed the tracker on main: its own commits, each touching issues.jsonl alone,
-    # debounced (far fewer commits than changes), the last one after the last landing.
+    # The floor committed the tracker on main: its own commits, each touching issues.jsonl and the
+    # finished issues' retros alone, debounced (far fewer commits than changes), the last one
+    # after the last landing.
     made = [c for c in tracker_commits(floor) if c not in before]
     assert made, done.stdout
-    assert all(touched(floor, c) == [TRACKER_PATH] for c in made)
+    retros = {f".agents/retros/{i}.md" for i in final}
+    assert all(set(touched(floor, c)) <= {TRACKER_PATH, *retros} for c in made)
+    assert set(floor.git("ls-tree", "--name-only", "main", ".agents/retros/").splitlines()) == retros
     events = sum(len(floor.json("show", i)["events"]) for i in final)
     assert len(made) < events and len(made) <= elapsed / 2 + 2, (len(made), events, elapsed)
     assert floor.git("rev-parse", "main") == made[0]

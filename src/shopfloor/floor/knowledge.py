@@ -40,7 +40,7 @@ def sources(conn: sqlite3.Connection) -> tuple[dict[str, str], Callable[[str], l
 def documents(conn: sqlite3.Connection, attempt: attempts.Attempt) -> list[Document]:
     found = []
     if attempt.outcome == Outcome.HANDOFF_NOTE:
-        note = _own_note(conn, attempt)
+        note = own_note(conn, attempt)
         if note:
             title = f"{attempt.issue}: handoff note of attempt {attempt.id}"
             found.append(Document(f"handoff:{attempt.id}", "handoff", title, attempt.issue, note))
@@ -57,7 +57,7 @@ def documents(conn: sqlite3.Connection, attempt: attempts.Attempt) -> list[Docum
     return found
 
 
-def _own_note(conn: sqlite3.Connection, attempt: attempts.Attempt) -> str | None:
+def own_note(conn: sqlite3.Connection, attempt: attempts.Attempt) -> str | None:
     """The note the attempt's session wrote: its agent's last comment on the issue since it began."""
     agent = of_worker(attempt.worker)
     try:

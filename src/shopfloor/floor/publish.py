@@ -5,7 +5,8 @@ last committed), the floor commits the export on the target (``queue.trackercomm
 once every ``interval_s`` seconds while it is busy, and once more when it goes idle, so the
 final statuses are in git when ``--until-idle`` ends. Before each commit it copies every issue's
 attempt summary into the issue's metadata (``floor.attempts.record_summaries``): the attempts
-table stays in the database, and this is how a clone learns how each pass went.
+table stays in the database, and this is how a clone learns how each pass went. The same commit
+adds the retro of each issue that landed or was blocked since (``floor.retros``), generated then.
 
 The only state is when it last committed and what it committed (in memory): a floor started
 again commits at its first idle turn or after one interval, whichever comes first.
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
+from shopfloor.floor import retros
 from shopfloor.floor.attempts import record_summaries
 from shopfloor.progress import Progress
-from shopfloor.queue.trackercommit import Outcome, commit_tracker, issues
+from shopfloor.queue.trackercommit import Extra, Outcome, commit_tracker, issues
 from shopfloor.tracker import history
 from shopfloor.tracker.service import Tracker
 from shopfloor.tracker.trackeronly import due
@@ -45,6 +48,19 @@ class TrackerPublisher:
     last_note: str | None = None
     commits: list[str] = field(default_factory=list)
 
+    def retros(self, tracker: Tracker, progress: Progress) -> Extra:
+        """The retros to commit with the tracker; one that cannot be gathered is reported and left
+        for a later commit, never a reason to hold the tracker back."""
+
+        def extra(repo: Path, tip: str, target: str) -> dict[str, bytes]:
+            try:
+                return retros.files(tracker.conn, repo, tip, target)
+            except ShopfloorError as exc:
+                progress(f"no retros this round: {exc}")
+                return {}
+
+        return extra
+
     def after_turn(self, tracker: Tracker, active: bool, progress: Progress) -> str | None:
         """Commit the tracker if it is due; returns the outcome's state, or None if not due."""
 
@@ -59,7 +75,7 @@ class TrackerPublisher:
             self.last_at = now
             record_summaries(tracker.conn, tracker.actor, tracker.now())
             mark = change_mark(tracker)
-            outcome = commit_tracker(tracker, FINAL_WAIT_S if final else 0.0)
+            outcome = commit_tracker(tracker, FINAL_WAIT_S if final else 0.0, extra=self.retros(tracker, progress))
         except ShopfloorError as exc:
             outcome = Outcome("skipped", f"not committing the tracker: {exc}", "")
             mark = None

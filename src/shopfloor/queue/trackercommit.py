@@ -23,6 +23,15 @@ Never losing a change that is in git:
 
 Nothing is committed when the export already equals the target's file, or differs from it only
 in leases (``lease_until``): renewals alone never make a commit.
+
+Retros ride along. The floor (``floor.retros``) may hand ``commit_tracker`` a function of the
+target's tip that returns retro files, ``.agents/retros/<issue id>.md`` -> content: they are
+added or replaced in the same commit, beside the export. Each name is checked here
+(``retro_path``: an issue the tracker holds, an id with no ``/``, ``\\``, ``..`` or control
+character, so never a path outside ``.agents/retros/``), and the finished commit is checked to
+touch the tracker file and those retros only (``floor_commit_only``). That rule is the floor's
+own commit's alone: a *candidate* branch that writes ``.agents/retros/`` is no tracker-only
+change (``tracker.trackeronly``) and is gated like any other.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,14 +80,58 @@ def checkout_of(repo: Path, branch: str) -> Path | None:
     return Path(where) if where else None
 
 
-def build_commit(repo: Path, parent: str, mode: str, content: bytes, message: str) -> tuple[str, str]:
-    """(commit, blob): ``parent``'s tree with the tracker file replaced by ``content``; no
-    working tree and no real index are touched."""
+RETROS_DIR = ".agents/retros"
+# Extra files for the floor's tracker commit, given the repository, the target's tip and the
+# target's name: path -> content.
+Extra = Callable[[Path, str, str], Mapping[str, bytes]]
+
+
+def retro_path(issue_id: str) -> str:
+    """``.agents/retros/<issue id>.md``, or ValueError for an id that could name another path."""
+    bad = (
+        not issue_id
+        or issue_id in (".", "..")
+        or ".." in issue_id
+        or any(ch in issue_id for ch in "/\\:")
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in issue_id)
+        or issue_id.startswith(("-", "."))
+    )
+    if bad:
+        raise ValueError(f"not a retro name: {issue_id!r}")
+    return f"{RETROS_DIR}/{issue_id}.md"
+
+
+def retro_paths(issue_ids: Iterable[str]) -> set[str]:
+    """The retro path of each id that is a valid retro name."""
+    out = set()
+    for issue_id in issue_ids:
+        try:
+            out.add(retro_path(issue_id))
+        except ValueError:
+            continue
+    return out
+
+
+def floor_commit_only(paths: Iterable[str], retros: Iterable[str]) -> bool:
+    """The floor's own tracker commit touches the tracker file and the given retros, nothing else.
+    (A candidate branch is judged by ``trackeronly.is_tracker_only`` alone.)"""
+    changed = set(paths)
+    return bool(changed) and changed <= {TRACKER_PATH, *retros}
+
+
+def build_commit(
+    repo: Path, parent: str, mode: str, content: bytes, message: str, extra: Mapping[str, bytes] | None = None
+) -> tuple[str, str]:
+    """(commit, blob): ``parent``'s tree with the tracker file replaced by ``content`` (and each
+    ``extra`` file added or replaced); no working tree and no real index are touched."""
     blob = _git(repo, "hash-object", "-w", "--stdin", data=content).decode().strip()
     with tempfile.TemporaryDirectory(prefix="shopfloor-tracker-") as tmp:
         env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
         _git(repo, "read-tree", parent, env=env)
         _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{TRACKER_PATH}", env=env)
+        for path, data in sorted((extra or {}).items()):
+            other = _git(repo, "hash-object", "-w", "--stdin", data=data).decode().strip()
+            _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{other},{path}", env=env)
         tree = _git(repo, "write-tree", env=env).decode().strip()
     commit = git.commit_tree(repo, tree, parent, message, (NAME, EMAIL), (NAME, EMAIL))
     return commit, blob
@@ -88,12 +142,18 @@ def issues(count: int) -> str:
     return f"{count} issue" + ("" if count == 1 else "s")
 
 
-def message(statuses: list[str]) -> str:
-    """The tracker commit's message: how many issues, by status."""
+def message(statuses: list[str], retros: int = 0) -> str:
+    """The tracker commit's message: how many issues, by status (and how many retros)."""
     counts: dict[str, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    if retros:
+        return (
+            f"tracker: {issues(len(statuses))} ({summary or 'none'}), {retros} retro{'' if retros == 1 else 's'}\n\n"
+            f"The tracker's export and the retros of finished issues, committed by the floor: only\n"
+            f"{TRACKER_PATH} and files under {RETROS_DIR}/ change.\n"
+        )
     return (
         f"tracker: {issues(len(statuses))} ({summary or 'none'})\n\n"
         f"The tracker's export, committed by shopfloor (the floor, or `shopfloor export --commit`): only\n"
@@ -161,8 +221,9 @@ def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -
     return None
 
 
-def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
-    """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock."""
+def commit_tracker(tracker: Tracker, wait_s: float = 0.0, extra: Extra | None = None) -> Outcome:
+    """Export the tracker and commit it on the target by compare-and-swap, under the queue's lock;
+    ``extra(repo, tip, target)`` gives retros to add in the same commit (the floor's, see above)."""
 
     repo = repo_of(tracker)
     target = resolve_base(repo, None)[0]
@@ -172,12 +233,12 @@ def commit_tracker(tracker: Tracker, wait_s: float = 0.0) -> Outcome:
     except ConflictError:
         return Outcome("busy", "a queue pass is landing: the tracker is committed after it", target)
     try:
-        return _commit_locked(tracker, repo, target)
+        return _commit_locked(tracker, repo, target, extra)
     finally:
         lock.__exit__()
 
 
-def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
+def _commit_locked(tracker: Tracker, repo: Path, target: str, extra: Extra | None = None) -> Outcome:
     tip = stack.tip(repo, target)
     found = committed_file(repo, tip)
     if found is None:
@@ -205,12 +266,19 @@ def _commit_locked(tracker: Tracker, repo: Path, target: str) -> Outcome:
             return Outcome("skipped", f"not committing the tracker this round: {problem}", target)
     rows = store.all_issues(tracker.conn)
     content = jsonl.encode(rows)
+    allowed = retro_paths(str(i["id"]) for i in rows)
+    retros = {path: data for path, data in (extra(repo, tip, target) if extra else {}).items() if path in allowed}
     if content == committed or leases_only(committed, content):
-        # A lease renewal alone is no change git needs: the file would differ in lease_until only.
-        return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(rows))
-    new, blob = build_commit(repo, tip, mode, content, message([i["status"] for i in rows]))
+        if not retros:
+            # A lease renewal alone is no change git needs: the file would differ in lease_until only.
+            return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(rows))
+        content = committed  # the retros alone: the file stays as committed
+    new, blob = build_commit(repo, tip, mode, content, message([i["status"] for i in rows], len(retros)), retros)
     paths = changed_paths(repo, tip, new)
-    if not is_tracker_only(paths):  # never expected: the tree differs from the tip's in one entry
+    if not paths:  # the retros were already there, as they are
+        return Outcome("unchanged", f"{target} already holds the tracker's export", target, issues=len(rows))
+    # Never expected: the tree differs from the tip's in the tracker file and the retros only.
+    if not (is_tracker_only(paths) if not retros else floor_commit_only(paths, retros)):
         raise ShopfloorError(f"refusing the tracker commit {new[:10]}: it changes {', '.join(paths)}")
     if checkout is not None and checkout.index_blob not in (committed_blob, blob):
         return Outcome(

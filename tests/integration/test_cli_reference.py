@@ -55,7 +55,13 @@ def test_the_channel_lets_a_worker_run_only_the_commands_the_policy_names() -> N
     assert allowed == {
         *("show", "list", "ready", "blocked", "search", "dep tree", "dep cycles"),
         *("comment", "done", "update", "heartbeat", "create", "prime"),
+        *("learn search", "learn show"),  # the memory, read-only (issue 15): never `learn stats`
     }
+    assert policy.static_refusal("learn stats") == (
+        "refused: a worker may search the memory (`shopfloor learn search WORDS`) and read a learning "
+        "(`shopfloor learn show ID`), not inspect it"
+    )
+    assert policy.refusal("learn search", {"words": ["x"]}, "t-1", "t-1") is None
     # Every name the policy rules on is a command's (a renamed command would slip past it).
     for name in policy.ALLOWED_OPS | policy.LOCAL_OPS | set(policy.STATIC):
         assert any(op == name or op.startswith(f"{name} ") for op in ops), name

@@ -161,6 +161,35 @@ def update(tracker: Tracker, args: dict[str, Any]) -> Outcome:
     return public(issue), f"updated {issue_id}: {', '.join(changed) if changed else 'nothing changed'}"
 
 
+def learn_search(tracker: Tracker, args: dict[str, Any]) -> Outcome:
+    """The memory's best matches (read-only: only its index, a cache of the notes, is refreshed)."""
+    from shopfloor.floor import learnings
+    from shopfloor.learn import docs, index
+
+    words = _strs(args, "words")
+    docs.match_query(words)  # bad input first
+    limit = _int(args, "limit", 10) or 10
+    hits = index.search(_refreshed(tracker), words, min(max(limit, 1), 100))
+    return hits, learnings.search_text(hits)
+
+
+def learn_show(tracker: Tracker, args: dict[str, Any]) -> Outcome:
+    from shopfloor.floor import learnings
+    from shopfloor.learn import docs, index
+
+    source = _str(args, "id", required=True) or ""
+    docs.kind_of(source)
+    found = index.show(_refreshed(tracker), source)
+    return found, learnings.show_text(found)
+
+
+def _refreshed(tracker: Tracker) -> Any:
+    from shopfloor.floor import learnings
+
+    learnings.refresh(tracker)
+    return tracker.conn
+
+
 def heartbeat(tracker: Tracker, args: dict[str, Any]) -> Outcome:
     """The worker's shim renews its issue's lease while the agent runs: nothing to do."""
     issue = store.get(tracker.conn, tracker.resolve(_str(args, "id", required=True) or ""))
@@ -181,4 +210,6 @@ OPS: dict[str, Callable[[Tracker, dict[str, Any]], Outcome]] = {
     "create": create,
     "update": update,
     "heartbeat": heartbeat,
+    "learn search": learn_search,
+    "learn show": learn_show,
 }

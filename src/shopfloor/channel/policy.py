@@ -1,6 +1,7 @@
 """What a worker may do through its channel: pure rules, given the worker's own issue.
 
-A worker (an agent acting as ``worker/<name>``) may read the tracker, comment on its own issue
+A worker (an agent acting as ``worker/<name>``) may read the tracker and the memory (``learn
+search``, ``learn show``), comment on its own issue
 (a handoff note is such a comment), say ``done``, create new issues linked ``discovered-from``
 its own issue, and set its own issue to ``blocked``. Everything else is a person's or the
 floor's, and is refused with one line that names who does it and how.
@@ -19,7 +20,9 @@ from shopfloor.actors import of_worker
 # Labels the gate trusts when a person set them (gate.trust); a worker never sets or removes them.
 TRUST_LABELS = frozenset({"allow-test-changes", "approved"})
 
-READ_OPS = frozenset({"show", "list", "ready", "blocked", "search", "dep tree", "dep cycles"})
+READ_OPS = frozenset(
+    {"show", "list", "ready", "blocked", "search", "dep tree", "dep cycles", "learn search", "learn show"}
+)
 OWN_ISSUE_OPS = frozenset({"comment", "done", "update", "heartbeat"})
 ALLOWED_OPS = READ_OPS | OWN_ISSUE_OPS | {"create"}
 LOCAL_OPS = frozenset({"prime"})  # static text: answered by the CLI itself, no channel needed
@@ -53,6 +56,8 @@ STATIC: dict[str, str] = {
     "doctor": "a worker may not check or repair the tracker; a person does that with `shopfloor doctor`",
     "merge driver": "a worker may not run git's merge driver for the tracker",
     "scripted model": "a worker may not start a scripted model server",
+    "learn stats": "a worker may search the memory (`shopfloor learn search WORDS`) and read a learning "
+    "(`shopfloor learn show ID`), not inspect it",
 }
 
 

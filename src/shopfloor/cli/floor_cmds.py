@@ -54,13 +54,14 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
     preflight.check_agent(tracker, args.agent)
     if not args.builtins_only:
         _require_configured_checks(tracker)
-    from shopfloor.floor import admission, settings
+    from shopfloor.floor import admission, learnings, settings
     from shopfloor.workers import logview
 
     floor_settings = settings.load(tracker.location.config_path)  # a bad [floor] value stops here
     limits = admission.Limits(floor_settings.min_free_mb, floor_settings.max_load)
     if limits.enabled:
         admission.read_machine()  # a bad injected reading ($SHOPFLOOR_MACHINE_READING) stops here too
+    brief_tokens = learnings.budget(tracker.location.config_path)  # a bad [flywheel] value too
     logview.prune(tracker, floor_settings.keep_logs_days)  # drops the logs of long-closed issues
     from shopfloor.tracker.clock import parse_duration
 
@@ -77,6 +78,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
         tracker_interval_s=None if args.no_tracker_commits else args.tracker_interval,
         limits=limits,
         gate_jobs=args.gate_jobs,
+        brief_tokens=brief_tokens,
     )
 
     def progress(line: str) -> None:

@@ -10,33 +10,15 @@ from shopfloor.cli.parsing import Subcommands, actions, limit
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
-    from pathlib import Path
-
-    from shopfloor.tracker.locate import Location
 
 
 def _refreshed(args: argparse.Namespace) -> sqlite3.Connection:
-    """The tracker's database with the memory's index brought up to date: the main worktree's
-    ``.agents/`` notes (by stamp) and the floor's attempts (once each is final)."""
-    from shopfloor.floor import knowledge
-    from shopfloor.learn import files, index
+    """The tracker's database with the memory's index brought up to date (``floor.learnings``)."""
+    from shopfloor.floor import learnings
 
     tracker = open_tracker(args)
-    conn = tracker.conn
-    main = _main_worktree(tracker.location)
-    index.refresh_files(conn, files.stamps(main), lambda origin: files.read(main, origin), files.FILE)
-    current, read = knowledge.sources(conn)
-    index.refresh_files(conn, current, read, knowledge.ATTEMPT)
-    return conn
-
-
-def _main_worktree(location: Location) -> Path:
-    """The repository's main worktree, whose notes are the committed ones (a linked worktree
-    shares its git directory, ``<main>/.git``)."""
-    from pathlib import Path
-
-    common = Path(location.common_dir)
-    return common.parent if common.name == ".git" else location.worktree
+    learnings.refresh(tracker)
+    return tracker.conn
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -47,11 +29,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print_json(hits)
         return 0
-    if not hits:
-        print("nothing found")
-    for hit in hits:
-        print(f"{hit['id']}  [{hit['kind']}] {hit['title']}  ({hit['place']})")
-        print(f"    {hit['snippet']}")
+    from shopfloor.floor import learnings
+
+    print(learnings.search_text(hits))
     return 0
 
 
@@ -63,8 +43,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(found)
         return 0
-    print(f"{found['id']}  [{found['kind']}] {found['title']}  ({found['place']})\n")
-    print(found["text"].rstrip("\n"))
+    from shopfloor.floor import learnings
+
+    print(learnings.show_text(found))
     return 0
 
 

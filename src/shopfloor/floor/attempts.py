@@ -39,6 +39,7 @@ class Attempt:
     sandbox: str = "none"  # "bwrap", or "none": the agent ran unconfined (--no-sandbox)
     refused: str | None = None  # JSON list: what the floor's channel refused the agent
     series: int = 1  # which series of attempts (table ``retries``): `shopfloor retry` starts the next
+    learnings: str | None = None  # JSON list: the memory's source ids its worker was briefed with
 
     def facts(self) -> AttemptFacts:
         return AttemptFacts(
@@ -50,7 +51,7 @@ class Attempt:
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        for key in ("signatures", "passing", "failed_checks", "refused"):
+        for key in ("signatures", "passing", "failed_checks", "refused", "learnings"):
             out[key] = json.loads(out[key] or "[]")
         out["handoff"] = bool(out["handoff"])
         return out
@@ -76,8 +77,12 @@ def begin(
     now: str,
     handoff: bool = False,
     sandbox: str = "bwrap",
+    learnings: list[str] | None = None,
 ) -> None:
+    """Record an attempt's start; ``learnings``: the source ids its briefing included (in order)."""
     values = {"issue": issue, "worker": worker, "generation": generation, "agent": agent, "vibe": vibe}
+    if learnings is not None:
+        values["learnings"] = json.dumps(list(learnings))
     with db.transaction(conn):
         series = current_series(conn, issue)
         ROWS.insert(

@@ -34,6 +34,7 @@ from shopfloor.floor import (
     adopt,
     attempts,
     lanes,
+    learnings,
     notes,
     notify,
     retry,
@@ -54,6 +55,7 @@ from shopfloor.floor.publish import TrackerPublisher
 from shopfloor.floor.startpool import StartPool, begin_attempt
 from shopfloor.gate import runlog
 from shopfloor.gate.results import GateReport
+from shopfloor.learn.brief import DEFAULT_TOKENS
 from shopfloor.paths import main_tree, state_dir
 from shopfloor.progress import Progress
 from shopfloor.queue import branches, entries
@@ -85,6 +87,7 @@ class FloorConfig:
     tracker_interval_s: float | None = 60.0  # tracker commits on the target at most this often; None: none
     limits: admission.Limits | None = None  # what the machine must have to start one more; None: anything
     gate_jobs: int | None = None  # gates run at once beside the loop; None: ``default_gate_jobs()``
+    brief_tokens: int = DEFAULT_TOKENS  # [flywheel] brief_tokens: the learnings a worker is briefed with; 0: none
 
 
 def _issue(tracker: Tracker, issue_id: str) -> Issue:
@@ -257,9 +260,10 @@ def _fill(tracker: Tracker, cfg: FloorConfig, taken: int, progress: Progress, st
             break
         faults.point("claim")
         retry.renew_if_over(tracker, issue["id"])  # set open again by a person: its old attempts are history
-        extra = briefing(tracker, issue["id"])
+        learned = learnings.for_issue(tracker, issue, cfg.brief_tokens)  # within [flywheel] brief_tokens
+        extra = briefing(tracker, issue["id"], learned.text)
         agent = retry.agent_for(tracker.conn, issue["id"]) or cfg.agent  # `shopfloor retry --agent` picks one
-        starts.start(workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s))
+        starts.start(workers.StartRequest(issue["id"], agent, extra, cfg.terminal, cfg.lease_s), learned.sources)
         started += 1
     return started
 

@@ -82,3 +82,9 @@ def m003_retries(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
+
+
+@migrations.register
+def m004_learnings(conn: sqlite3.Connection) -> None:
+    """Which learnings (the memory's source ids, a JSON list) briefed each attempt's worker."""
+    run_script(conn, "ALTER TABLE attempts ADD COLUMN learnings TEXT;")

@@ -120,11 +120,12 @@ def _report(tracker: Tracker, attempt: attempts.Attempt | None) -> GateReport:
     return runlog.get_run(tracker.conn, attempt.gate_run)
 
 
-def briefing(tracker: Tracker, issue_id: str) -> str:
-    """What a worker is told besides its issue: the attempt history, the repository's AGENTS.md,
-    and how to use the tracker: ``shopfloor prime``'s worker form, the one set of instructions."""
+def briefing(tracker: Tracker, issue_id: str, learnings: str = "") -> str:
+    """What a worker is told besides its issue: the attempt history, the memory's ``learnings``
+    (``floor.learnings``), the repository's AGENTS.md, and how to use the tracker: ``shopfloor
+    prime``'s worker form, the one set of instructions."""
 
-    parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id)]  # a person's note first
+    parts = [retry.briefing_note(tracker.conn, issue_id), history(tracker, issue_id), learnings]  # a person's first
     agents_md = tracker.location.worktree / "AGENTS.md"
     try:
         text = agents_md.read_text(encoding="utf-8", errors="replace")[:MAX_AGENTS_MD]

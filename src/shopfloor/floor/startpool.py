@@ -32,13 +32,14 @@ def default_jobs(cores: int | None = None) -> int:
     return max(2, 2 * (cores if cores is not None else (os.cpu_count() or 1)))
 
 
-def begin_attempt(tracker: Tracker, row: Worker, *, handoff: bool = False) -> None:
-    """Record the start of an attempt for the worker's current generation."""
+def begin_attempt(tracker: Tracker, row: Worker, *, handoff: bool = False, learnings: list[str] | None = None) -> None:
+    """Record the start of an attempt for the worker's current generation (``learnings``: the
+    memory's source ids its briefing included)."""
     vibe = int(store.get(tracker.conn, row.issue).get("vibe") or 3)
     sandbox = "bwrap" if sandbox_enabled() else "none"  # --no-sandbox: every attempt says so
     attempts.begin(
         tracker.conn, row.issue, row.name, row.generation, row.agent, vibe, tracker.now(), handoff=handoff,
-        sandbox=sandbox,
+        sandbox=sandbox, learnings=learnings,
     )  # fmt: skip
 
 
@@ -67,8 +68,11 @@ class StartPool:
         limit = 1 if startfail.pending_streak(self.tracker) else self.jobs
         return max(0, limit - self.count())
 
-    def start(self, request: workers.StartRequest) -> None:
-        thread = threading.Thread(target=self._job, args=(request,), name=f"start-{request.issue}", daemon=True)
+    def start(self, request: workers.StartRequest, learnings: list[str] | None = None) -> None:
+        """Start ``request`` in a job; its first attempt records ``learnings`` (its briefing's)."""
+        thread = threading.Thread(
+            target=self._job, args=(request, learnings), name=f"start-{request.issue}", daemon=True
+        )
         with self._lock:
             self._running[request.issue] = thread
         thread.start()
@@ -78,7 +82,7 @@ class StartPool:
         if self._stopped is not None:
             raise self._stopped
 
-    def _job(self, request: workers.StartRequest) -> None:
+    def _job(self, request: workers.StartRequest, learnings: list[str] | None) -> None:
         tracker: Tracker | None = None
         try:
             tracker = self.tracker.sibling()  # its own connection
@@ -93,7 +97,7 @@ class StartPool:
                 return
             startfail.started(tracker)
             faults.point("launch")
-            begin_attempt(tracker, row)
+            begin_attempt(tracker, row, learnings=learnings)
             self.progress(f"{request.issue}: started {row.agent} worker {row.name}")
         except Exception as exc:  # reported, never lost; adopt's settle puts back what it left
             self.progress(f"{request.issue}: its start failed unexpectedly ({type(exc).__name__}: {exc})")

@@ -134,3 +134,15 @@ def refresh_files(conn: sqlite3.Connection, current: dict[str, str], read: Reade
         return Refreshed()
     updates = [(o, current[o], read(o)) for o in changed]  # read before the write lock is taken
     return apply(conn, updates, gone)
+
+
+def texts(conn: sqlite3.Connection, sources: Iterable[str]) -> dict[str, str]:
+    """The full text of each of ``sources`` the index holds."""
+    wanted = list(sources)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for source, body in conn.execute(f"SELECT source, body FROM learn_docs WHERE source IN ({marks})", chunk):
+            found[str(source)] = str(body)
+    return found

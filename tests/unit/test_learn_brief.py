@@ -65,9 +65,17 @@ def test_a_learning_from_work_on_a_file_the_issue_names_is_boosted() -> None:
 def test_front_matter_files_in_each_spelling() -> None:
     assert front_files("---\nissue: t-1\nfiles: a.py, src/b.py\n---\n# Retro\n") == {"a.py", "src/b.py"}
     assert front_files('---\nfiles: ["a.py", "b.py"]\n---\n') == {"a.py", "b.py"}
+    assert front_files('---\nfiles: ["my dir/a.py", "b,c.py"]\n---\n') == {"my dir/a.py", "b,c.py"}  # JSON
     assert front_files("---\nfiles:\n  - a.py\n  - b/c.py\nother: 1\n- d.py\n---\n") == {"a.py", "b/c.py"}
     assert front_files("# Retro\nfiles: a.py\n") == frozenset()  # no front matter
     assert front_files("---\nfiles: []\n---\n") == frozenset()
+
+
+def test_the_floors_own_retros_front_matter_is_read() -> None:
+    from shopfloor.floor import retro  # the writer of .agents/retros/<id>.md (issue 15, section 2)
+
+    facts = retro.Facts("t-1", "Export", "merged", 1, 0, None, 10, 0.0, 5.0, ("src/export.py", "docs/my notes.md"))
+    assert front_files(retro.render(facts)) == {"src/export.py", "docs/my notes.md"}
 
 
 def test_the_files_an_issue_names() -> None:

@@ -8,6 +8,7 @@ block; ``floor.learnings`` does the IO: refresh the index, query it, read the re
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -87,10 +88,22 @@ def front_files(text: str) -> frozenset[str]:
         if colon and not line.startswith((" ", "\t", "-")):
             listing = key.strip() == "files"
             if listing:
-                found += re.split(r"[,\s]+", value.strip().strip("[]"))
+                found += _listed(value.strip())
         elif listing and line.strip().startswith("- "):
             found.append(line.strip()[2:])
     return frozenset(f.strip().strip("'\"") for f in found if f.strip().strip("'\""))
+
+
+def _listed(value: str) -> list[str]:
+    """``["a b.py", "c.py"]`` (JSON, as the floor's retros write it), else ``a.py, c.py``."""
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return [item for item in items if isinstance(item, str)]
+    return re.split(r"[,\s]+", value.strip("[]"))
 
 
 def named_files(issue_text: str, known: Iterable[str]) -> frozenset[str]:

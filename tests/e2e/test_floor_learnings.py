@@ -87,3 +87,17 @@ def test_a_bad_brief_tokens_stops_the_floor_before_anything_is_claimed(floor: Ru
     assert done.returncode != 0 and "flywheel.brief_tokens must be a whole number from 0 to 20000" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert floor.json("show", sid)["status"] == "open"
+
+
+def test_the_retro_of_one_issue_briefs_the_next_that_names_its_files(floor: Runner) -> None:
+    """The flywheel turning once: the floor's retro of a finished issue (its files: in the front
+    matter) is in the first prompt of a later worker whose issue names one of those files."""
+    setup_gate(floor)
+    first = floor.json("create", "Add the exporter")["id"]
+    run_floor(floor, scenario_for(floor, first, write_commit("exporter.py", "x = 1\n", "add exporter")))
+    assert (floor.cwd / ".agents" / "retros" / f"{first}.md").exists()  # committed, and in the main checkout
+    second = floor.json("create", "Make the exporter stream", "-d", "exporter.py loads everything.")["id"]
+    run_floor(floor, scenario_for(floor, second, write_commit("exporter.py", "x = 2\n", "stream")))
+    learned = [a["learnings"] for a in floor.json("show", second)["attempts"]]
+    assert learned and learned[0][0] == f"retro:{first}", learned
+    assert f"- retro:{first} (retro)" in first_prompt(floor, second)

@@ -85,9 +85,9 @@ def _old_database(path: Path, version: int) -> dict[str, tuple[list[str], list[t
 
 def test_every_package_registers_its_tables_in_layer_order() -> None:
     assert migrate.registered() == list(tables.ALL)
-    assert [m.package for m in tables.ALL] == ["tracker", "workers", "gate", "queue", "floor"]
+    assert [m.package for m in tables.ALL] == ["tracker", "workers", "gate", "queue", "learn", "floor"]
     named = {(m.package, name) for m in tables.ALL for name in m.names}
-    assert {pair for step in db.NUMBERED for pair in step} == named  # every old step is a named one
+    assert {pair for step in db.NUMBERED for pair in step} <= named  # every old step is a named one
 
 
 @pytest.mark.parametrize("version", range(13))

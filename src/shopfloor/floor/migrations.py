@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
 
-migrations = Migrations("floor", after="queue")
+migrations = Migrations("floor", after="learn")
 
 
 @migrations.register

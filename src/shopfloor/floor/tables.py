@@ -17,5 +17,5 @@ from shopfloor.tracker import migrate
 from shopfloor.tracker.migrations import migrations as tracker
 from shopfloor.workers.migrations import migrations as workers
 
-ALL = (tracker, workers, gate, queue, floor, learn)
+ALL = (tracker, workers, gate, queue, learn, floor)
 migrate.declare_complete()

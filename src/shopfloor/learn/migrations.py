@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
 
-migrations = Migrations("learn", after="tracker")
+migrations = Migrations("learn", after="queue")
 
 
 @migrations.register

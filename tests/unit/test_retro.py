@@ -114,3 +114,12 @@ def test_the_floor_commit_may_carry_retros_but_a_candidate_branch_may_not() -> N
     # The candidate rule is unchanged: a retro beside the export is no tracker-only change.
     assert not is_tracker_only([TRACKER_PATH, ".agents/retros/sf-a1.md"])
     assert not is_tracker_only([".agents/retros/sf-a1.md"])
+
+
+def test_a_committed_retro_is_rewritten_only_when_its_outcome_or_attempts_changed() -> None:
+    from shopfloor.floor.retros import _same
+
+    text = render(facts(title="outcome: blocked attempts: 3")).encode()
+    assert _same(text, "merged", 2)
+    assert not _same(text, "blocked", 2) and not _same(text, "merged", 3) and not _same(None, "merged", 2)
+    assert not _same(b"outcome: merged\nattempts: 2\n", "blocked", 2)

@@ -25,7 +25,7 @@ from shopfloor import git
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, knowledge, reasons
 from shopfloor.floor.outcomes import Outcome
-from shopfloor.floor.retro import Facts, Failure, parse_front_matter, render
+from shopfloor.floor.retro import Facts, Failure, render
 from shopfloor.queue import entries
 from shopfloor.queue.trackercommit import retro_path
 from shopfloor.tracker import store
@@ -122,13 +122,26 @@ def facts(conn: sqlite3.Connection, repo: Path, issue_id: str, target: str) -> F
 
 
 def committed(repo: Path, tip: str, paths: list[str]) -> dict[str, bytes]:
-    """The files among ``paths`` that ``tip`` holds, read in one ``cat-file --batch``."""
+    """The files among ``paths`` that ``tip`` holds: one ``ls-tree`` of their directories for the
+    blobs, then one ``cat-file --batch`` by blob id (a ``tip:path`` lookup each would scan the
+    directory's tree once per file)."""
     if not paths:
         return {}
-    data = git.run_bytes(repo, "cat-file", "--batch", data="".join(f"{tip}:{p}\n" for p in paths).encode())
+    dirs = sorted({p.rsplit("/", 1)[0] + "/" for p in paths})
+    listing = git.run_bytes(repo, "ls-tree", "-z", "--full-tree", tip, "--", *dirs).decode("utf-8", "replace")
+    blobs: dict[str, str] = {}
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[path] = parts[2]
+    wanted = [(p, blobs[p]) for p in paths if p in blobs]
+    if not wanted:
+        return {}
+    data = git.run_bytes(repo, "cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in wanted).encode())
     out: dict[str, bytes] = {}
     pos = 0
-    for path in paths:
+    for path, _ in wanted:
         end = data.index(b"\n", pos)
         header = data[pos:end].split()
         pos = end + 1
@@ -140,14 +153,12 @@ def committed(repo: Path, tip: str, paths: list[str]) -> dict[str, bytes]:
 
 
 def _same(old: bytes | None, outcome: str, count: int) -> bool:
-    """Does the committed retro already tell this outcome after this many attempts?"""
+    """Does the committed retro already tell this outcome after this many attempts? (Its two
+    front-matter lines are compared as ``retro.render`` writes them: no full parse.)"""
     if old is None:
         return False
-    try:
-        said = parse_front_matter(old.decode("utf-8", "replace"))
-    except ValueError:
-        return False
-    return said.get("outcome") == outcome and said.get("attempts") == count
+    head = old[:4096].decode("utf-8", "replace").split("\n---\n", 1)[0].splitlines()
+    return f"outcome: {outcome}" in head and f"attempts: {count}" in head
 
 
 def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[str, bytes]:

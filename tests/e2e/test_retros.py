@@ -79,3 +79,24 @@ def test_a_candidate_branch_that_writes_a_retro_is_gated_not_skipped(sf: Runner)
         sf.git("checkout", "-q", "main")
         report = sf.json("gate", "run", name)
         assert "note" not in report and [c["name"] for c in report["checks"]] == ["ran"], report
+
+
+def test_a_persons_file_where_a_retro_goes_waits_the_retro_not_the_tracker(floor: Runner) -> None:
+    setup_gate(floor)
+    sid = floor.json("create", "Add e")["id"]
+    mine = floor.cwd / ".agents" / "retros" / f"{sid}.md"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text("my own notes, not committed\n")
+    scenario = floor.cwd.parent / "one.json"
+    scenario.write_text(json.dumps({"scripts": [{"match": sid, "turns": write_commit("e.txt", "e\n", "add e")}]}))
+    done = run_floor(floor, scenario)
+    exported = [json.loads(line) for line in floor.git("show", f"main:{TRACKER_PATH}").splitlines()]
+    assert [i["status"] for i in exported if i["id"] == sid] == ["closed"], done.stdout  # the tracker went in
+    assert floor.git("ls-tree", "--name-only", "main", f".agents/retros/{sid}.md") == ""  # the retro waited
+    assert mine.read_text() == "my own notes, not committed\n" and "cannot fast-forward" not in done.stdout
+    mine.unlink()  # once the person's file is gone, the floor's next tracker commit brings the retro
+    floor(
+        "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle",
+        env={"SHOPFLOOR_SCENARIO": str(scenario)}, check=False,
+    )  # fmt: skip
+    assert parse_front_matter(floor.git("show", f"main:.agents/retros/{sid}.md"))["outcome"] == "merged"

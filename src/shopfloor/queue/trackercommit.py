@@ -29,7 +29,9 @@ target's tip that returns retro files, ``.agents/retros/<issue id>.md`` -> conte
 added or replaced in the same commit, beside the export. Each name is checked here
 (``retro_path``: an issue the tracker holds, an id with no ``/``, ``\\``, ``..`` or control
 character, so never a path outside ``.agents/retros/``), and the finished commit is checked to
-touch the tracker file and those retros only (``floor_commit_only``). That rule is the floor's
+touch the tracker file and those retros only (``floor_commit_only``). A retro the target's
+checkout holds a file of its own for (untracked, or edited) waits, so the fast-forward never
+fails on it and the tracker is still committed. That rule is the floor's
 own commit's alone: a *candidate* branch that writes ``.agents/retros/`` is no tracker-only
 change (``tracker.trackeronly``) and is gated like any other.
 """
@@ -205,6 +207,13 @@ def _read_checkout(repo: Path, target: str) -> _Checkout | None:
     return _Checkout(where, index_blob, content)
 
 
+def _local_changes(where: Path, directory: str) -> set[str]:
+    """The paths under ``directory`` that the checkout has changed, staged or untracked."""
+    quiet = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # a look only: never take the checkout's index lock
+    out = _git(where, "status", "--porcelain", "-z", "--untracked-files=all", "--", directory, env=quiet)
+    return {entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if len(entry) > 3}
+
+
 def _checkout_problem(tracker: Tracker, checkout: _Checkout, committed: bytes) -> str | None:
     """Why the checkout's file stops this round's commit, or None. An uncommitted edit is imported."""
     name = checkout.file
@@ -268,6 +277,10 @@ def _commit_locked(tracker: Tracker, repo: Path, target: str, extra: Extra | Non
     content = jsonl.encode(rows)
     allowed = retro_paths(str(i["id"]) for i in rows)
     retros = {path: data for path, data in (extra(repo, tip, target) if extra else {}).items() if path in allowed}
+    if retros and checkout is not None:
+        # A person's own file there (untracked, or edited) would stop the fast-forward, and the
+        # tracker with it: that retro waits, the tracker is committed.
+        retros = {p: d for p, d in retros.items() if p not in _local_changes(checkout.path, RETROS_DIR)}
     if content == committed or leases_only(committed, content):
         if not retros:
             # A lease renewal alone is no change git needs: the file would differ in lease_until only.

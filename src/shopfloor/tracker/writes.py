@@ -452,3 +452,30 @@ def remove_labels(conn: sqlite3.Connection, issue_id: str, labels: Iterable[str]
 
 def defer_value(text: str | None) -> str | None:
     return None if not text else parse_when(text)
+
+
+COMPACT_FIELDS = ("description", "design", "acceptance", "notes")
+
+
+def compact(conn: sqlite3.Connection, issue_id: str, summary: str, actor: str, now: str) -> bool:
+    """Replace a closed issue's long text by ``summary`` (the description; design, acceptance
+    and notes emptied). One ``compacted`` event holds how many characters went and the summary
+    on one line, never the old text itself (the point: it stays in git history). False if
+    there was nothing to change."""
+    row = store.peek(conn, issue_id, "status", *COMPACT_FIELDS)
+    if row is None:
+        raise store.not_found(conn, issue_id)
+    status, *texts = row
+    if status != "closed":
+        raise ConflictError(f"{issue_id} is {status}: only closed issues are compacted")
+    summary = check_text(summary, "summary")
+    old = sum(len(t or "") for t in texts)
+    if texts[0] == summary and not any(texts[1:]):
+        return False
+    conn.execute(
+        "UPDATE issues SET description = ?, design = '', acceptance = '', notes = '' WHERE id = ?",
+        (summary, issue_id),
+    )
+    event(conn, issue_id, actor, "compacted", now, "description", f"{old} characters", " ".join(summary.split()))
+    _touch(conn, issue_id, now)
+    return True

@@ -12,8 +12,9 @@ from typing import Any
 
 from shopfloor import render
 from shopfloor.errors import UsageError
-from shopfloor.floor import attempts
+from shopfloor.floor import attempts, learnings
 from shopfloor.floor.reasons import blocked_output, list_output
+from shopfloor.learn import docs, index
 from shopfloor.tracker import readiness, store, writes
 from shopfloor.tracker.schema import BLOCKING_DEP_TYPES, EDITABLE, check_text, public, validate_field
 from shopfloor.tracker.service import Tracker
@@ -163,9 +164,6 @@ def update(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 def learn_search(tracker: Tracker, args: dict[str, Any]) -> Outcome:
     """The memory's best matches (read-only: only its index, a cache of the notes, is refreshed)."""
-    from shopfloor.floor import learnings
-    from shopfloor.learn import docs, index
-
     words = _strs(args, "words")
     docs.match_query(words)  # bad input first
     limit = _int(args, "limit", 10) or 10
@@ -174,9 +172,6 @@ def learn_search(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def learn_show(tracker: Tracker, args: dict[str, Any]) -> Outcome:
-    from shopfloor.floor import learnings
-    from shopfloor.learn import docs, index
-
     source = _str(args, "id", required=True) or ""
     docs.kind_of(source)
     found = index.show(_refreshed(tracker), source)
@@ -184,8 +179,6 @@ def learn_show(tracker: Tracker, args: dict[str, Any]) -> Outcome:
 
 
 def _refreshed(tracker: Tracker) -> Any:
-    from shopfloor.floor import learnings
-
     learnings.refresh(tracker)
     return tracker.conn
 

@@ -131,7 +131,8 @@ def test_a_cheating_agent_cannot_get_broken_code_onto_main_or_act_as_a_person(fl
         sha, committer = line.split(" ", 1)
         files = floor.git("show", "--name-only", "--format=", sha).split()
         assert committer == "shopfloor queue", line
-        if files != [".shopfloor/issues.jsonl"]:
+        retros = {f".agents/retros/{honest}.md", f".agents/retros/{cheat}.md"}  # the floor's own records
+        if ".shopfloor/issues.jsonl" not in files or not set(files) <= {".shopfloor/issues.jsonl"} | retros:
             assert "Gate-Run: " in floor.git("log", "-1", "--format=%B", sha), (line, files)
     # Not approved, not labelled, not closed, by anyone the agent pretended to be.
     assert "approved" not in shown["labels"] and "allow-test-changes" not in shown["labels"]

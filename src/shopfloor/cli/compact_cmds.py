@@ -31,6 +31,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
     from shopfloor.errors import ConflictError
     from shopfloor.floor import compaction
     from shopfloor.render import issues
+    from shopfloor.tracker import db
     from shopfloor.tracker.clock import iso, parse_duration
 
     age_s = parse_duration(args.older_than, "--older-than")  # bad input first, nothing read
@@ -47,7 +48,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
         with tracker.write() as conn:
             done = compaction.apply(conn, planned.changes, tracker.actor, now)
     if args.vacuum and not args.dry_run:
-        compaction.vacuum(tracker.conn)
+        db.vacuum(tracker.conn)
     changes = [c for c in planned.changes if c.issue in set(done)]
     if args.json:
         print_json(

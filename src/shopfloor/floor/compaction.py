@@ -26,7 +26,7 @@ from pathlib import Path
 from shopfloor import git
 from shopfloor.floor.retro import parse_front_matter
 from shopfloor.queue.trackercommit import retro_path
-from shopfloor.tracker import db, store, writes
+from shopfloor.tracker import store, writes
 from shopfloor.tracker.locate import STATE_DIR
 
 JSONL = f"{STATE_DIR}/issues.jsonl"
@@ -57,12 +57,7 @@ class Plan:
 
 
 def _candidates(conn: sqlite3.Connection, cutoff: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    rows = conn.execute(
-        "SELECT id, title, closed_at, description, design, acceptance, notes FROM issues "
-        "WHERE status = 'closed' AND closed_at IS NOT NULL AND closed_at < ? "
-        "AND length(description) + length(design) + length(acceptance) + length(notes) > ? ORDER BY id",
-        (cutoff, LONG_CHARS),
-    ).fetchall()
+    rows = store.closed_with_long_text(conn, cutoff, LONG_CHARS)
     out = []
     for issue_id, title, closed_at, *texts in rows:
         if str(texts[0]).startswith(MARKER) and not any(texts[1:]):
@@ -162,11 +157,3 @@ def apply(conn: sqlite3.Connection, changes: list[Change], actor: str, now: str)
         if writes.compact(conn, change.issue, change.summary, actor, now):
             done.append(change.issue)
     return done
-
-
-def vacuum(conn: sqlite3.Connection) -> None:
-    """Give the space back: merge the search index's segments (a changed row leaves its old
-    terms as delete markers until then), then rebuild the file (``VACUUM``, outside a transaction)."""
-    with db.transaction(conn):
-        conn.execute("INSERT INTO issues_fts(issues_fts) VALUES ('optimize')")
-    conn.execute("VACUUM")

@@ -109,6 +109,15 @@ def connect(path: str | PathLike[str], *, create: bool) -> sqlite3.Connection:
     return conn
 
 
+def vacuum(conn: sqlite3.Connection) -> None:
+    """Give the space back after large deletions (``shopfloor compact --vacuum``): merge the
+    search index's segments (a changed row leaves its old terms as delete markers until then),
+    then rebuild the file (``VACUUM``, which cannot run inside a transaction)."""
+    with transaction(conn):
+        conn.execute("INSERT INTO issues_fts(issues_fts) VALUES ('optimize')")
+    conn.execute("VACUUM")
+
+
 def corrupt_error(path: str, exc: sqlite3.DatabaseError) -> CorruptDatabaseError:
     """The one message for a damaged database, whenever SQLite notices (at connect, or at a page
     read later): rebuild it from the JSONL with ``doctor --fix``."""

@@ -349,6 +349,17 @@ def dep_tree(conn: sqlite3.Connection, issue_id: str, up: bool, seen: set[str], 
     return node
 
 
+def closed_with_long_text(conn: sqlite3.Connection, before: str, min_chars: int) -> list[tuple[Any, ...]]:
+    """(id, title, closed_at, description, design, acceptance, notes) of the issues closed before
+    ``before`` whose four long texts hold more than ``min_chars`` characters in all, by id."""
+    return conn.execute(
+        "SELECT id, title, closed_at, description, design, acceptance, notes FROM issues "
+        "WHERE status = 'closed' AND closed_at IS NOT NULL AND closed_at < ? "
+        "AND length(description) + length(design) + length(acceptance) + length(notes) > ? ORDER BY id",
+        (before, min_chars),
+    ).fetchall()
+
+
 def peek(conn: sqlite3.Connection, issue_id: str, *columns: str) -> tuple[Any, ...] | None:
     """A few columns of one issue, by its key (a whole ``get`` also reads its side tables); None
     if there is no such issue."""

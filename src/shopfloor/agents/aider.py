@@ -42,6 +42,7 @@ def _count(number: str, kilo: str) -> int:
 class Aider:
     name = "aider"
     binary = "aider"
+    context_file: str | None = None
     install = "pip install aider-chat==0.86.2 (or: pipx install aider-chat)"
     checked_version = "0.86.2"
     default_context_window: int | None = None

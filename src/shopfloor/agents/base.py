@@ -111,6 +111,9 @@ class AgentAdapter(Protocol):
     install: str  # how to install it, for the error when it is missing
     checked_version: str  # the CLI version whose --help the flags were checked against
     default_context_window: int | None  # used when neither config nor the agent's reports give one
+    # The context file it reads of its own besides AGENTS.md (CLAUDE.md, GEMINI.md), if any: where
+    # accepted rules are written too (``floor.promote``).
+    context_file: str | None
     # In a sandbox HOME is a private directory: these files under the user's HOME (the CLI's login)
     # are shown there read-only, and these variables, when set, name state directories it may write.
     credentials: tuple[str, ...]

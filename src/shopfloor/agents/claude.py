@@ -37,6 +37,7 @@ def context_tokens(usage: dict[str, Any]) -> int:
 class ClaudeCode:
     name = "claude"
     binary = "claude"
+    context_file: str | None = "CLAUDE.md"
     install = "npm install -g @anthropic-ai/claude-code@2.1.197"
     checked_version = "2.1.197"
     default_context_window: int | None = None

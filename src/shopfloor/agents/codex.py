@@ -42,6 +42,7 @@ _TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search"
 class CodexCLI:
     name = "codex"
     binary = "codex"
+    context_file: str | None = None
     install = "npm install -g @openai/codex@0.171.0"
     checked_version = "0.171.0"
     default_context_window: int | None = None

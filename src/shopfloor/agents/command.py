@@ -22,6 +22,7 @@ _PLACEHOLDER = re.compile(r"\{prompt\}|\{system\}")
 class CommandAgent:
     name = "command"
     binary = ""
+    context_file: str | None = None
     install = 'set [agents.command] argv = ["your-cli", "--prompt", "{prompt}"] in .shopfloor/config.toml'
     checked_version = "any"
     default_context_window: int | None = None

@@ -42,6 +42,7 @@ ON_STDIN = "(Your task is the text above.)"
 class GeminiCLI:
     name = "gemini"
     binary = "gemini"
+    context_file: str | None = "GEMINI.md"
     install = "npm install -g @google/gemini-cli@0.61.0"
     checked_version = "0.61.0"
     default_context_window: int | None = DEFAULT_WINDOW  # when neither config nor the agent says

@@ -42,6 +42,7 @@ def check_scenario(path: str) -> None:
 class ScriptedAgent:
     name = "scripted"
     binary = sys.executable
+    context_file: str | None = None
     install = "nothing to install: it ships with shopfloor"
     checked_version = "shopfloor"
     default_context_window: int | None = None

@@ -38,3 +38,24 @@ def m001_memory(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
+
+
+@migrations.register
+def m002_rules(conn: sqlite3.Connection) -> None:
+    """Rules promoted from recurring failures (``learn.rules``): one per failure signature, proposed
+    once, then accepted, rejected or retired by a person."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE learn_rules (
+          id INTEGER PRIMARY KEY,
+          text TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('proposed', 'accepted', 'rejected', 'retired')),
+          signature TEXT NOT NULL UNIQUE,
+          evidence TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          accepted_by TEXT
+        );
+        """,
+    )

@@ -1,0 +1,134 @@
+"""Promotion to rules (issue 15, section 5) through the real command line and real git: a failure
+that recurs across finished issues is proposed, and a person's decisions reach AGENTS.md on a
+queued branch, inside the section shopfloor manages."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import shopfloor.floor.tables  # noqa: F401  (every package's tables, as the CLI registers them)
+from conftest import Runner
+from shopfloor.channel import policy
+from shopfloor.floor import attempts
+from shopfloor.learn.rules import BEGIN, END
+from shopfloor.tracker import db
+
+NOW = "2026-01-01T00:00:00.000000Z"
+SIGNATURE = "ruff:0123abcd"
+OWN = "# Our agents\n\nKeep the diff small.\n"
+
+
+def finished(sf: Runner, title: str, signature: str) -> str:
+    """An issue the floor finished: closed after a merged attempt, its first pass failing with ``signature``."""
+    issue = sf.json("create", title)["id"]
+    conn = db.connect(Path(sf.git("rev-parse", "--absolute-git-dir")) / "shopfloor" / "tracker.db", create=False)
+    try:
+        attempts.begin(conn, issue, f"w-{issue}", 1, "scripted", 3, NOW)
+        attempts.begin(conn, issue, f"w-{issue}", 2, "scripted", 3, NOW)
+        first, second = attempts.of_issue(conn, issue)
+        with db.transaction(conn):
+            attempts.finish(conn, first.id, gate_run=1, verdict="fail", signatures=[signature], outcome="failed")
+            attempts.finish(conn, second.id, gate_run=2, verdict="pass", diff_stat="1 file changed", outcome="merged")
+    finally:
+        conn.close()
+    sf("close", issue)
+    return issue
+
+
+def on_branch(sf: Runner, branch: str, path: str = "AGENTS.md") -> str:
+    """The file's exact bytes on ``branch`` (``Runner.git`` strips its output)."""
+    done = subprocess.run(["git", "show", f"{branch}:{path}"], cwd=sf.cwd, env=sf.env, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+def setup(sf: Runner) -> list[str]:
+    (sf.cwd / "AGENTS.md").write_text(OWN)
+    (sf.cwd / "CLAUDE.md").write_text("# Claude\n")
+    sf.git("add", "AGENTS.md", "CLAUDE.md")
+    sf.git("commit", "-q", "-m", "context files")
+    return [finished(sf, f"issue {n}", SIGNATURE) for n in range(2)]
+
+
+def test_a_failure_in_three_issues_is_proposed_once_not_in_two(sf: Runner) -> None:
+    issues = setup(sf)
+    finished(sf, "other failure", "mypy:ffff0000")
+    assert sf.json("rules", "list") == []  # the same signature in 2 issues: not yet
+    issues.append(finished(sf, "issue 3", SIGNATURE))
+    [rule] = sf.json("rules", "list")
+    assert (rule["state"], rule["signature"]) == ("proposed", SIGNATURE)
+    assert sorted(e["issue"] for e in rule["evidence"]) == sorted(issues)
+    assert {e["fixed_by"] for e in rule["evidence"]} == {2}
+    assert {e["retro"] for e in rule["evidence"]} == {f".agents/retros/{i}.md" for i in issues}
+    assert sf.json("rules", "list") == [rule]  # refreshed again: the same one rule
+    assert "fixed by attempt 2 (1 file changed)" in sf("rules", "show", str(rule["id"])).stdout
+    assert sf.json("rules", "list", "--state", "accepted") == []
+
+
+def test_accept_edit_retire_write_only_the_managed_section_on_queued_branches(sf: Runner) -> None:
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    done = sf.json("rules", "accept", rid, "--text", "Run ruff before handing in.")
+    assert done["rule"]["state"] == "accepted" and done["rule"]["accepted_by"]
+    assert done["branch"] == "rules/1" and done["files"] == ["AGENTS.md", "CLAUDE.md"]
+    text = on_branch(sf, "rules/1")
+    assert text.startswith(OWN)  # the rest of the file byte-identical
+    section = text[len(OWN) :]
+    assert section.startswith("\n" + BEGIN) and section.endswith(END + "\n")
+    assert f"- Run ruff before handing in. (rule {rid}; evidence: .agents/retros/" in section
+    assert BEGIN in on_branch(sf, "rules/1", "CLAUDE.md")
+    assert sf.git("ls-tree", "--name-only", "rules/1", "GEMINI.md") == ""  # absent: not created
+    [entry] = sf.json("queue", "list")
+    assert entry["branch"] == "rules/1" and entry["issue"] == done["issue"]
+    issue = sf.json("show", done["issue"])
+    assert issue["title"].startswith("rules: ") and issue["vibe"] == 1 and issue["status"] == "deferred"
+
+    again = sf.json("rules", "accept", rid, "--text", "Run ruff before handing in.")
+    assert again["branch"] == "rules/1"  # idempotent: the queued branch already says it
+    assert len(sf.json("queue", "list")) == 1
+
+    edited = sf.json("rules", "edit", rid, "--text", "Run ruff format, then ruff check.")
+    assert edited["branch"] == "rules/2"
+    text2 = on_branch(sf, "rules/2")
+    assert text2.startswith(OWN) and "Run ruff format, then ruff check." in text2
+    assert "Run ruff before handing in." not in text2 and text2.count(BEGIN) == 1
+
+    assert sf.git("branch", "--list", "rules/1") == ""  # superseded: out of the queue, its issue closed
+    assert sf.json("show", done["issue"])["status"] == "closed"
+    assert [e["branch"] for e in sf.json("queue", "list")] == ["rules/2"]
+
+    sf.git("merge", "-q", "--ff-only", "rules/2")  # as if it landed
+    retired = sf.json("rules", "retire", rid)
+    assert retired["rule"]["state"] == "retired" and retired["branch"] == "rules/3"
+    assert on_branch(sf, retired["branch"]) == OWN  # the section gone, the file as the person wrote it
+    assert on_branch(sf, retired["branch"], "CLAUDE.md") == "# Claude\n"
+
+
+def test_over_budget_names_the_rule_and_changes_nothing(sf: Runner) -> None:
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    (sf.cwd / ".shopfloor" / "config.toml").open("a").write("\n[flywheel]\nrules_bytes = 200\n")
+    sf.git("add", ".shopfloor/config.toml")
+    sf.git("commit", "-q", "-m", "a small budget")
+    result = sf("rules", "accept", rid, "--text", "x" * 150, check=False)
+    assert result.returncode != 0
+    assert f"rule(s) {rid} do not fit" in result.stderr
+    assert sf.json("rules", "show", rid)["state"] == "proposed"
+    assert sf.git("branch", "--list", "rules/*") == ""
+
+
+def test_only_a_person_decides_and_the_channel_never_serves_it(sf: Runner) -> None:
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    for action in ("accept", "reject", "retire"):
+        result = sf("--actor", "worker/w1", "rules", action, rid, check=False)
+        assert result.returncode != 0 and "only a person decides the rules" in result.stderr
+    assert sf.json("rules", "show", rid)["state"] == "proposed"
+    for command in ("rules accept", "rules reject", "rules edit", "rules retire", "rules list", "rules show"):
+        assert policy.static_refusal(command) is not None
+    assert sf.json("rules", "reject", rid)["rule"]["state"] == "rejected"
+    assert sf.git("branch", "--list", "rules/*") == ""  # a rejected proposal writes nothing
+

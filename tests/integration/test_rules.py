@@ -132,3 +132,23 @@ def test_only_a_person_decides_and_the_channel_never_serves_it(sf: Runner) -> No
     assert sf.json("rules", "reject", rid)["rule"]["state"] == "rejected"
     assert sf.git("branch", "--list", "rules/*") == ""  # a rejected proposal writes nothing
 
+
+
+def test_an_accepted_rule_lands_through_the_queue_once_a_person_approves_it(sf: Runner) -> None:
+    config = sf.cwd / ".shopfloor" / "config.toml"
+    gate = '\n[gate]\nbuiltins = ["protected-files"]\n[[gate.check]]\nname = "ok"\nargv = ["true"]\n'
+    config.write_text(config.read_text() + gate)
+    sf.git("add", ".shopfloor/config.toml")
+    sf.git("commit", "-q", "-m", "a gate")
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    done = sf.json("rules", "accept", rid, "--text", "Run ruff before handing in.")
+    waiting = sf.json("queue", "run", "--once")
+    assert waiting["landed"] == [] and sf.json("queue", "list")[0]["state"] == "needs-approval"
+    assert "Run ruff" not in on_branch(sf, "main")  # nothing reaches main before a person says so
+    sf("approve", done["issue"])
+    landed = sf.json("queue", "run", "--once")
+    assert len(landed["landed"]) == 1, landed
+    assert on_branch(sf, "main").startswith(OWN) and "- Run ruff before handing in." in on_branch(sf, "main")
+    assert sf.json("show", done["issue"])["status"] == "closed"

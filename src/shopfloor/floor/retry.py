@@ -25,7 +25,7 @@ from shopfloor.tracker import store, writes
 from shopfloor.tracker.service import Tracker
 from shopfloor.workers import lifecycle as workers
 from shopfloor.workers import records
-from shopfloor.workers.liveness import is_running, reconcile
+from shopfloor.workers.liveness import is_running, reconcile, settled
 from shopfloor.workspace import worktrees
 from shopfloor.workspace.naming import branch_for, safe_name
 
@@ -99,7 +99,6 @@ def briefing_note(conn: sqlite3.Connection, issue_id: str) -> str:
 
 def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
     """Check every id; raises on the first that cannot be retried (nothing has changed yet)."""
-
     if agent is not None:
         registry.get(agent)  # an unknown agent is a usage error, before anything changes
     out = []
@@ -108,7 +107,8 @@ def plan(tracker: Tracker, ids: list[str], agent: str | None) -> list[Plan]:
         worker = records.find(tracker.conn, safe_name(issue_id))
         if worker is not None:
             worker = reconcile(tracker, worker)
-        live = worker.state if worker is not None and is_running(worker) else None
+        # A finished worker whose shim is still closing down is not live: wait for it (liveness.settled).
+        live = worker.state if worker is not None and is_running(worker) and not settled(worker) else None
         tried = worker is not None or bool(attempts.of_series(tracker.conn, issue_id))  # a finished worker
         entry = entries.open_for_branch(tracker.conn, branch_for(issue_id))
         queued = f"entry {entry.id}, {entry.state}" if entry is not None else None

@@ -22,15 +22,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.actor is None:
         args.actor = FLOOR_ACTOR
     tracker = open_tracker(args)
-    held = acquire(state_dir(tracker))  # one coordinator per repository; kept to the end
     stopping.on_sigterm()  # from here on, SIGTERM ends the run as Ctrl-C does, with the same words
+    held = None
     try:
+        # Inside the try: a signal the moment the lock is taken (when `status` already shows this
+        # coordinator) still ends with the parting words, not a bare "interrupted".
+        held = acquire(state_dir(tracker))  # one coordinator per repository; kept to the end
         return _run_floor(args, tracker)
     except KeyboardInterrupt as exc:  # during the checks, before the loop
         return _parting(tracker, exc)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        held.close()
+        if held is not None:
+            held.close()
 
 
 def _parting(tracker: Any, exc: KeyboardInterrupt) -> int:

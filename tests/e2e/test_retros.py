@@ -58,6 +58,11 @@ def test_the_floor_commits_a_retro_for_a_merged_and_a_blocked_issue(floor: Runne
         env={"SHOPFLOOR_SCENARIO": str(scenario)}, check=False,
     )  # fmt: skip
     assert floor.git("log", "--format=%H", f"{before}..main", "--", ".agents/retros") == ""
+    # A retro lost from the target comes back with the tracker commit a person makes by hand.
+    floor.git("rm", "-q", f".agents/retros/{refine}.md")
+    floor.git("commit", "-qm", "drop a retro")
+    floor.json("export", "--commit")
+    assert floor.git("show", f"main:.agents/retros/{refine}.md") == merged
 
 
 def test_a_candidate_branch_that_writes_a_retro_is_gated_not_skipped(sf: Runner) -> None:

@@ -48,14 +48,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _commit_export(args: argparse.Namespace) -> int:
-    """``export --commit``: the floor's tracker commit, by hand (``queue.trackercommit``)."""
+    """``export --commit``: the floor's tracker commit, by hand, with the retros the floor would
+    add (``floor.publish``)."""
     from shopfloor.errors import UsageError
-    from shopfloor.queue.trackercommit import commit_tracker, issues
+    from shopfloor.floor.publish import TrackerPublisher
+    from shopfloor.queue.trackercommit import issues
 
     if args.output:
         raise UsageError("--commit commits the tracker's own file on the target: drop -o/--output")
     tracker = open_tracker(args)
-    outcome = commit_tracker(tracker, max(0.0, args.wait))
+    outcome = TrackerPublisher().commit_now(tracker, max(0.0, args.wait), lambda line: print(line, file=sys.stderr))
     if outcome.state == "busy":
         raise ConflictError(outcome.detail)
     if outcome.state == "skipped":

@@ -61,6 +61,11 @@ class TrackerPublisher:
 
         return extra
 
+    def commit_now(self, tracker: Tracker, wait_s: float, progress: Progress) -> Outcome:
+        """The same commit by hand (``export --commit``): attempt summaries and retros included."""
+        record_summaries(tracker.conn, tracker.actor, tracker.now())
+        return commit_tracker(tracker, wait_s, extra=self.retros(tracker, progress))
+
     def after_turn(self, tracker: Tracker, active: bool, progress: Progress) -> str | None:
         """Commit the tracker if it is due; returns the outcome's state, or None if not due."""
 

@@ -14,6 +14,11 @@ A scenario file is JSON::
          {"text": "Done.", "usage": {"input_tokens": 1500, "output_tokens": 10,
                                      "cache_read_input_tokens": 30000}}]}]}
 
+A script may also hold ``"branches": [{"contains": "TEXT", "turns": [...]}, ...]``: when its
+first prompt also contains a branch's ``contains`` (the first such branch, in order), that
+branch's turns are played instead of the script's own. A way to script an agent that acts on
+what it was told, e.g. takes the right path only when its briefing names a lesson.
+
 Optional top-level keys ``context_window``, ``usd_per_mtok`` ({"input": .., "output": ..}) and
 ``model`` (the model it names, as Claude Code does) set what the pure-Python ``scripted`` agent
 reports. Turn N answers the request that already holds N assistant messages. Past the last turn, and
@@ -43,6 +48,11 @@ class Turn:
 class Script:
     match: str
     turns: tuple[Turn, ...]
+    branches: tuple[tuple[str, tuple[Turn, ...]], ...] = ()  # (contains, turns), the first that matches wins
+
+    def turns_for(self, prompt: str) -> tuple[Turn, ...]:
+        """The turns this script plays for a conversation whose first prompt is ``prompt``."""
+        return next((turns for contains, turns in self.branches if contains in prompt), self.turns)
 
 
 def _turn(raw: Any, where: str) -> Turn:
@@ -81,13 +91,24 @@ def parse_scenario(data: bytes, path: str) -> tuple[Script, ...]:
         where = f"{path}: script {n}"
         if not isinstance(script, dict) or not isinstance(script.get("match"), str) or not script["match"]:
             raise ValidationError(f"{where}: needs a non-empty match string")
-        turns = script.get("turns")
-        if not isinstance(turns, list) or not turns:
-            raise ValidationError(f"{where}: needs a non-empty list of turns")
-        scripts.append(
-            Script(script["match"], tuple(_turn(t, f"{where}, turn {i}") for i, t in enumerate(turns, start=1)))
-        )
+        branches = script.get("branches", [])
+        if not isinstance(branches, list):
+            raise ValidationError(f'{where}: branches must be a list of {{"contains": "...", "turns": [...]}}')
+        parsed = []
+        for b, branch in enumerate(branches, start=1):
+            if not isinstance(branch, dict) or set(branch) != {"contains", "turns"}:
+                raise ValidationError(f'{where}, branch {b}: must be {{"contains": "...", "turns": [...]}}')
+            if not isinstance(branch["contains"], str) or not branch["contains"]:
+                raise ValidationError(f"{where}, branch {b}: needs a non-empty contains string")
+            parsed.append((branch["contains"], _turns(branch["turns"], f"{where}, branch {b}")))
+        scripts.append(Script(script["match"], _turns(script.get("turns"), where), tuple(parsed)))
     return tuple(scripts)
+
+
+def _turns(raw: Any, where: str) -> tuple[Turn, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError(f"{where}: needs a non-empty list of turns")
+    return tuple(_turn(t, f"{where}, turn {i}") for i, t in enumerate(raw, start=1))
 
 
 @dataclass(frozen=True)
@@ -138,8 +159,9 @@ def next_turn(scripts: tuple[Script, ...], messages: list[Any]) -> Turn:
     done = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
     for script in scripts:
         if script.match in prompt:
-            if done < len(script.turns):
-                return script.turns[done]
+            turns = script.turns_for(prompt)
+            if done < len(turns):
+                return turns[done]
             return Turn(text="(scripted model: the scenario has no more turns)")
     return Turn(text="(scripted model: no script matches this prompt)")
 

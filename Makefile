@@ -8,7 +8,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 NPM_PREFIX := $(VENV)/npm
 CLAUDE := $(NPM_PREFIX)/node_modules/.bin/claude
 
-.PHONY: demo test lint bench clean bwrap-check
+.PHONY: demo test lint bench clean bwrap-check chromium-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,26 @@ bwrap-check:
 		fi; \
 	}
 
+# chromium: the dashboard's browser tests (tests/browser) drive Debian's chromium through Playwright
+# (its executable_path; Playwright's own browser download cannot work here, so `playwright install`
+# is never run). Installed when apt-get can (as root); otherwise those tests fail and say how.
+chromium-check:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (apt-get install chromium) ..."; \
+			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+			|| echo "could not install chromium: the browser tests will fail; install it with: apt-get install chromium"; \
+		else \
+			echo "chromium is not installed: the browser tests will fail; install it with: sudo apt-get install chromium"; \
+		fi; \
+	}
+
 # The suite on four workers (pytest-xdist, from the test extra), even on two cores: it waits on
 # subprocesses, sandboxes and floors more than it computes (at -n 2 the cores were busy under half
 # the time: 3 min 45 s; at -n 4, 3 min 8 s), and every test is isolated (own tmp_path, tmux server,
 # database). worksteal: a worker that runs dry takes tests queued for another.
-test: $(STAMP) $(CLAUDE) bwrap-check
+test: $(STAMP) $(CLAUDE) bwrap-check chromium-check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports

@@ -26,6 +26,11 @@ import pytest
 
 SHOPFLOOR = Path(sys.executable).parent / "shopfloor"
 
+# The browser layer's fixtures (tests/browser/browserkit.py: chromium through Playwright, a real
+# `shopfloor dashboard`), registered here: a second conftest.py would be a second module named
+# `conftest`, and the layers' `from conftest import ...` would find the wrong one.
+pytest_plugins = ["browserkit"]
+
 
 def _require(tool: str, install: str) -> str:
     found = shutil.which(tool)

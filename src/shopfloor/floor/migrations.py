@@ -1,4 +1,5 @@
-"""The floor's tables: attempts (``attempts``) and the retries that start a new series of them (``retry``)."""
+"""The floor's tables: attempts (``attempts``), the retries that start a new series of them (``retry``),
+and the agent's lessons of each finished series (``lessonturn``)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,31 @@ def m003_retries(conn: sqlite3.Connection) -> None:
 def m004_learnings(conn: sqlite3.Connection) -> None:
     """Which learnings (the memory's source ids, a JSON list) briefed each attempt's worker."""
     run_script(conn, "ALTER TABLE attempts ADD COLUMN learnings TEXT;")
+
+
+@migrations.register
+def m005_lessons(conn: sqlite3.Connection) -> None:
+    """Lessons: the one resumed turn that asks a finished issue's agent what the next agent on
+    this code should know (``floor.lessons``): per series, its bullets (a JSON list) or why there
+    are none, and what the turn spent (the retro's own cost)."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE lessons (
+          issue TEXT NOT NULL,
+          series INTEGER NOT NULL,
+          worker TEXT NOT NULL,
+          generation INTEGER NOT NULL,
+          asked_at TEXT NOT NULL,
+          base_tokens INTEGER NOT NULL DEFAULT 0,
+          base_cost_usd REAL NOT NULL DEFAULT 0,
+          settled_at TEXT,
+          bullets TEXT,
+          why TEXT,
+          tokens INTEGER NOT NULL DEFAULT 0,
+          cost_usd REAL NOT NULL DEFAULT 0,
+          PRIMARY KEY (issue, series)
+        ) WITHOUT ROWID;
+        """,
+    )
+

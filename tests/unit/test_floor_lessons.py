@@ -1,0 +1,71 @@
+"""When the floor asks a finished issue's agent for its lessons (``floor.lessons``): a table of
+situations and the step taken, the bullets cut from an answer, and ``[flywheel] ask_agent``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shopfloor.errors import ValidationError
+from shopfloor.floor.lessons import MAX_BULLETS, Asked, Facts, Step, bullets, parse_mode, step
+
+NOW = 1_000_000.0
+
+
+def facts(**changes: object) -> Facts:
+    base = Facts(mode="on-trouble", outcome="merged", attempts=2, handoffs=0, state="done", generation=3, now=NOW)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+ASKED = Asked(generation=3, at=NOW - 10, settled=False)
+TABLE: list[tuple[str, Facts, Step]] = [
+    ("on-trouble: a second pass is asked", facts(), Step.ASK),
+    ("on-trouble: a first-pass landing is not", facts(attempts=1), Step.NONE),
+    ("on-trouble: a handoff is asked", facts(attempts=1, handoffs=1), Step.ASK),
+    ("on-trouble: a block is asked, even at once", facts(attempts=1, outcome="blocked"), Step.ASK),
+    ("always: a first-pass landing is asked", facts(mode="always", attempts=1), Step.ASK),
+    ("never: not even a block", facts(mode="never", outcome="blocked"), Step.NONE),
+    ("an issue the floor did not finish (a person closed it)", facts(outcome=None), Step.NONE),
+    ("a session that cannot be resumed: no lessons, and why", facts(resumable=False), Step.GIVE_UP),
+    ("its lessons turn runs", facts(state="running", generation=4, asked=replace(ASKED, generation=4)), Step.WAIT),
+    ("its lessons turn is starting", facts(state="starting", asked=ASKED), Step.WAIT),
+    ("its lessons turn ran out of time", facts(state="running", asked=replace(ASKED, at=NOW - 300)), Step.GIVE_UP),
+    ("its lessons turn ended", facts(asked=ASKED), Step.TAKE),
+    ("its lessons turn crashed", facts(state="failed", asked=ASKED, error="exit 137"), Step.GIVE_UP),
+    ("its lessons turn was lost", facts(state="lost", asked=ASKED), Step.GIVE_UP),
+    ("already answered: the worker may go", facts(asked=replace(ASKED, settled=True)), Step.NONE),
+    ("an open turn is carried on whatever the mode", facts(mode="never", asked=ASKED), Step.TAKE),
+    ("someone restarted the session since", facts(state="running", generation=5, asked=ASKED), Step.GIVE_UP),
+]
+
+
+@pytest.mark.parametrize(("situation", "given", "expected"), TABLE, ids=[row[0] for row in TABLE])
+def test_the_lessons_step(situation: str, given: Facts, expected: Step) -> None:
+    assert step(given).step == expected, situation
+
+
+def test_a_give_up_says_why() -> None:
+    assert step(facts(resumable=False)).why == "its session cannot be resumed"
+    assert step(facts(state="failed", asked=ASKED, error="exit 137")).why == "its lessons turn ended failed: exit 137"
+    assert step(facts(state="running", asked=replace(ASKED, at=NOW - 300)), 300).why == "no answer within 300 s"
+
+
+def test_an_answer_is_cut_to_five_one_line_bullets() -> None:
+    answer = "Here is what I learnt:\n\n- one\n* two  with   space\n3. three\n• four\n- five\n- six\n"
+    assert bullets(answer) == ("one", "two with space", "three", "four", "five")
+    assert bullets("no markers at all\nsecond line\n") == ("no markers at all", "second line")
+    assert bullets("") == () and bullets("  \n\n") == ()
+    long = bullets("- " + "x" * 1000)[0]
+    assert len(long) == 300 and long.endswith("…")
+    hostile = bullets("- ok\n---\n# heading\n- ## not a heading")
+    assert hostile == ("ok", "## not a heading") and len(bullets("\n".join(f"- {n}" for n in range(9)))) == MAX_BULLETS
+
+
+def test_ask_agent_is_one_of_three_values() -> None:
+    assert parse_mode({}, "c.toml") == "on-trouble"
+    assert parse_mode({"flywheel": {"ask_agent": "never"}}, "c.toml") == "never"
+    with pytest.raises(ValidationError) as raised:
+        parse_mode({"flywheel": {"ask_agent": "sometimes"}}, "c.toml")
+    message = str(raised.value)
+    assert "flywheel.ask_agent" in message and '"always", "on-trouble", "never"' in message and "\n" not in message

@@ -172,23 +172,13 @@ def cmd_gate_pre_push(args: argparse.Namespace) -> int:
     return 0
 
 
-APPROVED_LABEL = "approved"
-
-
 def cmd_approve(args: argparse.Namespace) -> int:
     """A human's approval for a change that needs one (vibe 1-2, protected files, a large diff)."""
-    from shopfloor.actors import is_agent
-    from shopfloor.errors import ConflictError
-    from shopfloor.tracker import writes
+    from shopfloor.floor.approval import approve
 
     tracker = open_tracker(args)
     issue_id = tracker.resolve(args.id)
-    if is_agent(tracker.actor):
-        raise ConflictError(f"{tracker.actor} is an agent: only a person approves a change for merge")
-    with tracker.write() as conn:
-        added = writes.add_labels(conn, issue_id, [APPROVED_LABEL], tracker.actor, tracker.now())
-        if added:
-            writes.add_comment(conn, issue_id, f"approved for merge by {tracker.actor}", tracker.actor, tracker.now())
+    added = approve(tracker, issue_id)
     if args.json:
         print_json({"id": issue_id, "approved": True, "by": tracker.actor, "already": not added})
     else:

@@ -82,6 +82,9 @@ def _registers() -> Iterator[Callable[[Subcommands, str | None], None]]:
     from shopfloor.cli import compact_cmds
 
     yield compact_cmds.register
+    from shopfloor.cli import dashboard_cmds
+
+    yield dashboard_cmds.register
 
 
 def build_parser(only: str | None = None) -> Parser:

@@ -13,6 +13,11 @@ launched, no attempt recorded), ``run`` (the agent runs), ``gate`` (the gate ran
 transaction that records its run, the attempt's verdict and the queue entry: none of them is
 recorded), ``queue`` (the change is queued, nothing more), ``land`` (the target has moved, the
 queue entry is not yet merged).
+
+The points of publishing accepted rules (``floor.promote``, ``shopfloor rules accept``), in
+order: ``rules-branch`` (the ``rules/<n>`` branch exists, no issue or queue entry),
+``rules-issue`` (its issue exists, it is not queued), ``rules-state`` (it is queued, the rule's
+new state is not saved). Running the same command again finishes the job.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import signal
 
 FAULT_ENV = "SHOPFLOOR_FAULT"
 POINTS = ("claim", "clone", "setup", "launch", "run", "gate", "queue", "land")
+RULES_POINTS = ("rules-branch", "rules-issue", "rules-state")
 
 
 def point(name: str) -> None:

@@ -4,12 +4,16 @@ queued branch, inside the section shopfloor manages."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
+
+import pytest
 
 import shopfloor.floor.tables  # noqa: F401  (every package's tables, as the CLI registers them)
 from conftest import Runner
 from shopfloor.channel import policy
+from shopfloor.faults import RULES_POINTS
 from shopfloor.floor import attempts
 from shopfloor.learn.rules import BEGIN, END
 from shopfloor.tracker import db
@@ -28,8 +32,12 @@ def finished(sf: Runner, title: str, signature: str) -> str:
         attempts.begin(conn, issue, f"w-{issue}", 2, "scripted", 3, NOW)
         first, second = attempts.of_issue(conn, issue)
         with db.transaction(conn):
-            attempts.finish(conn, first.id, gate_run=1, verdict="fail", signatures=[signature], outcome="failed")
-            attempts.finish(conn, second.id, gate_run=2, verdict="pass", diff_stat="1 file changed", outcome="merged")
+            attempts.finish(
+                conn, first.id, gate_run=1, verdict="fail", signatures=[signature], outcome="failed", ended_at=NOW
+            )
+            attempts.finish(
+                conn, second.id, gate_run=2, verdict="pass", diff_stat="1 file changed", outcome="merged", ended_at=NOW
+            )
     finally:
         conn.close()
     sf("close", issue)
@@ -133,7 +141,6 @@ def test_only_a_person_decides_and_the_channel_never_serves_it(sf: Runner) -> No
     assert sf.git("branch", "--list", "rules/*") == ""  # a rejected proposal writes nothing
 
 
-
 def test_an_accepted_rule_lands_through_the_queue_once_a_person_approves_it(sf: Runner) -> None:
     config = sf.cwd / ".shopfloor" / "config.toml"
     gate = '\n[gate]\nbuiltins = ["protected-files"]\n[[gate.check]]\nname = "ok"\nargv = ["true"]\n'
@@ -152,3 +159,67 @@ def test_an_accepted_rule_lands_through_the_queue_once_a_person_approves_it(sf: 
     assert len(landed["landed"]) == 1, landed
     assert on_branch(sf, "main").startswith(OWN) and "- Run ruff before handing in." in on_branch(sf, "main")
     assert sf.json("show", done["issue"])["status"] == "closed"
+
+
+@pytest.mark.parametrize("point", RULES_POINTS)
+def test_accept_killed_at_any_step_of_publishing_finishes_when_run_again(sf: Runner, point: str) -> None:
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    killed = sf("rules", "accept", rid, env={"SHOPFLOOR_FAULT": point}, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # Killed before the state was saved: the rule is still proposed, whatever was published.
+    assert sf.json("rules", "show", rid)["state"] == "proposed"
+    done = sf.json("rules", "accept", rid)
+    assert done["rule"]["state"] == "accepted" and done["branch"] == "rules/1"
+    assert sf.git("branch", "--list", "rules/*").split() == ["rules/1"]  # no second branch
+    assert [(e["branch"], e["issue"]) for e in sf.json("queue", "list")] == [("rules/1", done["issue"])]
+    rules_issues = [i for i in sf.json("list", "--all") if i["title"].startswith("rules: ")]
+    assert [i["id"] for i in rules_issues] == [done["issue"]]  # no issue left behind
+    assert BEGIN in on_branch(sf, "rules/1")
+
+
+def test_a_stray_rules_branch_that_says_something_else_is_deleted_with_its_issue(sf: Runner) -> None:
+    setup(sf)
+    finished(sf, "issue 3", SIGNATURE)
+    rid = str(sf.json("rules", "list")[0]["id"])
+    killed = sf("rules", "accept", rid, "--text", "Old words.", env={"SHOPFLOOR_FAULT": "rules-issue"}, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    [stray] = [i for i in sf.json("list", "--all") if i["title"].startswith("rules: ")]
+    done = sf.json("rules", "accept", rid, "--text", "New words.")
+    assert done["branch"] == "rules/2" and "New words." in on_branch(sf, "rules/2")
+    assert sf.git("branch", "--list", "rules/*").split() == ["rules/2"]
+    assert sf.json("show", stray["id"])["status"] == "closed"
+
+
+def test_near_identical_lines_of_handoff_notes_in_three_issues_are_proposed_once(sf: Runner) -> None:
+    notes = {
+        "one": "- Status: half done\n- Run ruff format, then ruff check",
+        "two": "Tried twice.\n* run `ruff format` before running ruff check",
+        "three": "Always run ruff format before the ruff check.\nThe parser is in src/p.py",
+    }
+    ids = []
+    for title, note in notes.items():
+        issue = finished(sf, title, f"t{title}:0000")  # each its own failure: no failure rule
+        conn = db.connect(Path(sf.git("rev-parse", "--absolute-git-dir")) / "shopfloor" / "tracker.db", create=False)
+        try:
+            [first, _] = attempts.of_issue(conn, issue)
+            with db.transaction(conn):
+                attempts.finish(conn, first.id, outcome="handoff-note")
+        finally:
+            conn.close()
+        sf("comment", issue, note, actor=f"worker/w-{issue}")
+        ids.append(issue)
+        if len(ids) == 2:
+            assert sf.json("rules", "list") == []  # two issues: not yet
+    [rule] = sf.json("rules", "list")
+    assert rule["signature"].startswith("lesson:") and rule["state"] == "proposed"
+    assert rule["text"] == "Run ruff format, then ruff check"  # the shortest
+    assert sorted(e["issue"] for e in rule["evidence"]) == sorted(ids)
+    assert all(e["source"].startswith("handoff:") for e in rule["evidence"])
+    shown = sf("rules", "show", str(rule["id"])).stdout
+    assert "said: Always run ruff format before the ruff check." in shown
+    assert sf.json("rules", "list") == [rule]  # refreshed again: the same one rule
+    sf("rules", "reject", str(rule["id"]))
+    sf("comment", ids[0], "Run ruff format before ruff check!", actor=f"worker/w-{ids[0]}")
+    assert [r["state"] for r in sf.json("rules", "list")] == ["rejected"]  # never proposed again

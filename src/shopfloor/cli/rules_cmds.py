@@ -55,8 +55,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"rule {row.id} ({row.state}{', by ' + row.accepted_by if row.accepted_by else ''}): {row.text}")
     print(f"signature: {row.signature}")
     for e in row.evidence:
-        fix = f"fixed by attempt {e['fixed_by']}" + (f" ({e['fix_stat']})" if e.get("fix_stat") else "")
-        print(f"  {e['issue']}: {fix if e.get('fixed_by') else 'never fixed'}; retro {e.get('retro') or '-'}")
+        if "lesson" in e:  # a rule from near-identical lessons: what was said in each issue
+            what = f"{e['source']} said: {e['lesson']}"
+        elif e.get("fixed_by"):
+            what = f"fixed by attempt {e['fixed_by']}" + (f" ({e['fix_stat']})" if e.get("fix_stat") else "")
+        else:
+            what = "never fixed"
+        print(f"  {e['issue']}: {what}; retro {e.get('retro') or '-'}")
     return 0
 
 

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shopfloor import git
+from shopfloor import faults, git
 from shopfloor.actors import is_agent
 from shopfloor.agents.registry import ADAPTERS
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ValidationError
-from shopfloor.floor import attempts, retros
+from shopfloor.floor import attempts, knowledge, retros
+from shopfloor.floor.outcomes import Outcome
 from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.learn import brief, ruledb, rules
 from shopfloor.paths import floor_root
@@ -41,25 +42,51 @@ def config(tracker: Tracker) -> rules.Config:
     return rules.parse(data, str(path))
 
 
-def seen(conn: sqlite3.Connection) -> list[rules.Seen]:
-    """Each failure signature each finished issue met, and the attempt that fixed it, if one did."""
+def finished(conn: sqlite3.Connection) -> dict[str, list[attempts.Attempt]]:
+    """The attempts of each issue the floor finished (merged or blocked), by issue."""
     by_issue: dict[str, list[attempts.Attempt]] = {}
     for attempt in attempts.all_attempts(conn):
         by_issue.setdefault(attempt.issue, []).append(attempt)
+    return {
+        issue_id: tried
+        for issue_id, tried in sorted(by_issue.items())
+        if store.exists(conn, issue_id) and retros.outcome_of(dict(store.get(conn, issue_id)), tried) is not None
+    }
+
+
+def seen(conn: sqlite3.Connection) -> list[rules.Seen]:
+    """Each failure signature each finished issue met, and the attempt that fixed it, if one did."""
     out = []
-    for issue_id, tried in sorted(by_issue.items()):
-        if not store.exists(conn, issue_id) or retros.outcome_of(dict(store.get(conn, issue_id)), tried) is None:
-            continue
+    for issue_id, tried in finished(conn).items():
         for failure in retros.failures(tried):
             out.append(rules.Seen(issue_id, failure.signature, failure.fixed_by, failure.fix_stat))
     return out
 
 
+def said(conn: sqlite3.Connection) -> list[rules.Said]:
+    """The lessons finished issues left: each line of their handoff notes."""
+    out = []
+    for issue_id, tried in finished(conn).items():
+        for attempt in tried:
+            note = knowledge.own_note(conn, attempt) if attempt.outcome == Outcome.HANDOFF_NOTE else None
+            for line in (note or "").splitlines():
+                text = line.strip().lstrip("-*•+ ").strip()
+                if text:
+                    out.append(rules.Said(issue_id, text, f"handoff:{attempt.id}"))
+    return out
+
+
 def refresh(tracker: Tracker, cfg: rules.Config) -> list[int]:
-    """Propose a rule for each signature that recurred across ``promote_after`` finished issues."""
-    found = seen(tracker.conn)
-    proposals = rules.propose(found, cfg.promote_after, {s.issue: retro_path(s.issue) for s in found})
-    return ruledb.refresh(tracker.conn, proposals, tracker.now())
+    """Propose a rule for each signature that recurred across ``promote_after`` finished issues,
+    and for each lesson near-identical ones of as many issues left; never twice for the same."""
+    conn = tracker.conn
+    found, lessons = seen(conn), said(conn)
+    known = ruledb.listed(conn)
+    retro_of = {i: retro_path(i) for i in {s.issue for s in found} | {s.issue for s in lessons}}
+    proposals = rules.propose(found, cfg.promote_after, retro_of, known=[r.signature for r in known])
+    old_lessons = [str(e["lesson"]) for r in known for e in r.evidence if e.get("lesson")]
+    proposals += rules.propose_lessons(lessons, cfg.promote_after, old_lessons, retro_of)
+    return ruledb.refresh(conn, proposals, tracker.now())
 
 
 def context_files() -> list[str]:
@@ -118,20 +145,51 @@ def _queued(tracker: Tracker, repo: Path) -> list[tuple[str, entries.Entry]]:
     return [(e.branch, e) for e in live if e.branch.startswith(PREFIX) and git.is_branch(repo, e.branch)]
 
 
-def _supersede(tracker: Tracker, repo: Path, queued: list[tuple[str, entries.Entry]], why: str) -> None:
-    """Take the earlier rules branches out of the queue (their issues closed, the branches
-    deleted): the new section replaces theirs. Refused while a queue pass is testing one."""
-    if not queued:
+def _strays(repo: Path, queued: list[tuple[str, entries.Entry]], target: str) -> list[str]:
+    """The ``rules/<n>`` branches neither queued nor on the target: what a publish cut short left
+    (or one the queue turned away). The next publish reuses one that says the same, else deletes them."""
+    names = git.run(repo, "for-each-ref", "--format=%(refname:short)", f"refs/heads/{PREFIX}").stdout.split()
+    live = {branch for branch, _ in queued}
+    return [
+        name
+        for name in sorted(names)
+        if name.removeprefix(PREFIX).isdigit()
+        and name not in live
+        and git.run(repo, "merge-base", "--is-ancestor", name, target, check=False).returncode != 0
+    ]
+
+
+def _says(repo: Path, branch: str, files: Mapping[str, bytes]) -> bool:
+    return bool(files) and all(git.show_bytes(repo, branch, p) == data for p, data in files.items())
+
+
+def _issue_of(tracker: Tracker, repo: Path, branch: str) -> str | None:
+    """The open issue a rules branch was published with, if it has one."""
+    issue = git.run(repo, "config", "--get", f"branch.{branch}.shopfloor-issue", check=False).stdout.strip()
+    if not issue or not store.exists(tracker.conn, issue) or store.get(tracker.conn, issue)["status"] == "closed":
+        return None
+    return issue
+
+
+def _supersede(
+    tracker: Tracker, repo: Path, queued: list[tuple[str, entries.Entry]], strays: list[str], why: str
+) -> None:
+    """Take the earlier rules branches out of the queue and delete the strays (their issues
+    closed, the branches deleted): the new section replaces theirs. Refused while a queue pass
+    is testing one."""
+    if not queued and not strays:
         return
     with QueueLock(floor_root(tracker), wait_s=120):
         for branch, old in queued:
             if entries.get(tracker.conn, old.id).state == "testing":
                 raise ConflictError(f"{branch} is being tested by the queue: run this again once the pass is over")
-        for branch, old in queued:
+        gone = [(branch, old.issue) for branch, old in queued] + [(b, _issue_of(tracker, repo, b)) for b in strays]
+        for _, old in queued:
             entries.delete(tracker.conn, old.id)
-            if old.issue:
+        for branch, issue in gone:
+            if issue and store.exists(tracker.conn, issue):
                 with tracker.write() as conn:
-                    writes.close(conn, old.issue, f"superseded: {why}", tracker.actor, tracker.now())
+                    writes.close(conn, issue, f"superseded: {why}", tracker.actor, tracker.now())
             git.run(repo, "branch", "-D", branch)
 
 
@@ -149,33 +207,42 @@ def check_budget(accepted: list[rules.Rule], cfg: rules.Config) -> None:
 def publish(tracker: Tracker, accepted: list[rules.Rule], why: str) -> Published:
     """Write the accepted rules' section on a new branch off the target, with an issue of vibe
     1 that a person approves, and queue it. Nothing new when the target or a queued branch
-    already says exactly this."""
+    already says exactly this. Safe to run again after a crash at any step: a branch left
+    unqueued that says the same is taken up where it stopped (its issue made or reused, then
+    queued); one that says something else is deleted."""
     repo = repo_of(tracker)
     _, commit, _ = resolve_base(repo, None)
     files = rendered(repo, commit, accepted)
     queued = _queued(tracker, repo)
     for branch, entry in queued:
-        if files and all(git.show_bytes(repo, branch, p) == data for p, data in files.items()):
+        if _says(repo, branch, files):
             return Published(branch, entry.id, entry.issue, tuple(sorted(files)))  # already queued
-    _supersede(tracker, repo, queued, why)
+    strays = _strays(repo, queued, commit)
+    reuse = next((b for b in strays if _says(repo, b, files)), None)
+    _supersede(tracker, repo, queued, [b for b in strays if b != reuse], why)
     if not files:
         return Published(None, None, None, ())
-    branch = _free_branch(repo)
     title = f"rules: {why}"
     message = f"{title}\n\nThe rules section of {', '.join(sorted(files))}, written by `shopfloor rules`.\n"
-    head = _commit(repo, commit, files, message)
-    with tracker.write() as conn:  # deferred: no worker picks it up; vibe 1: it waits for `shopfloor approve`
-        issue = writes.create(
-            conn,
-            prefix=tracker.prefix,
-            actor=tracker.actor,
-            now=tracker.now(),
-            fields={"title": title, "description": message, "status": "deferred", "vibe": 1},
-        )
-    git.run(repo, "branch", branch, head)
-    git.run(repo, "config", f"branch.{branch}.shopfloor-issue", issue)
-    entry = landing.add(tracker, branch)
-    return Published(branch, entry.id, issue, tuple(sorted(files)))
+    name = reuse
+    if name is None:
+        name = _free_branch(repo)
+        git.run(repo, "branch", name, _commit(repo, commit, files, message))
+    faults.point("rules-branch")
+    issue = _issue_of(tracker, repo, name)
+    if issue is None:
+        with tracker.write() as conn:  # deferred: no worker picks it up; vibe 1: it waits for `shopfloor approve`
+            issue = writes.create(
+                conn,
+                prefix=tracker.prefix,
+                actor=tracker.actor,
+                now=tracker.now(),
+                fields={"title": title, "description": message, "status": "deferred", "vibe": 1},
+            )
+        git.run(repo, "config", f"branch.{name}.shopfloor-issue", issue)
+    faults.point("rules-issue")
+    entry = landing.add(tracker, name)
+    return Published(name, entry.id, issue, tuple(sorted(files)))
 
 
 # What each decision needs the rule's state to be, and makes it.
@@ -200,11 +267,15 @@ def decide(tracker: Tracker, rule_id: int, action: str, text: str | None = None)
     if new_state == "accepted":
         accepted.append(changed.rule())
     check_budget(accepted, cfg)
+    publishing = "accepted" in (row.state, new_state)
+    why = f"{action} rule {rule_id}"
+    # Published first, the state saved last: a crash in between leaves the rule as it was, and
+    # the same command again finds the section already queued (``publish`` is idempotent).
+    done = publish(tracker, accepted, why) if publishing else Published(None, None, None, ())
+    faults.point("rules-state")
     values: dict[str, object] = {"text": new_text, "state": new_state}
     if action == "accept":
         values["accepted_by"] = tracker.actor
+        values["accepted_at"] = tracker.now()
     ruledb.change(tracker.conn, rule_id, tracker.now(), **values)
-    publishing = "accepted" in (row.state, new_state)
-    why = f"{action} rule {rule_id}"
-    done = publish(tracker, accepted, why) if publishing else Published(None, None, None, ())
     return ruledb.get(tracker.conn, rule_id), done

@@ -59,3 +59,16 @@ def m002_rules(conn: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migrations.register
+def m003_rules_accepted_at(conn: sqlite3.Connection) -> None:
+    """When a person last accepted each rule: ``shopfloor metrics`` splits its signature's rate
+    there. A rule accepted before this step counts from its last change."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE learn_rules ADD COLUMN accepted_at TEXT;
+        UPDATE learn_rules SET accepted_at = updated_at WHERE state = 'accepted';
+        """,
+    )

@@ -12,7 +12,7 @@ from shopfloor.errors import NotFoundError, ValidationError
 from shopfloor.learn.rules import STATES, Proposal, Rule
 from shopfloor.tracker import db
 
-_COLUMNS = "id, text, state, signature, evidence, created_at, updated_at, accepted_by"
+_COLUMNS = "id, text, state, signature, evidence, created_at, updated_at, accepted_by, accepted_at"
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Row:
     created_at: str
     updated_at: str
     accepted_by: str | None
+    accepted_at: str | None = None  # when a person last accepted it
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -35,8 +36,8 @@ class Row:
 
 
 def _row(values: tuple[Any, ...]) -> Row:
-    rid, text, state, signature, evidence, created, updated, by = values
-    return Row(int(rid), text, state, signature, json.loads(evidence), created, updated, by)
+    rid, text, state, signature, evidence, created, updated, by, at = values
+    return Row(int(rid), text, state, signature, json.loads(evidence), created, updated, by, at)
 
 
 def refresh(conn: sqlite3.Connection, proposals: list[Proposal], now: str) -> list[int]:

@@ -6,10 +6,24 @@ signature was met by ``promote_after`` distinct finished issues, ``propose`` ret
 ``Proposal`` with its evidence: the issues, and the attempt that fixed it in each, when known.
 ``section``/``apply`` render accepted rules as one line each (with a link to their evidence)
 between two marker comments; everything outside the markers stays byte-identical.
+
+A lesson (an agent's lessons bullet, a line of a handoff note) recurs when near-identical
+ones come from ``promote_after`` distinct issues. Near-identical is defined on words: a
+lesson's words are its lower-cased runs of letters, digits and ``_`` (joined across inner
+``.``, ``-`` and ``/``: ``pytest.ini``, ``ruff-format``), less the stop words, a trailing
+plural ``s`` dropped, ``n't`` read as ``not``. Two lessons are near-identical when the
+Jaccard index of their word sets (shared over all) is at least ``NEAR`` (0.6) and they agree
+on negation (both or neither say not, no, never: "do not run X" is not "run X"). A lesson of fewer than ``MIN_WORDS`` words says too little to count.
+Near-identical lessons are grouped transitively (connected components), so the groups do not
+depend on the order the lessons are read in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +39,17 @@ STATES = ("proposed", "accepted", "rejected", "retired")
 BEGIN = "<!-- shopfloor:rules begin (managed by `shopfloor rules`; edit with `shopfloor rules edit`) -->"
 END = "<!-- shopfloor:rules end -->"
 HEADING = "## Rules (accepted from recurring failures)"
+LESSON = "lesson:"  # the signature of a rule promoted from near-identical lessons: lesson:<16 hex>
+NEAR = 0.6
+MIN_WORDS = 3
+_WORD = re.compile(r"[a-z0-9_]+(?:[./-][a-z0-9_]+)*")
+_STOP_WORDS = (  # "not", "no" and "never" are kept: "do not run X" is not "run X"
+    "a an the and or but of to in on at by for with from into as is are was were be been being it its "
+    "this that these those there here than then so do does did if when while before after you your we "
+    "our they their i my me all any each every some such can could should would will may must"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+_NEGATIONS = frozenset({"not", "no", "never"})
 
 
 @dataclass(frozen=True)
@@ -71,15 +96,22 @@ def default_text(signature: str, issues: int) -> str:
     return f"Run the `{check}` check before handing in: it failed the same way ({signature}) in {issues} issues."
 
 
-def propose(seen: Iterable[Seen], promote_after: int, retro_of: Mapping[str, str] | None = None) -> list[Proposal]:
-    """A proposal per signature met by at least ``promote_after`` distinct issues, by signature.
-    ``retro_of``: an issue's retro path, the evidence a rule links to."""
+def propose(
+    seen: Iterable[Seen],
+    promote_after: int,
+    retro_of: Mapping[str, str] | None = None,
+    known: Iterable[str] = (),
+) -> list[Proposal]:
+    """A proposal per signature met by at least ``promote_after`` distinct issues, by signature,
+    unless it is ``known`` (a rule was proposed for it: whatever a person did with it since, it is
+    not proposed again). ``retro_of``: an issue's retro path, the evidence a rule links to."""
     by_signature: dict[str, dict[str, Seen]] = {}
     for s in seen:
         by_signature.setdefault(s.signature, {}).setdefault(s.issue, s)
+    done = set(known)
     out = []
     for signature, issues in sorted(by_signature.items()):
-        if len(issues) < promote_after:
+        if len(issues) < promote_after or signature in done:
             continue
         evidence = [
             {"issue": s.issue, "fixed_by": s.fixed_by, "fix_stat": s.fix_stat, "retro": (retro_of or {}).get(s.issue)}
@@ -151,3 +183,100 @@ def apply(existing: str | None, rules: Iterable[Rule]) -> str | None:
     if not text:
         return body
     return text + ("" if text.endswith("\n") else "\n") + "\n" + body
+
+
+def words(text: str) -> frozenset[str]:
+    """A lesson's normalised words (see the module's doc)."""
+    out = set()
+    for word in _WORD.findall(text.lower().replace("n't", " not")):
+        if word in _STOP:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return frozenset(out)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def near(a: frozenset[str], b: frozenset[str], threshold: float = NEAR) -> bool:
+    return jaccard(a, b) >= threshold and bool(a & _NEGATIONS) == bool(b & _NEGATIONS)
+
+
+@dataclass(frozen=True)
+class Said:
+    """A lesson one finished issue left: an agent's bullet, or a line of a handoff note."""
+
+    issue: str
+    text: str
+    source: str  # where it was said: retro:<issue> (the agent's lessons), handoff:<attempt>
+
+
+def _groups(sets: list[frozenset[str]], threshold: float) -> list[list[int]]:
+    """The connected components of "near-identical", as sorted index lists. Only pairs that can
+    reach the threshold are compared: sets of similar size sharing one of their rarest words
+    (a prefix filter: two sets at Jaccard >= t share one of the first |s| - ceil(t |s|) + 1 words
+    of each, taken rarest first)."""
+    parent = list(range(len(sets)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    frequency = Counter(w for s in sets for w in s)
+    postings: dict[str, list[int]] = {}
+    for i, s in enumerate(sets):
+        ordered = sorted(s, key=lambda w: (frequency[w], w))
+        prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1]
+        candidates = sorted({j for w in prefix for j in postings.get(w, ())})
+        for j in candidates:
+            small, big = sorted((len(s), len(sets[j])))
+            if small >= threshold * big and near(s, sets[j], threshold):
+                parent[root(i)] = root(j)
+        for w in prefix:
+            postings.setdefault(w, []).append(i)
+    components: dict[int, list[int]] = {}
+    for i in range(len(sets)):
+        components.setdefault(root(i), []).append(i)
+    return sorted(components.values())
+
+
+def lesson_text(text: str) -> str:
+    """A lesson as a rule's one line: whitespace folded, no comment markers, at most ``MAX_TEXT``."""
+    line = " ".join(text.replace("<!--", "").replace("-->", "").split())
+    return line if len(line) <= MAX_TEXT else line[: MAX_TEXT - 1] + "…"
+
+
+def propose_lessons(
+    said: Iterable[Said],
+    promote_after: int,
+    known: Iterable[str] = (),
+    retro_of: Mapping[str, str] | None = None,
+    threshold: float = NEAR,
+) -> list[Proposal]:
+    """A proposal per group of near-identical lessons from at least ``promote_after`` distinct
+    issues, unless one of them is near-identical to a ``known`` lesson (one a rule was already
+    proposed from, whatever a person did with it since). Its text is the group's shortest
+    lesson; its evidence one lesson per issue; its signature ``lesson:<hash>`` of that text's words."""
+    kept = sorted({(s.issue, s.source, s.text) for s in said if len(words(s.text)) >= MIN_WORDS})
+    sets = [words(text) for _, _, text in kept]
+    old = [w for w in (words(t) for t in known) if w]
+    out = []
+    for group in _groups(sets, threshold):
+        issues: dict[str, int] = {}
+        for i in group:
+            issues.setdefault(kept[i][0], i)
+        if len(issues) < promote_after or any(near(sets[i], k, threshold) for i in group for k in old):
+            continue
+        chosen = min(group, key=lambda i: (len(kept[i][2]), kept[i]))
+        digest = hashlib.blake2b(" ".join(sorted(sets[chosen])).encode(), digest_size=8).hexdigest()
+        evidence = [
+            {"issue": issue, "lesson": kept[i][2], "source": kept[i][1], "retro": (retro_of or {}).get(issue)}
+            for issue, i in sorted(issues.items())
+        ]
+        out.append(Proposal(f"{LESSON}{digest}", lesson_text(kept[chosen][2]), evidence))
+    return sorted(out, key=lambda p: p.signature)

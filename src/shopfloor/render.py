@@ -60,8 +60,11 @@ def issue_detail(issue: Issue, events: Iterable[dict[str, Any]] = ()) -> str:
         lines.append(f"  labels {', '.join(issue['labels'])}")
     for dep in issue["dependencies"]:
         lines.append(f"  depends on {dep['id']} ({dep['type']})")
-    if issue.get("metadata"):
-        lines.append(f"  metadata {issue['metadata']}")
+    metadata = dict(issue.get("metadata") or {})
+    if isinstance(metadata.get("plan"), str):  # the plan it came from (tracker.plancreate)
+        lines.append(f"  plan {metadata.pop('plan')}")
+    if metadata:
+        lines.append(f"  metadata {metadata}")
     lines += _block("Description", issue["description"])
     lines += _block("Design", issue["design"])
     lines += _block("Acceptance", issue["acceptance"])

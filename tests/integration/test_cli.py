@@ -468,3 +468,32 @@ def test_issues_created_together_get_distinct_identities(sf: Runner, tmp_path: P
 def test_files_init_writes_are_readable_like_any_other_file(sf: Runner) -> None:
     for name in (".gitattributes", "AGENTS.md", ".shopfloor/config.toml", ".shopfloor/issues.jsonl"):
         assert (sf.cwd / name).stat().st_mode & 0o044 == 0o044, name  # group and others may read
+
+
+def test_create_links_issues_to_a_plan_kept_in_agents_plans(sf: Runner, tmp_path: Path) -> None:
+    plan = sf.cwd / ".agents" / "plans" / "sprint.md"
+    plan.write_text("## one\n\n## two\ndeps: #1\n")
+    created = sf.json("create", "-f", str(plan))
+    assert [i["metadata"] for i in created] == [{"plan": ".agents/plans/sprint.md"}] * 2
+    assert "  plan .agents/plans/sprint.md" in sf("show", created[1]["id"]).stdout
+    elsewhere = tmp_path / "sprint.md"  # a plan outside .agents/plans/ links nothing
+    elsewhere.write_text("## three\n")
+    assert not sf.json("create", "-f", str(elsewhere))[0]["metadata"]
+    (sf.cwd / ".agents" / "plans" / "link.md").symlink_to(elsewhere)  # nor does a symlink to one
+    assert not sf.json("create", "-f", ".agents/plans/link.md")[0]["metadata"]
+
+
+def test_create_dry_run_checks_everything_and_creates_nothing(sf: Runner, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.md"
+    plan.write_text("## Set up\npriority: 1\n\n## Use it\ndeps: blocks:#1, related:#1\n")
+    shown = sf("create", "-f", str(plan), "--dry-run").stdout
+    assert shown.splitlines() == [
+        f"would create 2 issues from {plan} (dry run: nothing created):",
+        "#1  P1 task    Set up",
+        "#2  P2 task    Use it  after #1, #1 (related)",
+    ]
+    assert sf.json("list") == []
+    plan.write_text("## fine\n\n## not fine\ndeps: #3\n")  # found only when the issues are made
+    refused = sf("create", "-f", str(plan), "--dry-run", check=False)
+    assert refused.returncode == 2 and f"{plan}:3: #3 does not name" in refused.stderr
+    assert sf.json("list") == []

@@ -7,7 +7,7 @@ import sys
 
 from shopfloor.cli.common import open_tracker, print_json
 from shopfloor.cli.parsing import LEASE_HELP, Subcommands, actions, command, limit
-from shopfloor.errors import ShopfloorError, UsageError
+from shopfloor.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     from shopfloor.tracker import store, writes
     from shopfloor.tracker.schema import public, text_arg
 
+    if args.dry_run and not args.file:
+        raise UsageError("--dry-run goes with -f FILE: shopfloor create -f plan.md --dry-run")
     if args.file:
         if args.title:
             raise UsageError("give either a TITLE or -f FILE, not both")
@@ -77,7 +79,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from shopfloor.inputs import PLAN_LIMIT, read_at_most, read_file
-    from shopfloor.tracker import planfile, store, writes
+    from shopfloor.tracker import plancreate, planfile, store
     from shopfloor.tracker.schema import public
 
     fix = "split the plan into smaller files"
@@ -91,56 +93,31 @@ def _create_from_file(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     drafts = planfile.parse_plan(data, name)
     tracker = open_tracker(args)
-    created: list[str] = []
-    now = tracker.now()
+    # A plan kept in .agents/plans/ is linked from each issue it creates (metadata.plan).
+    link = None if args.file == "-" else plancreate.plan_link(args.file, tracker.location.worktree)
+    if args.dry_run:
+        proposed = plancreate.trial(tracker, drafts, link)
+        if args.json:
+            print_json(plancreate.proposed_json(proposed))
+        else:
+            from shopfloor import render
+
+            print(f"would create {render.issues(len(proposed))} from {name} (dry run: nothing created):")
+            print("\n".join(plancreate.proposed_lines(proposed)))
+        return 0
     # All or nothing: every issue, then every dependency, in one transaction.
-    with tracker.write() as conn:
-        for draft in drafts:
-            try:
-                fields = {k: (writes.defer_value(v) if k == "defer_until" else v) for k, v in draft.fields.items()}
-                parent = None
-                if draft.parent:
-                    parent = tracker.resolve(planfile.local_ref(draft.parent, created))
-                created.append(
-                    writes.create(
-                        conn,
-                        prefix=tracker.prefix,
-                        actor=tracker.actor,
-                        now=now,
-                        fields=fields,
-                        labels=draft.labels,
-                        parent=parent,
-                    )
-                )
-            except ShopfloorError as exc:
-                raise _located(exc, draft.where) from None
-        for issue_id, draft in zip(created, drafts, strict=True):
-            try:
-                for dep_type, target in draft.deps:
-                    target_id = tracker.resolve(planfile.local_ref(target, created))
-                    writes.add_dep(conn, issue_id, target_id, dep_type, tracker.actor, now)
-            except ShopfloorError as exc:
-                raise _located(exc, draft.where) from None
+    with tracker.write():
+        created = plancreate.create_all(tracker, drafts, link)
     issues = store.fetch(tracker.conn, created)
     if args.json:
         print_json([public(i) for i in issues])
     else:
         from shopfloor import render
 
-        print(f"created {render.issues(len(issues))} from {name}:")
-
+        linked = f" (linked to the plan {link})" if link else ""
+        print(f"created {render.issues(len(issues))} from {name}{linked}:")
         print(render.issue_lines(issues, ""))
     return 0
-
-
-def _located(exc: ShopfloorError, where: str) -> ShopfloorError:
-    """The same error (same exit code), prefixed once with the plan file's ``file:line``."""
-    message = str(exc)
-    if message.startswith(f"{where}: "):
-        return exc
-    located = ShopfloorError(f"{where}: {message}")
-    located.exit_code = exc.exit_code
-    return located
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -400,8 +377,9 @@ def register(sub: Subcommands, only: str | None) -> None:
         help="create every issue in a plan file, all or nothing (- for stdin): markdown with a '## Title' "
         "heading per issue, 'key: value' lines under it (priority, type, labels, deps, vibe, parent, ...), "
         "then the description and '### Acceptance' / '### Design' sections; or JSONL with one issue object "
-        "per line. '#N' names the N-th issue of the file",
+        "per line. '#N' names the N-th issue of the file; a plan in .agents/plans/ is linked from each issue",
     )
+    p.add_argument("--dry-run", action="store_true", help="with -f: check the plan and show its issues; create nothing")
 
     p = command(sub, "show", cmd_show, "show an issue with its comments and history", only)
     p.add_argument("id")

@@ -192,6 +192,33 @@ def test_a_stray_rules_branch_that_says_something_else_is_deleted_with_its_issue
     assert sf.json("show", stray["id"])["status"] == "closed"
 
 
+def test_metrics_show_an_accepted_rules_rate_before_and_after_and_briefed_learnings(sf: Runner) -> None:
+    issues = setup(sf)
+    issues.append(finished(sf, "issue 3", SIGNATURE))
+    rid = sf.json("rules", "list")[0]["id"]
+    sf.json("rules", "accept", str(rid))
+    later = "2099-01-01T00:00:00.000000Z"  # after the acceptance (the real clock)
+    after = sf.json("create", "after the rule")["id"]
+    conn = db.connect(Path(sf.git("rev-parse", "--absolute-git-dir")) / "shopfloor" / "tracker.db", create=False)
+    try:
+        attempts.begin(conn, after, "w-after", 1, "scripted", 3, later, learnings=[f"retro:{issues[0]}"])
+        [one] = attempts.of_issue(conn, after)
+        with db.transaction(conn):
+            attempts.finish(conn, one.id, gate_run=9, verdict="pass", ended_at=later, outcome="merged")
+    finally:
+        conn.close()
+    m = sf.json("metrics")["rules"]
+    [rule] = m["accepted"]
+    assert (rule["id"], rule["signature"]) == (rid, SIGNATURE)
+    assert rule["before"] == {"met": 3, "gated": 6, "rate": 0.5}  # 3 issues: a failing pass, then a passing one
+    assert rule["after"] == {"met": 0, "gated": 1, "rate": 0.0}
+    [learned] = m["briefed"]["learnings"]
+    assert learned["source"] == f"retro:{issues[0]}" and learned["briefed"] == {"met": 0, "gated": 1, "rate": 0.0}
+    text = sf("metrics").stdout
+    assert f"rule {rid} {SIGNATURE}: 50% (3/6) -> 0% (0/1)" in text
+    assert f"retro:{issues[0]}: 0% (0/1) briefed" in text
+
+
 def test_near_identical_lines_of_handoff_notes_in_three_issues_are_proposed_once(sf: Runner) -> None:
     notes = {
         "one": "- Status: half done\n- Run ruff format, then ruff check",

@@ -195,6 +195,10 @@ def _print_metrics(m: dict[str, Any]) -> None:
                 f"  {name[3:]} {group}: merged {f['merged']}, attempts {f['attempts']}, "
                 f"first-pass yield {_pct(f['first_pass_yield'])}"
             )
+    from shopfloor.floor.effect import lines
+
+    for line in lines(m["rules"]):  # the memory's effect: accepted rules, briefed learnings
+        print(line)
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:

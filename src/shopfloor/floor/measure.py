@@ -1,15 +1,19 @@
 """Gather the rows ``floor.metrics`` computes from: the attempts (``floor.attempts``) and the
-queue's landings (``queue.entries``). ``floor.metrics`` stays pure; this is its adapter, which
-``shopfloor metrics`` and the end of ``shopfloor run`` call."""
+queue's landings (``queue.entries``); and those of its "rules" section (``floor.effect``): the
+accepted rules (``learn.ruledb``) and what each attempt met and was briefed with.
+``floor.metrics`` and ``floor.effect`` stay pure; this is their adapter, which ``shopfloor
+metrics`` and the end of ``shopfloor run`` call."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
-from shopfloor.floor import attempts
+from shopfloor.floor import attempts, effect
 from shopfloor.floor.metrics import AttemptRow, IssueRow, compute, spent
 from shopfloor.floor.stopping import STOPPED
+from shopfloor.learn import ruledb
 from shopfloor.queue import entries
 from shopfloor.queue.entries import State
 from shopfloor.tracker.clock import epoch
@@ -50,4 +54,26 @@ def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
         )
         for a, (tokens, cost) in zip(rows, own, strict=True)
     ]
-    return compute(issues, attempt_rows)
+    return {**compute(issues, attempt_rows), "rules": rules_section(conn, rows)}
+
+
+def rules_section(conn: sqlite3.Connection, rows: list[attempts.Attempt]) -> dict[str, Any]:
+    """The accepted rules' rates before and after, and how often a briefed learning came back."""
+    tried = [
+        effect.Tried(
+            a.id,
+            a.issue,
+            epoch(a.started_at),
+            epoch(a.ended_at) if a.ended_at else None,
+            a.verdict is not None,
+            a.gate_run,
+            a.facts().signatures,
+            tuple(json.loads(a.learnings or "[]")),
+        )
+        for a in rows
+    ]
+    accepted = [
+        effect.Accepted(r.id, r.signature, epoch(r.accepted_at or r.updated_at))
+        for r in ruledb.listed(conn, "accepted")
+    ]
+    return effect.section(accepted, tried)

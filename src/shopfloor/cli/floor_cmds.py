@@ -187,6 +187,9 @@ def _print_metrics(m: dict[str, Any]) -> None:
     )
     cycle = "-" if m["cycle_time_s"] is None else f"{m['cycle_time_s']:.1f} s"
     print(f"cycle time (median) {cycle}, tokens {m['tokens']:,}, cost ${m['cost_usd']:.4f}")
+    if m["reviews"]:
+        per = "-" if m["reviews_per_merged"] is None else f"{m['reviews_per_merged']:.1f}"
+        print(f"reviews {m['reviews']} (rounds per merged issue {per})")
     if m["gate_failures_by_check"]:
         print("gate failures by check: " + ", ".join(f"{k} {v}" for k, v in m["gate_failures_by_check"].items()))
     for name in ("by_agent", "by_vibe"):

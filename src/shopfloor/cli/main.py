@@ -70,15 +70,15 @@ def _registers() -> Iterator[Callable[[Subcommands, str | None], None]]:
     from shopfloor.cli import retry_cmds
 
     yield retry_cmds.register
+    from shopfloor.cli import review_cmds
+
+    yield review_cmds.register
     from shopfloor.cli import log_cmds
 
     yield log_cmds.register
     from shopfloor.cli import learn_cmds
 
     yield learn_cmds.register
-    from shopfloor.cli import plan_cmds
-
-    yield plan_cmds.register
     from shopfloor.cli import rules_cmds
 
     yield rules_cmds.register

@@ -31,9 +31,8 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from shopfloor.dashboard import actions, data, issueview, live, viewmodels
+from shopfloor.dashboard import actions, data, live, viewmodels
 from shopfloor.dashboard.security import COOKIE, Guard
-from shopfloor.errors import NotFoundError, ShopfloorError
 from shopfloor.tracker.service import Tracker
 
 STATIC = Path(__file__).parent / "static"
@@ -93,43 +92,6 @@ def _dash(request: Request) -> Dashboard:
 async def floor_page(request: Request) -> Response:
     dash = _dash(request)
     return dash.page(request, "floor.html", **dash.floor_context())
-
-
-async def issue_page(request: Request) -> Response:
-    dash = _dash(request)
-    rows = data.issue_rows(dash.tracker, request.path_params["issue"])
-    view = issueview.issue_view(
-        rows.issue,
-        rows.attempts,
-        rows.reports,
-        rows.runs,
-        rows.logs,
-        rows.log_count,
-        rows.blockers,
-        rows.dependents,
-        rows.reason,
-        rows.queue,
-    )
-    return dash.page(request, "issue.html", issue=view)
-
-
-async def log_page(request: Request) -> Response:
-    dash = _dash(request)
-    issue_id, runs = data.agent_log(dash.tracker, request.path_params["issue"])
-    return dash.page(request, "log.html", log=issueview.log_view(issue_id, runs))
-
-
-async def gate_page(request: Request) -> Response:
-    dash = _dash(request)
-    report = data.gate_report(dash.tracker, request.path_params["run"])
-    return dash.page(request, "gate.html", report=issueview.report_view(report))
-
-
-async def refused(request: Request, exc: Exception) -> Response:
-    """An unknown or malformed id in a URL: the tracker's one line, 404 or 400."""
-    dash = _dash(request)
-    status = 404 if isinstance(exc, NotFoundError) else 400
-    return dash.page(request, "error.html", status=status, error=str(exc))
 
 
 async def floor_json(request: Request) -> Response:
@@ -209,18 +171,11 @@ def create_app(dash: Dashboard) -> Starlette:
     routes = [
         Route("/", floor_page),
         Route("/api/floor", floor_json),
-        Route("/issue/{issue:str}", issue_page),
-        Route("/issue/{issue:str}/log", log_page),
-        Route("/gate/{run:int}", gate_page),
         Route("/events/floor", floor_events),
         Route("/action/{name:str}", action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=host_and_token)],
-        exception_handlers={ShopfloorError: refused},
-    )
+    app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=host_and_token)])
     app.state.dashboard = dash
     return app
 

@@ -7,28 +7,20 @@ shows is ``viewmodels``' job.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor.agents import registry
-from shopfloor.agents.base import AgentEvent
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import attempts, lanes, reasons
-from shopfloor.floor.attempts import Attempt
+from shopfloor.floor import attempts, lanes
 from shopfloor.floor.coordinator import FloorConfig, limit_for
-from shopfloor.gate import runlog
-from shopfloor.gate.results import GateReport
 from shopfloor.paths import state_dir
 from shopfloor.queue import entries
 from shopfloor.queue.entries import Entry
 from shopfloor.tracker import store
-from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import lifecycle, logview
-from shopfloor.workers.archive import Run
+from shopfloor.workers import lifecycle
 from shopfloor.workers.records import Worker
 
 DEFAULT_LIMIT = 0.40  # the 40% rule (agents.base.AgentOptions)
@@ -69,71 +61,3 @@ def floor_rows(tracker: Tracker) -> FloorRows:
 
 def lanes_file(tracker: Tracker) -> Path:
     return state_dir(tracker) / lanes.RECORD_NAME
-
-
-@dataclass(frozen=True)
-class IssueRows:
-    issue: Issue
-    attempts: list[Attempt]
-    reports: dict[int, GateReport]  # the attempts' gate runs, by id
-    runs: list[dict[str, Any]]  # every gate run of the issue (gate.runlog.list_runs), newest first
-    logs: list[Run | None]  # each attempt's agent log run (workers.logview.match), or None
-    log_count: int  # the issue's logged runs in all
-    blockers: list[tuple[str, str, str]]  # (id, title, status) of what blocks it
-    dependents: list[tuple[str, str, str]]
-    reason: str | None  # why it is blocked (floor.reasons.latest), if it is
-    queue: list[Entry]  # its queue entries
-
-
-def _linked(conn: Any, ids: list[str]) -> list[tuple[str, str, str]]:
-    return [(i["id"], i["title"], i["status"]) for i in store.fetch(conn, ids)]
-
-
-def issue_rows(tracker: Tracker, text: str) -> IssueRows:
-    """Everything the issue page shows; ``text`` is an id as a person types it (resolved by the tracker)."""
-    issue_id = tracker.resolve(text)
-    issue = store.get(tracker.conn, issue_id)
-    rows = attempts.of_issue(tracker.conn, issue_id)
-    reports: dict[int, GateReport] = {}
-    for a in rows:
-        if a.gate_run is not None and a.gate_run not in reports:
-            with contextlib.suppress(ShopfloorError):
-                reports[a.gate_run] = runlog.get_run(tracker.conn, a.gate_run)
-    runs = logview.runs_of(tracker, issue_id)
-    deps = [d["id"] for d in issue["dependencies"] if d["type"] == "blocks"]
-    dependents = store.dep_graph(tracker.conn, ("blocks",))
-    return IssueRows(
-        issue=issue,
-        attempts=rows,
-        reports=reports,
-        runs=runlog.list_runs(tracker.conn, issue_id, 100),
-        logs=logview.match([(a.worker, a.generation) for a in rows], runs),
-        log_count=len(runs),
-        blockers=_linked(tracker.conn, deps),
-        dependents=_linked(tracker.conn, sorted(i for i, on in dependents.items() if issue_id in on)),
-        reason=reasons.latest(tracker.conn, [issue_id]).get(issue_id) if issue["status"] == "blocked" else None,
-        queue=[e for e in entries.list_entries(tracker.conn, None) if e.issue == issue_id],
-    )
-
-
-def gate_report(tracker: Tracker, run_id: int) -> GateReport:
-    return runlog.get_run(tracker.conn, run_id)
-
-
-def agent_log(tracker: Tracker, text: str) -> tuple[str, list[tuple[Run, list[AgentEvent], list[str]]]]:
-    """An issue's agent runs: each with its events read through its agent's adapter, and its
-    plain lines (prompts, pane, stderr: ``shopfloor logs``) for an agent whose events are not parsed."""
-    issue_id = tracker.resolve(text)
-    out = []
-    for run in logview.runs_of(tracker, issue_id):
-        events: list[AgentEvent] = []
-        try:
-            adapter = registry.get(str(run.meta.get("agent") or ""))
-        except ShopfloorError:
-            adapter = None
-        if adapter is not None:
-            raw = logview.read_range(run.path / "events.jsonl", run.ranges["events.jsonl"])
-            for line in raw.splitlines():
-                events.extend(adapter.parse_line(line))
-        out.append((run, events, logview.lines_of(run)))
-    return issue_id, out

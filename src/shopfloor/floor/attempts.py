@@ -40,6 +40,7 @@ class Attempt:
     refused: str | None = None  # JSON list: what the floor's channel refused the agent
     series: int = 1  # which series of attempts (table ``retries``): `shopfloor retry` starts the next
     learnings: str | None = None  # JSON list: the memory's source ids its worker was briefed with
+    input: str | None = None  # what a person sent it to begin with: "review" (``floor.review``)
 
     def facts(self) -> AttemptFacts:
         return AttemptFacts(

@@ -38,6 +38,7 @@ from shopfloor.floor import (
     notes,
     notify,
     retry,
+    review,
     selfblock,
     startfail,
     stopping,
@@ -149,6 +150,8 @@ _SAYS = {
     (Do.RESUME, Prompt.QUEUE_REJECTION): "back to its session",
     (Do.RESUME, Prompt.AFTER_CRASH): "the agent crashed; restarting it",
     (Do.RESUME, Prompt.AFTER_STOP): "stopped by `shopfloor stop`; resuming its session",
+    (Do.RESUME, Prompt.REVIEW): "resuming the same session with the review",
+    (Do.FRESH, Prompt.REVIEW): "its session is gone; a fresh one gets the review",
     (Do.ASK_HANDOFF, None): "handoff: asking the session for its note",
     (Do.STOP_SESSION, None): "stopping its session and gating",
     (Do.QUEUE, None): "queued",
@@ -173,6 +176,8 @@ def _perform(
     elif action.do == Do.QUEUE:
         with contextlib.suppress(ConflictError):  # already queued
             add(tracker, worker.branch)
+    elif action.prompt == Prompt.REVIEW:  # a person's review (``floor.review``): the next attempt's input
+        review.resume(tracker, worker, cfg.terminal, fresh=action.do == Do.FRESH)
     elif action.do in (Do.RESUME, Do.FRESH) and action.prompt is not None:
         text, note = for_session(tracker, worker, action.prompt, attempt)
         if note:  # the floor's handoff note is kept on the issue (the rest of the prompt is not)

@@ -47,6 +47,7 @@ class Prompt(StrEnum):
     QUEUE_REJECTION = "queue-rejection"
     AFTER_CRASH = "after-crash"
     AFTER_STOP = "after-stop"
+    REVIEW = "review"  # a person's review of the change (``floor.review``): their line comments
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Facts:
     error: str = ""  # the first line of the worker's own error (a crash), for a block's reason
     slot_free: bool = True  # the worker may run an agent again without going over --workers
     resumable: bool = True  # its agent session can be continued (``workers.can_resume``)
+    review: int | None = None  # a person's review (its id) waits to be sent to the session (``floor.review``)
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,11 @@ def decide(facts: Facts, rules: Rules) -> Action:
 
 def _fresh_instead(action: Action) -> Action:
     """A session that cannot be continued (never saved, or lost) is not resumed: a fresh one
-    starts with the floor's handoff note (and the gate report, when that was the prompt)."""
+    starts with the floor's handoff note (and the gate report, when that was the prompt; a
+    person's review goes to the fresh session as it is)."""
     prompt = Prompt.HANDOFF_AND_REPORT if action.prompt == Prompt.REPORT else Prompt.HANDOFF
+    if action.prompt == Prompt.REVIEW:
+        prompt = Prompt.REVIEW
     why = f"{action.why}; its session cannot be resumed" if action.why else "its session cannot be resumed"
     return Action(Do.FRESH, record=action.record, ended=action.ended, prompt=prompt, why=why)
 
@@ -144,6 +149,8 @@ def _decide(facts: Facts, rules: Rules) -> Action:
     cur = facts.current
     if cur is None:
         return Action(Do.BEGIN, why="no attempt recorded for this generation")
+    if facts.review is not None and not facts.gating and facts.state in ("done", *ENDED_STATES) and not _landing(facts):
+        return _review(facts)
     if cur.ended:
         return _after_end(facts, cur, rules)
     if facts.gating:
@@ -162,6 +169,19 @@ def _decide(facts: Facts, rules: Rules) -> Action:
             return Action(Do.FORGET_START, why="its start was interrupted before the agent launched")
         return _crash(facts, rules, this_one=True)
     return Action(Do.WAIT, why=f"the worker is {facts.state}")
+
+
+def _landing(facts: Facts) -> bool:
+    """The queue is landing its change: too late for a review (it is sent if the landing fails)."""
+    return facts.queue is not None and facts.queue.last_state in ("queued", "testing")
+
+
+def _review(facts: Facts) -> Action:
+    """A person reviewed the change its agent left (waiting for approval, or ungated): the same
+    session gets the review; its answer is gated like any attempt."""
+    if not facts.slot_free:
+        return Action(Do.WAIT, why="a person's review waits for a free slot")
+    return Action(Do.RESUME, record=Outcome.REVIEWED, prompt=Prompt.REVIEW, why=f"a person's review ({facts.review})")
 
 
 def _gate(facts: Facts, rules: Rules, why: str) -> Action:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shopfloor import actors
-from shopfloor.floor import attempts, outcomes
+from shopfloor.floor import attempts, outcomes, review
 from shopfloor.floor.decide import Current, Facts, Past, QueueFacts
 from shopfloor.floor.retry import series_start
 from shopfloor.queue import entries
@@ -46,7 +46,13 @@ def of_worker(tracker: Tracker, worker: Worker, now: float, gating: bool, slot_f
         launched=worker.state not in ("failed", "lost", "killed") or (Path(worker.log_dir) / SPEC_NAME).exists(),
         error=next(iter((worker.error or "").splitlines()), "")[:200],
         slot_free=slot_free,
+        review=_review(tracker, worker),
     )
+
+
+def _review(tracker: Tracker, worker: Worker) -> int | None:
+    waiting = review.pending(tracker.conn, worker.issue)
+    return waiting.id if waiting is not None else None
 
 
 def _queue(tracker: Tracker, worker: Worker) -> QueueFacts | None:

@@ -51,6 +51,7 @@ def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
             cost,
             bool(a.handoff),
             a.outcome == STOPPED,
+            a.input == "review",
         )
         for a, (tokens, cost) in zip(rows, own, strict=True)
     ]

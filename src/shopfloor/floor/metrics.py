@@ -3,7 +3,9 @@
 - first-pass yield: merged issues whose first attempt passed the gate, over merged issues;
 - second-pass rate: merged issues that needed exactly two attempts, over merged issues;
 - gate failures by check: how often each check failed an attempt;
-- spirals and handoffs; cycle time (claim to merged, median); tokens and cost per merged issue.
+- spirals and handoffs; cycle time (claim to merged, median); tokens and cost per merged issue;
+- reviews: attempts that began with a person's review (``floor.review``), and review rounds per
+  merged issue.
 Each figure is also broken down by agent and by vibe level.
 """
 
@@ -26,6 +28,7 @@ class AttemptRow:
     cost_usd: float = 0.0
     handoff: bool = False
     stopped: bool = False  # ended by `shopfloor stop`: its tokens count, but it is no pass of its own
+    reviewed: bool = False  # it began with a person's review (``attempts.input``)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, An
     cycle = [i.cycle_time_s for i in merged if i.cycle_time_s is not None]
     tokens = sum(a.tokens for a in attempts)
     cost = sum(a.cost_usd for a in attempts)
+    landed = {i.issue for i in merged}
+    rounds = sum(1 for a in attempts if a.reviewed and a.issue in landed)
     return {
         "merged": len(merged),
         "attempts": len(passes),
@@ -85,6 +90,8 @@ def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, An
         "cost_usd": round(cost, 6),
         "tokens_per_merged": tokens / len(merged) if merged else None,
         "cost_per_merged_usd": round(cost / len(merged), 6) if merged else None,
+        "reviews": sum(1 for a in attempts if a.reviewed),
+        "reviews_per_merged": rounds / len(merged) if merged else None,
     }
 
 

@@ -117,3 +117,29 @@ def m005_lessons(conn: sqlite3.Connection) -> None:
         """,
     )
 
+
+@migrations.register
+def m006_reviews(conn: sqlite3.Connection) -> None:
+    """Reviews: a person's line comments on an attempt's change, sent to the same session as the
+    next attempt's input (``attempts.input``: what the attempt began with, "review")."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE reviews (
+          id INTEGER PRIMARY KEY,
+          issue TEXT NOT NULL,
+          worker TEXT NOT NULL,
+          attempt INTEGER,
+          head TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          at TEXT NOT NULL,
+          comments TEXT NOT NULL,
+          note TEXT,
+          prompt TEXT NOT NULL,
+          answered_by INTEGER,
+          sent_at TEXT
+        );
+        CREATE INDEX reviews_issue ON reviews(issue, id);
+        ALTER TABLE attempts ADD COLUMN input TEXT;
+        """,
+    )

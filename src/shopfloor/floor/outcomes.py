@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     SAID_DONE = "said-done"  # the agent ran `shopfloor done` while its session went on
     STOPPED = "stopped"  # `shopfloor stop` ended its agent; the next run resumes the session
     GATE_ERROR = "gate-error"  # its gate could not run, again and again: the issue is blocked
+    REVIEWED = "reviewed"  # a person's review sent its change back to the same session
 
     @property
     def crashed(self) -> bool:

@@ -476,6 +476,10 @@ def test_create_links_issues_to_a_plan_kept_in_agents_plans(sf: Runner, tmp_path
     created = sf.json("create", "-f", str(plan))
     assert [i["metadata"] for i in created] == [{"plan": ".agents/plans/sprint.md"}] * 2
     assert "  plan .agents/plans/sprint.md" in sf("show", created[1]["id"]).stdout
+    for extra in ((), ("--dry-run",)):  # a plan makes its issues once
+        again = sf("create", "-f", str(plan), *extra, check=False)
+        assert again.returncode == 4 and "2 issue(s) were already created from .agents/plans/sprint.md" in again.stderr
+    assert len(sf.json("list")) == 2
     elsewhere = tmp_path / "sprint.md"  # a plan outside .agents/plans/ links nothing
     elsewhere.write_text("## three\n")
     assert not sf.json("create", "-f", str(elsewhere))[0]["metadata"]

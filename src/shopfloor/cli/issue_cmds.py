@@ -96,6 +96,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
     # A plan kept in .agents/plans/ is linked from each issue it creates (metadata.plan).
     link = None if args.file == "-" else plancreate.plan_link(args.file, tracker.location.worktree)
     if args.dry_run:
+        plancreate.refuse_repeat(tracker.conn, link)
         proposed = plancreate.trial(tracker, drafts, link)
         if args.json:
             print_json(plancreate.proposed_json(proposed))
@@ -107,6 +108,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
         return 0
     # All or nothing: every issue, then every dependency, in one transaction.
     with tracker.write():
+        plancreate.refuse_repeat(tracker.conn, link)
         created = plancreate.create_all(tracker, drafts, link)
     issues = store.fetch(tracker.conn, created)
     if args.json:
@@ -114,7 +116,7 @@ def _create_from_file(args: argparse.Namespace) -> int:
     else:
         from shopfloor import render
 
-        linked = f" (linked to the plan {link})" if link else ""
+        linked = "" if not link else (", each linked to it" if link == name else f", each linked to {link}")
         print(f"created {render.issues(len(issues))} from {name}{linked}:")
         print(render.issue_lines(issues, ""))
     return 0

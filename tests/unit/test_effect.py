@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopfloor.floor.effect import Accepted, Tried, accepted_rules, briefed, learning, lines, section
+from shopfloor.floor.effect import Accepted, Tried, accepted_rules, briefed, carried, learning, lines, section
 
 A, B = "tests:aaaa", "lint:bbbb"
 
@@ -102,7 +102,22 @@ def test_a_briefed_learning_that_came_back_against_attempts_not_briefed_with_it(
     # issue a's own attempts, nor c, d, g (briefed).
     assert (row["not_briefed"]["met"], row["not_briefed"]["gated"]) == (2, 3)
     assert b["unmeasured"] == ["research:x.md"]
+    # Over all learnings, per attempt: c and d briefed (1 came back); b, e, f the baseline.
     assert (b["briefed"]["met"], b["briefed"]["gated"]) == (1, 2)
+    assert (b["not_briefed"]["met"], b["not_briefed"]["gated"]) == (2, 3)
+
+
+def test_the_passes_after_a_briefed_first_attempt_count_as_briefed() -> None:
+    tried = [
+        *HISTORY,
+        t(5, "c", 5, {A}, ("retro:a",)),  # the briefed first prompt
+        t(6, "c", 6, {A}),  # its second pass: the same session, no briefing of its own
+        t(7, "c", 7),  # the third: fixed
+    ]
+    assert carried(tried)[7] == {"retro:a"} and carried(tried)[4] == frozenset()
+    [row] = briefed(tried)["learnings"]
+    assert (row["briefed"]["met"], row["briefed"]["gated"]) == (2, 3)
+    assert (row["not_briefed"]["met"], row["not_briefed"]["gated"]) == (1, 1)  # issue b's attempt
 
 
 def test_nothing_briefed_nothing_accepted_prints_nothing_and_the_lines_show_the_counts() -> None:
@@ -111,3 +126,11 @@ def test_nothing_briefed_nothing_accepted_prints_nothing_and_the_lines_show_the_
     text = "\n".join(lines(section([Accepted(1, A, 3.0)], tried)))
     assert "rule 1 tests:aaaa: 100% (1/1) -> 0% (0/1)" in text
     assert "retro:a: 0% (0/1) briefed, - (0/0) not briefed" in text
+
+
+def test_the_lines_show_the_most_briefed_learnings_and_say_how_many_more() -> None:
+    tried = [t(n, f"i{n}", n, {A}) for n in range(12)]
+    tried += [t(100 + n, f"x{n}", 50 + n, set(), tuple(f"retro:i{m}" for m in range(n + 1))) for n in range(12)]
+    text = lines(section([], tried))
+    assert text[1].startswith("  retro:i0: 0% (0/12) briefed") and len(text) == 12
+    assert text[-1] == "  and 2 more learning(s): see --json"

@@ -9,10 +9,15 @@ Computed from plain rows (``floor.measure`` reads them):
   signatures its source met: a retro (``retro:<issue>``) every signature its issue met; a
   handoff note (``handoff:<attempt>``) those its issue met up to that attempt; a gate excerpt
   (``gate:<run>:<check>``) that check's signature in that run. Research notes and plans name
-  no signature and are not measured. Its "came back" rate is the gated attempts briefed with it
-  that still met one of its signatures, over the gated attempts briefed with it. The baseline
-  is the gated attempts not briefed with it that could have been: of other issues, started
-  after the learning existed (its source attempt ended).
+  no signature and are not measured. An attempt counts as briefed with a learning when it or an
+  earlier attempt of its issue was (a briefing is in the first prompt; the passes after it
+  resume that session or are handed its notes). Its "came back" rate is the gated attempts
+  briefed with it that still met one of its signatures, over the gated attempts briefed with it.
+  The baseline is the gated attempts not briefed with it that could have been: of other issues,
+  started after the learning existed (its source attempt ended).
+  Over all learnings, per attempt: a briefed attempt came back when it met a signature of any
+  learning it was briefed with; an attempt briefed with none is the baseline, against the
+  learnings that existed when it started, of other issues.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
+
+SHOWN = 10  # the learnings ``lines`` prints (most briefed first); --json has them all
 
 
 @dataclass(frozen=True)
@@ -100,35 +107,62 @@ def learning(source: str, tried: list[Tried]) -> Learning | None:
     return Learning(source, own[-1].issue, max(t.ended or 0.0 for t in own), signatures)
 
 
+def carried(tried: list[Tried]) -> dict[int, frozenset[str]]:
+    """Each attempt's learnings: its own and those of the earlier attempts of its issue."""
+    so_far: dict[str, set[str]] = {}
+    out = {}
+    for t in sorted(tried, key=lambda t: t.id):
+        so_far.setdefault(t.issue, set()).update(t.learnings)
+        out[t.id] = frozenset(so_far[t.issue])
+    return out
+
+
+def _overall(tried: list[Tried], briefed_with: dict[int, frozenset[str]], learnings: list[Learning]) -> dict[str, Any]:
+    """Per gated attempt: briefed with a measured learning and met one of its signatures, or
+    briefed with none and met a signature of one that existed, of another issue (the baseline)."""
+    known = {found.source: found for found in learnings}
+    counts = {"briefed": [0, 0], "not_briefed": [0, 0]}
+    for t in tried:
+        if not t.gated:
+            continue
+        mine = [known[s] for s in sorted(briefed_with[t.id]) if s in known]
+        if mine:
+            key, relevant = "briefed", mine
+        else:
+            key, relevant = "not_briefed", [f for f in learnings if f.issue != t.issue and f.since <= t.started]
+        if not relevant:
+            continue
+        counts[key][1] += 1
+        counts[key][0] += bool(t.signatures & frozenset().union(*(f.signatures for f in relevant)))
+    return {key: rate(*values) for key, values in counts.items()}
+
+
 def briefed(tried: list[Tried]) -> dict[str, Any]:
     """Per briefed learning (by source id), and over all of them: how often its signature came
     back in an attempt briefed with it, against the attempts that could have been and were not."""
+    briefed_with = carried(tried)
     sources = sorted({s for t in tried for s in t.learnings})
     learnings = [found for found in (learning(s, tried) for s in sources) if found is not None]
     per: list[dict[str, Any]] = []
-    totals = {"briefed": [0, 0], "not_briefed": [0, 0]}
     for found in learnings:
-        with_it = [t for t in tried if found.source in t.learnings]
+        with_it = [t for t in tried if found.source in briefed_with[t.id]]
         without = [
             t
             for t in tried
-            if found.source not in t.learnings and t.issue != found.issue and t.started >= found.since
+            if found.source not in briefed_with[t.id] and t.issue != found.issue and t.started >= found.since
         ]
-        row: dict[str, Any] = {
-            "source": found.source,
-            "signatures": sorted(found.signatures),
-            "briefed": _window(with_it, found.signatures),
-            "not_briefed": _window(without, found.signatures),
-        }
-        for key in totals:
-            totals[key][0] += row[key]["met"]
-            totals[key][1] += row[key]["gated"]
-        per.append(row)
+        per.append(
+            {
+                "source": found.source,
+                "signatures": sorted(found.signatures),
+                "briefed": _window(with_it, found.signatures),
+                "not_briefed": _window(without, found.signatures),
+            }
+        )
     return {
         "learnings": per,
         "unmeasured": [s for s in sources if s not in {f.source for f in learnings}],
-        "briefed": rate(*totals["briefed"]),
-        "not_briefed": rate(*totals["not_briefed"]),
+        **_overall(tried, briefed_with, learnings),
     }
 
 
@@ -153,11 +187,13 @@ def lines(sec: dict[str, Any]) -> list[str]:
     b = sec["briefed"]
     if b["learnings"]:
         out.append(
-            f"briefed learnings: signature came back {_pct(b['briefed'])} briefed, "
-            f"{_pct(b['not_briefed'])} not briefed"
+            f"briefed learnings: signature came back {_pct(b['briefed'])} briefed, {_pct(b['not_briefed'])} not briefed"
         )
-    for row in b["learnings"]:
+    most = sorted(b["learnings"], key=lambda row: (-row["briefed"]["gated"], row["source"]))
+    for row in most[:SHOWN]:
         out.append(f"  {row['source']}: {_pct(row['briefed'])} briefed, {_pct(row['not_briefed'])} not briefed")
+    if len(most) > SHOWN:
+        out.append(f"  and {len(most) - SHOWN} more learning(s): see --json")
     if b["unmeasured"]:
         out.append(f"  not measured (no signature): {', '.join(b['unmeasured'])}")
     return out

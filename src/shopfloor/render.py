@@ -96,6 +96,7 @@ def attempt_lines(tried: Sequence[dict[str, Any]]) -> list[str]:
     for n, a in enumerate(tried, start=1):
         failed = ", ".join(a["failed_checks"]) or "-"
         hand = ", after a handoff" if a["handoff"] else ""
+        hand += ", answering a person's review" if a.get("input") == "review" else ""  # ``floor.review``
         series = f" (try {a['series']})" if a.get("series", 1) > 1 else ""  # after `shopfloor retry`
         lines.append(
             f"  {n}. {a['agent']} gen {a['generation']}{series}: {a['verdict'] or 'running'} (failed: {failed}), "

@@ -69,7 +69,7 @@ def test_a_review_resumes_the_same_session_its_answer_is_gated_and_an_approval_l
     session = before[1]
     # --show: the change file by file, with the line numbers a comment names.
     shown = floor("review", sid, "--show").stdout
-    assert f"{sid}: floor/{sid} against main (2 files" in shown
+    assert f"{sid}: floor/{sid} against main (2 files, " in shown
     assert "A greet.py" in shown and "  1 +def greet(name):" in shown and "  2 +    return 'hi ' + name" in shown
     data = floor.json("review", sid, "--show")
     assert [(f["path"], f["status"]) for f in data["files"]] == [("NOTES.md", "A"), ("greet.py", "A")]
@@ -120,6 +120,8 @@ def test_a_review_resumes_the_same_session_its_answer_is_gated_and_an_approval_l
     assert floor.git("show", f"floor/{sid}:greet.py") == ANSWER.rstrip("\n")
     attempts = floor.json("show", sid)["attempts"]
     assert [(a["outcome"], a["input"]) for a in attempts] == [("reviewed", None), ("queued", "review")], attempts
+    assert "2. scripted gen 2: needs-approval (failed: -)" in floor("show", sid).stdout
+    assert ", answering a person's review" in floor("show", sid).stdout.split("2. scripted gen 2", 1)[1]
     said = [c["text"] for c in floor.json("show", sid)["comments"] if c["text"].startswith("review by ")]
     assert [t.split(": ", 1)[1] for t in said] == ["2 comments on greet.py and a note"], said
     figures = floor.json("metrics")

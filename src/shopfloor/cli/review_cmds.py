@@ -93,9 +93,8 @@ def _read(path: str) -> str:
 
 def _print_change(change: dict[str, Any]) -> None:
     files = change["files"]
-    print(
-        f"{change['issue']}: {change['branch']} against {change['target']} ({len(files)} files, {change['head'][:12]})"
-    )
+    n = f"{len(files)} file" + ("s" if len(files) != 1 else "")
+    print(f"{change['issue']}: {change['branch']} against {change['target']} ({n}, {change['head'][:12]})")
     width = max(
         (len(str(ln["new"] or ln["old"] or "")) for f in files for h in f["hunks"] for ln in h["lines"]), default=1
     )
@@ -109,7 +108,7 @@ def _print_change(change: dict[str, Any]) -> None:
             for ln in hunk["lines"]:
                 number = ln["old"] if ln["kind"] == "del" else ln["new"]
                 print(f"  {number:>{width}} {SIGNS[ln['kind']]}{ln['text']}")
-    print("\ncomment with: shopfloor review ID --comment FILE:LINE:TEXT (the line numbers above)")
+    print(f"\ncomment with: shopfloor review {change['issue']} --comment FILE:LINE:TEXT (a line number above)")
 
 
 def register(sub: Subcommands, only: str | None) -> None:

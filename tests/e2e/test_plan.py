@@ -197,7 +197,7 @@ def test_a_plan_that_does_not_parse_is_refused_and_kept(repo: Runner) -> None:
     assert done.returncode == 2
     (error,) = [row for row in done.stderr.splitlines() if row.startswith("error:")]
     assert f"add-greetings.md:{line}: unknown section 'risks'" in error
-    kept = Path(error.split("kept at ")[1].split(";")[0])
+    kept = Path(error.split("does not parse: ")[1].split(f":{line}:")[0])  # the error names where it is kept
     assert kept.read_text() == bad
     assert snapshot(repo) == before and repo.json("list") == []
 

@@ -316,7 +316,7 @@ def run(tracker: Tracker, request: PlanRequest, progress: Progress = quiet) -> P
         proposed = plancreate.trial(tracker, drafts, relative)
     except ShopfloorError as exc:
         raise ValidationError(
-            f"the agent's plan does not parse: {exc} (its file is kept at {kept}; the session log at {log})"
+            f"the agent's plan does not parse: {exc} (the file is kept there; the session log is {log})"
         ) from None
     if not request.dry_run:  # a dry run keeps the file only in the state directory (``kept``)
         _write_new(worktree / relative, data)

@@ -174,3 +174,30 @@ def test_the_section_renders_rules_by_id_and_apply_keeps_the_rest_of_the_file() 
     assert apply(written, []) == own  # the section removed, the blank line it added too
     assert apply(None, []) is None and section([]) == ""
     assert over_budget(rules, len(body.encode())) == [] and over_budget(rules, len(body.encode()) - 1) == [rules[0]]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_prefix_filter_finds_the_same_groups_as_comparing_every_pair(seed: int) -> None:
+    import itertools
+    import random
+
+    from shopfloor.learn.rules import NEAR, _groups
+
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(40)] + ["not"]
+    sets = [frozenset(rng.sample(vocab, rng.randint(3, 9))) for _ in range(300)]
+    sets += [s | {f"extra{n}"} for n, s in enumerate(sets[:40])]  # near-identical pairs for sure
+    parent = list(range(len(sets)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, j in itertools.combinations(range(len(sets)), 2):
+        if near(sets[i], sets[j]) and root(i) != root(j):
+            parent[root(i)] = root(j)
+    every_pair: dict[int, list[int]] = {}
+    for i in range(len(sets)):
+        every_pair.setdefault(root(i), []).append(i)
+    assert _groups(sets, NEAR) == sorted(every_pair.values())

@@ -42,7 +42,10 @@ def config(tracker: Tracker) -> rules.Config:
     return rules.parse(data, str(path))
 
 
-def finished(conn: sqlite3.Connection) -> dict[str, list[attempts.Attempt]]:
+Finished = dict[str, list[attempts.Attempt]]  # the attempts of each finished issue, by issue
+
+
+def finished(conn: sqlite3.Connection) -> Finished:
     """The attempts of each issue the floor finished (merged or blocked), by issue."""
     by_issue: dict[str, list[attempts.Attempt]] = {}
     for attempt in attempts.all_attempts(conn):
@@ -54,19 +57,19 @@ def finished(conn: sqlite3.Connection) -> dict[str, list[attempts.Attempt]]:
     }
 
 
-def seen(conn: sqlite3.Connection) -> list[rules.Seen]:
+def seen(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.Seen]:
     """Each failure signature each finished issue met, and the attempt that fixed it, if one did."""
     out = []
-    for issue_id, tried in finished(conn).items():
+    for issue_id, tried in (finished(conn) if done is None else done).items():
         for failure in retros.failures(tried):
             out.append(rules.Seen(issue_id, failure.signature, failure.fixed_by, failure.fix_stat))
     return out
 
 
-def said(conn: sqlite3.Connection) -> list[rules.Said]:
+def said(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.Said]:
     """The lessons finished issues left: each line of their handoff notes."""
     out = []
-    for issue_id, tried in finished(conn).items():
+    for issue_id, tried in (finished(conn) if done is None else done).items():
         for attempt in tried:
             note = knowledge.own_note(conn, attempt) if attempt.outcome == Outcome.HANDOFF_NOTE else None
             for line in (note or "").splitlines():
@@ -80,7 +83,8 @@ def refresh(tracker: Tracker, cfg: rules.Config) -> list[int]:
     """Propose a rule for each signature that recurred across ``promote_after`` finished issues,
     and for each lesson near-identical ones of as many issues left; never twice for the same."""
     conn = tracker.conn
-    found, lessons = seen(conn), said(conn)
+    done = finished(conn)
+    found, lessons = seen(conn, done), said(conn, done)
     known = ruledb.listed(conn)
     retro_of = {i: retro_path(i) for i in {s.issue for s in found} | {s.issue for s in lessons}}
     proposals = rules.propose(found, cfg.promote_after, retro_of, known=[r.signature for r in known])

@@ -13,9 +13,9 @@ lesson's words are its lower-cased runs of letters, digits and ``_`` (joined acr
 ``.``, ``-`` and ``/``: ``pytest.ini``, ``ruff-format``), less the stop words, a trailing
 plural ``s`` dropped, ``n't`` read as ``not``. Two lessons are near-identical when the
 Jaccard index of their word sets (shared over all) is at least ``NEAR`` (0.6) and they agree
-on negation (both or neither say not, no, never: "do not run X" is not "run X"). A lesson of fewer than ``MIN_WORDS`` words says too little to count.
-Near-identical lessons are grouped transitively (connected components), so the groups do not
-depend on the order the lessons are read in.
+on negation (both or neither say not, no, never: "do not run X" is not "run X"). A lesson of
+fewer than ``MIN_WORDS`` words says too little to count. Near-identical lessons are grouped
+transitively (connected components), so the groups do not depend on the order they are read in.
 """
 
 from __future__ import annotations
@@ -216,9 +216,11 @@ class Said:
 
 def _groups(sets: list[frozenset[str]], threshold: float) -> list[list[int]]:
     """The connected components of "near-identical", as sorted index lists. Only pairs that can
-    reach the threshold are compared: sets of similar size sharing one of their rarest words
-    (a prefix filter: two sets at Jaccard >= t share one of the first |s| - ceil(t |s|) + 1 words
-    of each, taken rarest first)."""
+    reach the threshold are compared (the prefix filter of all-pairs similarity joins): with
+    each set's words taken rarest first and the sets read smallest first, two sets at a Jaccard
+    of at least t share a word of the first |x| - ceil(t |x|) + 1 words of the one read later
+    and of the first |y| - ceil(2t / (1 + t) |y|) + 1 of the one read before, so only those
+    are indexed and probed."""
     parent = list(range(len(sets)))
 
     def root(i: int) -> int:
@@ -229,15 +231,19 @@ def _groups(sets: list[frozenset[str]], threshold: float) -> list[list[int]]:
 
     frequency = Counter(w for s in sets for w in s)
     postings: dict[str, list[int]] = {}
-    for i, s in enumerate(sets):
+    for i in sorted(range(len(sets)), key=lambda i: (len(sets[i]), i)):
+        s = sets[i]
         ordered = sorted(s, key=lambda w: (frequency[w], w))
-        prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1]
-        candidates = sorted({j for w in prefix for j in postings.get(w, ())})
-        for j in candidates:
-            small, big = sorted((len(s), len(sets[j])))
-            if small >= threshold * big and near(s, sets[j], threshold):
+        size, negated = len(s), bool(s & _NEGATIONS)
+        probe = ordered[: size - math.ceil(threshold * size) + 1]
+        for j in {j for w in probe for j in postings.get(w, ())}:
+            other = sets[j]
+            if len(other) < threshold * size or bool(other & _NEGATIONS) != negated:
+                continue
+            shared = len(s & other)
+            if shared >= threshold * (size + len(other) - shared) and root(i) != root(j):
                 parent[root(i)] = root(j)
-        for w in prefix:
+        for w in ordered[: size - math.ceil(2 * threshold / (1 + threshold) * size - 1e-9) + 1]:
             postings.setdefault(w, []).append(i)
     components: dict[int, list[int]] = {}
     for i in range(len(sets)):

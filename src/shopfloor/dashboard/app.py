@@ -31,8 +31,9 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from shopfloor.dashboard import actions, data, live, viewmodels
+from shopfloor.dashboard import actions, data, graphview, issueview, live, viewmodels, yieldview
 from shopfloor.dashboard.security import COOKIE, Guard
+from shopfloor.errors import NotFoundError, ShopfloorError
 from shopfloor.tracker.service import Tracker
 
 STATIC = Path(__file__).parent / "static"
@@ -92,6 +93,64 @@ def _dash(request: Request) -> Dashboard:
 async def floor_page(request: Request) -> Response:
     dash = _dash(request)
     return dash.page(request, "floor.html", **dash.floor_context())
+
+
+async def issue_page(request: Request) -> Response:
+    dash = _dash(request)
+    rows = data.issue_rows(dash.tracker, request.path_params["issue"])
+    view = issueview.issue_view(
+        rows.issue,
+        rows.attempts,
+        rows.reports,
+        rows.runs,
+        rows.logs,
+        rows.log_count,
+        rows.blockers,
+        rows.dependents,
+        rows.reason,
+        rows.queue,
+    )
+    return dash.page(request, "issue.html", issue=view)
+
+
+async def log_page(request: Request) -> Response:
+    dash = _dash(request)
+    issue_id, runs = data.agent_log(dash.tracker, request.path_params["issue"])
+    return dash.page(request, "log.html", log=issueview.log_view(issue_id, runs))
+
+
+async def gate_page(request: Request) -> Response:
+    dash = _dash(request)
+    report = data.gate_report(dash.tracker, request.path_params["run"])
+    return dash.page(request, "gate.html", report=issueview.report_view(report))
+
+
+async def yield_page(request: Request) -> Response:
+    dash = _dash(request)
+    issues, tried = data.yield_rows(dash.tracker)
+    period = request.query_params.get("period", "day")
+    by = request.query_params.get("by", "agent")
+    return dash.page(request, "yield.html", view=yieldview.yield_view(issues, tried, period, by))
+
+
+async def graph_page(request: Request) -> Response:
+    dash = _dash(request)
+    rows = data.graph_rows(dash.tracker)
+    view = graphview.graph_view(rows.states, rows.priority, rows.titles, rows.edges)
+    return dash.page(request, "graph.html", graph=view)
+
+
+async def learn_page(request: Request) -> Response:
+    dash = _dash(request)
+    rows = data.learn_rows(dash.tracker)
+    return dash.page(request, "learnings.html", learn=viewmodels.learn_view(rows.rules, rows.effect, rows.memory))
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """An unknown or malformed id in a URL: the tracker's one line, 404 or 400."""
+    dash = _dash(request)
+    status = 404 if isinstance(exc, NotFoundError) else 400
+    return dash.page(request, "error.html", status=status, error=str(exc))
 
 
 async def floor_json(request: Request) -> Response:
@@ -171,11 +230,21 @@ def create_app(dash: Dashboard) -> Starlette:
     routes = [
         Route("/", floor_page),
         Route("/api/floor", floor_json),
+        Route("/issue/{issue:str}", issue_page),
+        Route("/issue/{issue:str}/log", log_page),
+        Route("/gate/{run:int}", gate_page),
+        Route("/yield", yield_page),
+        Route("/graph", graph_page),
+        Route("/learnings", learn_page),
         Route("/events/floor", floor_events),
         Route("/action/{name:str}", action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=host_and_token)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=host_and_token)],
+        exception_handlers={ShopfloorError: refused},
+    )
     app.state.dashboard = dash
     return app
 

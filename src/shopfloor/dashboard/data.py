@@ -7,23 +7,37 @@ shows is ``viewmodels``' job.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shopfloor.agents import registry
+from shopfloor.agents.base import AgentEvent
+from shopfloor.dashboard import graphview, yieldview
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import attempts, lanes
+from shopfloor.floor import attempts, lanes, learnings, measure, promote, reasons
+from shopfloor.floor.attempts import Attempt
 from shopfloor.floor.coordinator import FloorConfig, limit_for
+from shopfloor.floor.metrics import AttemptRow, IssueRow, spent
+from shopfloor.floor.stopping import STOPPED
+from shopfloor.gate import runlog
+from shopfloor.gate.results import GateReport
+from shopfloor.learn import index, ruledb
 from shopfloor.paths import state_dir
 from shopfloor.queue import entries
-from shopfloor.queue.entries import Entry
-from shopfloor.tracker import store
+from shopfloor.queue.entries import Entry, State
+from shopfloor.tracker import readiness, store
+from shopfloor.tracker.clock import epoch
+from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
-from shopfloor.workers import lifecycle
+from shopfloor.workers import lifecycle, logview
+from shopfloor.workers.archive import Run
 from shopfloor.workers.records import Worker
 
 DEFAULT_LIMIT = 0.40  # the 40% rule (agents.base.AgentOptions)
+GRAPH_DEPS = ("blocks", "parent-child")  # the dependencies that hold an issue back
 
 
 @dataclass(frozen=True)
@@ -61,3 +75,174 @@ def floor_rows(tracker: Tracker) -> FloorRows:
 
 def lanes_file(tracker: Tracker) -> Path:
     return state_dir(tracker) / lanes.RECORD_NAME
+
+
+@dataclass(frozen=True)
+class IssueRows:
+    issue: Issue
+    attempts: list[Attempt]
+    reports: dict[int, GateReport]  # the attempts' gate runs, by id
+    runs: list[dict[str, Any]]  # every gate run of the issue (gate.runlog.list_runs), newest first
+    logs: list[Run | None]  # each attempt's agent log run (workers.logview.match), or None
+    log_count: int  # the issue's logged runs in all
+    blockers: list[tuple[str, str, str]]  # (id, title, status) of what blocks it
+    dependents: list[tuple[str, str, str]]
+    reason: str | None  # why it is blocked (floor.reasons.latest), if it is
+    queue: list[Entry]  # its queue entries
+
+
+def _linked(conn: Any, ids: list[str]) -> list[tuple[str, str, str]]:
+    return [(i["id"], i["title"], i["status"]) for i in store.fetch(conn, ids)]
+
+
+def issue_rows(tracker: Tracker, text: str) -> IssueRows:
+    """Everything the issue page shows; ``text`` is an id as a person types it (resolved by the tracker)."""
+    issue_id = tracker.resolve(text)
+    issue = store.get(tracker.conn, issue_id)
+    rows = attempts.of_issue(tracker.conn, issue_id)
+    reports: dict[int, GateReport] = {}
+    for a in rows:
+        if a.gate_run is not None and a.gate_run not in reports:
+            with contextlib.suppress(ShopfloorError):
+                reports[a.gate_run] = runlog.get_run(tracker.conn, a.gate_run)
+    runs = logview.runs_of(tracker, issue_id)
+    deps = [d["id"] for d in issue["dependencies"] if d["type"] == "blocks"]
+    dependents = store.dep_graph(tracker.conn, ("blocks",))
+    return IssueRows(
+        issue=issue,
+        attempts=rows,
+        reports=reports,
+        runs=runlog.list_runs(tracker.conn, issue_id, 100),
+        logs=logview.match([(a.worker, a.generation) for a in rows], runs),
+        log_count=len(runs),
+        blockers=_linked(tracker.conn, deps),
+        dependents=_linked(tracker.conn, sorted(i for i, on in dependents.items() if issue_id in on)),
+        reason=reasons.latest(tracker.conn, [issue_id]).get(issue_id) if issue["status"] == "blocked" else None,
+        queue=[e for e in entries.list_entries(tracker.conn, None) if e.issue == issue_id],
+    )
+
+
+def gate_report(tracker: Tracker, run_id: int) -> GateReport:
+    return runlog.get_run(tracker.conn, run_id)
+
+
+def agent_log(tracker: Tracker, text: str) -> tuple[str, list[tuple[Run, list[AgentEvent], list[str]]]]:
+    """An issue's agent runs: each with its events read through its agent's adapter, and its
+    plain lines (prompts, pane, stderr: ``shopfloor logs``) for an agent whose events are not parsed."""
+    issue_id = tracker.resolve(text)
+    out = []
+    for run in logview.runs_of(tracker, issue_id):
+        events: list[AgentEvent] = []
+        try:
+            adapter = registry.get(str(run.meta.get("agent") or ""))
+        except ShopfloorError:
+            adapter = None
+        if adapter is not None:
+            raw = logview.read_range(run.path / "events.jsonl", run.ranges["events.jsonl"])
+            for line in raw.splitlines():
+                events.extend(adapter.parse_line(line))
+        out.append((run, events, logview.lines_of(run)))
+    return issue_id, out
+
+
+def yield_rows(tracker: Tracker) -> tuple[list[yieldview.YieldIssue], list[yieldview.YieldAttempt]]:
+    """The rows ``floor.measure.metrics`` computes the yield from, each with its times, so the
+    yield page can split them by day or by run (the same rows: first attempts give each issue
+    its agent and vibe, a merged queue entry its landing, ``metrics.spent`` each attempt's own
+    tokens and cost)."""
+    rows = attempts.all_attempts(tracker.conn)
+    merged_at = {e.issue: epoch(e.updated_at) for e in entries.list_entries(tracker.conn, (State.MERGED,)) if e.issue}
+    first: dict[str, Attempt] = {}
+    last_end: dict[str, float] = {}
+    for a in rows:
+        first.setdefault(a.issue, a)
+        if a.ended_at:
+            last_end[a.issue] = max(last_end.get(a.issue, 0.0), epoch(a.ended_at))
+    spirals = {a.issue for a in rows if a.outcome == "spiral"}
+    issues = [
+        yieldview.YieldIssue(
+            IssueRow(
+                issue,
+                a.agent,
+                a.vibe,
+                issue in merged_at,
+                issue in spirals,
+                merged_at[issue] - epoch(a.started_at) if issue in merged_at else None,
+            ),
+            merged_at.get(issue) or (last_end.get(issue) if issue in spirals else None),
+        )
+        for issue, a in first.items()
+    ]
+    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in rows])
+    tried = [
+        yieldview.YieldAttempt(
+            AttemptRow(
+                a.issue,
+                a.agent,
+                a.vibe,
+                a.verdict,
+                tuple(a.as_json()["failed_checks"]),
+                tokens,
+                cost,
+                bool(a.handoff),
+                a.outcome == STOPPED,
+            ),
+            epoch(a.started_at),
+            epoch(a.ended_at) if a.ended_at else None,
+        )
+        for a, (tokens, cost) in zip(rows, own, strict=True)
+    ]
+    return issues, tried
+
+
+@dataclass(frozen=True)
+class GraphRows:
+    states: dict[str, str]  # each open issue's state: ready, blocked, in_progress, deferred, open
+    priority: dict[str, int]
+    edges: list[tuple[str, str]]  # (blocker, blocked) between open issues
+    titles: dict[str, str]  # of the issues drawn
+
+
+def graph_rows(tracker: Tracker, limit: int = graphview.MAX_NODES) -> GraphRows:
+    nodes, deps = store.snapshot(tracker.conn)
+    blocked = readiness.blocked_ids(nodes, deps)
+    ready = set(readiness.ready_ids(nodes, deps, tracker.now()))
+    states: dict[str, str] = {}
+    for issue_id, node in nodes.items():
+        if node.status == "closed":
+            continue
+        if node.status == "in_progress":
+            states[issue_id] = "in_progress"
+        elif issue_id in blocked:
+            states[issue_id] = "blocked"
+        elif issue_id in ready:
+            states[issue_id] = "ready"
+        elif node.status == "deferred" or node.defer_until:
+            states[issue_id] = "deferred"
+        else:
+            states[issue_id] = "open"
+    edges = sorted({(on, issue) for issue, on, kind in deps if kind in GRAPH_DEPS and issue in states and on in states})
+    priority = {i: nodes[i].priority for i in states}
+    shown = graphview.choose(states, priority, edges, limit)
+    titles = {i["id"]: i["title"] for i in store.fetch(tracker.conn, shown)}
+    return GraphRows(states, priority, edges, titles)
+
+
+@dataclass(frozen=True)
+class LearnRows:
+    rules: list[ruledb.Row]  # every rule, proposed ones included (as the floor last refreshed them)
+    effect: dict[str, Any]  # floor.measure.rules_section: accepted rules before/after, briefed learnings
+    memory: dict[str, Any]  # learn.index.stats: the memory's documents by kind
+
+
+def learn_rows(tracker: Tracker) -> LearnRows:
+    """The rules and the memory as ``shopfloor rules list`` and ``learn stats`` show them: the
+    memory's index brought up to date with its files, and a proposal for every failure that
+    recurred since (both derived from what the floor recorded, as those commands refresh them)."""
+    learnings.refresh(tracker)
+    promote.refresh(tracker, promote.config(tracker))
+    return LearnRows(
+        rules=ruledb.listed(tracker.conn),
+        effect=measure.rules_section(tracker.conn, attempts.all_attempts(tracker.conn)),
+        memory=index.stats(tracker.conn),
+    )

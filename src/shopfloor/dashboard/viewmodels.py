@@ -130,3 +130,57 @@ def floor_view(
         "counts": counts_view(counts),
         "total": sum(counts.values()),
     }
+
+
+def _rate(r: dict[str, Any] | None) -> str:
+    if not r:
+        return "-"
+    share = "-" if r.get("rate") is None else f"{r['rate']:.0%}"
+    return f"{share} ({r.get('met', 0)}/{r.get('gated', 0)})"
+
+
+def evidence_view(e: dict[str, Any]) -> dict[str, Any]:
+    if "lesson" in e:
+        what = f"{e.get('source') or '?'} said: {e['lesson']}"
+    elif e.get("fixed_by"):
+        what = f"fixed by attempt {e['fixed_by']}" + (f" ({e['fix_stat']})" if e.get("fix_stat") else "")
+    else:
+        what = "never fixed"
+    return {"issue": str(e.get("issue") or ""), "what": what, "retro": str(e.get("retro") or "")}
+
+
+def learn_view(rules: list[Any], effect: dict[str, Any], memory: dict[str, Any]) -> dict[str, Any]:
+    """The learnings page: proposed rules with their evidence, accepted ones with their measured
+    effect (the signature's rate per gated attempt before and after), the memory's size."""
+    measured = {r["id"]: r for r in effect.get("accepted", [])}
+    shown = []
+    for r in rules:
+        m = measured.get(r.id)
+        shown.append(
+            {
+                "id": r.id,
+                "text": r.text,
+                "state": r.state,
+                "signature": r.signature,
+                "evidence": [evidence_view(e) for e in r.evidence],
+                "accepted_by": r.accepted_by or "",
+                "accepted_at": r.accepted_at or "",
+                "before": _rate(m["before"]) if m else "",
+                "after": _rate(m["after"]) if m else "",
+            }
+        )
+    briefed = effect.get("briefed") or {}
+    return {
+        "proposed": [r for r in shown if r["state"] == "proposed"],
+        "accepted": [r for r in shown if r["state"] == "accepted"],
+        "other": [r for r in shown if r["state"] not in ("proposed", "accepted")],
+        "briefed": {
+            "briefed": _rate(briefed.get("briefed")),
+            "not_briefed": _rate(briefed.get("not_briefed")),
+            "learnings": [
+                {"source": b["source"], "briefed": _rate(b.get("briefed")), "not_briefed": _rate(b.get("not_briefed"))}
+                for b in briefed.get("learnings", [])[:30]
+            ],
+        },
+        "memory": memory,
+    }

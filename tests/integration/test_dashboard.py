@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Runner
 from starlette.testclient import TestClient
-from test_cli import create
 
+from conftest import Runner
 from shopfloor.dashboard.app import Dashboard, create_app
 from shopfloor.dashboard.security import COOKIE, Guard, hosts_for
 from shopfloor.tracker.service import Tracker
+from test_cli import create
 
 TOKEN = "a-test-token-that-is-long-enough"
 HOST = "testserver"  # what the TestClient sends as Host

@@ -31,6 +31,7 @@ def test_a_spiralled_issue_keeps_each_attempts_logs(floor: Runner) -> None:
 
     shown = floor("logs", sid).stdout  # ...and what its agent did and said is not
     assert shown.count("== attempt ") == 2, shown
+    assert "== run 3, the lessons turn: scripted gen 3" in shown  # asked what the next agent should know
     first, second = shown.split("== attempt 2")
     assert "tool  Write" in first and "tool  Bash" in first and "text  add d: done" in first
     assert "text  retry d: done" in second and "text  add d: done" not in second
@@ -38,7 +39,7 @@ def test_a_spiralled_issue_keeps_each_attempts_logs(floor: Runner) -> None:
     assert "prompt (resume, " in second and "The independent gate" in second
 
     runs = sorted(p.name for p in archive_of(floor, sid).iterdir())
-    assert runs == ["001-gen1", "002-gen2"], runs
+    assert runs == ["001-gen1", "002-gen2", "003-gen3"], runs
     for path in archive_of(floor, sid).rglob("*"):
         assert path.name != "spec.json" and path.name not in ("home", "tmp"), path
         if path.is_file():
@@ -55,8 +56,8 @@ def test_a_spiralled_issue_keeps_each_attempts_logs(floor: Runner) -> None:
     assert any("retry d: done" in line for line in picked[0]["lines"])
     assert not any("add d: done" in line for line in picked[0]["lines"])
     assert any(line.startswith("prompt (") for line in picked[0]["lines"])  # the gate's report sent back
-    too_far = floor("logs", sid, "--attempt", "3", check=False)
-    assert too_far.returncode == 3 and "pick --attempt 1..2" in too_far.stderr
+    too_far = floor("logs", sid, "--attempt", "4", check=False)
+    assert too_far.returncode == 3 and "pick --attempt 1..3" in too_far.stderr
 
 
 def test_removing_a_finished_hand_started_worker_archives_its_logs(floor: Runner) -> None:

@@ -69,3 +69,15 @@ def test_ask_agent_is_one_of_three_values() -> None:
         parse_mode({"flywheel": {"ask_agent": "sometimes"}}, "c.toml")
     message = str(raised.value)
     assert "flywheel.ask_agent" in message and '"always", "on-trouble", "never"' in message and "\n" not in message
+
+
+def test_a_committed_retro_is_rewritten_when_its_lessons_arrive_not_otherwise() -> None:
+    from shopfloor.floor.retros import _same
+
+    old = b"---\noutcome: merged\nattempts: 2\n---\n# Retro\n"  # written before lessons existed
+    assert _same(old, "merged", 2, "not-asked")  # no churn for that alone
+    assert not _same(old, "merged", 2, "asked")
+    asked = b"---\noutcome: merged\nattempts: 2\nlessons: asked\n---\n"
+    assert _same(asked, "merged", 2, "asked") and not _same(asked, "merged", 2, "3")
+    assert not _same(asked, "merged", 2, "none") and not _same(asked, "merged", 2, "not-asked")
+    assert _same(b"---\noutcome: merged\nattempts: 2\nlessons: 3\n---\n", "merged", 2, "3")

@@ -43,11 +43,29 @@ def test_the_front_matter_reads_back() -> None:
         "cycle_time_s": 75,
         "files_touched": 1,
         "files": ["c.txt"],
+        "lessons": "not-asked",
+        "retro_tokens": 0,
+        "retro_cost_usd": 0.0,
     }
     assert "signature `` no-fixme:0123456789abcdef ``" not in text
     met = "- check ` no-fixme `, signature ` no-fixme:0123456789abcdef `: first met at attempt 1, fixed by attempt 2"
     assert met in text
     assert " 1 file changed" in text and "None: no session handed off." in text
+
+
+def test_the_agents_lessons_their_cost_and_why_there_are_none() -> None:
+    asked = retro.Lessons(("run `make lint` before committing", "- # not a heading\n---"), None, True, 812, 0.0042)
+    text = render(facts(lessons=asked))
+    said = parse_front_matter(text)
+    assert said["lessons"] == 2 and said["retro_tokens"] == 812 and said["retro_cost_usd"] == 0.0042
+    body = text.split("## Lessons (from the agent)\n\n", 1)[1]
+    assert body.startswith("- run `make lint` before committing\n- - # not a heading ---\n")
+    assert "The lessons turn cost 812 tokens ($0.0042)" in body
+    none = render(facts(lessons=retro.Lessons((), "no lessons: its lessons turn ended failed", True, 40, 0.0)))
+    assert parse_front_matter(none)["lessons"] == "none" and "no lessons: its lessons turn ended failed." in none
+    pending = render(facts(lessons=retro.Lessons(settled=False)))
+    assert parse_front_matter(pending)["lessons"] == "asked" and "Asked; its answer comes" in pending
+    assert "Not asked ([flywheel] ask_agent)." in render(facts())
 
 
 def test_a_blocked_spiral_says_its_reason_and_the_unfixed_signature() -> None:

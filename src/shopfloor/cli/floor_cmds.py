@@ -66,6 +66,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
     if limits.enabled:
         admission.read_machine()  # a bad injected reading ($SHOPFLOOR_MACHINE_READING) stops here too
     brief_tokens = learnings.budget(tracker.location.config_path)  # a bad [flywheel] value too
+    ask_agent = learnings.ask_agent(tracker.location.config_path)
     logview.prune(tracker, floor_settings.keep_logs_days)  # drops the logs of long-closed issues
     from shopfloor.tracker.clock import parse_duration
 
@@ -83,6 +84,7 @@ def _run_floor(args: argparse.Namespace, tracker: Any) -> int:
         limits=limits,
         gate_jobs=args.gate_jobs,
         brief_tokens=brief_tokens,
+        ask_agent=ask_agent,
     )
 
     def progress(line: str) -> None:

@@ -39,14 +39,22 @@ def _closer(tracker: Tracker, issue_id: str) -> str:
     return history.last_actor(tracker.conn, issue_id, "closed") or "someone"
 
 
-def cleanup(tracker: Tracker, all_workers: list[Worker], progress: Callable[[str], None]) -> None:
+def cleanup(
+    tracker: Tracker,
+    all_workers: list[Worker],
+    progress: Callable[[str], None],
+    hold: Callable[[Worker], bool] | None = None,
+) -> None:
     """Workers of closed issues go (one still running is stopped: a closed issue is no work for
     the floor); nothing unsaved is ever dropped (removal keeps the branch and saves uncommitted
     work as a wip: commit). Only a close by the merge queue is "merged": an issue closed by anyone
-    else keeps its branch's unlanded commits, and the floor says so."""
+    else keeps its branch's unlanded commits, and the floor says so. A worker ``hold`` keeps
+    (its session's lessons turn, ``floor.lessonturn``) goes at a later turn."""
     for worker in all_workers:
         issue = _issue(tracker, worker.issue)
         if issue.get("status") != "closed":
+            continue
+        if hold is not None and hold(worker):
             continue
         try:
             workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)

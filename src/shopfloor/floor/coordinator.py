@@ -10,7 +10,8 @@ Each turn it reads the tracker and acts:
 4. restarts a crashed agent, and blocks the issue after three crashes;
 5. runs a queue pass (also for a waiting change a person approved: ``floor.waiting``), and cleans
    up the workers of closed issues (merged only if the queue closed it), and of issues their own
-   agent blocked (``floor.selfblock``);
+   agent blocked (``floor.selfblock``); a finished issue's session is first asked, once, what the
+   next agent on this code should know (``floor.lessons``, ``[flywheel] ask_agent``);
 6. fills free slots by claiming ready issues (a change waiting for approval takes no slot);
 7. commits the tracker's JSONL on the target when that is due (``floor.publish``).
 It keeps no state of its own: killed and started again, it carries on from the rows.
@@ -35,6 +36,7 @@ from shopfloor.floor import (
     attempts,
     lanes,
     learnings,
+    lessonturn,
     notes,
     notify,
     retry,
@@ -49,6 +51,7 @@ from shopfloor.floor import facts as floorfacts
 from shopfloor.floor.cleanup import cleanup
 from shopfloor.floor.decide import QUEUED_VERDICTS, Action, Do, Prompt, Rules, decide
 from shopfloor.floor.gatepool import GatePool
+from shopfloor.floor.lessons import DEFAULT_MODE
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.floor.pools import Pools, taken
 from shopfloor.floor.prompts import HANDOFF_REQUEST, briefing, for_session
@@ -89,6 +92,7 @@ class FloorConfig:
     limits: admission.Limits | None = None  # what the machine must have to start one more; None: anything
     gate_jobs: int | None = None  # gates run at once beside the loop; None: ``default_gate_jobs()``
     brief_tokens: int = DEFAULT_TOKENS  # [flywheel] brief_tokens: the learnings a worker is briefed with; 0: none
+    ask_agent: str = DEFAULT_MODE  # [flywheel] ask_agent: when a finished issue's agent is asked for its lessons
 
 
 def _issue(tracker: Tracker, issue_id: str) -> Issue:
@@ -199,7 +203,7 @@ def _perform(
         # The last gate run's findings, when they are why: not a passing run the queue could not land.
         failed = attempt is not None and attempt.gate_run and attempt.verdict not in QUEUED_VERDICTS
         report = _gate_report(tracker, attempt) if failed and attempt is not None else None
-        _block(tracker, worker, action.why, progress, report)
+        _block(tracker, worker, action.why, progress, report, _asker(tracker, cfg, progress))
 
 
 def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *, fresh: bool) -> Worker:
@@ -208,8 +212,22 @@ def _restart(tracker: Tracker, worker: Worker, prompt: str, cfg: FloorConfig, *,
     return row
 
 
-def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress, report: GateReport | None = None) -> None:
-    """Block the issue with a comment: why, what failed in the last gate run (``report``), the attempts."""
+def _asker(tracker: Tracker, cfg: FloorConfig, progress: Progress) -> Callable[[Worker], bool]:
+    """Where a finished issue's worker would go: ask its session for its lessons first
+    (``floor.lessonturn``); True while it stays for that turn."""
+    return lambda worker: lessonturn.ask(tracker, worker, cfg.ask_agent, time.time(), progress)
+
+
+def _block(
+    tracker: Tracker,
+    worker: Worker,
+    why: str,
+    progress: Progress,
+    report: GateReport | None = None,
+    ask: Callable[[Worker], bool] | None = None,
+) -> None:
+    """Block the issue with a comment: why, what failed in the last gate run (``report``), the
+    attempts. Its worker goes, once its session was asked for its lessons (``ask``)."""
 
     text = notes.block_comment(why, attempts.of_issue(tracker.conn, worker.issue), report)
     with tracker.write() as conn:
@@ -218,7 +236,11 @@ def _block(tracker: Tracker, worker: Worker, why: str, progress: Progress, repor
     title = _issue(tracker, worker.issue)["title"]
     notify.emit(notify.kind_of_block(why), issue=worker.issue, title=title, reason=why)
     try:
-        workers.remove(tracker, workers.find(tracker, worker.name), force=True, drop_landed=branches.after_remove)
+        ended = workers.find(tracker, worker.name)
+        if ask is not None and ask(ended):
+            progress(f"{worker.issue}: blocked ({why})")
+            return
+        workers.remove(tracker, ended, force=True, drop_landed=branches.after_remove)
     except ShopfloorError as exc:
         progress(f"{worker.issue}: could not remove its worker ({exc})")
     progress(f"{worker.issue}: blocked ({why})")
@@ -289,8 +311,11 @@ def turn(
     # Claims lost while no coordinator ran, starts it never made (a start in flight is not one).
     adopt.settle(tracker, cfg.lease_s, progress, pools.starts.starting())
     listed = workers.list_workers(tracker)
-    selfblock.settle(tracker, listed, progress)  # an agent that blocked its own issue: its worker goes
     now = clock()
+    staying, asked = lessonturn.settle(tracker, listed, now, progress)  # lessons turns under way (``floor.lessons``)
+    ask = _asker(tracker, cfg, progress)
+    # An agent that blocked its own issue: its worker goes (after its lessons turn, if any).
+    selfblock.settle(tracker, [w for w in listed if w.name not in asked], progress, ask)
     busy = _busy(tracker, listed, cfg.lease_s)
     flight = pools.starts.starting()  # a start in flight is not tended: its worker is not made yet
     free = taken(tracker, busy, flight, cfg.workers) <= cfg.workers
@@ -314,7 +339,7 @@ def turn(
                 if queued_now:  # a person's `queue run` holds the lock: say so only when the floor has work for it
                     progress(str(exc))
     listed = workers.list_workers(tracker)
-    cleanup(tracker, listed, progress)
+    cleanup(tracker, listed, progress, lambda w: w.name in staying or ask(w))
     busy = _busy(tracker, workers.list_workers(tracker))
     flight = pools.starts.starting()
     used = taken(tracker, busy, flight, cfg.workers)
@@ -333,6 +358,7 @@ def turn(
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
     active = bool(working or started or queued or held or pools.busy() or startfail.pending(tracker))
+    active = active or lessonturn.pending(tracker.conn, listed)  # a lessons turn keeps the floor up
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)
     return active

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shopfloor.configfile import read_toml
-from shopfloor.floor import knowledge
+from shopfloor.floor import knowledge, lessons
 from shopfloor.learn import brief, files, index
 from shopfloor.paths import main_tree
 from shopfloor.tracker.issuetype import Issue
@@ -21,6 +21,14 @@ CANDIDATES = 20  # the best matches a briefing chooses from
 def budget(config_path: str | Path) -> int:
     """``[flywheel] brief_tokens`` of the project's config (a bad value is one clear error)."""
     return brief.parse(read_toml(Path(config_path)), str(config_path))
+
+
+def ask_agent(config_path: str | Path) -> str:
+    """``[flywheel] ask_agent`` of the project's config: when a finished issue's agent is asked for
+    its lessons (``floor.lessons``); a bad value is one clear error."""
+    data = read_toml(Path(config_path))
+    brief.parse(data, str(config_path))  # every [flywheel] key is known
+    return lessons.parse_mode(data, str(config_path))
 
 
 def refresh(tracker: Tracker) -> None:

@@ -1,6 +1,6 @@
 """Every word the floor sends an agent besides its issue: the briefing, the attempt history, a
 gate report as a follow-up prompt, the nudge after a silence, the handoff request and note, the
-queue's rejection, and what a session resumed after a crash or a stop is told.
+queue's rejection, the lessons question at the end, and what a session resumed after a crash or a stop is told.
 
 ``for_session`` turns the prompt ``floor.decide`` chose into its text."""
 
@@ -41,6 +41,13 @@ HANDOFF_REQUEST = (
     "shopfloor: your context window is nearly full, so this session ends now. Write a handoff note for the next "
     "session with `shopfloor comment {issue} -` (the note on stdin): what is done, the next step, and the dead "
     "ends to avoid. Commit any work first. Then end your turn."
+)
+
+LESSONS_REQUEST = (
+    "shopfloor: issue {issue} is finished ({outcome} after {attempts} attempt(s)); this is your last turn on it. "
+    'In at most 5 bullets, one line each starting with "- ", say what the next agent working on this code '
+    "should know: the trap you fell into, the check that caught it, what fixed it. Change no files and run no "
+    "commands. Answer with the bullets only, then end your turn."
 )
 
 AFTER_CRASH = "Your previous run ended unexpectedly. Carry on with the issue."

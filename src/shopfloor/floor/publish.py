@@ -6,7 +6,8 @@ once every ``interval_s`` seconds while it is busy, and once more when it goes i
 final statuses are in git when ``--until-idle`` ends. Before each commit it copies every issue's
 attempt summary into the issue's metadata (``floor.attempts.record_summaries``): the attempts
 table stays in the database, and this is how a clone learns how each pass went. The same commit
-adds the retro of each issue that landed or was blocked since (``floor.retros``), generated then.
+adds the retro of each issue that landed or was blocked since (``floor.retros``), generated then,
+and rewrites one whose agent's lessons arrived since.
 
 The only state is when it last committed and what it committed (in memory): a floor started
 again commits at its first idle turn or after one interval, whichever comes first.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import retros
+from shopfloor.floor import lessonturn, retros
 from shopfloor.floor.attempts import record_summaries
 from shopfloor.progress import Progress
 from shopfloor.queue.trackercommit import Extra, Outcome, commit_tracker, issues
@@ -33,17 +34,18 @@ FINAL_WAIT_S = 30.0  # at the last turn, wait this long for a queue pass that ho
 UNPUBLISHED_EVENTS = ("lease_renewed",)  # changes that alone never make a tracker commit
 
 
-def change_mark(tracker: Tracker) -> int:
+def change_mark(tracker: Tracker) -> tuple[int, int]:
     """The newest event that is worth a commit: every change to an issue writes one; a lease
-    renewal alone is not worth one (``queue.trackercommit`` never commits leases alone either)."""
-    return history.last_seq(tracker.conn, excluding=UNPUBLISHED_EVENTS)
+    renewal alone is not worth one (``queue.trackercommit`` never commits leases alone either).
+    And how many agents' lessons have arrived: one rewrites its issue's retro (``floor.retros``)."""
+    return history.last_seq(tracker.conn, excluding=UNPUBLISHED_EVENTS), lessonturn.settled_count(tracker.conn)
 
 
 @dataclass
 class TrackerPublisher:
     interval_s: float = 60.0
     last_at: float = field(default_factory=time.time)
-    last_mark: int | None = None
+    last_mark: tuple[int, int] | None = None
     was_active: bool = True
     last_note: str | None = None
     commits: list[str] = field(default_factory=list)

@@ -3,14 +3,17 @@
 The retro is ``.agents/retros/<issue id>.md`` (``floor.retros`` gathers the facts and the
 floor's tracker commit carries the file). It opens with front matter, one ``key: value`` line
 each between ``---`` lines, then the failure signatures the issue met (which attempt fixed
-each, with that attempt's diff stat) and the handoff notes.
+each, with that attempt's diff stat), the handoff notes, and the agent's own lessons: the
+bullets its session gave when the floor asked it at the end (``floor.lessons``), with what that
+turn cost (``retro_tokens``, ``retro_cost_usd``: the retro's own cost).
 
 Untrusted text (the title, notes, check names, diff stats) stays data:
 - every string value in the front matter is a JSON string (quotes, newlines and ``---`` are
   escaped, so a title can never end the front matter or add a key); JSON is valid YAML;
-- in the body, a note is quoted line by line (``> ``) so it cannot open front matter or a
-  heading of its own, and signatures and diff stats sit in code spans or blocks whose fence is
-  longer than any run of backticks in them;
+- in the body, a lesson is one line of a bullet list (its line breaks folded); a note is
+  quoted line by line (``> ``) so it cannot open front matter or a heading of its own; and
+  signatures and diff stats sit in code spans or blocks whose fence is longer than any run of
+  backticks in them;
 - each section has a cap, and says how much it left out.
 """
 
@@ -24,6 +27,8 @@ MAX_FILES = 50
 MAX_FAILURES = 20
 MAX_NOTES = 5
 NOTE_CHARS = 2000
+MAX_BULLETS = 5
+BULLET_CHARS = 300
 STAT_CHARS = 600
 OUTCOMES = ("merged", "blocked")
 
@@ -44,6 +49,31 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Lessons:
+    """The agent's lessons turn: asked, and answered with ``bullets`` or not (``why``)."""
+
+    bullets: tuple[str, ...] = ()
+    why: str | None = None  # why there are none ("no lessons: ..."); None while it is asked
+    settled: bool = True
+    tokens: int = 0  # what the turn spent: the retro's own cost
+    cost_usd: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """The front matter's ``lessons:`` value: the bullet count, ``none``, or ``asked``."""
+        if not self.settled:
+            return "asked"
+        return str(len(self.bullets)) if self.bullets else "none"
+
+
+NOT_ASKED = "not-asked"
+
+
+def lessons_state(lessons: Lessons | None) -> str:
+    return lessons.state if lessons is not None else NOT_ASKED
+
+
+@dataclass(frozen=True)
 class Facts:
     issue: str
     title: str
@@ -57,6 +87,7 @@ class Facts:
     files: tuple[str, ...]
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()  # the handoff notes, oldest first
+    lessons: Lessons | None = None  # None: the floor did not ask ([flywheel] ask_agent)
 
 
 def _string(value: str, limit: int) -> str:
@@ -94,6 +125,9 @@ def front_matter(facts: Facts) -> list[str]:
         f"cycle_time_s: {round(facts.cycle_time_s) if facts.cycle_time_s is not None else 'null'}",
         f"files_touched: {len(facts.files)}",
         f"files: {json.dumps([_cut(f, TITLE_CHARS) for f in files], ensure_ascii=False)}",
+        f"lessons: {lessons_state(facts.lessons)}",
+        f"retro_tokens: {int(facts.lessons.tokens) if facts.lessons else 0}",
+        f"retro_cost_usd: {float(facts.lessons.cost_usd) if facts.lessons else 0.0:.4f}",
     ]
     if len(facts.files) > len(files):
         lines.append(f"files_left_out: {len(facts.files) - len(files)}")
@@ -172,6 +206,20 @@ def notes_section(notes: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def lessons_section(lessons: Lessons | None) -> list[str]:
+    lines = ["## Lessons (from the agent)", ""]
+    if lessons is None:
+        return [*lines, "Not asked ([flywheel] ask_agent).", ""]
+    if not lessons.settled:
+        return [*lines, "Asked; its answer comes with a later tracker commit.", ""]
+    if lessons.bullets:
+        lines += [f"- {' '.join(b.split())[:BULLET_CHARS]}" for b in lessons.bullets[:MAX_BULLETS]]
+    else:
+        lines.append(" ".join((lessons.why or "no lessons").split())[:TITLE_CHARS] + ".")
+    spent = f"The lessons turn cost {int(lessons.tokens)} tokens (${float(lessons.cost_usd):.4f}), the retro's cost."
+    return [*lines, "", spent, ""]
+
+
 def render(facts: Facts) -> str:
     """The retro's markdown."""
     lines = [
@@ -185,6 +233,7 @@ def render(facts: Facts) -> str:
         "",
         *failures_section(facts.failures),
         *notes_section(facts.notes),
+        *lessons_section(facts.lessons),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -5,7 +5,8 @@ database (attempts, gate runs, the issue and its history) and git (the landed co
 ``files(conn, repo, tip)``, which ``floor.publish`` hands to ``queue.trackercommit``: the retro
 of each finished issue (closed by the queue after a merged attempt, or blocked) whose file on
 the target's tip is missing, or says another outcome or attempt count, is rendered
-(``floor.retro``) and added to that commit. Rendering is deterministic, so a retro is written
+(``floor.retro``) and added to that commit; so is one whose agent's lessons arrived since (or
+were asked for since) it was committed. Rendering is deterministic, so a retro is written
 once per outcome and never churns; an issue that is retried and finishes again gets its retro
 rewritten. Nothing is kept in between: a floor that dies before its commit writes the retro at
 its next one.
@@ -23,9 +24,9 @@ from pathlib import Path
 
 from shopfloor import git
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import attempts, knowledge, reasons
+from shopfloor.floor import attempts, knowledge, lessonturn, metrics, reasons
 from shopfloor.floor.outcomes import Outcome
-from shopfloor.floor.retro import Facts, Failure, render
+from shopfloor.floor.retro import NOT_ASKED, Facts, Failure, Lessons, lessons_state, render
 from shopfloor.queue import entries
 from shopfloor.queue.trackercommit import retro_path
 from shopfloor.tracker import store
@@ -105,6 +106,9 @@ def facts(conn: sqlite3.Connection, repo: Path, issue_id: str, target: str) -> F
         spiral = (reasons.latest(conn, [issue_id]).get(issue_id) or "").removeprefix("spiral: ") or "spiral"
     end = issue.get("closed_at") if outcome == "merged" else max(str(a.ended_at) for a in tried)
     notes = tuple(note for a in tried if a.outcome == Outcome.HANDOFF_NOTE and (note := knowledge.own_note(conn, a)))
+    recorded = lessonturn.of_issue(conn, issue_id)
+    # An attempt records its worker's running totals: what each spent itself is the difference.
+    own = metrics.spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in tried])
     return Facts(
         issue=issue_id,
         title=str(issue.get("title") or ""),
@@ -112,13 +116,20 @@ def facts(conn: sqlite3.Connection, repo: Path, issue_id: str, target: str) -> F
         attempts=len(tried),
         handoffs=sum(1 for a in tried if a.outcome == Outcome.HANDOFF_NOTE),
         spiral=spiral,
-        tokens=sum(a.tokens for a in tried),
-        cost_usd=sum(a.cost_usd for a in tried),
+        tokens=sum(tokens for tokens, _ in own),
+        cost_usd=sum(cost for _, cost in own),
         cycle_time_s=_seconds(tried[0].started_at, str(end) if end else None),
         files=touched(conn, repo, issue_id, outcome, target),
         failures=failures(tried),
         notes=notes,
+        lessons=_lessons(recorded),
     )
+
+
+def _lessons(recorded: lessonturn.Recorded | None) -> Lessons | None:
+    if recorded is None:
+        return None
+    return Lessons(recorded.bullets, recorded.why, recorded.settled, recorded.tokens, recorded.cost_usd)
 
 
 def committed(repo: Path, tip: str, paths: list[str]) -> dict[str, bytes]:
@@ -152,13 +163,16 @@ def committed(repo: Path, tip: str, paths: list[str]) -> dict[str, bytes]:
     return out
 
 
-def _same(old: bytes | None, outcome: str, count: int) -> bool:
-    """Does the committed retro already tell this outcome after this many attempts? (Its two
-    front-matter lines are compared as ``retro.render`` writes them: no full parse.)"""
+def _same(old: bytes | None, outcome: str, count: int, lessons: str = NOT_ASKED) -> bool:
+    """Does the committed retro already tell this outcome after this many attempts, and the
+    agent's lessons as they stand (asked, answered, none)? Its front-matter lines are compared as
+    ``retro.render`` writes them: no full parse. A retro written before lessons existed has no
+    ``lessons:`` line: it stands for "not asked", so it is not rewritten for that alone."""
     if old is None:
         return False
     head = old[:4096].decode("utf-8", "replace").split("\n---\n", 1)[0].splitlines()
-    return f"outcome: {outcome}" in head and f"attempts: {count}" in head
+    said = f"lessons: {lessons}" in head or (lessons == NOT_ASKED and not any(h.startswith("lessons: ") for h in head))
+    return f"outcome: {outcome}" in head and f"attempts: {count}" in head and said
 
 
 def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[str, bytes]:
@@ -170,6 +184,7 @@ def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[s
         if attempt.ended_at:
             by_issue.setdefault(attempt.issue, []).append(attempt)
     due: dict[str, tuple[str, str, int]] = {}  # issue -> (path, outcome, attempts)
+    lessons = lessonturn.of_all(conn)
     for issue in store.fetch(conn, sorted(by_issue)):
         outcome = outcome_of(dict(issue), by_issue[issue["id"]])
         if outcome is None:
@@ -181,7 +196,7 @@ def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[s
     old = committed(repo, tip, sorted(path for path, _, _ in due.values()))
     out: dict[str, bytes] = {}
     for issue_id, (path, outcome, count) in sorted(due.items()):
-        if _same(old.get(path), outcome, count):
+        if _same(old.get(path), outcome, count, lessons_state(_lessons(lessons.get(issue_id)))):
             continue
         found = facts(conn, repo, issue_id, target)
         if found is not None:

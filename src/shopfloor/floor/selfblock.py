@@ -33,8 +33,14 @@ def last_blocker(tracker: Tracker, issue_id: str) -> str | None:
     return history.last_setter(tracker.conn, issue_id, "status", "blocked")
 
 
-def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], None]) -> list[str]:
-    """Remove the workers whose agent blocked its issue; the issues handled."""
+def settle(
+    tracker: Tracker,
+    listed: list[Worker],
+    progress: Callable[[str], None],
+    ask: Callable[[Worker], bool] | None = None,
+) -> list[str]:
+    """Remove the workers whose agent blocked its issue; the issues handled. One that ``ask``
+    keeps for its lessons turn (``floor.lessonturn``) is removed once that turn is over."""
 
     done = []
     for worker in listed:
@@ -48,6 +54,10 @@ def settle(tracker: Tracker, listed: list[Worker], progress: Callable[[str], Non
         notify.emit(
             "blocked", issue=worker.issue, title=str(issue.get("title", "")), reason=f"its agent blocked it: {why}"
         )
+        if ask is not None and ask(worker):
+            progress(f"{worker.issue}: blocked by its agent ({why})")
+            done.append(worker.issue)
+            continue
         try:
             workers.remove(tracker, worker, force=True, drop_landed=branches.after_remove)
         except ShopfloorError as exc:

@@ -53,7 +53,8 @@ class Briefing:
 def parse(data: Mapping[str, Any], where: str) -> int:
     """``[flywheel] brief_tokens``: the briefing's budget in tokens (0: no learnings block)."""
     raw = section(dict(data), "flywheel", where)
-    only_known(raw, {"brief_tokens", "promote_after", "rules_bytes"}, where, "[flywheel]")  # + learn.rules
+    known = {"brief_tokens", "promote_after", "rules_bytes", "ask_agent"}  # + learn.rules, floor.lessons
+    only_known(raw, known, where, "[flywheel]")
     value = raw.get("brief_tokens", DEFAULT_TOKENS)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKENS:
         raise ValidationError(

@@ -346,10 +346,14 @@ def restart(
     *,
     prompt: str | None = None,
     fresh: bool = False,
+    claim: bool = True,
+    how: str | None = None,
 ) -> Worker:
     """Stop it if it runs, then run the agent again in the same worktree: the same session if it
     can, with ``prompt`` as the follow-up (the floor sends a gate report). With ``fresh``, a new
-    session starts from the issue's prompt plus ``prompt`` (a handoff note)."""
+    session starts from the issue's prompt plus ``prompt`` (a handoff note). Without ``claim``
+    the issue is not claimed again: the floor's last turn with the agent of a finished issue,
+    whose run the logs call ``how`` ("lessons"; by default "resume" or "fresh")."""
     spec_path = Path(worker.log_dir) / "spec.json"
     if not spec_path.exists():
         raise ShopfloorError(
@@ -372,7 +376,8 @@ def restart(
     if run is None:
         sent = first = f"{spec.prompt}\n\n{prompt}" if prompt else spec.prompt
         run = launch.start(adapter, binary, first, spec.system_extra, opts)
-    _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
+    if claim:
+        _renew(tracker, worker.issue, spec.lease_s)  # the claim first: a refusal changes nothing
     if is_running(worker):
         worker = kill(tracker, worker)
     worktrees.clear_stale_lock(Path(worker.worktree))  # its agent is stopped: the next one must be able to commit
@@ -392,7 +397,7 @@ def restart(
     )
     row = records.get(tracker.conn, worker.name)
     try:
-        how = "resume" if spec.session_id else "fresh"
+        how = how or ("resume" if spec.session_id else "fresh")
         archive.record_prompt(Path(worker.log_dir), generation, sent, tracker.now(), how)
         return _launch(tracker, row, spec, kind)
     except BaseException as exc:

@@ -67,6 +67,25 @@ def _event_lines(run: Run) -> list[str]:
     return lines
 
 
+def last_text(worker: records.Worker) -> str:
+    """The final text its agent said in the run of its current generation (the answer of a
+    one-question turn), read from the live events log through its adapter; '' if none."""
+    meta = {"issue": worker.issue, "worker": worker.name, "agent": worker.agent}
+    runs = [
+        r for r in archive.live_runs(Path(worker.log_dir), worker.generation, meta) if r.generation == worker.generation
+    ]
+    try:
+        adapter = registry.get(worker.agent)
+    except ShopfloorError:
+        return ""
+    state = SessionState()
+    for run in runs[-1:]:
+        for line in read_range(run.path / "events.jsonl", run.ranges["events.jsonl"]).splitlines():
+            for event in adapter.parse_line(line):
+                state.apply(event)
+    return state.last_text
+
+
 def lines_of(run: Run) -> list[str]:
     """What the agent did and said in this run: the prompts it was sent, its progress lines
     (pane.log, or its events when the pane is empty), and the end of its stderr."""
@@ -95,6 +114,8 @@ def header(number: int, run: Run) -> str:
     if run.meta.get("failed_start"):
         where = "its start failed, archived"
     agent = run.meta.get("agent") or "?"
+    if run.prompts and run.prompts[0].get("how") == "lessons":  # the floor's question once the issue was done
+        return f"== run {number}, the lessons turn: {agent} gen {run.generation} ({where}) {run.path}"
     return f"== attempt {number}: {agent} gen {run.generation} ({where}) {run.path}"
 
 

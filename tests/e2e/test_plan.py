@@ -115,6 +115,17 @@ def test_plan_writes_a_checked_plan_and_create_makes_linked_issues(repo: Runner)
         "plan", "Add greetings", "--agent", "scripted", env=scenario(repo, tool("Write", file_path=again, content=PLAN))
     )
     assert f"wrote {again}" in done.stdout and "git ignores" not in done.stdout
+    # A plan under a name it was not told is not taken, and the error says where it went.
+    wrong = repo(
+        "plan",
+        "Add greetings",
+        "--agent",
+        "scripted",
+        check=False,
+        env=scenario(repo, tool("Write", file_path=OUT, content=PLAN)),
+    )
+    assert wrong.returncode == 1 and "add-greetings.md in .agents/plans/ instead" in wrong.stderr
+    assert not (repo.cwd / OUT).exists()
 
 
 def test_a_plan_git_ignores_is_written_with_a_note(repo: Runner) -> None:

@@ -295,6 +295,7 @@ def run(tracker: Tracker, request: PlanRequest, progress: Progress = quiet) -> P
         adapter, opts, binary, env = _agent(tracker, request.agent, run_dir)
         checkout = run_dir / "checkout"
         out = _checkout(worktree, commit, checkout, relative)
+        before = set(os.listdir(out))
         sandbox = _confinement(tracker, adapter, checkout, out, run_dir, env) if request.sandbox else []
         started = launch.start(adapter, binary, plan.prompt(request.goal, relative, target, commit), None, opts)
         how = "a read-only" if request.sandbox else "an UNCONFINED"
@@ -303,11 +304,15 @@ def run(tracker: Tracker, request: PlanRequest, progress: Progress = quiet) -> P
             [*sandbox, *started.argv], started.stdin, checkout, env, adapter, log, request.timeout_s, progress
         )
         data = _read_plan(checkout / relative)
+        elsewhere = sorted(set(os.listdir(out)) - before)[:3]  # a plan under another name is not taken
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     if data is None:
         last = f", {printable(state.errors[-1][:200])}" if state.errors else ""  # the agent's words: untrusted
         said = f" (exit {code}{last})" if code or last else ""
+        if elsewhere:
+            named = ", ".join(printable(name) for name in elsewhere)
+            said += f" (it wrote {named} in {plancreate.PLANS_DIR}/ instead)"
         raise ShopfloorError(f"the agent wrote no plan at {relative}{said}: its session log is {log}")
     kept = keep / f"{name}.md"
     kept.write_bytes(data)  # the raw file, whatever happens next

@@ -81,3 +81,18 @@ def test_a_committed_retro_is_rewritten_when_its_lessons_arrive_not_otherwise() 
     assert _same(asked, "merged", 2, "asked") and not _same(asked, "merged", 2, "3")
     assert not _same(asked, "merged", 2, "none") and not _same(asked, "merged", 2, "not-asked")
     assert _same(b"---\noutcome: merged\nattempts: 2\nlessons: 3\n---\n", "merged", 2, "3")
+
+
+def test_a_retros_lessons_ride_along_in_its_briefing_entry() -> None:
+    from shopfloor.floor.retro import Facts as RetroFacts
+    from shopfloor.floor.retro import Lessons, render
+    from shopfloor.learn.brief import lessons_in
+
+    base = RetroFacts("t-1", "Add c", "merged", 2, 0, None, 10, 0.0, 5.0, ("c.txt",))
+    said = Lessons(("run the no-fixme check first", "c.txt is generated"), None, True, 300, 0.001)
+    assert (
+        lessons_in(render(replace(base, lessons=said))) == "Lessons: run the no-fixme check first / c.txt is generated"
+    )
+    assert (
+        lessons_in(render(base)) == "" and lessons_in(render(replace(base, lessons=Lessons((), "no lessons: x")))) == ""
+    )

@@ -48,11 +48,17 @@ def for_issue(tracker: Tracker, issue: Issue, budget_tokens: int) -> brief.Brief
     refresh(tracker)
     hits = index.search(tracker.conn, words, CANDIDATES)
     retros = [h["id"] for h in hits if h["kind"] == "retro"]
-    touched = {s: brief.front_files(text) for s, text in index.texts(tracker.conn, retros).items()}
+    texts = index.texts(tracker.conn, retros)
+    touched = {s: brief.front_files(text) for s, text in texts.items()}
+    # A retro's entry carries its agent's lessons besides the match: they are what the next agent should know.
+    said = {s: brief.lessons_in(text) for s, text in texts.items()}
     candidates = [
-        brief.Candidate(h["id"], h["kind"], h["title"], h["snippet"], h["score"], touched.get(h["id"], frozenset()))
+        brief.Candidate(
+            h["id"], h["kind"], h["title"], " ".join(p for p in (h["snippet"], said.get(h["id"], "")) if p),
+            h["score"], touched.get(h["id"], frozenset()),
+        )
         for h in hits
-    ]
+    ]  # fmt: skip
     known = frozenset().union(*touched.values()) if touched else frozenset()
     text = "\n".join((issue["title"], issue["description"], issue["design"]))
     return brief.select(candidates, budget_tokens, brief.named_files(text, known))

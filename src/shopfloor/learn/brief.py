@@ -107,6 +107,26 @@ def _listed(value: str) -> list[str]:
     return re.split(r"[,\s]+", value.strip("[]"))
 
 
+LESSONS_HEADING = "## Lessons (from the agent)"  # as ``floor.retro`` writes it
+LESSONS_CHARS = 400
+
+
+def lessons_in(text: str) -> str:
+    """The agent's lessons in a retro (the bullets under ``LESSONS_HEADING``), folded into one line
+    for a briefing entry, at most ``LESSONS_CHARS``; '' when it has none."""
+    _, found, rest = text.partition("\n" + LESSONS_HEADING + "\n")
+    if not found:
+        return ""
+    said = []
+    for line in rest.splitlines():
+        if line.startswith("#"):
+            break
+        if line.startswith("- "):
+            said.append(" ".join(line[2:].split()))
+    folded = "Lessons: " + " / ".join(said) if said else ""
+    return folded if len(folded) <= LESSONS_CHARS else folded[: LESSONS_CHARS - 1] + "…"
+
+
 def named_files(issue_text: str, known: Iterable[str]) -> frozenset[str]:
     """The files among ``known`` that the issue's text names (as a word of its own)."""
     words = {w.rstrip(".:,;") for w in re.split(r"[\s`'\"()\[\]<>]+", issue_text)}

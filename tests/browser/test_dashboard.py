@@ -44,6 +44,23 @@ WATCH_CONTEXT = """s => {
 }"""
 
 
+CHARTED = ("first-pass-yield", "second-pass-rate", "gate-failures", "cycle-time", "tokens-per-merged")
+
+
+def marks_by_chart(page: Any) -> dict[str, int]:
+    """How many marks (points, bars) each chart's SVG draws."""
+    found: dict[str, int] = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-testid=chart]')].map(
+             f => [f.dataset.chart, f.querySelectorAll('svg .mark').length]))"""
+    )
+    return found
+
+
+def values(page: Any, chart: str, series: str) -> list[float]:
+    marks = page.locator(f'[data-chart="{chart}"] svg .mark[data-series="{series}"]')
+    return [float(v) for v in (marks.nth(i).get_attribute("data-value") for i in range(marks.count())) if v]
+
+
 def turn(command: str, context: int) -> dict[str, Any]:
     """A Bash call whose turn leaves ``context`` tokens in the agent's context."""
     return {"tool": {"name": "Bash", "input": {"command": command}}, "usage": {"input_tokens": context}}
@@ -171,3 +188,36 @@ def test_the_floor_page_follows_a_live_floor_without_reloading(
     assert page.get_attribute('[data-testid="check-row"][data-check="tests"]', "data-status") == "fail"
     assert "tests/test_calc.py::test_add" in page.locator('[data-testid="failing-test"]').all_inner_texts()
     screenshot(page, "gate")
+
+    # The yield charts draw the run's real figures: one issue of two landed on its first pass.
+    page.click('[data-testid="nav-yield"]')
+    page.wait_for_selector('[data-testid="charts"]')
+    marks = marks_by_chart(page)
+    assert all(marks[name] > 0 for name in CHARTED), marks
+    assert values(page, "first-pass-yield", "all") == [0.5] and values(page, "second-pass-rate", "all") == [0.5]
+    assert values(page, "gate-failures", "tests") == [1]  # the second issue's first pass
+    screenshot(page, "yield")
+    page.select_option('[data-testid="period"]', "run")  # per run instead of per day: one run so far
+    page.wait_for_url("**/yield?period=run*")
+    assert page.get_attribute('[data-testid="charts"]', "data-buckets") == "1"
+    per_run = marks_by_chart(page)
+    assert values(page, "first-pass-yield", "all") == [0.5] and all(per_run[name] > 0 for name in CHARTED), per_run
+
+    # The work graph: two new open issues, one blocking the other; a click on a node opens it.
+    blocker = floor.json("create", "Add a farewell")["id"]
+    blocked = floor.json("create", "Say both", "--deps", f"blocks:{blocker}")["id"]
+    page.click('[data-testid="nav-graph"]')
+    page.wait_for_selector('[data-testid="graph"]')
+    assert page.locator('[data-testid="graph-node"]').count() == 2
+    assert page.locator('[data-testid="graph-edge"]').count() == 1
+    screenshot(page, "graph")
+    page.click(f'[data-testid="graph-node"][href="/issue/{blocked}"]')
+    page.wait_for_url(f"**/issue/{blocked}")
+    assert page.locator('[data-testid="blocker"]').all_inner_texts() == [blocker]
+
+    # The agent's log of the second issue, readable: its tool calls with their inputs.
+    page.goto(f"{server.url}/issue/{second}/log")
+    assert page.locator('[data-testid="log-run"]').count() >= 1
+    tools = page.locator('[data-testid="log-event"][data-kind="tool"]').all_inner_texts()
+    assert any("calc.py" in t for t in tools), tools
+    screenshot(page, "log")

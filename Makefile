@@ -22,8 +22,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# --keep: the sample repository stays, for `shopfloor dashboard --repo PATH` (the demo's last line).
 demo: $(VENV)/.installed
-	$(BIN)/shopfloor demo
+	$(BIN)/shopfloor demo --keep
 
 $(CLAUDE):
 	@if command -v npm >/dev/null 2>&1; then \

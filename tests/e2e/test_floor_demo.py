@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,8 +19,9 @@ def test_the_floor_demo_lands_the_backlog_with_every_special_case(tmp_path: Path
         env["SHOPFLOOR_DEMO_AGENT"] = "scripted"
     else:
         claude_binary()  # fails with what to install when the pinned Claude Code is missing
+    keep = ["--keep"] if agent == "scripted" else []  # as `make demo` runs it
     done = subprocess.run(
-        [str(SHOPFLOOR), "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+        [str(SHOPFLOOR), "demo", *keep], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     out = done.stdout
@@ -27,3 +29,11 @@ def test_the_floor_demo_lands_the_backlog_with_every_special_case(tmp_path: Path
     assert "All expected outcomes happened" in out
     assert "merged 7" in out and "spirals 1" in out and "handoffs 1" in out
     assert "resuming the same session with the report" in out and "handoff" in out
+    if keep:  # its last line says how to open the kept repository in the dashboard
+        last = out.strip().splitlines()[-1]
+        assert last.startswith("see it in the dashboard: ") and " dashboard --repo " in last, last
+        kept = Path(last.split(" --repo ", 1)[1].split(" (then", 1)[0])
+        try:
+            assert (kept / ".shopfloor" / "config.toml").is_file()
+        finally:
+            shutil.rmtree(kept.parent, ignore_errors=True)

@@ -304,5 +304,8 @@ def main(keep: bool = False) -> int:
         ) if shutil.which("tmux") else None
         if keep:
             print(f"(kept the demo repository at {root / 'sample'})")
+            cli = sys.argv[0] if os.path.basename(sys.argv[0]) == "shopfloor" else "shopfloor"
+            print(f"see it in the dashboard: {cli} dashboard --repo {root / 'sample'} (then open the URL it prints)")
         else:
+            print("to see a demo floor in the dashboard: shopfloor demo --keep, then the command it prints")
             shutil.rmtree(root, ignore_errors=True)

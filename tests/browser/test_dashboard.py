@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from browserkit import Dashboard, Navigations
+from browserkit import VIEWPORT, Dashboard, Navigations
 from conftest import SHOPFLOOR, Runner
 from gatekit import make_project
-from test_floor import write_commit
+from test_floor import run_floor, setup_gate, write_commit
 
 # The project's own tests are the gate: a failing one is named in the attempt's findings.
 TESTS_GATE = """
@@ -221,3 +221,80 @@ def test_the_floor_page_follows_a_live_floor_without_reloading(
     tools = page.locator('[data-testid="log-event"][data-kind="tool"]').all_inner_texts()
     assert any("calc.py" in t for t in tools), tools
     screenshot(page, "log")
+
+
+def tracker_state(floor: Runner) -> str:
+    """Everything a refused action could have changed: the issues (labels, comments, events), the
+    queue, main."""
+    dump = floor.cwd.parent / "dump.jsonl"
+    floor("export", "-o", str(dump))
+    queue = floor("queue", "list", "--all", "--json").stdout
+    return dump.read_text() + queue + floor.git("rev-parse", "main")
+
+
+POST = """async ([issue, csrf]) => {
+  const body = new URLSearchParams({issue: issue, csrf: csrf, next: '/'});  // a form's encoding
+  const r = await fetch('/action/approve', {method: 'POST', body: body});
+  return [r.status, await r.text()];
+}"""
+
+
+def test_an_approve_works_with_the_token_and_without_it_is_refused_and_changes_nothing(
+    floor: Runner,
+    dashboard: Callable[..., Dashboard],
+    browser: Any,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    setup_gate(floor)
+    careful = floor.json("create", "Rotate the signing key", "--vibe", "1")["id"]
+    scenario = floor.cwd.parent / "scenario.json"
+    scenario.write_text(
+        json.dumps({"scripts": [{"match": careful, "turns": write_commit("key.txt", "k2\n", "rotate")}]})
+    )
+    run_floor(floor, scenario)  # gated, then waits in the queue for a person
+    server = dashboard(floor)
+    waiting = f'[data-testid="queue-entry"][data-issue="{careful}"][data-state="needs-approval"]'
+
+    # Without the token: read-only, no Approve button, and the same request is refused.
+    anonymous = browser.new_context(viewport=VIEWPORT)
+    page = anonymous.new_page()
+    page.goto(f"{server.url}/")
+    page.wait_for_selector(waiting)
+    assert page.get_attribute('[data-testid="mode"]', "data-mode") == "read-only"
+    assert page.locator('[data-testid="approve"]').count() == 0
+    before = tracker_state(floor)
+    status, said = page.evaluate(POST, [careful, "guessed"])
+    assert (status, said) == (
+        403,
+        "refused: read-only: open the URL with the token that `shopfloor dashboard` printed to act",
+    )
+    # A CSRF token from a page that may act does not make up for the missing token either.
+    allowed = browser.new_context(viewport=VIEWPORT)
+    acting = allowed.new_page()
+    acting.goto(f"{server.url}/?token={server.token}")
+    csrf = acting.get_attribute(f'{waiting} [data-testid="approve-form"] input[name="csrf"]', "value")
+    status, said = page.evaluate(POST, [careful, csrf])
+    assert status == 403 and said.startswith("refused: read-only"), said
+    # ... nor a wrong token in the URL.
+    page.goto(f"{server.url}/?token=not-{server.token}")
+    assert page.get_attribute('[data-testid="mode"]', "data-mode") == "read-only"
+    assert page.evaluate(POST, [careful, csrf])[0] == 403
+    assert tracker_state(floor) == before
+    assert "approved" not in floor.json("show", careful)["labels"]
+    anonymous.close()
+
+    # With the token: the Approve button approves, and the next floor lands it; the page shows it live.
+    acting.wait_for_selector(f"{waiting} [data-testid='approve']")
+    assert acting.get_attribute('[data-testid="mode"]', "data-mode") == "act"
+    screenshot(acting, "approve")
+    acting.click(f"{waiting} [data-testid='approve']")
+    acting.wait_for_selector('[data-testid="message"]')
+    assert acting.inner_text('[data-testid="message"]') == f"{careful}: approved by tester"
+    shown = floor.json("show", careful)
+    assert "approved" in shown["labels"] and shown["status"] != "closed"
+    assert shown["comments"][-1]["text"] == "approved for merge by tester"
+    acting.wait_for_selector('[data-testid="live"][data-state="live"]')
+    run_floor(floor, scenario)
+    acting.wait_for_selector(f'[data-testid="queue-merged"][data-issue="{careful}"]', timeout=60_000)
+    assert floor.json("show", careful)["status"] == "closed" and floor.git("show", "main:key.txt") == "k2"
+    allowed.close()

@@ -90,7 +90,7 @@ class Navigations:
 @pytest.fixture
 def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
     """``screenshot(page, "floor")`` writes floor.png into the screenshots directory."""
-    target = Path(os.environ.get(SCREENSHOTS_VARIABLE) or tmp_path / "screenshots")
+    target = Path(os.environ.get(SCREENSHOTS_VARIABLE) or tmp_path / "screenshots").resolve()
     target.mkdir(parents=True, exist_ok=True)
 
     def shoot(page: Any, name: str) -> Path:

@@ -221,6 +221,9 @@ def test_the_floor_page_follows_a_live_floor_without_reloading(
     tools = page.locator('[data-testid="log-event"][data-kind="tool"]').all_inner_texts()
     assert any("calc.py" in t for t in tools), tools
     screenshot(page, "log")
+    page.click('[data-testid="nav-learnings"]')
+    page.wait_for_selector('[data-testid="memory"]')
+    screenshot(page, "learnings")
 
 
 def tracker_state(floor: Runner) -> str:

@@ -96,6 +96,11 @@ def test_a_review_resumes_the_same_session_its_answer_is_gated_and_an_approval_l
     none = floor("review", other, "--comment", "greet.py:1:x", check=False)
     assert none.returncode == 4 and "has no worker" in none.stderr, none.stderr
     floor("close", other)  # not work for the floor below
+    transcript = Path(floor.env["SHOPFLOOR_SCRIPTED_HOME"]) / f"{session}.json"
+    transcript.rename(transcript.with_suffix(".away"))  # a session that cannot be resumed
+    lost = floor("review", sid, "--comment", "greet.py:1:x", check=False)
+    transcript.with_suffix(".away").rename(transcript)
+    assert lost.returncode == 4 and f"session {session} is gone" in lost.stderr, lost.stderr
     assert state(floor, sid) == before
 
     # The review: two comments, each with its file and line, and a note; no floor runs, so it is sent now.

@@ -31,9 +31,10 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from shopfloor.dashboard import actions, data, graphview, issueview, live, viewmodels, yieldview
+from shopfloor.dashboard import actions, data, graphview, issueview, live, reviewview, viewmodels, yieldview
 from shopfloor.dashboard.security import COOKIE, Guard
 from shopfloor.errors import NotFoundError, ShopfloorError
+from shopfloor.floor import highlight
 from shopfloor.tracker.service import Tracker
 
 STATIC = Path(__file__).parent / "static"
@@ -110,7 +111,9 @@ async def issue_page(request: Request) -> Response:
         rows.reason,
         rows.queue,
     )
-    return dash.page(request, "issue.html", issue=view)
+    found, why_not, reviews = data.review_rows(dash.tracker, rows.issue["id"])
+    change = reviewview.change_view(found, why_not, reviews)
+    return dash.page(request, "issue.html", issue=view, change=change)
 
 
 async def log_page(request: Request) -> Response:
@@ -144,6 +147,11 @@ async def learn_page(request: Request) -> Response:
     dash = _dash(request)
     rows = data.learn_rows(dash.tracker)
     return dash.page(request, "learnings.html", learn=viewmodels.learn_view(rows.rules, rows.effect, rows.memory))
+
+
+async def highlight_css(request: Request) -> Response:
+    """The review view's token colours (Pygments' stylesheet; a file, as the page's CSP wants)."""
+    return Response(highlight.css(".hl"), media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
 async def refused(request: Request, exc: Exception) -> Response:
@@ -184,14 +192,15 @@ async def action(request: Request) -> Response:
     body = await request.body()
     if len(body) > MAX_FORM:
         return PlainTextResponse("the form is too large", status_code=413)
-    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    form = dict(pairs)  # the last of a repeated field; the review reads them all from pairs
     why = dash.guard.refusal(request.cookies, request.headers, form)
     if why is not None:
         return PlainTextResponse(f"refused: {why}", status_code=403)
     name = request.path_params["name"]
     if name not in actions.ACTIONS:
         return PlainTextResponse(f"no action {name!r}", status_code=404)
-    ok, message = await run_in_threadpool(actions.run, name, dash.repo, dash.actor, form)
+    ok, message = await run_in_threadpool(actions.run, name, dash.repo, dash.actor, form, pairs)
     back = form.get("next") or "/"
     if not back.startswith("/") or back.startswith("//"):
         back = "/"
@@ -236,6 +245,7 @@ def create_app(dash: Dashboard) -> Starlette:
         Route("/yield", yield_page),
         Route("/graph", graph_page),
         Route("/learnings", learn_page),
+        Route("/highlight.css", highlight_css),
         Route("/events/floor", floor_events),
         Route("/action/{name:str}", action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -17,7 +17,7 @@ from shopfloor.agents import registry
 from shopfloor.agents.base import AgentEvent
 from shopfloor.dashboard import graphview, yieldview
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import attempts, lanes, learnings, measure, promote, reasons
+from shopfloor.floor import attempts, lanes, learnings, measure, promote, reasons, review
 from shopfloor.floor.attempts import Attempt
 from shopfloor.floor.coordinator import FloorConfig, limit_for
 from shopfloor.floor.metrics import AttemptRow, IssueRow, spent
@@ -246,3 +246,14 @@ def learn_rows(tracker: Tracker) -> LearnRows:
         effect=measure.rules_section(tracker.conn, attempts.all_attempts(tracker.conn)),
         memory=index.stats(tracker.conn),
     )
+
+
+def review_rows(tracker: Tracker, issue_id: str) -> tuple[dict[str, Any] | None, str | None, list[review.Stored]]:
+    """The issue's change as its latest attempt left it (``floor.review.change``; None, with why,
+    when it has no branch), and its reviews so far."""
+    try:
+        found: dict[str, Any] | None = review.change(tracker, issue_id).as_json()
+        why = None
+    except ShopfloorError as exc:
+        found, why = None, str(exc)
+    return found, why, review.of_issue(tracker.conn, issue_id)

@@ -50,3 +50,30 @@ document.addEventListener("DOMContentLoaded", () => {
     el.addEventListener("change", () => { el.form.submit(); });
   });
 });
+
+// The review view: a line's number opens a comment box under it (FILE:LINE rides along as "at").
+document.addEventListener("click", (e) => {
+  const button = e.target.closest ? e.target.closest("button.comment-line") : null;
+  if (!button) return;
+  const row = button.closest("tr");
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("comment-row")) {
+    next.querySelector("textarea").focus();
+    return;
+  }
+  const box = document.createElement("tr");
+  box.className = "comment-row";
+  box.dataset.testid = "comment-row";
+  box.dataset.at = button.dataset.at;
+  const cell = document.createElement("td");
+  cell.colSpan = 4;
+  const at = document.createElement("input");
+  at.type = "hidden"; at.name = "at"; at.value = button.dataset.at;
+  const text = document.createElement("textarea");
+  text.name = "text"; text.rows = 2; text.placeholder = "comment on " + button.dataset.at;
+  text.dataset.testid = "comment-input";
+  cell.append(at, text);
+  box.append(cell);
+  row.after(box);
+  text.focus();
+});

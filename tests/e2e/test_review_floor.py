@@ -154,6 +154,8 @@ def test_a_review_sent_while_a_floor_runs_waits_for_the_floor_which_resumes_the_
     assert floor.json("worker", "list")[0]["generation"] == 1  # not resumed: the floor does it
     done = run_floor(floor, path)  # its turn finds the pending review, resumes, gates the answer
     assert f"{sid}: a person's review (1); resuming the same session with the review" in done.stdout, done.stdout
+    adopted = f"{sid}: adopted worker {sid} (scripted, generation 1): a person's review waits; its session resumes"
+    assert adopted in done.stdout, done.stdout
     assert f"{sid}: gate needs approval" in done.stdout.split("resuming the same session", 1)[1]
     worker = floor.json("worker", "list")[0]
     assert worker["session_id"] == session and worker["generation"] == 2

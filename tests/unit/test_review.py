@@ -224,3 +224,12 @@ def test_metrics_count_reviews_and_review_rounds_per_merged_issue() -> None:
     assert (m["reviews"], m["reviews_per_merged"]) == (3, 1.0)
     assert m["by_vibe"]["2"]["reviews"] == 1 and m["by_vibe"]["2"]["reviews_per_merged"] is None
     assert compute([], [])["reviews"] == 0
+
+
+def test_a_coordinator_that_adopts_a_worker_with_a_review_waiting_says_it_resumes_with_it() -> None:
+    from shopfloor.floor.adopt import Situation, next_step
+
+    waits = Situation(ended=True, outcome="queued", queue="needs-approval", review=True)
+    assert next_step(worker("done"), waits) == "a person's review waits; its session resumes with it next"
+    assert "approve" in next_step(worker("done"), replace(waits, review=False))
+    assert next_step(worker("running"), replace(waits, ended=False, queue=None)) == "its agent runs; watched from here"

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from shopfloor.errors import ConflictError
-from shopfloor.floor import attempts
+from shopfloor.floor import attempts, review
 from shopfloor.floor.retry import series_start
 from shopfloor.floor.selfblock import blocked_by, last_blocker
 from shopfloor.floor.stopping import STOPPED
@@ -101,6 +101,7 @@ class Situation:
     approved: bool = False  # a person approved its change
     status: str = "in_progress"  # its issue's status (open: its lease ran out; ``settle`` claims it again)
     blocker: str | None = None  # who last set its issue to blocked
+    review: bool = False  # a person's review waits to be sent to its session (``floor.review``)
 
 
 def next_step(worker: Worker, seen: Situation) -> str:
@@ -112,6 +113,8 @@ def next_step(worker: Worker, seen: Situation) -> str:
         return f"its issue is blocked; left as it is until `shopfloor retry {worker.issue}`"
     if seen.status == "closed":
         return "its issue is closed; its worker is removed next"
+    if seen.review and worker.state in ("done", "failed", "lost", "killed") and seen.queue not in OPEN_STATES:
+        return "a person's review waits; its session resumes with it next"
     if seen.ended and seen.queue == "needs-approval":
         if seen.approved:
             return "its change was approved; lands next"
@@ -145,6 +148,7 @@ def situations(tracker: Tracker, listed: list[Worker]) -> dict[str, Situation]:
             approved=bool(mine) and is_approved(tracker.conn, worker.issue),
             status=str(row[0]) if row else "gone",
             blocker=last_blocker(tracker, worker.issue),
+            review=review.pending(tracker.conn, worker.issue) is not None,
         )
     return out
 

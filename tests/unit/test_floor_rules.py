@@ -55,6 +55,16 @@ def test_metrics_give_yield_second_passes_failures_and_breakdowns() -> None:
     stopped = [AttemptRow("a", "claude", 3, None, tokens=7, stopped=True), *attempts]
     again = compute(issues, stopped)
     assert (again["attempts"], again["first_pass_yield"], again["tokens"]) == (5, 0.5, 257)
+    # A vibe 1-2 change waits for a person: approved as it was, it was right first time; sent
+    # back with a review, it was not.
+    waited = [IssueRow("d", "claude", 1, True), IssueRow("e", "claude", 1, True)]
+    asked = [
+        AttemptRow("d", "claude", 1, "needs-approval"),
+        AttemptRow("e", "claude", 1, "needs-approval"),
+        AttemptRow("e", "claude", 1, "needs-approval", reviewed=True),
+    ]
+    approved = compute(waited, asked)
+    assert approved["first_pass_yield"] == 0.5 and approved["by_vibe"]["1"]["reviews"] == 1
 
 
 def test_each_attempt_counts_what_it_spent_not_its_workers_running_total() -> None:

@@ -1,6 +1,8 @@
 """The floor's yield, like a factory's (pure): computed from attempt and landing rows.
 
-- first-pass yield: merged issues whose first attempt passed the gate, over merged issues;
+- first-pass yield: merged issues whose first attempt passed the gate, over merged issues (a
+  change that passed every check and waited for a person counts, unless the person sent it back
+  with a review);
 - second-pass rate: merged issues that needed exactly two attempts, over merged issues;
 - gate failures by check: how often each check failed an attempt;
 - spirals and handoffs; cycle time (claim to merged, median); tokens and cost per merged issue;
@@ -63,13 +65,22 @@ def spent(totals: list[tuple[str, str, int, int, float]]) -> list[tuple[int, flo
     return out
 
 
+def _right_first_time(passes: list[AttemptRow]) -> bool:
+    """The first pass passed the gate: ``pass``, or ``needs-approval`` that a person approved
+    without a review asking for more (vibe 1-2 changes always wait for a person)."""
+    if not passes:
+        return False
+    verdict = passes[0].verdict
+    return verdict == "pass" or (verdict == "needs-approval" and not any(a.reviewed for a in passes[1:]))
+
+
 def _figures(issues: list[IssueRow], attempts: list[AttemptRow]) -> dict[str, Any]:
     merged = [i for i in issues if i.merged]
     by_issue: dict[str, list[AttemptRow]] = defaultdict(list)
     passes = [a for a in attempts if not a.stopped]  # a person stopping the floor made no pass
     for attempt in passes:
         by_issue[attempt.issue].append(attempt)
-    first = sum(1 for i in merged if by_issue[i.issue] and by_issue[i.issue][0].verdict == "pass")
+    first = sum(1 for i in merged if _right_first_time(by_issue[i.issue]))
     second = sum(1 for i in merged if len(by_issue[i.issue]) == 2)
     failures = Counter(check for a in attempts for check in a.failed_checks)
     cycle = [i.cycle_time_s for i in merged if i.cycle_time_s is not None]

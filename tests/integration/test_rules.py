@@ -4,6 +4,7 @@ queued branch, inside the section shopfloor manages."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -250,3 +251,32 @@ def test_near_identical_lines_of_handoff_notes_in_three_issues_are_proposed_once
     sf("rules", "reject", str(rule["id"]))
     sf("comment", ids[0], "Run ruff format before ruff check!", actor=f"worker/w-{ids[0]}")
     assert [r["state"] for r in sf.json("rules", "list")] == ["rejected"]  # never proposed again
+
+
+def test_the_agents_near_identical_lessons_in_three_issues_are_proposed(sf: Runner) -> None:
+    from shopfloor.floor import lessonturn
+
+    said = {
+        "one": ["Close the sqlite connection before git checkout in the fixtures", "The parser is slow"],
+        "two": ["close the SQLite connection before `git checkout` (fixtures)"],
+        "three": ["Fixtures: close the sqlite connection before a git checkout", "Use tabs"],
+    }
+    ids = []
+    for title, bullets in said.items():
+        issue = finished(sf, title, f"t{title}:0000")
+        conn = db.connect(Path(sf.git("rev-parse", "--absolute-git-dir")) / "shopfloor" / "tracker.db", create=False)
+        try:
+            with db.transaction(conn):
+                lessonturn.ROWS.insert(
+                    conn,
+                    {"issue": issue, "series": 1, "worker": f"w-{issue}", "generation": 3, "asked_at": NOW,
+                     "settled_at": NOW, "bullets": json.dumps(bullets)},
+                )  # fmt: skip
+        finally:
+            conn.close()
+        ids.append(issue)
+    [rule] = sf.json("rules", "list")
+    assert rule["signature"].startswith("lesson:")
+    assert rule["text"] == "Fixtures: close the sqlite connection before a git checkout"  # the shortest
+    assert [(e["issue"], e["source"]) for e in rule["evidence"]] == sorted((i, f"retro:{i}") for i in ids)
+    assert {e["retro"] for e in rule["evidence"]} == {f".agents/retros/{i}.md" for i in ids}

@@ -17,7 +17,7 @@ from shopfloor.actors import is_agent
 from shopfloor.agents.registry import ADAPTERS
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ValidationError
-from shopfloor.floor import attempts, knowledge, retros
+from shopfloor.floor import attempts, knowledge, lessonturn, retros
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.learn import brief, ruledb, rules
@@ -67,9 +67,14 @@ def seen(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.S
 
 
 def said(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.Said]:
-    """The lessons finished issues left: each line of their handoff notes."""
+    """The lessons finished issues left: their agent's own lessons (``floor.lessonturn``, the
+    retro's "Lessons" bullets) and each line of their handoff notes."""
     out = []
+    asked = lessonturn.of_all(conn)
     for issue_id, tried in (finished(conn) if done is None else done).items():
+        recorded = asked.get(issue_id)
+        for bullet in recorded.bullets if recorded is not None else ():
+            out.append(rules.Said(issue_id, bullet, f"retro:{issue_id}"))
         for attempt in tried:
             note = knowledge.own_note(conn, attempt) if attempt.outcome == Outcome.HANDOFF_NOTE else None
             for line in (note or "").splitlines():

@@ -2,7 +2,8 @@
 live while a floor runs (a worker card appears, its context bar moves, its queue entry lands,
 the counts change, and the page never reloads); an issue that needed a second pass shows both
 attempts with the first one's failing test; the yield charts draw real points; an approve works
-with the token and is refused without it, changing nothing.
+with the token and is refused without it, changing nothing; a review written on a change's lines
+reaches the same agent session, its answer is the next attempt, and an approve lands it.
 
 Each test writes screenshots of the pages it opens (``browserkit.screenshot``): the README's
 come from ``SHOPFLOOR_SCREENSHOTS=docs/screenshots pytest tests/browser``."""
@@ -19,6 +20,8 @@ from browserkit import VIEWPORT, Dashboard, Navigations
 from conftest import SHOPFLOOR, Runner
 from gatekit import make_project
 from test_floor import run_floor, setup_gate, write_commit
+from test_review_floor import ANSWER, session_prompts, waiting_change
+from workerkit import wait_for
 
 # The project's own tests are the gate: a failing one is named in the attempt's findings.
 TESTS_GATE = """
@@ -301,3 +304,54 @@ def test_an_approve_works_with_the_token_and_without_it_is_refused_and_changes_n
     acting.wait_for_selector(f'[data-testid="queue-merged"][data-issue="{careful}"]', timeout=60_000)
     assert floor.json("show", careful)["status"] == "closed" and floor.git("show", "main:key.txt") == "k2"
     allowed.close()
+
+
+def test_a_review_sent_from_the_issue_page_is_answered_by_the_same_session_then_approved(
+    floor: Runner,
+    dashboard: Callable[..., Dashboard],
+    page: Any,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    sid, scenario = waiting_change(floor)  # a vibe 1 change waits for a person
+    session = floor.json("worker", "list")[0]["session_id"]
+    server = dashboard(floor)
+    page.goto(f"{server.url}/?token={server.token}")
+    page.goto(f"{server.url}/issue/{sid}")
+    # The change, file by file; a line's number opens a comment box under it.
+    assert page.locator('[data-testid="diff-file"]').evaluate_all("fs => fs.map(f => f.dataset.path)") == [
+        "NOTES.md",
+        "greet.py",
+    ]
+    page.click('[data-testid="comment-line"][data-at="greet.py:1"]')
+    page.fill('[data-testid="comment-row"][data-at="greet.py:1"] [data-testid="comment-input"]', "add type hints")
+    page.fill('[data-testid="review-note"]', "otherwise fine")
+    screenshot(page, "review")
+    page.click('[data-testid="send-review"]')
+    page.wait_for_selector('[data-testid="message"]')
+    said = page.inner_text('[data-testid="message"]')
+    assert said == f"{sid}: review 1 (1 comment on greet.py and a note) sent to {sid}'s session", said
+    # The same session was resumed with the comment, its file, line and code.
+    worker = wait_for(floor, sid)
+    assert worker["session_id"] == session
+    told = session_prompts(floor, session)
+    assert len(told) == 2 and "1. greet.py:1\n   code: def greet(name):\n   > add type hints" in told[1], told
+
+    # Its answer is gated and waits for approval again; the issue page shows the second attempt
+    # answering the review, and the new change.
+    run_floor(floor, scenario)
+    page.reload()
+    attempts = page.locator('[data-testid="attempt"]')
+    assert attempts.count() == 2
+    assert page.get_attribute('[data-testid="review"][data-review="1"]', "data-sent") == "true"
+    assert page.get_attribute('[data-testid="review"][data-review="1"]', "data-answered-by")
+    code = page.locator('[data-testid="diff-file"][data-path="greet.py"] [data-testid="diff-line"]').all_inner_texts()
+    assert any("def greet(name: str) -> str:" in line for line in code), code
+
+    # Approve from the same page: the next floor lands the reviewed change.
+    page.click('[data-testid="approve"]')
+    page.wait_for_selector('[data-testid="message"]')
+    assert page.inner_text('[data-testid="message"]') == f"{sid}: approved by tester"
+    run_floor(floor, scenario)
+    page.reload()
+    assert page.get_attribute('[data-testid="issue-status"]', "data-status") == "closed"
+    assert floor.git("show", "main:greet.py") == ANSWER.rstrip("\n")

@@ -27,8 +27,16 @@ def test_the_floor_demo_lands_the_backlog_with_every_special_case(tmp_path: Path
     out = done.stdout
     assert ("real Claude Code" in out) == (agent == "claude") and ("scripted agent" in out) == (agent == "scripted")
     assert "All expected outcomes happened" in out
-    assert "merged 7" in out and "spirals 1" in out and "handoffs 1" in out
+    assert "merged 8" in out and "spirals 1" in out and "handoffs 1" in out
     assert "resuming the same session with the report" in out and "handoff" in out
+    # The memory: the second-pass issue's retro is shown, and a later issue that depended on it
+    # was briefed with it before the floor's tracker commit carried the retro to main.
+    retro = out[out.index("# The memory: every finished issue leaves a retro.") :]
+    first = retro.split(" needed a second pass", 1)[0].rsplit(" ", 1)[1]
+    assert f".agents/retros/{first}.md on main:" in retro and "outcome: merged" in retro
+    assert "signature ` no-fixme:" in retro and "fixed by attempt 2" in retro
+    briefed = retro[retro.index(f"its first attempt was briefed with these learnings from {first}:") :]
+    assert f"    - retro:{first} (retro) Retro of {first}: Write the FAQ" in briefed
     if keep:  # its last line says how to open the kept repository in the dashboard
         last = out.strip().splitlines()[-1]
         assert last.startswith("see it in the dashboard: ") and " dashboard --repo " in last, last

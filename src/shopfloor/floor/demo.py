@@ -1,8 +1,10 @@
 """``shopfloor demo``: the floor on a sample repository, offline, with no API key.
 
-It builds a small repository with a gate and a backlog of eight issues (with dependencies,
+It builds a small repository with a gate and a backlog of nine issues (with dependencies,
 one that needs a second pass, one that spirals, one whose context crosses the limit), runs
-the floor with three workers until it is idle, and checks every expected outcome. Workers
+the floor with three workers until it is idle, and checks every expected outcome. Then it
+shows the memory at work: the retro written for the issue that needed a second pass, and the
+learning from it in the briefing of a later issue that depended on it. Workers
 use the real Claude Code against the scripted model server when Node and the CLI are
 available, and the pure-Python scripted agent otherwise; the output says which.
 """
@@ -50,7 +52,11 @@ BACKLOG = [
     ("Add a contributing guide", 3, [], "clean"),
     ("Write the full manual", 3, [], "handoff"),
     ("Fix the flaky release notes", 3, [], "spiral"),
+    ("Extend the FAQ", 3, [3], "clean"),  # after the FAQ: briefed with what its retro learned
 ]
+SECOND_PASS = 3  # the index in BACKLOG of the issue that needs a second pass
+LATER = 8  # the issue that depends on it
+LESSON = "The no-fixme check fails any FIXME left in a .md file: finish the text before committing."
 
 
 def _turns(path: str, text: str, message: str, tokens: int = 3000) -> list[dict[str, Any]]:
@@ -79,6 +85,8 @@ def scenario(issues: list[tuple[str, str]], path_of: Any) -> dict[str, Any]:
             turns = _turns(path_of(issue, doc), "# FAQ\n\nFIXME: answers\n", f"draft {issue}") + _turns(
                 path_of(issue, doc), "# FAQ\n\nAll the answers.\n", f"finish {issue}"
             )
+            # Asked once it has landed what the next agent should know ([flywheel] ask_agent).
+            turns.append({"text": f"- {LESSON}", "usage": {"input_tokens": 3500, "output_tokens": 40}})
         elif kind == "spiral":
             turns = (
                 _turns(path_of(issue, doc), "Notes FIXME\n", f"try {issue}")
@@ -127,7 +135,8 @@ def scenario(issues: list[tuple[str, str]], path_of: Any) -> dict[str, Any]:
             ]
         else:
             turns = _turns(path_of(issue, doc), f"# {issue}\n\nWritten by an agent.\n", f"write {issue}")
-        scripts.append({"match": issue, "turns": turns})
+        # Its own prompt opens with this line; a briefing may name other issues.
+        scripts.append({"match": f"Work on issue {issue}:", "turns": turns})
     return {"context_window": 100_000, "usd_per_mtok": {"input": 3, "output": 15}, "scripts": scripts}
 
 
@@ -154,6 +163,18 @@ def _sandbox_note() -> bool:
         return False
     print("\n# Each agent runs in a bubblewrap sandbox: it can write only its own workspace.")
     return True
+
+
+def _first_prompt(logged: list[dict[str, Any]]) -> str:
+    """The first prompt of an attempt that ``shopfloor logs ID --attempt N --json`` describes:
+    the issue and its briefing, as its run's ``prompts.jsonl`` recorded them."""
+    for run in logged:
+        try:
+            first = (Path(run["path"]) / "prompts.jsonl").read_text(encoding="utf-8").splitlines()[0]
+            return str(json.loads(first).get("prompt") or "")
+        except (OSError, IndexError, ValueError, KeyError):
+            continue
+    return ""
 
 
 class Demo:
@@ -212,7 +233,7 @@ class Demo:
         return out
 
     def run(self) -> int:
-        print("# A sample repository with a gate and a backlog of 8 issues:")
+        print(f"# A sample repository with a gate and a backlog of {len(BACKLOG)} issues:")
         issues = self.build()
         self.sf("list", show=True)
         claude = _claude()
@@ -261,9 +282,27 @@ class Demo:
         self.sf("metrics", show=True)
         print("\n# What landed on main:")
         print(self.git("log", "--oneline", "main").rstrip())
-        return self.verify(issues)
+        learned = self.memory(issues[SECOND_PASS][0], issues[LATER][0])
+        return self.verify(issues, learned)
 
-    def verify(self, issues: list[tuple[str, str]]) -> int:
+    def memory(self, first: str, later: str) -> list[str]:
+        """Show the retro of ``first`` and the lines of ``later``'s briefing that name a learning
+        from it; those lines (none: the memory did not reach the later issue)."""
+        path = f".agents/retros/{first}.md"
+        retro = self.git("show", f"main:{path}")
+        print(f"\n# The memory: every finished issue leaves a retro. {first} needed a second pass; {path} on main:")
+        shown = [line for line in retro.splitlines() if line.strip()]
+        print("\n".join(f"    {line}" for line in shown[:40]))
+        if len(shown) > 40:
+            print(f"    ... ({len(shown) - 40} more lines: shopfloor learn show retro:{first})")
+        attempt = json.loads(self.sf("logs", later, "--attempt", "1", "--json"))
+        prompt = _first_prompt(attempt)
+        named = [line for line in prompt.splitlines() if line.startswith("- ") and first in line]
+        print(f"\n# {later} depended on it; its first attempt was briefed with these learnings from {first}:")
+        print("\n".join(f"    {line}" for line in named) or "    (none)")
+        return named
+
+    def verify(self, issues: list[tuple[str, str]], learned: list[str]) -> int:
         metrics = json.loads(self.sf("metrics", "--json"))
         status = {i: json.loads(self.sf("show", i, "--json"))["status"] for i, _ in issues}
         problems = []
@@ -277,12 +316,15 @@ class Demo:
             problems.append(f"{metrics['spirals']} spirals, expected 1")
         if not metrics["second_pass_rate"]:
             problems.append("no issue needed a second pass")
+        if not learned:
+            problems.append(f"no learning from {issues[SECOND_PASS][0]} reached the briefing of {issues[LATER][0]}")
         if problems:
             print("\nFAILED: " + "; ".join(problems))
             return 1
         print(
-            "\nAll expected outcomes happened: 7 issues merged through the gate and the queue (one after a second "
-            "pass, one after a handoff), one spiral blocked. Next: `shopfloor demo --keep` keeps the sample "
+            "\nAll expected outcomes happened: 8 issues merged through the gate and the queue (one after a second "
+            "pass, one after a handoff), one spiral blocked, and a retro's learning briefed a later issue. "
+            "Next: `shopfloor demo --keep` keeps the sample "
             "repository to look around in; `shopfloor --help`, and the README."
         )
         return 0

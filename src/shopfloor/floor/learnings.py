@@ -1,21 +1,32 @@
 """The memory at the floor's edge: the index brought up to date (the main worktree's ``.agents/``
-notes by stamp, the floor's attempts once each is final), searched for a worker's briefing
-(``learn.brief`` chooses), and the text of ``learn search`` and ``learn show``, which the CLI
-and the worker channel print alike."""
+notes by stamp, the floor's attempts once each is final, and the retros of issues finished since
+the floor's last tracker commit), searched for a worker's briefing (``learn.brief`` chooses),
+and the text of ``learn search`` and ``learn show``, which the CLI and the worker channel print
+alike.
+
+A retro reaches the main worktree with the floor's tracker commit, at most once per
+``--tracker-interval`` (60 s) while the floor is busy; an issue that the finished one blocked is
+claimed at once, before that commit. So the retros that commit will carry are indexed from the
+moment their issue finishes (origin ``pending:<path>``, stamped by their content), under the
+same source id as the file: when the file arrives it replaces them."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from shopfloor.configfile import read_toml
-from shopfloor.floor import knowledge, lessons
-from shopfloor.learn import brief, files, index
+from shopfloor.errors import ShopfloorError
+from shopfloor.floor import knowledge, lessons, retros
+from shopfloor.gate.gating import repo_of, resolve_base
+from shopfloor.learn import brief, docs, files, index
 from shopfloor.paths import main_tree
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 
 CANDIDATES = 20  # the best matches a briefing chooses from
+PENDING = "pending:"  # the origin of a retro the floor's next tracker commit will carry: pending:<path>
 
 
 def budget(config_path: str | Path) -> int:
@@ -37,6 +48,26 @@ def refresh(tracker: Tracker) -> None:
     index.refresh_files(conn, files.stamps(main), lambda origin: files.read(main, origin), files.FILE)
     current, read = knowledge.sources(conn)
     index.refresh_files(conn, current, read, knowledge.ATTEMPT)
+    waiting = pending_retros(tracker)
+    stamps = {PENDING + path: hashlib.sha256(data).hexdigest()[:16] for path, data in waiting.items()}
+
+    def read_pending(origin: str) -> list[docs.Document]:
+        path = origin.removeprefix(PENDING)
+        doc = docs.file_document(path, waiting[path].decode("utf-8", errors="replace"))
+        return [doc] if doc is not None else []
+
+    index.refresh_files(conn, stamps, read_pending, PENDING)
+
+
+def pending_retros(tracker: Tracker) -> dict[str, bytes]:
+    """The retros the floor's next tracker commit adds or rewrites (path -> markdown), as
+    ``floor.retros`` writes them; none when the target cannot be read."""
+    try:
+        repo = repo_of(tracker)
+        target, tip, _ = resolve_base(repo, None)
+        return retros.files(tracker.conn, repo, tip, target)
+    except ShopfloorError:
+        return {}
 
 
 def for_issue(tracker: Tracker, issue: Issue, budget_tokens: int) -> brief.Briefing:

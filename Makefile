@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/floor_bench.py
 	$(BIN)/python bench/sandbox_bench.py
+	$(BIN)/python bench/flywheel_bench.py
 	$(BIN)/python bench/dashboard_bench.py
 
 clean:

@@ -5,6 +5,7 @@ dashboard's own origin is refused and changes nothing."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Runner
+from shopfloor.cli.main import main
 from shopfloor.dashboard.app import Dashboard, create_app
 from shopfloor.dashboard.security import COOKIE, Guard, hosts_for
 from shopfloor.tracker.service import Tracker
@@ -131,3 +133,12 @@ def test_the_command_refuses_a_reachable_host_without_read_only_or_a_token(sf: R
     assert done.returncode == 2
     assert "--read-only" in done.stderr and "SHOPFLOOR_DASHBOARD_TOKEN" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_without_the_extra_the_command_says_how_to_install_it(
+    sf: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if `pip install shopfloor` had left it out
+    monkeypatch.chdir(sf.cwd)
+    assert main(["dashboard"]) == 1
+    assert capsys.readouterr().err == "error: the dashboard needs its extra: pip install 'shopfloor[dashboard]'\n"

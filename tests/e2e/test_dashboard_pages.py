@@ -45,15 +45,16 @@ def ran(tmp_path_factory: pytest.TempPathFactory, repo_template: Callable[[str],
         "stuck": runner.json("create", "Add d", "-p", "3")["id"],
     }
     ids["second"] = runner.json("create", "Add b", "-p", "1", "--deps", f"blocks:{ids['first']}")["id"]
+    # Matched by the prompt's first words: a briefing may name other issues (their retros).
     scripts = [
-        {"match": ids["first"], "turns": write_commit("a.txt", "a\n", "add a")},
-        {"match": ids["second"], "turns": write_commit("b.txt", "b\n", "add b")},
+        {"match": f"Work on issue {ids['first']}:", "turns": write_commit("a.txt", "a\n", "add a")},
+        {"match": f"Work on issue {ids['second']}:", "turns": write_commit("b.txt", "b\n", "add b")},
         {
-            "match": ids["refine"],
+            "match": f"Work on issue {ids['refine']}:",
             "turns": write_commit("c.txt", "c FIXME\n", "add c") + write_commit("c.txt", "c\n", "fix c"),
         },
         {
-            "match": ids["stuck"],
+            "match": f"Work on issue {ids['stuck']}:",
             "turns": write_commit("d.txt", "d FIXME\n", "add d") + write_commit("d.txt", "d FIXME\n", "retry d"),
         },
     ]

@@ -20,14 +20,12 @@ from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, lanes, learnings, measure, promote, reasons, review
 from shopfloor.floor.attempts import Attempt
 from shopfloor.floor.coordinator import FloorConfig, limit_for
-from shopfloor.floor.metrics import AttemptRow, IssueRow, spent
-from shopfloor.floor.stopping import STOPPED
 from shopfloor.gate import runlog
 from shopfloor.gate.results import GateReport
 from shopfloor.learn import index, ruledb
 from shopfloor.paths import state_dir
 from shopfloor.queue import entries
-from shopfloor.queue.entries import Entry, State
+from shopfloor.queue.entries import Entry
 from shopfloor.tracker import readiness, store
 from shopfloor.tracker.clock import epoch
 from shopfloor.tracker.issuetype import Issue
@@ -146,51 +144,13 @@ def agent_log(tracker: Tracker, text: str) -> tuple[str, list[tuple[Run, list[Ag
 
 
 def yield_rows(tracker: Tracker) -> tuple[list[yieldview.YieldIssue], list[yieldview.YieldAttempt]]:
-    """The rows ``floor.measure.metrics`` computes the yield from, each with its times, so the
-    yield page can split them by day or by run (the same rows: first attempts give each issue
-    its agent and vibe, a merged queue entry its landing, ``metrics.spent`` each attempt's own
-    tokens and cost)."""
-    rows = attempts.all_attempts(tracker.conn)
-    merged_at = {e.issue: epoch(e.updated_at) for e in entries.list_entries(tracker.conn, (State.MERGED,)) if e.issue}
-    first: dict[str, Attempt] = {}
-    last_end: dict[str, float] = {}
-    for a in rows:
-        first.setdefault(a.issue, a)
-        if a.ended_at:
-            last_end[a.issue] = max(last_end.get(a.issue, 0.0), epoch(a.ended_at))
-    spirals = {a.issue for a in rows if a.outcome == "spiral"}
-    issues = [
-        yieldview.YieldIssue(
-            IssueRow(
-                issue,
-                a.agent,
-                a.vibe,
-                issue in merged_at,
-                issue in spirals,
-                merged_at[issue] - epoch(a.started_at) if issue in merged_at else None,
-            ),
-            merged_at.get(issue) or (last_end.get(issue) if issue in spirals else None),
-        )
-        for issue, a in first.items()
-    ]
-    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in rows])
+    """The rows ``shopfloor metrics`` computes its figures from (``floor.measure.rows``), each
+    with its times, so the yield page can split them by day or by run."""
+    found = measure.rows(tracker.conn)
+    issues = [yieldview.YieldIssue(row, found.settled.get(row.issue)) for row in found.issues]
     tried = [
-        yieldview.YieldAttempt(
-            AttemptRow(
-                a.issue,
-                a.agent,
-                a.vibe,
-                a.verdict,
-                tuple(a.as_json()["failed_checks"]),
-                tokens,
-                cost,
-                bool(a.handoff),
-                a.outcome == STOPPED,
-            ),
-            epoch(a.started_at),
-            epoch(a.ended_at) if a.ended_at else None,
-        )
-        for a, (tokens, cost) in zip(rows, own, strict=True)
+        yieldview.YieldAttempt(row, epoch(a.started_at), epoch(a.ended_at) if a.ended_at else None)
+        for a, row in zip(found.attempts, found.attempt_rows, strict=True)
     ]
     return issues, tried
 

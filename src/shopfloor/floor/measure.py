@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from shopfloor.floor import attempts, effect
@@ -19,14 +20,29 @@ from shopfloor.queue.entries import State
 from shopfloor.tracker.clock import epoch
 
 
-def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The floor's figures (``floor.metrics.compute``) from every attempt and every landing."""
-    rows = attempts.all_attempts(conn)
+@dataclass(frozen=True)
+class Rows:
+    """What the figures are computed from: every attempt (in order), each as an ``AttemptRow``
+    (the same order), each issue as an ``IssueRow``, and when each issue settled (landed, or its
+    spiral ended): the dashboard's yield page splits these by day or by run."""
+
+    attempts: list[attempts.Attempt]
+    attempt_rows: list[AttemptRow]
+    issues: list[IssueRow]
+    settled: dict[str, float]
+
+
+def rows(conn: sqlite3.Connection) -> Rows:
+    """The rows of every attempt and every landing."""
+    tried = attempts.all_attempts(conn)
     merged_at = {e.issue: epoch(e.updated_at) for e in entries.list_entries(conn, (State.MERGED,)) if e.issue}
     first: dict[str, attempts.Attempt] = {}
-    for a in rows:
+    ended: dict[str, float] = {}
+    for a in tried:
         first.setdefault(a.issue, a)
-    spirals = {a.issue for a in rows if a.outcome == "spiral"}
+        if a.ended_at:
+            ended[a.issue] = max(ended.get(a.issue, 0.0), epoch(a.ended_at))
+    spirals = {a.issue for a in tried if a.outcome == "spiral"}
     issues = [
         IssueRow(
             issue,
@@ -39,7 +55,7 @@ def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
         for issue, a in first.items()
     ]
     # Attempts record the worker's running totals; each row gets what its own attempt spent.
-    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in rows])
+    own = spent([(a.issue, a.worker, a.generation, a.tokens, a.cost_usd) for a in tried])
     attempt_rows = [
         AttemptRow(
             a.issue,
@@ -53,9 +69,16 @@ def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
             a.outcome == STOPPED,
             a.input == "review",
         )
-        for a, (tokens, cost) in zip(rows, own, strict=True)
+        for a, (tokens, cost) in zip(tried, own, strict=True)
     ]
-    return {**compute(issues, attempt_rows), "rules": rules_section(conn, rows)}
+    settled = {**{i: ended[i] for i in spirals if i in ended}, **merged_at}
+    return Rows(tried, attempt_rows, issues, settled)
+
+
+def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The floor's figures (``floor.metrics.compute``) from every attempt and every landing."""
+    found = rows(conn)
+    return {**compute(found.issues, found.attempt_rows), "rules": rules_section(conn, found.attempts)}
 
 
 def rules_section(conn: sqlite3.Connection, rows: list[attempts.Attempt]) -> dict[str, Any]:

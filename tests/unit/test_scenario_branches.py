@@ -88,3 +88,20 @@ def test_the_scripted_agent_acts_on_the_branch_its_prompt_chose(tmp_path: Path) 
             cwd=tmp_path, env=env, check=True, capture_output=True,
         )  # fmt: skip
         assert (tmp_path / "out.txt").read_text() == wrote
+
+
+def test_a_script_is_chosen_by_the_prompt_without_its_learnings_but_a_branch_sees_them() -> None:
+    from shopfloor.learn.brief import HEADER
+    from shopfloor.models.scenario import LEARNINGS, without_learnings
+
+    assert HEADER.startswith(LEARNINGS)  # the scenario knows where the floor's block begins
+    earlier = {"match": "sf-0", "turns": [{"text": "sf-0's script"}]}
+    scripts = parse_scenario(json.dumps({"scripts": [earlier, *SCENARIO["scripts"]]}).encode(), "s.json")
+    learned = f"{HEADER}\n- retro:sf-0 (retro) Retro of sf-0: gate check no-print-calls failed"
+    prompt = f"Work on issue sf-1: add a command\n\n{learned}\n\nThe repository's AGENTS.md says: ..."
+    assert without_learnings(prompt) == "Work on issue sf-1: add a command\n\nThe repository's AGENTS.md says: ..."
+    assert next_turn(scripts, [{"role": "user", "content": prompt}]).text == "the path the lesson taught"
+    assert next_turn(scripts, [{"role": "user", "content": f"Work on issue sf-0: x\n\n{learned}"}]).text == (
+        "sf-0's script"
+    )
+    assert without_learnings(f"a\n\n{HEADER}\n- x") == "a\n\n"  # a block at the end

@@ -14,10 +14,15 @@ A scenario file is JSON::
          {"text": "Done.", "usage": {"input_tokens": 1500, "output_tokens": 10,
                                      "cache_read_input_tokens": 30000}}]}]}
 
+A script is chosen by its ``match`` in the first prompt leaving out the floor's block of
+learnings (from ``Learnings from earlier work on this repository`` to the next blank line): it
+names other issues' ids (``retro:sf-a3f8``), which would otherwise pick their scripts.
+
 A script may also hold ``"branches": [{"contains": "TEXT", "turns": [...]}, ...]``: when its
 first prompt also contains a branch's ``contains`` (the first such branch, in order), that
-branch's turns are played instead of the script's own. A way to script an agent that acts on
-what it was told, e.g. takes the right path only when its briefing names a lesson.
+branch's turns are played instead of the script's own (branches see the whole prompt, learnings
+included). A way to script an agent that acts on what it was told, e.g. takes the right path
+only when its briefing names a lesson.
 
 Optional top-level keys ``context_window``, ``usd_per_mtok`` ({"input": .., "output": ..}) and
 ``model`` (the model it names, as Claude Code does) set what the pure-Python ``scripted`` agent
@@ -33,6 +38,7 @@ from typing import Any
 
 from shopfloor.errors import ValidationError
 
+LEARNINGS = "Learnings from earlier work on this repository"  # how learn.brief.HEADER starts
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 DEFAULT_MODEL = "scripted-model"
 
@@ -153,12 +159,22 @@ def first_prompt(messages: list[Any]) -> str:
     return ""
 
 
+def without_learnings(prompt: str) -> str:
+    """``prompt`` without the floor's block of learnings (its header line to the next blank line)."""
+    start = prompt.find(LEARNINGS)
+    if start < 0:
+        return prompt
+    end = prompt.find("\n\n", start)
+    return prompt[:start] + (prompt[end + 2 :] if end >= 0 else "")
+
+
 def next_turn(scripts: tuple[Script, ...], messages: list[Any]) -> Turn:
     """The turn that answers a conversation (the ``messages`` of a Messages API request)."""
     prompt = first_prompt(messages)
+    own = without_learnings(prompt)
     done = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
     for script in scripts:
-        if script.match in prompt:
+        if script.match in own:
             turns = script.turns_for(prompt)
             if done < len(turns):
                 return turns[done]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shopfloor.errors import ValidationError
@@ -109,3 +111,18 @@ def test_brief_tokens_is_parsed_strictly() -> None:
     assert str(unknown.value).count("\n") == 0 and "unknown key(s) in [flywheel]: brief_token" in str(unknown.value)
     with pytest.raises(ValidationError, match=r"\[flywheel\] must be a table"):
         parse({"flywheel": 3}, "c.toml")
+
+
+def test_a_retros_failures_are_folded_into_one_line_for_its_briefing_entry() -> None:
+    from shopfloor.floor.retro import Facts, Failure, render
+    from shopfloor.learn.brief import failures_in
+
+    facts = Facts("t-1", "Write the FAQ", "merged", 3, 0, None, 100, 0.1, 5.0, ("faq.md",))
+    assert failures_in(render(facts)) == ""  # "None: every gate run passed."
+    met = (Failure("no-fixme:75b1f443", 1, 2, "1 file changed"), Failure("odd`name:ab12", 2, None))
+    assert failures_in(render(replace(facts, failures=met))) == (
+        "Failed: no-fixme:75b1f443, fixed by attempt 2 / odd`name:ab12, never fixed"
+    )
+    many = tuple(Failure(f"check-{n}:{'f' * 16}", 1, 2) for n in range(20))
+    folded = failures_in(render(replace(facts, failures=many)))
+    assert len(folded) == 300 and folded.endswith("…")

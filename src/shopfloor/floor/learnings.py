@@ -82,7 +82,8 @@ def for_issue(tracker: Tracker, issue: Issue, budget_tokens: int) -> brief.Brief
     texts = index.texts(tracker.conn, retros)
     touched = {s: brief.front_files(text) for s, text in texts.items()}
     # A retro's entry carries its agent's lessons besides the match: they are what the next agent should know.
-    said = {s: brief.lessons_in(text) for s, text in texts.items()}
+    # And the failures it met: its snippet is the match, which may be the front matter.
+    said = {s: " ".join(p for p in (brief.failures_in(text), brief.lessons_in(text)) if p) for s, text in texts.items()}
     candidates = [
         brief.Candidate(
             h["id"], h["kind"], h["title"], " ".join(p for p in (h["snippet"], said.get(h["id"], "")) if p),

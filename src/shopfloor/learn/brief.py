@@ -127,6 +127,31 @@ def lessons_in(text: str) -> str:
     return folded if len(folded) <= LESSONS_CHARS else folded[: LESSONS_CHARS - 1] + "…"
 
 
+FAILURES_HEADING = "## Failure signatures"  # as ``floor.retro`` writes it
+FAILURES_CHARS = 300
+# "- check `` X ``, signature `` X:hash ``: first met at attempt 1, fixed by attempt 2" (any fence length)
+_FAILURE = re.compile(r"^- check (`+) (.*?) \1, signature (`+) (.*?) \3: first met at attempt \d+, (.+)$")
+
+
+def failures_in(text: str) -> str:
+    """The failure signatures a retro records and how each ended, folded into one line for a
+    briefing entry (``Failed: no-fixme:75b1f443f08be2cb, fixed by attempt 2``), at most
+    ``FAILURES_CHARS``; '' when it met none. The match's snippet may well be the front matter:
+    this is what the next agent on the code can act on."""
+    _, found, rest = text.partition("\n" + FAILURES_HEADING + "\n")
+    if not found:
+        return ""
+    met = []
+    for line in rest.splitlines():
+        if line.startswith("#"):
+            break
+        hit = _FAILURE.match(line)
+        if hit:
+            met.append(f"{hit.group(4)}, {hit.group(5)}")
+    folded = "Failed: " + " / ".join(met) if met else ""
+    return folded if len(folded) <= FAILURES_CHARS else folded[: FAILURES_CHARS - 1] + "…"
+
+
 def named_files(issue_text: str, known: Iterable[str]) -> frozenset[str]:
     """The files among ``known`` that the issue's text names (as a word of its own)."""
     words = {w.rstrip(".:,;") for w in re.split(r"[\s`'\"()\[\]<>]+", issue_text)}

@@ -286,6 +286,9 @@ def accept_rules(sample: Sample) -> dict[str, Any]:
     landed = cli("queue", "run", "--until-empty")
     agents_md = subprocess.run(["git", "show", "main:AGENTS.md"], cwd=sample.repo, env=sample.env,
                                capture_output=True, text=True, check=False).stdout  # fmt: skip
+    accepted = cli("rules", "list", "--state", "accepted")
+    if len(accepted) != len(proposed) or not all(rule["text"] in agents_md for rule in accepted):
+        raise SystemExit(f"the accepted rules did not land in AGENTS.md on main: {landed}")
     return {"proposed": [r["signature"] for r in proposed], "landed": landed, "agents_md": agents_md}
 
 

@@ -142,3 +142,43 @@ def test_without_the_extra_the_command_says_how_to_install_it(
     monkeypatch.chdir(sf.cwd)
     assert main(["dashboard"]) == 1
     assert capsys.readouterr().err == "error: the dashboard needs its extra: pip install 'shopfloor[dashboard]'\n"
+
+
+def act(client: TestClient, dash: Dashboard, name: str, **fields: str) -> tuple[int, dict[str, object]]:
+    done = client.post(
+        f"/action/{name}",
+        data={"csrf": dash.guard.csrf, **fields},
+        headers={"origin": f"http://{HOST}", "accept": "application/json"},
+    )
+    return done.status_code, done.json()
+
+
+def test_each_action_answers_with_what_its_command_would_say(sf: Runner) -> None:
+    issue = create(sf, "never tried")
+    with dashboard(sf.cwd) as (client, dash):
+        signed_in(client)
+        assert act(client, dash, "stop") == (
+            200, {"ok": True, "message": "nothing to stop: no coordinator runs and no worker is running"},
+        )  # fmt: skip
+        status, said = act(client, dash, "kill", worker="nobody")
+        assert status == 409 and str(said["message"]).startswith("error: no worker 'nobody'")
+        status, said = act(client, dash, "retry", issue=issue)
+        assert status == 409 and str(said["message"]).startswith("error: ")
+        status, said = act(client, dash, "requeue", branch="no-such-branch")
+        assert status == 409 and "neither a branch nor an issue" in str(said["message"])
+        status, said = act(client, dash, "review", issue=issue, at="a.py:1", text="why?")
+        assert status == 409 and "has no worker" in str(said["message"])
+        assert client.post("/action/frobnicate", data={"csrf": dash.guard.csrf},
+                           headers={"origin": f"http://{HOST}"}).status_code == 404  # fmt: skip
+    assert sf.json("show", issue)["status"] == "open"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\\\evil.example", "https://evil.example/"])
+def test_an_action_goes_back_only_to_a_page_of_the_dashboard(sf: Runner, target: str) -> None:
+    with dashboard(sf.cwd) as (client, dash):
+        signed_in(client)
+        done = client.post(
+            "/action/stop", data={"csrf": dash.guard.csrf, "next": target},
+            headers={"origin": f"http://{HOST}"}, follow_redirects=False,
+        )  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"].startswith("/?msg=")

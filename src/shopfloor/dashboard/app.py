@@ -202,7 +202,7 @@ async def action(request: Request) -> Response:
         return PlainTextResponse(f"no action {name!r}", status_code=404)
     ok, message = await run_in_threadpool(actions.run, name, dash.repo, dash.actor, form, pairs)
     back = form.get("next") or "/"
-    if not back.startswith("/") or back.startswith("//"):
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:  # a page of its own, never a site
         back = "/"
     back = back.split("?", 1)[0] + "?" + urlencode({"msg": message})
     if request.headers.get("accept", "").startswith("application/json"):

@@ -32,7 +32,7 @@ def entry(n: int, state: str, branch: str = "b") -> Entry:
 def test_the_floor_view_puts_live_workers_first_and_marks_one_over_its_context_limit() -> None:
     view = viewmodels.floor_view(
         [worker("t-done", "done"), worker("t-hot", used=0.45, last="tool  Bash: pytest -q\x1b[31m"), worker("t-ok")],
-        [entry(1, "merged"), entry(2, "queued"), entry(3, "failed"), entry(4, "needs-approval")],
+        [entry(1, "merged"), entry(2, "queued"), entry(3, "failed"), entry(4, "needs-approval"), entry(5, "testing")],
         {"open": 3, "closed": 1, "weird": 2},
         None,
         T0 + 125,
@@ -47,7 +47,8 @@ def test_the_floor_view_puts_live_workers_first_and_marks_one_over_its_context_l
     assert hot["last"] == {"kind": "tool", "text": "Bash: pytest -q\ufffd[31m"}  # no escape sequence passes
     assert hot["elapsed"] == "2m 05s" and hot["attempt"] == 2 and hot["title"] == "Hot <b>"
     assert not cards[1]["over_limit"] and cards[2]["live"] is False
-    assert [e["id"] for e in view["queue"]] == [2, 4] and [e["id"] for e in view["stuck"]] == [3]
+    assert [e["id"] for e in view["queue"]] == [2, 4, 5] and [e["id"] for e in view["stuck"]] == [3]
+    assert [e["id"] for e in view["batch"]] == [5]
     assert [e["id"] for e in view["merged"]] == [1]
     assert [c["status"] for c in view["counts"]][:5] == ["open", "in_progress", "blocked", "deferred", "closed"]
     assert view["counts"][-1] == {"status": "weird", "count": 2} and view["total"] == 6

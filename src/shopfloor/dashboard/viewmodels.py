@@ -124,6 +124,7 @@ def floor_view(
         ],
         "lanes": lanes_view(lanes, now),
         "queue": [entry_row(e) for e in live(queue)],
+        "batch": [entry_row(e) for e in queue if e.state == "testing"],  # what a queue pass gates together
         "stuck": [entry_row(e) for e in stuck(queue)],
         "merged": [entry_row(e) for e in merged[:MERGED_SHOWN]],
         "merged_total": len(merged),

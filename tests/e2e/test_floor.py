@@ -185,6 +185,28 @@ def test_a_session_that_crosses_the_context_limit_hands_off_to_a_fresh_one(floor
     assert len(fresh) == 1 and "part 1 is done; write part 2 next" in fresh[0]
 
 
+def test_a_session_that_fills_its_context_at_every_fresh_start_is_blocked_not_handed_off_for_ever(
+    floor: Runner,
+) -> None:
+    config = floor.cwd / ".shopfloor" / "config.toml"
+    config.write_text(config.read_text() + "\n[agents.scripted]\ncontext_window = 100000\n")
+    setup_gate(floor)
+    sid = floor.json("create", "Too big for one session")["id"]
+    # Every session, fresh or not, reads 60% of its window at once and never gets to work.
+    heavy = [
+        {"tool": {"name": "Bash", "input": {"command": "sleep 30"}}, "usage": {"input_tokens": 60_000}},
+        {"text": "my note: nothing done yet"},
+    ]
+    scenario = floor.cwd.parent / "full.json"
+    scenario.write_text(json.dumps({"context_window": 100_000, "scripts": [{"match": sid, "turns": heavy}]}))
+    done = run_floor(floor, scenario, blocks=True)
+    shown = floor.json("show", sid)
+    assert shown["status"] == "blocked", done.stdout + done.stderr
+    assert "handoffs in a row with nothing gated" in done.stdout + done.stderr
+    outcomes = [a["outcome"] for a in shown["attempts"]]
+    assert outcomes == ["handoff", "handoff-note"] * 3 + ["handoff"], outcomes
+
+
 def test_the_coordinator_killed_mid_run_resumes_without_duplicates(floor: Runner) -> None:
     import signal
     import subprocess

@@ -55,6 +55,9 @@ def crash(n: int, ago: float) -> Past:
 
 
 OPEN = Current(7, None, False)
+HANDED_OFF = tuple(  # three handoffs: each the attempt that filled its context, then its note turn
+    Past(n, Outcome.HANDOFF if n % 2 else Outcome.HANDOFF_NOTE, NOW - 50 + n) for n in range(1, 7)
+)
 TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
     ("no attempt recorded yet", replace(facts(), current=None), Do.BEGIN, None, None),
     ("the agent is working", facts(), Do.WAIT, None, None),
@@ -64,6 +67,27 @@ TABLE: list[tuple[str, Facts, Do, Prompt | None, Outcome | None]] = [
     ("said done, then killed", facts("killed", Current(7, Outcome.SAID_DONE, False)), Do.GATE, None, None),
     ("said done, still running", facts(said_done=True), Do.STOP_SESSION, None, Outcome.SAID_DONE),
     ("context over the limit", facts(context_used=0.41), Do.ASK_HANDOFF, None, Outcome.HANDOFF),
+    (
+        "context over the limit after two handoffs in a row",
+        facts(context_used=0.41, series=(failed_pass(0), *HANDED_OFF[:4], Past(7, None, None))),
+        Do.ASK_HANDOFF,
+        None,
+        Outcome.HANDOFF,
+    ),
+    (
+        "context over the limit after three handoffs in a row, nothing gated between",
+        facts(context_used=0.41, series=(*HANDED_OFF, Past(7, None, None))),
+        Do.BLOCK,
+        None,
+        Outcome.HANDOFF,
+    ),
+    (
+        "three handoffs, but a gated pass since",
+        facts(context_used=0.41, series=(*HANDED_OFF, failed_pass(6), Past(7, None, None))),
+        Do.ASK_HANDOFF,
+        None,
+        Outcome.HANDOFF,
+    ),
     ("context under the limit", facts(context_used=0.39), Do.WAIT, None, None),
     ("writing its handoff note", facts(current=Current(7, Outcome.WRITING_NOTE, False)), Do.WAIT, None, None),
     (

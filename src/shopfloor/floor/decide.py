@@ -60,6 +60,7 @@ class Rules:
     backoff_s: tuple[float, ...] = (0.0, 2.0, 8.0)  # wait before the 1st, 2nd, 3rd restart
     max_gate_errors: int = 3  # gate jobs that could not run before the issue is blocked
     gate_retry_s: float = 5.0  # the pause before gating again after the first one (doubling)
+    max_handoffs: int = 3  # handoffs in a row with nothing gated between them before the issue is blocked
 
 
 @dataclass(frozen=True)
@@ -270,10 +271,28 @@ def _running(facts: Facts, cur: Current, rules: Rules) -> Action:
         return Action(Do.STOP_SESSION, record=Outcome.SAID_DONE, ended=False, why="the agent said done")
     used = facts.context_used
     if used is not None and used >= rules.context_limit:
-        return Action(
-            Do.ASK_HANDOFF, record=Outcome.HANDOFF, why=f"context at {used:.0%} (limit {rules.context_limit:.0%})"
-        )
+        said = f"context at {used:.0%} (limit {rules.context_limit:.0%})"
+        streak = _handoff_streak(facts, cur)
+        if streak >= rules.max_handoffs:
+            why = (
+                f"{said} again after {streak} handoffs in a row with nothing gated: each fresh session "
+                "fills its context before its work is done; split the issue, or trim its briefing"
+            )
+            return Action(Do.BLOCK, record=Outcome.HANDOFF, why=why)
+        return Action(Do.ASK_HANDOFF, record=Outcome.HANDOFF, why=said)
     return Action(Do.WAIT, why="the agent is working")
+
+
+def _handoff_streak(facts: Facts, cur: Current) -> int:
+    """The handoffs just before this attempt with nothing else between (each is two attempts: the
+    one that filled its context, then its note turn): a session whose fresh start fills its
+    context would otherwise hand off for ever."""
+    streak = 0
+    for past in reversed([p for p in facts.series if p.id != cur.id]):
+        if past.outcome not in (Outcome.HANDOFF, Outcome.HANDOFF_NOTE):
+            break
+        streak += past.outcome == Outcome.HANDOFF
+    return streak
 
 
 def _stalled(facts: Facts, cur: Current, quiet: float) -> Action:

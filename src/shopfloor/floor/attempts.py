@@ -113,6 +113,11 @@ def all_attempts(conn: sqlite3.Connection) -> list[Attempt]:
     return ROWS.select(conn, order="id")
 
 
+def issues_tried(conn: sqlite3.Connection) -> set[str]:
+    """Every issue with at least one attempt (read from the index on ``attempts(issue, id)``)."""
+    return {str(issue) for (issue,) in conn.execute("SELECT DISTINCT issue FROM attempts")}
+
+
 def finish(conn: sqlite3.Connection, attempt_id: int, **changes: Any) -> None:
     for key in ("signatures", "passing", "failed_checks"):
         if key in changes and not isinstance(changes[key], str):

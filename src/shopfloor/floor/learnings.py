@@ -18,10 +18,11 @@ from typing import Any
 
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import knowledge, lessons, retros
+from shopfloor.floor import attempts, knowledge, lessons, retro, retros
 from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.learn import brief, docs, files, index
 from shopfloor.paths import main_tree
+from shopfloor.queue.trackercommit import RETROS_DIR, retro_path
 from shopfloor.tracker.issuetype import Issue
 from shopfloor.tracker.service import Tracker
 
@@ -60,14 +61,33 @@ def refresh(tracker: Tracker) -> None:
 
 
 def pending_retros(tracker: Tracker) -> dict[str, bytes]:
-    """The retros the floor's next tracker commit adds or rewrites (path -> markdown), as
-    ``floor.retros`` writes them; none when the target cannot be read."""
+    """The retros of finished issues that the main worktree does not hold yet (path -> markdown,
+    as ``floor.retros`` writes them for the tracker commit); none when the target cannot be read.
+    Only issues with attempts and no retro file indexed are looked at: between tracker commits,
+    the issues finished since, and those still being worked (the cheap part of ``retros.facts``
+    says they are not finished)."""
+    conn = tracker.conn
+    indexed = index.origins(conn, files.FILE + RETROS_DIR + "/")  # refreshed just before
     try:
         repo = repo_of(tracker)
-        target, tip, _ = resolve_base(repo, None)
-        return retros.files(tracker.conn, repo, tip, target)
+        target = resolve_base(repo, None)[0]
     except ShopfloorError:
         return {}
+    out: dict[str, bytes] = {}
+    for issue_id in sorted(attempts.issues_tried(conn)):
+        try:
+            path = retro_path(issue_id)
+        except ValueError:  # an id that cannot name a file under .agents/retros: no retro
+            continue
+        if files.FILE + path in indexed:
+            continue
+        try:
+            found = retros.facts(conn, repo, issue_id, target)
+        except ShopfloorError:  # the issue is gone, or git cannot tell what it touched
+            continue
+        if found is not None:
+            out[path] = retro.render(found).encode("utf-8")
+    return out
 
 
 def for_issue(tracker: Tracker, issue: Issue, budget_tokens: int) -> brief.Briefing:

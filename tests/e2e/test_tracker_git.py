@@ -37,8 +37,9 @@ def write_commit(path: str, text: str, message: str) -> list[dict[str, Any]]:
 
 
 def tracker_commits(runner: Runner, rev: str = "main") -> list[str]:
-    """The commits on ``rev`` made by shopfloor's tracker commit, newest first."""
-    out = runner.git("log", "--format=%H|%an|%s", rev, "--", TRACKER_PATH)
+    """The commits on ``rev`` made by shopfloor's tracker commit, newest first (one that only
+    rewrites a retro, when an agent's lessons arrive after the issues' last change, is one too)."""
+    out = runner.git("log", "--format=%H|%an|%s", rev, "--", TRACKER_PATH, ".agents/retros")
     rows = [line.split("|", 2) for line in out.splitlines()]
     return [sha for sha, author, subject in rows if author == "shopfloor queue" and subject.startswith("tracker: ")]
 

@@ -196,10 +196,14 @@ def test_init_and_gate_init_keep_the_gate_out_of_a_gitignore_that_hides_dotfiles
     (runner.cwd / "setup.cfg").write_text("[flake8]\n")
     (runner.cwd / "app.py").write_text("VALUE = 1\n")
     out = runner("init", "--prefix", "t").stdout
-    assert ".gitignore hid .shopfloor/config.toml, .shopfloor/issues.jsonl, .gitattributes: added" in out
+    hid = ".gitignore hid .shopfloor/config.toml, .shopfloor/issues.jsonl, .gitattributes, .agents/README.md: added"
+    assert hid in out
     assert out.rstrip().splitlines()[-1].startswith("next: `shopfloor gate init`")
     runner.git("add", "-A")
     runner.git("commit", "-qm", "set up")
+    # The memory is committed too: an agent's research note is not left behind by `git add -A`.
+    assert runner.git("show", "HEAD:.agents/README.md")
+    assert runner.git("check-ignore", ".agents/research/note.md", ".agents/retros/t-1.md", check=False) == ""
     runner("gate", "init")
     runner.git("add", "-A")
     runner.git("commit", "-qm", "gate")

@@ -199,6 +199,12 @@ def test_negations_re_include_the_directory_before_its_files() -> None:
         "!/.gitattributes",
     ]
     assert negations([".gitattributes"]) == ["!/.gitattributes"]
+    assert negations([".agents/README.md", ".shopfloor/issues.jsonl"]) == [
+        "!/.shopfloor/",
+        "!/.agents/",
+        "!/.agents/README.md",
+        "!/.shopfloor/issues.jsonl",
+    ]
 
 
 PRE_COMMIT = """\

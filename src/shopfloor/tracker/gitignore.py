@@ -3,8 +3,11 @@
 The gate reads its rules from ``.shopfloor/config.toml`` *as committed* on the target, the
 tracker's history is ``.shopfloor/issues.jsonl``, and the merge driver is registered in
 ``.gitattributes``. A repository whose ``.gitignore`` hides them (``.*`` hides every dotfile)
-never commits them, and every gate then runs with the built-ins only. ``init`` and ``gate
-init`` ask ``git check-ignore``, append negations to ``.gitignore`` when needed, and ask again.
+never commits them, and every gate then runs with the built-ins only. The memory lives in
+``.agents/`` (its README, the agents' research notes and plans, the retros): hidden, an agent's
+``git add -A`` leaves its notes behind and a person's clone lacks the retros on disk. ``init``
+and ``gate init`` ask ``git check-ignore``, append negations to ``.gitignore`` when needed, and
+ask again.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from pathlib import Path
 from shopfloor import git
 from shopfloor.tracker.jsonl import atomic_write
 
-COMMITTED = (".shopfloor/config.toml", ".shopfloor/issues.jsonl", ".gitattributes")
+COMMITTED = (".shopfloor/config.toml", ".shopfloor/issues.jsonl", ".gitattributes", ".agents/README.md")
+DIRECTORIES = (".shopfloor/", ".agents/")  # re-included whole, before the files in them
 HEADER = "# shopfloor's committed files (added by shopfloor)"
 
 
 def negations(ignored: list[str]) -> list[str]:
     """The ``.gitignore`` lines that re-include ``ignored`` (paths from the repository's root).
     The directory first: git cannot re-include a file whose directory is excluded."""
-    lines = ["!/.shopfloor/"] if any(p.startswith(".shopfloor/") for p in ignored) else []
+    lines = [f"!/{d}" for d in DIRECTORIES if any(p.startswith(d) for p in ignored)]
     return lines + [f"!/{p}" for p in ignored]
 
 

@@ -1,5 +1,6 @@
 """What an agent's change may never touch: the tracker's file, the gate's own rules, the
-attributes that decide how git handles them, and the context files every later agent reads.
+attributes that decide how git handles them, the context files every later agent reads, and
+the floor's retros.
 
 ``.shopfloor/issues.jsonl`` is the tracker in git: landing an edited copy would import it, and
 close, reopen or rewrite issues as ``shopfloor`` on the agent's say-so (only the floor writes
@@ -36,6 +37,12 @@ WHY = {
     "CLAUDE.md": "every later Claude Code session reads it, so only a person changes it",
     "GEMINI.md": "every later Gemini CLI session reads it, so only a person changes it",
 }
+# The retros are the floor's record of what happened, briefed to later agents as such: an agent
+# that wrote one (its own issue's, or a finished one's) would speak for the floor to all of them.
+# Research notes and plans (``.agents/research/``, ``.agents/plans/``) are the agents' own.
+WHY_UNDER = {
+    ".agents/retros/": "only the floor writes retros, from what happened; later agents are briefed with them",
+}
 FIX = "put it back as it is on the target (e.g. `git checkout <target> -- {path}`) and commit"
 
 
@@ -53,11 +60,16 @@ def from_agent(rev: str, *, agent: bool, attempt: str | None, advisory: bool) ->
 def touched(files: dict[str, FileDiff]) -> list[str]:
     """The floor's files the diff changes (a rename away from one changes it too)."""
     paths = set(files) | {d.old_path for d in files.values() if d.old_path}
-    return sorted(path for path in paths if path in WHY)
+    return sorted(path for path in paths if why(path))
+
+
+def why(path: str) -> str | None:
+    """Why an agent may not change ``path``; None: it may."""
+    return WHY.get(path) or next((said for top, said in WHY_UNDER.items() if path.startswith(top)), None)
 
 
 def check(files: dict[str, FileDiff]) -> CheckResult:
-    problems = [f"{path}: {WHY[path]}: {FIX.format(path=path)}" for path in touched(files)]
+    problems = [f"{path}: {why(path)}: {FIX.format(path=path)}" for path in touched(files)]
     if not problems:
         return CheckResult(NAME, "pass", builtin=True)
     text = "\n".join(problems)

@@ -54,7 +54,9 @@ def test_a_give_up_says_why() -> None:
 def test_an_answer_is_cut_to_five_one_line_bullets() -> None:
     answer = "Here is what I learnt:\n\n- one\n* two  with   space\n3. three\n• four\n- five\n- six\n"
     assert bullets(answer) == ("one", "two with space", "three", "four", "five")
-    assert bullets("no markers at all\nsecond line\n") == ("no markers at all", "second line")
+    assert bullets("no markers at all\nsecond line\n") == ()  # prose, or a canned reply, is no lesson
+    assert bullets("(scripted model: the scenario has no more turns)") == ()
+    assert bullets("Here is what I learnt:\n1. one\n* two") == ("one", "two")
     assert bullets("") == () and bullets("  \n\n") == ()
     long = bullets("- " + "x" * 1000)[0]
     assert len(long) == 300 and long.endswith("…")

@@ -107,12 +107,13 @@ def step(facts: Facts, timeout_s: float = TIMEOUT_S) -> Action:
 
 def bullets(text: str) -> tuple[str, ...]:
     """At most ``MAX_BULLETS`` one-line bullets from the agent's answer: its bulleted (or numbered)
-    lines, else its non-empty lines; markers stripped, whitespace folded, each cut to
-    ``BULLET_CHARS``. Untrusted text stays data: no line breaks survive inside a bullet."""
+    lines, markers stripped, whitespace folded, each cut to ``BULLET_CHARS``. Prose is not a
+    lesson: an answer without bullets ("Nothing to add.", a harness's canned reply) gives none,
+    so boilerplate that recurs across issues never becomes a proposed rule. Untrusted text stays
+    data: no line breaks survive inside a bullet."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    marked = [_unmarked(line) for line in lines if _unmarked(line) != line]
-    chosen = [b for b in (marked or lines) if b][:MAX_BULLETS]
+    marked = [_unmarked(line) for line in lines if line and _unmarked(line) != line]
+    chosen = [b for b in marked if b][:MAX_BULLETS]
     return tuple(b if len(b) <= BULLET_CHARS else b[: BULLET_CHARS - 1] + "…" for b in chosen)
 
 

@@ -229,7 +229,7 @@ def _finish(tracker: Tracker, worker: Worker, series: int, row: Lesson, action: 
     why: str | None = None
     if action.step == Step.TAKE:
         said = bullets(logview.last_text(worker))
-        why = None if said else "no lessons: its answer was empty"
+        why = None if said else "no lessons: its answer had no bullets"
     else:
         why = f"no lessons: {action.why}"
     _settle(tracker.conn, worker.issue, series, tracker.now(), said, why, tokens, cost)

@@ -10,6 +10,7 @@ import gc
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,15 @@ SHOPFLOOR = Path(sys.executable).parent / "shopfloor"
 # `shopfloor dashboard`), registered here: a second conftest.py would be a second module named
 # `conftest`, and the layers' `from conftest import ...` would find the wrong one.
 pytest_plugins = ["browserkit"]
+
+
+DASHBOARD_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/")
+
+
+def dashboard_port(printed: str) -> int | None:
+    """The port a `shopfloor dashboard --port 0` printed (it listens before it prints), or None."""
+    found = DASHBOARD_URL.search(printed)
+    return int(found.group(1)) if found else None
 
 
 def _require(tool: str, install: str) -> str:

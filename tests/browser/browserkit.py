@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHOPFLOOR, Runner
+from conftest import SHOPFLOOR, Runner, dashboard_port
 
 # Where the tests write their screenshots: a temporary directory, unless this variable names one
 # (`SHOPFLOOR_SCREENSHOTS=docs/screenshots pytest tests/browser` regenerates the README's).
@@ -102,13 +101,6 @@ def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
     return shoot
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 _TOKEN = re.compile(r"token[^A-Za-z0-9]{1,3}([A-Za-z0-9_\-]{16,})", re.IGNORECASE)
 
 
@@ -139,10 +131,10 @@ def _read(stream: Any, into: list[str]) -> None:
 
 
 def start_dashboard(runner: Runner, *extra: str, timeout: float = 30.0) -> Dashboard:
-    """Start `shopfloor dashboard` in ``runner``'s repository on a free port; wait until it answers."""
-    port = free_port()
+    """Start `shopfloor dashboard` in ``runner``'s repository on a free port (``--port 0``: it
+    listens before it prints its URL, so no other test's server can be the one that answers)."""
     process = subprocess.Popen(
-        [str(SHOPFLOOR), "dashboard", "--port", str(port), *extra],
+        [str(SHOPFLOOR), "dashboard", "--port", "0", *extra],
         cwd=runner.cwd,
         env=runner.env,
         stdin=subprocess.DEVNULL,
@@ -154,11 +146,11 @@ def start_dashboard(runner: Runner, *extra: str, timeout: float = 30.0) -> Dashb
     output: list[str] = []
     assert process.stdout is not None
     threading.Thread(target=_read, args=(process.stdout, output), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
         found = _TOKEN.search("".join(output))
-        if found and _answers(url):
+        port = dashboard_port("".join(output))
+        if found and port and _answers(url := f"http://127.0.0.1:{port}"):
             return Dashboard(url, found.group(1), process, output)
         if process.poll() is not None:
             raise AssertionError(f"shopfloor dashboard exited {process.returncode}: {''.join(output)}")

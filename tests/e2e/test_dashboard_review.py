@@ -14,17 +14,15 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import SHOPFLOOR, Runner
-from test_dashboard_server import free_port
+from conftest import SHOPFLOOR, Runner, dashboard_port
 from test_review_floor import session_prompts, waiting_change
 from workerkit import wait_for
 
 
 class Server:
     def __init__(self, runner: Runner) -> None:
-        self.port = free_port()
         self.process = subprocess.Popen(
-            [str(SHOPFLOOR), "dashboard", "--port", str(self.port)],
+            [str(SHOPFLOOR), "dashboard", "--port", "0"],
             cwd=runner.cwd, env=runner.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -33,8 +31,10 @@ class Server:
             line = self.process.stdout.readline()
             assert line, "the dashboard printed no URL"
         found = re.search(r"token=([A-Za-z0-9_\-]+)", line)
-        assert found
+        port = dashboard_port(line)
+        assert found and port, line
         self.token = found.group(1)
+        self.port = port
         self.origin = f"http://127.0.0.1:{self.port}"
 
     def request(

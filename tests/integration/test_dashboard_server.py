@@ -18,15 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHOPFLOOR, Runner
+from conftest import SHOPFLOOR, Runner, dashboard_port
 from test_cli import create
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -38,9 +31,8 @@ class Served:
 
 @pytest.fixture
 def served(sf: Runner) -> Iterator[Served]:
-    port = free_port()
     process = subprocess.Popen(
-        [str(SHOPFLOOR), "dashboard", "--port", str(port)],
+        [str(SHOPFLOOR), "dashboard", "--port", "0"],
         cwd=sf.cwd, env=sf.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -48,6 +40,8 @@ def served(sf: Runner) -> Iterator[Served]:
     deadline = time.monotonic() + 30
     while "Ctrl-C" not in printed and time.monotonic() < deadline:
         printed += process.stdout.readline()
+    port = dashboard_port(printed)
+    assert port, printed
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -142,3 +136,18 @@ def test_sigterm_stops_it_with_a_stream_open(served: Served) -> None:
     # uvicorn shuts down (closing the stream after at most a second), then ends by the signal it caught
     assert served.process.wait(timeout=10) in (0, -signal.SIGTERM)
     assert time.monotonic() - stopping < 5
+
+
+def test_a_port_in_use_is_one_clear_line_and_no_url_is_printed(sf: Runner, served: Served) -> None:
+    # It listens before it prints: a URL (and its token) is never printed for a port another
+    # process answers on, so nobody is sent to someone else's server.
+    taken = subprocess.run(
+        [str(SHOPFLOOR), "dashboard", "--port", str(served.port)],
+        cwd=sf.cwd, env=sf.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert taken.returncode == 1 and "token=" not in taken.stdout + taken.stderr
+    assert taken.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{served.port} (Address already in use): pick another with --port "
+        "(0: any free port)"
+    ]
+    assert served.process.poll() is None  # the first one serves on

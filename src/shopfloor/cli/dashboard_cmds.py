@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from shopfloor.cli.parsing import Subcommands, command
 from shopfloor.errors import EXIT_ERROR, EXIT_USAGE
 
 TOKEN_ENV_NAME = "SHOPFLOOR_DASHBOARD_TOKEN"  # dashboard.security.TOKEN_ENV (not imported: the extra may be missing)
+if TYPE_CHECKING:
+    import socket
+
 MISSING_EXTRA = "error: the dashboard needs its extra: pip install 'shopfloor[dashboard]'"
 
 
@@ -24,8 +28,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     from shopfloor.dashboard.security import MIN_TOKEN, TOKEN_ENV, Guard, hosts_for, is_loopback, new_token
 
-    if not 0 < args.port < 65536:
-        print(f"error: --port must be from 1 to 65535, not {args.port}", file=sys.stderr)
+    if not 0 <= args.port < 65536:
+        print(f"error: --port must be from 0 (any free port) to 65535, not {args.port}", file=sys.stderr)
         return EXIT_USAGE
     given = os.environ.get(TOKEN_ENV) or None
     if given is not None and len(given) < MIN_TOKEN:
@@ -44,13 +48,24 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     actor = args.actor or default_actor()
     tracker = Tracker.open(actor, args.repo)
     tracker.flush_notices()
+    try:  # listening before anything is printed: a URL printed is a URL this process serves
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        tracker.close()
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): pick another with --port "
+            "(0: any free port)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    port = sock.getsockname()[1]
     token = None if args.read_only else (given or new_token())
-    dash = Dashboard(tracker.location.worktree_dir, tracker, Guard(token, hosts_for(args.host, args.port)), actor)
+    dash = Dashboard(tracker.location.worktree_dir, tracker, Guard(token, hosts_for(args.host, port)), actor)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else shown}:{args.port}/"
+    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else shown}:{port}/"
     url = base if token is None else f"{base}?token={token}" if given is None else base
     config = uvicorn.Config(
-        create_app(dash), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1
+        create_app(dash), host=args.host, port=port, log_level="warning", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     print(f"shopfloor dashboard for {dash.repo}", flush=True)
@@ -67,17 +82,34 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
         threading.Timer(0.5, webbrowser.open, (url,)).start()
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
         dash.close()
+        sock.close()
     return 0 if server.started else EXIT_ERROR
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: a free port the system picks), listening."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def register(sub: Subcommands, only: str | None) -> None:
     p = command(sub, "dashboard", cmd_dashboard, "serve the floor's live web dashboard (pages, charts, actions)", only)
-    p.add_argument("--port", type=int, default=8765, help="the TCP port (default 8765)")
+    p.add_argument("--port", type=int, default=8765, help="the TCP port (default 8765; 0: any free port, printed)")
     p.add_argument(
         "--host",
         default="127.0.0.1",

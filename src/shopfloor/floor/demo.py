@@ -31,9 +31,11 @@ GATE = """
 [gate]
 builtins = ["protected-files", "secrets", "diff-size"]
 
+# The memory's own files are left out: a retro quotes what failed and what the agent learnt
+# ("any FIXME left in a .md file"), and the floor commits it to the target without a gate.
 [[gate.check]]
 name = "no-fixme"
-argv = ["sh", "-c", "! grep -rq FIXME --include=*.md ."]
+argv = ["sh", "-c", "! grep -rq FIXME --include=*.md --exclude-dir=.agents ."]
 timeout = 60
 fast = true
 
@@ -318,12 +320,18 @@ class Demo:
             problems.append("no issue needed a second pass")
         if not learned:
             problems.append(f"no learning from {issues[SECOND_PASS][0]} reached the briefing of {issues[LATER][0]}")
+        # The floor's own commits (the tracker, the retros) are not gated: main must still pass.
+        tip = json.loads(self.sf("gate", "run", "main", "--json", ok=(0, 1, 2)))
+        if tip["verdict"] == "fail":
+            failed = ", ".join(c["name"] for c in tip["checks"] if c["status"] == "fail")
+            problems.append(f"main fails its own gate at the end ({failed})")
         if problems:
             print("\nFAILED: " + "; ".join(problems))
             return 1
         print(
             "\nAll expected outcomes happened: 8 issues merged through the gate and the queue (one after a second "
-            "pass, one after a handoff), one spiral blocked, and a retro's learning briefed a later issue. "
+            "pass, one after a handoff), one spiral blocked, a retro's learning briefed a later issue, and main "
+            "passes its gate. "
             "Next: `shopfloor demo --keep` keeps the sample "
             "repository to look around in; `shopfloor --help`, and the README."
         )

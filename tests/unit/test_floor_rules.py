@@ -139,3 +139,15 @@ def test_a_close_by_anyone_but_the_queue_is_not_called_merged() -> None:
     assert kept.startswith("t-1: closed by alice without landing; its branch floor/t-1 is kept")
     assert "merged" not in kept
     assert "merged" not in closed_without_queue("t-1", "alice", "floor/t-1", 0)
+
+
+def test_a_start_in_flight_keeps_the_floor_up_when_nothing_else_does() -> None:
+    from shopfloor.floor.waiting import keeps_busy
+
+    idle = dict(working=0, in_flight=0, started=0, queued=0, held=False, pools_busy=False, start_failures=False)
+    assert keeps_busy(**idle) is False  # type: ignore[arg-type]
+    # The race seen in CI: the start ended between reading the starts in flight (its worker left
+    # out of the working ones) and asking the pools, which were idle by then.
+    assert keeps_busy(**{**idle, "in_flight": 1}) is True  # type: ignore[arg-type]
+    for key, value in (("working", 1), ("queued", 1), ("held", True), ("pools_busy", True), ("start_failures", True)):
+        assert keeps_busy(**{**idle, key: value}) is True  # type: ignore[arg-type]

@@ -357,7 +357,10 @@ def turn(
     approvals = entries.list_entries(tracker.conn, ("needs-approval",))
     for entry in approvals:
         notify.emit("needs-approval", issue=entry.issue, branch=entry.branch)  # once per change and run
-    active = bool(working or started or queued or held or pools.busy() or startfail.pending(tracker))
+    active = waiting.keeps_busy(
+        working=len(working), in_flight=len(flight), started=started, queued=len(queued), held=bool(held),
+        pools_busy=pools.busy(), start_failures=startfail.pending(tracker),
+    )  # fmt: skip
     active = active or lessonturn.pending(tracker.conn, listed)  # a lessons turn keeps the floor up
     if publisher is not None:
         publisher.after_turn(tracker, active, progress)

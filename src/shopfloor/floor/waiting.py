@@ -26,6 +26,16 @@ def working(busy: Iterable[Worker], waiting: set[str]) -> list[Worker]:
     return [w for w in busy if w.branch not in waiting]
 
 
+def keeps_busy(
+    *, working: int, in_flight: int, started: int, queued: int, held: bool, pools_busy: bool, start_failures: bool
+) -> bool:
+    """Whether the floor has anything left to do this turn (``--until-idle`` ends at the first turn
+    without). A start in flight counts on its own: one that ends after the turn read ``in_flight``
+    but before it asked ``pools_busy`` has a worker left out of ``working`` and an idle pool, and the
+    floor once stopped "idle" with that agent at work (pure)."""
+    return bool(working or in_flight or started or queued or held or pools_busy or start_failures)
+
+
 def in_queue(conn: sqlite3.Connection) -> set[str]:
     """The branches whose change is in the merge queue (waiting to land, being landed, or waiting
     for approval). Their agents have ended, so they take no slot: the next issue starts while the

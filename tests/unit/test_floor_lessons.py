@@ -98,3 +98,28 @@ def test_a_retros_lessons_ride_along_in_its_briefing_entry() -> None:
     assert (
         lessons_in(render(base)) == "" and lessons_in(render(replace(base, lessons=Lessons((), "no lessons: x")))) == ""
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "outcomes", "expected"),
+    [
+        ("closed", ["failed", "merged"], "merged"),
+        ("closed", ["failed"], None),  # a person closed it: the floor did not finish it
+        ("blocked", ["spiral"], "blocked"),
+        ("blocked", [], None),  # blocked by hand before any attempt
+        ("in_progress", ["failed"], None),
+        ("open", ["merged"], None),  # reopened after landing
+    ],
+)
+def test_how_the_floor_finished_an_issue(status: str, outcomes: list[str], expected: str | None) -> None:
+    from shopfloor.floor.lessons import finished
+
+    assert finished(status, outcomes) == expected
+
+
+def test_a_list_marker_is_taken_off_a_line_and_nothing_else() -> None:
+    from shopfloor.floor.lessons import unmarked
+
+    assert [unmarked(x) for x in ("- run ruff", "* run ruff", "12. run ruff", "run ruff")] == ["run ruff"] * 4
+    # Promotion reads handoff-note lines with it: a flag or a sign at the start stays.
+    assert unmarked("--no-verify is refused") == "--no-verify is refused" and unmarked("+1 test") == "+1 test"

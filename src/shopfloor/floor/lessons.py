@@ -12,13 +12,14 @@ floor records "no lessons: why" instead (``floor.lessonturn`` does the IO).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from shopfloor.configfile import section
 from shopfloor.errors import ValidationError
+from shopfloor.floor.outcomes import Outcome
 
 MODES = ("always", "on-trouble", "never")
 DEFAULT_MODE = "on-trouble"
@@ -26,6 +27,16 @@ TIMEOUT_S = 300.0  # the longest the floor waits for the lessons turn
 MAX_BULLETS = 5
 BULLET_CHARS = 300
 _MARKERS = ("- ", "* ", "• ", "+ ")
+
+
+def finished(status: object, outcomes: Iterable[str | None]) -> str | None:
+    """How the floor finished an issue, from its status and its attempts' outcomes: ``merged``
+    (closed after a merged attempt), ``blocked`` (with attempts), or None: not finished by the
+    floor (a person closed it, or it is still being worked). The retro and the lessons turn ask."""
+    seen = list(outcomes)
+    if status == "closed" and Outcome.MERGED in seen:
+        return "merged"
+    return "blocked" if status == "blocked" and seen else None
 
 
 def parse_mode(data: Mapping[str, Any], where: str) -> str:
@@ -112,12 +123,14 @@ def bullets(text: str) -> tuple[str, ...]:
     so boilerplate that recurs across issues never becomes a proposed rule. Untrusted text stays
     data: no line breaks survive inside a bullet."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    marked = [_unmarked(line) for line in lines if line and _unmarked(line) != line]
+    marked = [unmarked(line) for line in lines if line and unmarked(line) != line]
     chosen = [b for b in marked if b][:MAX_BULLETS]
     return tuple(b if len(b) <= BULLET_CHARS else b[: BULLET_CHARS - 1] + "…" for b in chosen)
 
 
-def _unmarked(line: str) -> str:
+def unmarked(line: str) -> str:
+    """``line`` without its list marker ("- ", "* ", "• ", "+ ", "1. "), if it has one; a line that
+    only starts with such a character ("--no-verify", "+1") keeps it."""
     for marker in _MARKERS:
         if line.startswith(marker):
             return line[len(marker) :].strip()

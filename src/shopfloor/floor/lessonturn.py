@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, reasons, selfblock
-from shopfloor.floor.lessons import Action, Asked, Facts, Step, bullets, step
+from shopfloor.floor.lessons import Action, Asked, Facts, Step, bullets, finished, step
 from shopfloor.floor.migrations import migrations
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.floor.prompts import LESSONS_REQUEST
@@ -104,12 +104,6 @@ def settled_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM lessons WHERE settled_at IS NOT NULL").fetchone()[0])
 
 
-def _outcome(status: str, tried: list[attempts.Attempt]) -> str | None:
-    if status == "closed" and any(a.outcome == Outcome.MERGED for a in tried):
-        return "merged"
-    return "blocked" if status == "blocked" and tried else None
-
-
 def facts(tracker: Tracker, worker: Worker, mode: str, now: float, *, resumable: bool = True) -> Facts:
     conn = tracker.conn
     series = attempts.current_series(conn, worker.issue)
@@ -123,7 +117,7 @@ def facts(tracker: Tracker, worker: Worker, mode: str, now: float, *, resumable:
     status = str(store.get(conn, worker.issue).get("status"))
     return Facts(
         mode=mode,
-        outcome=_outcome(status, tried),
+        outcome=finished(status, [a.outcome for a in tried]),
         attempts=len(tried),
         handoffs=sum(1 for a in tried if a.outcome == Outcome.HANDOFF_NOTE),
         state=worker.state,

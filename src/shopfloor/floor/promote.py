@@ -18,6 +18,7 @@ from shopfloor.agents.registry import ADAPTERS
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ConflictError, ValidationError
 from shopfloor.floor import attempts, knowledge, lessonturn, retros
+from shopfloor.floor.lessons import unmarked
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.learn import brief, ruledb, rules
@@ -78,7 +79,7 @@ def said(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.S
         for attempt in tried:
             note = knowledge.own_note(conn, attempt) if attempt.outcome == Outcome.HANDOFF_NOTE else None
             for line in (note or "").splitlines():
-                text = line.strip().lstrip("-*•+ ").strip()
+                text = unmarked(" ".join(line.split()))
                 if text:
                     out.append(rules.Said(issue_id, text, f"handoff:{attempt.id}"))
     return out

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from shopfloor.floor.lessons import BULLET_CHARS, MAX_BULLETS  # kept to the lessons turn's limits
+
 TITLE_CHARS = 200
 MAX_FILES = 50
 MAX_FAILURES = 20
 MAX_NOTES = 5
 NOTE_CHARS = 2000
-MAX_BULLETS = 5
-BULLET_CHARS = 300
 STAT_CHARS = 600
 OUTCOMES = ("merged", "blocked")
 

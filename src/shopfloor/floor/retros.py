@@ -25,6 +25,7 @@ from pathlib import Path
 from shopfloor import git
 from shopfloor.errors import ShopfloorError
 from shopfloor.floor import attempts, knowledge, lessonturn, metrics, reasons
+from shopfloor.floor.lessons import finished
 from shopfloor.floor.outcomes import Outcome
 from shopfloor.floor.retro import NOT_ASKED, Facts, Failure, Lessons, lessons_state, render
 from shopfloor.queue import entries
@@ -36,14 +37,8 @@ MAX_FILES_LISTED = 500
 
 
 def outcome_of(issue: dict[str, object], tried: list[attempts.Attempt]) -> str | None:
-    """``merged`` (closed after a merged attempt), ``blocked``, or None: not finished by the floor."""
-    if not tried:
-        return None
-    if issue.get("status") == "closed" and any(a.outcome == Outcome.MERGED for a in tried):
-        return "merged"
-    if issue.get("status") == "blocked":
-        return "blocked"
-    return None
+    """``merged``, ``blocked``, or None: not finished by the floor (``floor.lessons.finished``)."""
+    return finished(issue.get("status"), [a.outcome for a in tried])
 
 
 def failures(tried: list[attempts.Attempt]) -> tuple[Failure, ...]:

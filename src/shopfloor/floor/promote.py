@@ -48,14 +48,7 @@ Finished = dict[str, list[attempts.Attempt]]  # the attempts of each finished is
 
 def finished(conn: sqlite3.Connection) -> Finished:
     """The attempts of each issue the floor finished (merged or blocked), by issue."""
-    by_issue: dict[str, list[attempts.Attempt]] = {}
-    for attempt in attempts.all_attempts(conn):
-        by_issue.setdefault(attempt.issue, []).append(attempt)
-    return {
-        issue_id: tried
-        for issue_id, tried in sorted(by_issue.items())
-        if store.exists(conn, issue_id) and retros.outcome_of(dict(store.get(conn, issue_id)), tried) is not None
-    }
+    return {issue_id: tried for issue_id, (_, tried) in retros.finished_issues(conn).items()}
 
 
 def seen(conn: sqlite3.Connection, done: Finished | None = None) -> list[rules.Seen]:

@@ -170,22 +170,30 @@ def _same(old: bytes | None, outcome: str, count: int, lessons: str = NOT_ASKED)
     return f"outcome: {outcome}" in head and f"attempts: {count}" in head and said
 
 
-def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[str, bytes]:
-    """The retros the commit on ``tip`` should add or replace: path -> markdown. The cheap facts
-    (outcome, attempt count) are compared with the committed retro first: git is asked for the
-    files touched only for a retro that is written."""
+def finished_issues(conn: sqlite3.Connection) -> dict[str, tuple[str, list[attempts.Attempt]]]:
+    """Each issue the floor finished, by id (sorted): its outcome and its ended attempts. One
+    pass over the attempts and one batched read of their issues."""
     by_issue: dict[str, list[attempts.Attempt]] = {}
     for attempt in attempts.all_attempts(conn):
         if attempt.ended_at:
             by_issue.setdefault(attempt.issue, []).append(attempt)
-    due: dict[str, tuple[str, str, int]] = {}  # issue -> (path, outcome, attempts)
-    lessons = lessonturn.of_all(conn)
+    out: dict[str, tuple[str, list[attempts.Attempt]]] = {}
     for issue in store.fetch(conn, sorted(by_issue)):
         outcome = outcome_of(dict(issue), by_issue[issue["id"]])
-        if outcome is None:
-            continue
+        if outcome is not None:
+            out[issue["id"]] = (outcome, by_issue[issue["id"]])
+    return out
+
+
+def files(conn: sqlite3.Connection, repo: Path, tip: str, target: str) -> dict[str, bytes]:
+    """The retros the commit on ``tip`` should add or replace: path -> markdown. The cheap facts
+    (outcome, attempt count) are compared with the committed retro first: git is asked for the
+    files touched only for a retro that is written."""
+    due: dict[str, tuple[str, str, int]] = {}  # issue -> (path, outcome, attempts)
+    lessons = lessonturn.of_all(conn)
+    for issue_id, (outcome, tried) in finished_issues(conn).items():
         try:
-            due[issue["id"]] = (retro_path(issue["id"]), outcome, len(by_issue[issue["id"]]))
+            due[issue_id] = (retro_path(issue_id), outcome, len(tried))
         except ValueError:  # an id that cannot name a file under .agents/retros: no retro
             continue
     old = committed(repo, tip, sorted(path for path, _, _ in due.values()))

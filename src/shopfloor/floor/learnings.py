@@ -7,18 +7,18 @@ alike.
 A retro reaches the main worktree with the floor's tracker commit, at most once per
 ``--tracker-interval`` (60 s) while the floor is busy; an issue that the finished one blocked is
 claimed at once, before that commit. So the retros that commit will carry are indexed from the
-moment their issue finishes (origin ``pending:<path>``, stamped by their content), under the
-same source id as the file: when the file arrives it replaces them."""
+moment their issue finishes (origin ``pending:<path>``, stamped by the outcome, attempt count and
+lessons that decide the retro's text), under the same source id as the file: when the file
+arrives it replaces them."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from shopfloor.configfile import read_toml
 from shopfloor.errors import ShopfloorError
-from shopfloor.floor import attempts, knowledge, lessons, retro, retros
+from shopfloor.floor import knowledge, lessons, retro, retros
 from shopfloor.gate.gating import repo_of, resolve_base
 from shopfloor.learn import brief, docs, files, index
 from shopfloor.paths import main_tree
@@ -50,43 +50,38 @@ def refresh(tracker: Tracker) -> None:
     current, read = knowledge.sources(conn)
     index.refresh_files(conn, current, read, knowledge.ATTEMPT)
     waiting = pending_retros(tracker)
-    stamps = {PENDING + path: hashlib.sha256(data).hexdigest()[:16] for path, data in waiting.items()}
+    stamps = {PENDING + path: state for path, (_, state) in waiting.items()}
+    target: list[tuple[Path, str]] = []  # resolved once, and only when a retro is rendered
 
     def read_pending(origin: str) -> list[docs.Document]:
-        path = origin.removeprefix(PENDING)
-        doc = docs.file_document(path, waiting[path].decode("utf-8", errors="replace"))
+        issue_id = waiting[origin.removeprefix(PENDING)][0]
+        try:
+            if not target:
+                repo = repo_of(tracker)
+                target.append((repo, resolve_base(repo, None)[0]))
+            found = retros.facts(conn, target[0][0], issue_id, target[0][1])
+        except ShopfloorError:  # the target cannot be read, or git cannot tell what it touched
+            return []
+        doc = docs.file_document(retro_path(issue_id), retro.render(found)) if found is not None else None
         return [doc] if doc is not None else []
 
     index.refresh_files(conn, stamps, read_pending, PENDING)
 
 
-def pending_retros(tracker: Tracker) -> dict[str, bytes]:
-    """The retros of finished issues that the main worktree does not hold yet (path -> markdown,
-    as ``floor.retros`` writes them for the tracker commit); none when the target cannot be read.
-    Only issues with attempts and no retro file indexed are looked at: between tracker commits,
-    the issues finished since, and those still being worked (the cheap part of ``retros.facts``
-    says they are not finished)."""
-    conn = tracker.conn
-    indexed = index.origins(conn, files.FILE + RETROS_DIR + "/")  # refreshed just before
-    try:
-        repo = repo_of(tracker)
-        target = resolve_base(repo, None)[0]
-    except ShopfloorError:
-        return {}
-    out: dict[str, bytes] = {}
-    for issue_id in sorted(attempts.issues_tried(conn)):
+def pending_retros(tracker: Tracker) -> dict[str, tuple[str, str]]:
+    """The retros of finished issues that the main worktree does not hold yet: path -> (issue,
+    its state as ``floor.retros.states`` gives it). A retro is rendered (git is asked what its
+    issue touched) only when that state changed since it was indexed, so a briefing between two
+    tracker commits costs one query, not a render per finished issue."""
+    indexed = index.origins(tracker.conn, files.FILE + RETROS_DIR + "/")  # refreshed just before
+    out: dict[str, tuple[str, str]] = {}
+    for issue_id, state in retros.states(tracker.conn).items():
         try:
             path = retro_path(issue_id)
         except ValueError:  # an id that cannot name a file under .agents/retros: no retro
             continue
-        if files.FILE + path in indexed:
-            continue
-        try:
-            found = retros.facts(conn, repo, issue_id, target)
-        except ShopfloorError:  # the issue is gone, or git cannot tell what it touched
-            continue
-        if found is not None:
-            out[path] = retro.render(found).encode("utf-8")
+        if files.FILE + path not in indexed:
+            out[path] = (issue_id, state)
     return out
 
 

@@ -127,6 +127,16 @@ def _lessons(recorded: lessonturn.Recorded | None) -> Lessons | None:
     return Lessons(recorded.bullets, recorded.why, recorded.settled, recorded.tokens, recorded.cost_usd)
 
 
+def states(conn: sqlite3.Connection) -> dict[str, str]:
+    """``outcome:attempts:lessons`` of each finished issue: what decides whether its retro changes
+    (``_same`` compares the same three), read without git or rendering."""
+    recorded = lessonturn.of_all(conn)
+    return {
+        issue_id: f"{outcome}:{len(tried)}:{lessons_state(_lessons(recorded.get(issue_id)))}"
+        for issue_id, (outcome, tried) in finished_issues(conn).items()
+    }
+
+
 def committed(repo: Path, tip: str, paths: list[str]) -> dict[str, bytes]:
     """The files among ``paths`` that ``tip`` holds: one ``ls-tree`` of their directories for the
     blobs, then one ``cat-file --batch`` by blob id (a ``tip:path`` lookup each would scan the

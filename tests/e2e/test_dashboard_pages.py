@@ -151,7 +151,9 @@ def test_the_agent_log_shows_tool_calls_with_their_inputs_and_text(ran: Floor, c
     assert tagged(html, "log-prompt")
 
 
-@pytest.mark.parametrize("path", ["/issue/nosuch", "/gate/99999", "/issue/nosuch/log"])
+@pytest.mark.parametrize(
+    "path", ["/issue/nosuch", "/gate/99999", "/gate/100000000000000000000", "/gate/0", "/issue/nosuch/log"]
+)
 def test_an_unknown_id_is_a_404_with_the_trackers_line(client: TestClient, path: str) -> None:
     done = client.get(path)
     assert done.status_code == 404

@@ -89,7 +89,12 @@ def newest_runs(conn: sqlite3.Connection, issue: str | None, commit: str, limit:
     return [(int(run_id), str(text), bool(advisory)) for run_id, text, advisory in rows]
 
 
+MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: a bigger id (a URL's) is no run, not an overflow
+
+
 def get_run(conn: sqlite3.Connection, run_id: int) -> GateReport:
+    if not 0 < run_id <= MAX_RUN_ID:
+        raise NotFoundError(f"no gate run {run_id}: list them with `shopfloor gate list`")
     row = conn.execute("SELECT id, report, created_at FROM gate_runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no gate run {run_id}: list them with `shopfloor gate list`")

@@ -7,7 +7,6 @@ its own, through the same functions the CLI's commands call (``actions``).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,7 +256,3 @@ def create_app(dash: Dashboard) -> Starlette:
     )
     app.state.dashboard = dash
     return app
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

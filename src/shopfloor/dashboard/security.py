@@ -44,8 +44,7 @@ class Guard:
 
     def knows(self, cookies: Mapping[str, str]) -> bool:
         """Whether the request carries the token (in its cookie)."""
-        given = cookies.get(COOKIE)
-        return self.token is not None and given is not None and hmac.compare_digest(given, self.token)
+        return self.token_matches(cookies.get(COOKIE))
 
     def token_matches(self, given: str | None) -> bool:
         return self.token is not None and given is not None and hmac.compare_digest(given, self.token)

@@ -2,11 +2,10 @@
 
 The dashboard's issue page and ``shopfloor review`` both call this module:
 
-- ``diff_files(tracker, issue)``: the change of the issue's latest attempt (its worker branch
-  against the target), file by file, as plain data: ``[{"path", "status", "old_path", "binary",
-  "hunks": [{"header", "lines": [{"kind": "add"|"del"|"ctx", "old", "new", "text"}]}]}]``.
-  ``old``/``new`` are line numbers on each side; a comment's line is the ``new`` one (the ``old``
-  one on a deleted file). ``floor.highlight.highlight_lines`` renders a file's lines to HTML.
+- ``change(tracker, issue)``: the change of the issue's latest attempt (its worker branch
+  against the target), file by file (``floor.reviews.FileDiff``: hunks of lines with both
+  sides' numbers; a comment's line is the new side's, the old side's on a deleted file).
+  ``floor.highlight.highlight_lines`` renders a file's lines to HTML.
 - ``comments_from_form(items)``: a review from a form's ``(name, value)`` pairs: every
   ``comment`` value is ``FILE:LINE:TEXT`` (as ``--comment``), ``note`` is the overall note.
   ``floor.reviews.from_json`` reads the JSON form (``--from-file``). Both raise
@@ -55,7 +54,7 @@ from shopfloor.workers.records import Worker
 from shopfloor.workers.spec import read
 from shopfloor.workspace.naming import branch_for, safe_name
 
-__all__ = ["Change", "Sent", "comments_from_form", "diff_files", "of_issue", "send_review"]
+__all__ = ["Change", "Sent", "change", "comments_from_form", "of_issue", "send_review"]
 
 INPUT = "review"  # ``attempts.input`` of an attempt that began with a review
 MAX_FILE_LINES = 200_000  # a file longer than this is not read to count its lines
@@ -157,11 +156,6 @@ def _binaries(numstat: str) -> set[str]:
     return out
 
 
-def diff_files(tracker: Tracker, issue: str) -> list[dict[str, Any]]:
-    """The issue's change, file by file, with each hunk's lines and both sides' numbers (plain data)."""
-    return [f.as_json() for f in change(tracker, tracker.resolve(issue)).files.values()]
-
-
 def _lengths(repo: Path, found: Change, paths: Iterable[str]) -> dict[str, int]:
     """How many lines each file has on the side a comment reads (the new side; the old one for
     a deleted file)."""
@@ -210,12 +204,6 @@ def of_issue(conn: sqlite3.Connection, issue: str) -> list[Stored]:
 def pending(conn: sqlite3.Connection, issue: str) -> Stored | None:
     """The issue's review that waits to be sent to its session, if any."""
     return ROWS.first(conn, "issue = ? AND sent_at IS NULL", (issue,))
-
-
-def count_by_issue(conn: sqlite3.Connection) -> dict[str, int]:
-    """How many reviews each issue's sessions were sent (``metrics``)."""
-    rows = conn.execute("SELECT issue, COUNT(*) FROM reviews WHERE sent_at IS NOT NULL GROUP BY issue").fetchall()
-    return {str(issue): int(n) for issue, n in rows}
 
 
 def refusal(

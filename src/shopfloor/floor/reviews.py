@@ -7,7 +7,7 @@ note. The text is a person's, so it is kept as data: validated, size-capped, sto
 and handed to the agent as its prompt (an argv element or stdin), never through a shell.
 
 ``parse_patch`` reads ``git diff`` output into per-file hunks with both sides' line numbers:
-what ``shopfloor review --show`` prints and the dashboard renders (``floor.review.diff_files``).
+what ``shopfloor review --show`` prints and the dashboard renders (``floor.review.change``).
 """
 
 from __future__ import annotations

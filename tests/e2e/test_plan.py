@@ -273,3 +273,24 @@ def test_a_session_past_its_timeout_is_stopped(repo: Runner) -> None:
     assert not (repo.cwd / OUT).exists()
     leftover = subprocess.run(["pgrep", "-f", "sleep 97.31"], capture_output=True, text=True, check=False)
     assert leftover.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        # A plan that points elsewhere would have the floor read (and copy into the repository) a
+        # file the agent could not read itself: never through a symlink.
+        (f"ln -s /etc/passwd {OUT}", "it must be a plain file"),
+        (f"mkfifo {OUT}", "not a plain file"),
+        (f"head -c 17000000 /dev/zero | tr '\\0' x > {OUT}", "over 16 MB"),
+    ],
+)
+def test_a_plan_that_is_not_a_plain_file_of_sane_size_is_refused(repo: Runner, command: str, said: str) -> None:
+    before = snapshot(repo)
+    done = repo(
+        "plan", "Add greetings", "--agent", "scripted", check=False, env=scenario(repo, tool("Bash", command=command))
+    )
+    assert done.returncode != 0 and said in done.stderr, done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert snapshot(repo) == before and repo.json("list") == []
+    assert not (repo.cwd / OUT).exists() and not (repo.cwd / OUT).is_symlink()

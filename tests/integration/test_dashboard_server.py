@@ -151,3 +151,26 @@ def test_a_port_in_use_is_one_clear_line_and_no_url_is_printed(sf: Runner, serve
         "(0: any free port)"
     ]
     assert served.process.poll() is None  # the first one serves on
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["--port", "70000"], {}, "error: --port must be from 0 (any free port) to 65535, not 70000"),
+        ([], {"SHOPFLOOR_DASHBOARD_TOKEN": "short"}, "error: $SHOPFLOOR_DASHBOARD_TOKEN must be at least 16"),
+        (["--host", "0.0.0.0"], {}, "error: --host 0.0.0.0 is reachable from other machines"),
+    ],
+)
+def test_bad_options_are_one_line_and_nothing_is_served(
+    sf: Runner, args: list[str], env: dict[str, str], said: str
+) -> None:
+    done = subprocess.run(
+        [str(SHOPFLOOR), "dashboard", *args],
+        cwd=sf.cwd,
+        env={**sf.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(said), done.stderr
